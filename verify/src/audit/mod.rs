@@ -1,0 +1,5 @@
+//! The audits: pure folds from observations to report structs. Nothing here
+//! does I/O or reads the clock, so tests can feed them anything.
+
+pub mod ranges;
+pub mod seq;

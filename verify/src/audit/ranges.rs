@@ -1,0 +1,64 @@
+//! Compact inclusive ranges of missing sequence numbers (`5-7, 12`).
+
+/// The inclusive ranges missing between consecutive numbers of a sorted,
+/// de-duplicated slice. Nothing before the first or after the last is missing.
+pub fn gaps(sorted_unique: &[u64]) -> Vec<[u64; 2]> {
+    sorted_unique
+        .windows(2)
+        .filter(|w| w[1] > w[0] + 1)
+        .map(|w| [w[0] + 1, w[1] - 1])
+        .collect()
+}
+
+/// Number of values covered by inclusive ranges.
+pub fn count(ranges: &[[u64; 2]]) -> u64 {
+    ranges.iter().map(|[a, b]| b - a + 1).sum()
+}
+
+/// `5-7, 12` for people.
+pub fn format(ranges: &[[u64; 2]]) -> String {
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|[a, b]| if a == b { a.to_string() } else { format!("{a}-{b}") })
+        .collect();
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn finds_compact_ranges() {
+        let g = gaps(&[1, 2, 3, 4, 8, 9, 11]);
+        assert_eq!(g, [[5, 7], [10, 10]]);
+        assert_eq!(format(&g), "5-7, 10");
+        assert_eq!(count(&g), 4);
+        assert!(gaps(&[]).is_empty() && gaps(&[3]).is_empty());
+    }
+
+    proptest! {
+        /// Gaps plus the numbers present cover the whole range exactly, and no
+        /// two gap ranges overlap or touch.
+        #[test]
+        fn gaps_and_present_partition_the_range(set in proptest::collection::btree_set(0u64..400, 0..120)) {
+            let present: Vec<u64> = set.into_iter().collect();
+            let g = gaps(&present);
+            for pair in g.windows(2) {
+                prop_assert!(pair[0][1] + 1 < pair[1][0], "ranges touch: {:?}", pair);
+            }
+            if let (Some(&lo), Some(&hi)) = (present.first(), present.last()) {
+                let mut covered: Vec<u64> = present.clone();
+                for [a, b] in &g {
+                    prop_assert!(a <= b);
+                    covered.extend(*a..=*b);
+                }
+                covered.sort_unstable();
+                prop_assert_eq!(covered, (lo..=hi).collect::<Vec<_>>());
+            } else {
+                prop_assert!(g.is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! Sequence audit of one student folder: gaps, duplicates, ordering, stalls.
+
+use std::ffi::OsString;
+
+use crate::report::PathError;
+use crate::report::seq::{Duplicate, EmptyFile, Foreign, OutOfOrder, Short, Stall, StudentFindings};
+use crate::text::escape_os;
+
+/// A segment file as seen in a student folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentObs {
+    /// The file name (kept raw; escaped only if it ends up in a finding).
+    pub name: OsString,
+    /// Seq number from the name, if it has one.
+    pub seq: Option<u64>,
+    /// Name timestamp, seconds since the epoch.
+    pub time: i64,
+    /// Size in bytes, when it was checked.
+    pub size: Option<u64>,
+    /// The student ID in the name, when it differs from the folder's.
+    pub foreign_id: Option<String>,
+}
+
+/// Everything seen in one student folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderObs {
+    /// Exam ID, if known.
+    pub exam: Option<String>,
+    /// Folder name (the student ID), escaped.
+    pub id: String,
+    /// Segment files.
+    pub segments: Vec<SegmentObs>,
+    /// Temporary upload files.
+    pub in_flight: u64,
+    /// Other entries, escaped (folders end in `/`).
+    pub others: Vec<String>,
+    /// Entries seen but not counted as files (skipped symbolic links).
+    pub skipped_links: u64,
+    /// Entries that could not be read.
+    pub errors: Vec<PathError>,
+}
+
+impl FolderObs {
+    /// Files seen in the folder.
+    pub fn files(&self) -> u64 {
+        (self.segments.len() + self.others.len()) as u64 + self.in_flight
+    }
+}
+
+/// The per-student checks' settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeqRules {
+    /// The seq a student starts at (default 1).
+    pub first_seq: u64,
+    /// Files below this size are reported as empty (0: only zero-byte files).
+    pub min_size: u64,
+    /// A pause longer than this many times the median interval is a stall.
+    pub stall_factor: f64,
+    /// Students whose last seq is below this are short.
+    pub expect_segments: Option<u64>,
+}
+
+impl Default for SeqRules {
+    fn default() -> Self {
+        SeqRules {
+            first_seq: 1,
+            min_size: 0,
+            stall_factor: 3.0,
+            expect_segments: None,
+        }
+    }
+}
+
+/// A stall must also exceed the median by this much: name timestamps have a
+/// one-second resolution, so short intervals would otherwise flag jitter.
+const STALL_MIN_EXTRA_SECS: f64 = 2.0;
+/// Fewer intervals than this give no meaningful median.
+const STALL_MIN_INTERVALS: usize = 3;
+
+/// Audits one folder. Foreign files are reported and left out of the seq checks.
+pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
+    let mut out = StudentFindings {
+        exam: obs.exam.clone(),
+        id: obs.id.clone(),
+        unparseable: obs.others.clone(),
+        in_flight: obs.in_flight,
+        ..StudentFindings::default()
+    };
+    // (seq, time, index into obs.segments), sorted so equal seqs sit together.
+    let mut seqs: Vec<(u64, i64, usize)> = Vec::with_capacity(obs.segments.len());
+    for (i, seg) in obs.segments.iter().enumerate() {
+        if let Some(id) = &seg.foreign_id {
+            out.foreign.push(Foreign {
+                file: escape_os(&seg.name),
+                id: id.clone(),
+            });
+            continue;
+        }
+        out.segments += 1;
+        if let Some(size) = seg.size.filter(|&s| s == 0 || s < rules.min_size) {
+            out.empty.push(EmptyFile {
+                file: escape_os(&seg.name),
+                size,
+            });
+        }
+        match seg.seq {
+            Some(s) => seqs.push((s, seg.time, i)),
+            None => out.unsequenced.push(escape_os(&seg.name)),
+        }
+    }
+    seqs.sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| obs.segments[a.2].name.cmp(&obs.segments[b.2].name))
+    });
+    let name = |i: usize| escape_os(&obs.segments[i].name);
+
+    // Earliest file of each distinct seq, in seq order.
+    let mut firsts: Vec<(u64, i64, usize)> = Vec::with_capacity(seqs.len());
+    for group in seqs.chunk_by(|a, b| a.0 == b.0) {
+        if group.len() > 1 {
+            out.duplicates.push(Duplicate {
+                seq: group[0].0,
+                files: sorted(group.iter().map(|g| name(g.2)).collect()),
+            });
+        }
+        firsts.push(group[0]);
+    }
+    let distinct: Vec<u64> = firsts.iter().map(|f| f.0).collect();
+    out.first_seq = distinct.first().copied();
+    out.last_seq = distinct.last().copied();
+    out.gaps = super::ranges::gaps(&distinct);
+    if let Some(first) = out.first_seq.filter(|&f| f > rules.first_seq) {
+        out.leading_gap = Some([rules.first_seq, first - 1]);
+    }
+    out.out_of_order = out_of_order(&firsts, &name);
+    out.stalls = stalls(&firsts, rules.stall_factor);
+    if let (Some(expected), Some(last)) = (rules.expect_segments, out.last_seq) {
+        let needed_last = rules.first_seq + expected.saturating_sub(1);
+        if expected > 0 && last < needed_last {
+            out.short = Some(Short {
+                last_seq: last,
+                expected,
+            });
+        }
+    }
+    out.unsequenced.sort();
+    out.empty.sort_by(|a, b| a.file.cmp(&b.file));
+    out.foreign.sort_by(|a, b| a.file.cmp(&b.file));
+    out.unparseable.sort();
+    out
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// Seqs whose earliest timestamp is before the latest timestamp of a lower seq.
+fn out_of_order(firsts: &[(u64, i64, usize)], name: &dyn Fn(usize) -> String) -> Vec<OutOfOrder> {
+    let mut found = Vec::new();
+    let mut latest: Option<(u64, i64, usize)> = None;
+    for &(seq, time, idx) in firsts {
+        match latest {
+            Some((lseq, ltime, lidx)) if time < ltime => found.push(OutOfOrder {
+                seq,
+                file: name(idx),
+                after_seq: lseq,
+                after_file: name(lidx),
+            }),
+            Some((_, ltime, _)) if time == ltime => {}
+            _ => latest = Some((seq, time, idx)),
+        }
+    }
+    found
+}
+
+/// Pauses well above the median interval per seq step.
+fn stalls(firsts: &[(u64, i64, usize)], factor: f64) -> Vec<Stall> {
+    let steps: Vec<(u64, u64, i64, f64)> = firsts
+        .windows(2)
+        .map(|w| {
+            let secs = w[1].1 - w[0].1;
+            (w[0].0, w[1].0, secs, secs as f64 / (w[1].0 - w[0].0) as f64)
+        })
+        .collect();
+    if steps.len() < STALL_MIN_INTERVALS {
+        return Vec::new();
+    }
+    let mut per_step: Vec<f64> = steps.iter().map(|s| s.3).collect();
+    per_step.sort_by(f64::total_cmp);
+    let mid = per_step.len() / 2;
+    let median = if per_step.len() % 2 == 0 {
+        (per_step[mid - 1] + per_step[mid]) / 2.0
+    } else {
+        per_step[mid]
+    };
+    if median <= 0.0 {
+        return Vec::new();
+    }
+    steps
+        .into_iter()
+        .filter(|s| s.3 > factor * median && s.3 >= median + STALL_MIN_EXTRA_SECS)
+        .map(|(after_seq, seq, seconds, _)| Stall {
+            after_seq,
+            seq,
+            seconds,
+            median_seconds: median,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(seq: Option<u64>, time: i64) -> SegmentObs {
+        let name = match seq {
+            Some(s) => format!("s_1_t{time}_seq_{s:04}.mp4"),
+            None => format!("s_1_t{time}.mp4"),
+        };
+        SegmentObs {
+            name: name.into(),
+            seq,
+            time,
+            size: Some(10),
+            foreign_id: None,
+        }
+    }
+
+    fn folder(segs: Vec<SegmentObs>) -> FolderObs {
+        FolderObs {
+            id: "s_1".into(),
+            segments: segs,
+            ..FolderObs::default()
+        }
+    }
+
+    fn paced(seqs: &[u64]) -> Vec<SegmentObs> {
+        seqs.iter().map(|&s| seg(Some(s), s as i64 * 30)).collect()
+    }
+
+    #[test]
+    fn clean_folder_has_no_findings() {
+        let f = audit_student(&folder(paced(&[1, 2, 3, 4, 5])), &SeqRules::default());
+        assert!(!f.has_findings(), "{f:?}");
+        assert_eq!((f.first_seq, f.last_seq, f.segments), (Some(1), Some(5), 5));
+    }
+
+    #[test]
+    fn finds_gaps_leading_gap_and_duplicates() {
+        let mut segs = paced(&[3, 4, 7, 8, 10]);
+        segs.push(seg(Some(4), 125));
+        let f = audit_student(&folder(segs), &SeqRules::default());
+        assert_eq!(f.gaps, [[5, 6], [9, 9]]);
+        assert_eq!(f.leading_gap, Some([1, 2]));
+        assert_eq!(f.duplicates.len(), 1);
+        assert_eq!(f.duplicates[0].seq, 4);
+        assert_eq!(
+            f.duplicates[0].files,
+            ["s_1_t120_seq_0004.mp4", "s_1_t125_seq_0004.mp4"]
+        );
+        assert!(f.out_of_order.is_empty());
+    }
+
+    #[test]
+    fn unsequenced_foreign_and_empty_files() {
+        let mut segs = paced(&[1, 2]);
+        segs.push(seg(None, 90));
+        segs[0].size = Some(0);
+        let mut other = seg(Some(3), 90);
+        other.foreign_id = Some("s_2".into());
+        segs.push(other);
+        let rules = SeqRules {
+            min_size: 5,
+            ..SeqRules::default()
+        };
+        let f = audit_student(&folder(segs), &rules);
+        assert_eq!(f.unsequenced, ["s_1_t90.mp4"]);
+        assert_eq!(f.foreign[0].id, "s_2");
+        assert_eq!(
+            f.empty,
+            [EmptyFile {
+                file: "s_1_t30_seq_0001.mp4".into(),
+                size: 0
+            }]
+        );
+        assert_eq!(f.last_seq, Some(2), "foreign files stay out of the seq checks");
+        assert_eq!(f.segments, 3);
+    }
+
+    #[test]
+    fn out_of_order_names_both_files() {
+        let mut segs = paced(&[1, 2, 3, 4]);
+        segs[2].time = 45; // seq 3 stamped before seq 2 (60)
+        segs[2].name = "s_1_t45_seq_0003.mp4".into();
+        let f = audit_student(&folder(segs), &SeqRules::default());
+        assert_eq!(f.out_of_order.len(), 1);
+        let o = &f.out_of_order[0];
+        assert_eq!((o.seq, o.after_seq), (3, 2));
+        assert_eq!(o.after_file, "s_1_t60_seq_0002.mp4");
+    }
+
+    #[test]
+    fn stalls_are_relative_to_the_students_own_pace() {
+        let mut segs = paced(&[1, 2, 3, 4, 5]);
+        for s in segs.iter_mut().skip(3) {
+            s.time += 300; // a five-minute pause before seq 4
+        }
+        let f = audit_student(&folder(segs), &SeqRules::default());
+        assert_eq!(f.stalls.len(), 1);
+        assert_eq!(
+            (f.stalls[0].after_seq, f.stalls[0].seq, f.stalls[0].seconds),
+            (3, 4, 330)
+        );
+        assert_eq!(f.stalls[0].median_seconds, 30.0);
+        // A gap doubles the raw interval but not the per-step pace.
+        let g = audit_student(&folder(paced(&[1, 2, 3, 5, 6])), &SeqRules::default());
+        assert!(g.stalls.is_empty());
+    }
+
+    #[test]
+    fn short_students_against_expected_segments() {
+        let rules = SeqRules {
+            expect_segments: Some(6),
+            ..SeqRules::default()
+        };
+        let f = audit_student(&folder(paced(&[1, 2, 3, 4])), &rules);
+        assert_eq!(
+            f.short,
+            Some(Short {
+                last_seq: 4,
+                expected: 6
+            })
+        );
+        let full = audit_student(&folder(paced(&[1, 2, 3, 4, 5, 6])), &rules);
+        assert_eq!(full.short, None);
+    }
+}

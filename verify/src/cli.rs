@@ -1,0 +1,112 @@
+//! Command-line syntax (clap). Turned into typed configs by `config.rs`; the
+//! engines never see these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Audit a supervise load test: recordings trees and server logs.
+#[derive(Debug, Parser)]
+#[command(name = "verify", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every student's segments run seq 1, 2, 3 … with nothing missing.
+    ///
+    /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
+    Seq(SeqArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeqArgs {
+    /// A recordings folder, an exam folder holding recordings/, or a whole server_data.
+    #[arg(long, value_name = "PATH")]
+    pub dir: PathBuf,
+    /// Also accept this segment extension (mp4 always is); repeatable.
+    #[arg(long = "ext", value_name = "EXT")]
+    pub exts: Vec<String>,
+    /// The seq number students start at.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub first_seq: u64,
+    /// Report segments smaller than this as empty (zero-byte files always are), e.g. 1K, 4MiB.
+    #[arg(long, value_name = "SIZE")]
+    pub min_size: Option<String>,
+    /// Skip the size check (no stat per file); empty files go unnoticed.
+    #[arg(long)]
+    pub no_size_check: bool,
+    /// A pause over this many times a student's median interval is a stall.
+    #[arg(long, default_value_t = 3.0, value_name = "F")]
+    pub stall_factor: f64,
+    /// Report students whose last seq is below N.
+    #[arg(long, value_name = "N")]
+    pub expect_segments: Option<u64>,
+    /// Follow symbolic links (skipped and counted otherwise).
+    #[arg(long)]
+    pub follow_links: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The expected population, shared by every audit.
+#[derive(Debug, Args)]
+pub struct ExpectArgs {
+    /// Expected student IDs: FIRST..LAST (test_00001..test_00500); repeatable or comma-separated.
+    #[arg(long, value_name = "RANGE", value_delimiter = ',')]
+    pub expect: Vec<String>,
+    /// Expected IDs by count instead: their prefix.
+    #[arg(long, value_name = "PREFIX", requires = "expect_count")]
+    pub expect_prefix: Option<String>,
+    /// Expected IDs by count instead: how many.
+    #[arg(long, value_name = "N")]
+    pub expect_count: Option<u64>,
+    /// Expected IDs by count instead: the first number.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub expect_first: u64,
+    /// Expected IDs by count instead: digits, zero-padded.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub expect_width: usize,
+}
+
+/// Output options, shared by every audit.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Finding kinds that fail the run: a list (gap,duplicate), all, none, or +kind/-kind against the default.
+    #[arg(long, value_name = "KINDS")]
+    pub fail_on: Option<String>,
+    /// Show at most N findings rows in the table (0: all).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: usize,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Tables for people.
+    Table,
+    /// The JSON contract (see README).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,95 @@
+//! `verify`: audits of a supervise load test. The binary is a thin shell over
+//! [`run`]; engines return report structs, renderers print them.
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod expect;
+pub mod findings;
+pub mod idspace;
+pub mod render;
+pub mod report;
+pub mod scan;
+pub mod segment;
+pub mod sources;
+pub mod text;
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, Format};
+use crate::config::OutputConfig;
+use crate::exit::Outcome;
+use crate::render::AuditView;
+use crate::render::seq::SeqView;
+
+/// Runs the command line `args` (program name first) and returns the outcome.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Outcome::Error } else { Outcome::Clean };
+        }
+    };
+    let result = match cli.command {
+        Command::Seq(args) => run_seq(&args),
+    };
+    match result {
+        Ok(outcome) => outcome,
+        Err(e) if is_broken_pipe(&e) => Outcome::Clean,
+        Err(e) => {
+            eprintln!("verify: {e:#}");
+            Outcome::Error
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+fn run_seq(args: &cli::SeqArgs) -> anyhow::Result<Outcome> {
+    let cfg = args.to_config()?;
+    let out = OutputConfig::from_args(&args.output);
+    let report = scan::run_seq(&cfg)?;
+    let view = SeqView {
+        report: &report,
+        fail_on: &cfg.fail_on,
+    };
+    emit(&out, &view, &report)
+}
+
+/// Writes one audit in the chosen format, plus JUnit when asked.
+fn emit<R: serde::Serialize>(out: &OutputConfig, view: &dyn AuditView, report: &R) -> anyhow::Result<Outcome> {
+    let stdout = io::stdout();
+    let mut w = BufWriter::new(stdout.lock());
+    match out.format {
+        Format::Table => render::table::write(
+            &mut w,
+            view,
+            render::table::Style {
+                color: out.color,
+                limit: out.limit,
+            },
+        )?,
+        Format::Json => render::json::write(&mut w, report)?,
+    }
+    w.flush()?;
+    if let Some(path) = &out.junit {
+        let write = || -> io::Result<()> {
+            let mut f = BufWriter::new(File::create(path)?);
+            render::junit::write(&mut f, "verify", &[view])?;
+            f.flush()
+        };
+        if let Err(e) = write() {
+            anyhow::bail!("write --junit {}: {e}", path.display());
+        }
+    }
+    Ok(view.outcome())
+}

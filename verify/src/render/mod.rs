@@ -1,0 +1,68 @@
+//! Renderers: one file per output format, each writing a report into an
+//! `impl Write`. Audits expose their report through [`AuditView`] so the
+//! table and JUnit writers are shared by every subcommand.
+
+pub mod json;
+pub mod junit;
+pub mod seq;
+pub mod table;
+
+use crate::exit::Outcome;
+use crate::report::PathError;
+
+/// One finding, as a row for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingRow {
+    /// Exam, or empty.
+    pub exam: String,
+    /// Student ID.
+    pub student: String,
+    /// Finding kind name.
+    pub kind: &'static str,
+    /// What exactly, with evidence.
+    pub detail: String,
+    /// Whether this kind fails the run.
+    pub fails: bool,
+}
+
+/// One JUnit test case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// Test case name (usually the student).
+    pub name: String,
+    /// Class name (audit and exam).
+    pub classname: String,
+    /// Failing findings; empty means the case passed.
+    pub failures: Vec<String>,
+    /// Non-failing findings, kept as output.
+    pub notes: Vec<String>,
+    /// Set for read errors.
+    pub error: Option<String>,
+}
+
+/// What renderers need from a report.
+pub trait AuditView {
+    /// Audit name, e.g. `verify seq`.
+    fn title(&self) -> String;
+    /// Outcome of the run.
+    fn outcome(&self) -> Outcome;
+    /// Failing kinds found.
+    fn failed_on(&self) -> Vec<&'static str>;
+    /// Headline numbers: (label, value, note).
+    fn summary_rows(&self) -> Vec<[String; 3]>;
+    /// Every finding, in report order.
+    fn finding_rows(&self) -> Vec<FindingRow>;
+    /// Read errors.
+    fn errors(&self) -> &[PathError];
+    /// One JUnit case per subject.
+    fn junit_cases(&self) -> Vec<Case>;
+}
+
+/// `a, b, c …+N more` for long lists inside a cell.
+pub fn short_list(items: &[String], keep: usize) -> String {
+    let mut s = items.iter().take(keep).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > keep {
+        s.push_str(&format!(" …+{} more", items.len() - keep));
+    }
+    s
+}

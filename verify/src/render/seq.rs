@@ -1,0 +1,281 @@
+//! How a `verify seq` report reads for people and JUnit.
+
+use super::{AuditView, Case, FindingRow, short_list};
+use crate::audit::ranges;
+use crate::exit::Outcome;
+use crate::findings::{FailOn, Kind};
+use crate::report::PathError;
+use crate::report::seq::{SeqKind, SeqReport, StudentFindings, StudentRef};
+
+/// A seq report together with the `--fail-on` set that judged it.
+#[derive(Debug)]
+pub struct SeqView<'a> {
+    /// The report.
+    pub report: &'a SeqReport,
+    /// Which kinds fail.
+    pub fail_on: &'a FailOn<SeqKind>,
+}
+
+const LIST_KEEP: usize = 3;
+
+fn exam_name(exam: &Option<String>) -> String {
+    exam.clone().unwrap_or_default()
+}
+
+/// Per-kind detail texts for one student, in kind order.
+pub fn details(s: &StudentFindings) -> Vec<(SeqKind, String)> {
+    let mut d = Vec::new();
+    if !s.gaps.is_empty() {
+        let n = ranges::count(&s.gaps);
+        d.push((
+            SeqKind::Gap,
+            format!("missing {} ({n} seq{})", ranges::format(&s.gaps), plural(n)),
+        ));
+    }
+    if let Some(g) = s.leading_gap {
+        d.push((
+            SeqKind::LeadingGap,
+            format!("starts at seq {}: missing {}", g[1] + 1, ranges::format(&[g])),
+        ));
+    }
+    for dup in &s.duplicates {
+        d.push((
+            SeqKind::Duplicate,
+            format!(
+                "seq {} in {} files: {}",
+                dup.seq,
+                dup.files.len(),
+                short_list(&dup.files, LIST_KEEP)
+            ),
+        ));
+    }
+    if !s.unsequenced.is_empty() {
+        d.push((
+            SeqKind::Unsequenced,
+            format!(
+                "{} file(s) without _seq_N: {}",
+                s.unsequenced.len(),
+                short_list(&s.unsequenced, LIST_KEEP)
+            ),
+        ));
+    }
+    if !s.foreign.is_empty() {
+        let items: Vec<String> = s.foreign.iter().map(|f| format!("{} (ID {})", f.file, f.id)).collect();
+        d.push((
+            SeqKind::Foreign,
+            format!(
+                "{} file(s) of other students: {}",
+                items.len(),
+                short_list(&items, LIST_KEEP)
+            ),
+        ));
+    }
+    if !s.empty.is_empty() {
+        let items: Vec<String> = s.empty.iter().map(|f| format!("{} ({} B)", f.file, f.size)).collect();
+        d.push((
+            SeqKind::Empty,
+            format!("{} file(s): {}", items.len(), short_list(&items, LIST_KEEP)),
+        ));
+    }
+    for o in &s.out_of_order {
+        d.push((
+            SeqKind::OutOfOrder,
+            format!(
+                "seq {} ({}) is stamped before seq {} ({})",
+                o.seq, o.file, o.after_seq, o.after_file
+            ),
+        ));
+    }
+    for st in &s.stalls {
+        d.push((
+            SeqKind::Stall,
+            format!(
+                "{} s between seq {} and {} (usual {:.0} s)",
+                st.seconds, st.after_seq, st.seq, st.median_seconds
+            ),
+        ));
+    }
+    if !s.unparseable.is_empty() {
+        d.push((
+            SeqKind::Unparseable,
+            format!(
+                "{} entr{}: {}",
+                s.unparseable.len(),
+                if s.unparseable.len() == 1 { "y" } else { "ies" },
+                short_list(&s.unparseable, LIST_KEEP)
+            ),
+        ));
+    }
+    if let Some(sh) = &s.short {
+        d.push((
+            SeqKind::Short,
+            format!("last seq {} of {} expected", sh.last_seq, sh.expected),
+        ));
+    }
+    d
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn ref_detail(r: &StudentRef) -> String {
+    match r.reason.as_str() {
+        "no_folder" => "no folder".to_string(),
+        "no_segments" => "folder without segments".to_string(),
+        _ => "not in --expect".to_string(),
+    }
+}
+
+impl AuditView for SeqView<'_> {
+    fn title(&self) -> String {
+        let r = self.report;
+        let layout = serde_json::to_value(r.scanned.layout)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        format!(
+            "verify seq: {} ({layout}, {} exam(s), {} students)",
+            r.scanned.root,
+            r.scanned.exams.len(),
+            r.summary.students
+        )
+    }
+
+    fn outcome(&self) -> Outcome {
+        self.report.outcome()
+    }
+
+    fn failed_on(&self) -> Vec<&'static str> {
+        self.report.failed_on.iter().map(|k| k.name()).collect()
+    }
+
+    fn summary_rows(&self) -> Vec<[String; 3]> {
+        let s = &self.report.summary;
+        let mut rows = vec![
+            [
+                "students".into(),
+                s.students.to_string(),
+                format!("{} with findings", s.students_with_findings),
+            ],
+            [
+                "files".into(),
+                s.files.to_string(),
+                format!("{} segments, {} in flight", s.segments, s.in_flight),
+            ],
+        ];
+        if s.expected_students > 0 {
+            rows.push(["expected".into(), s.expected_students.to_string(), String::new()]);
+        }
+        if !self.report.stray_files.is_empty() {
+            let note = short_list(&self.report.stray_files, LIST_KEEP);
+            rows.push(["stray files".into(), self.report.stray_files.len().to_string(), note]);
+        }
+        if s.skipped_links > 0 {
+            rows.push([
+                "links skipped".into(),
+                s.skipped_links.to_string(),
+                "--follow-links follows them".into(),
+            ]);
+        }
+        for (&kind, &n) in &s.findings {
+            let note = match (n, self.fail_on.fails(kind)) {
+                (0, _) => String::new(),
+                (_, true) => "fails".into(),
+                (_, false) => "reported".into(),
+            };
+            rows.push([kind.name().to_string(), n.to_string(), note]);
+        }
+        if s.errors > 0 {
+            rows.push(["errors".into(), s.errors.to_string(), "unreadable paths".into()]);
+        }
+        rows
+    }
+
+    fn finding_rows(&self) -> Vec<FindingRow> {
+        let r = self.report;
+        let row = |exam: &Option<String>, student: &str, kind: SeqKind, detail: String| FindingRow {
+            exam: exam_name(exam),
+            student: student.to_string(),
+            kind: kind.name(),
+            detail,
+            fails: self.fail_on.fails(kind),
+        };
+        let mut rows: Vec<FindingRow> = r
+            .missing_students
+            .iter()
+            .map(|m| row(&m.exam, &m.id, SeqKind::MissingStudent, ref_detail(m)))
+            .collect();
+        rows.extend(
+            r.unexpected_students
+                .iter()
+                .map(|u| row(&u.exam, &u.id, SeqKind::UnexpectedStudent, ref_detail(u))),
+        );
+        for s in &r.students {
+            rows.extend(details(s).into_iter().map(|(k, d)| row(&s.exam, &s.id, k, d)));
+        }
+        rows
+    }
+
+    fn errors(&self) -> &[PathError] {
+        &self.report.errors
+    }
+
+    fn junit_cases(&self) -> Vec<Case> {
+        let r = self.report;
+        let class = |exam: &Option<String>| match exam {
+            Some(e) => format!("verify.seq.{e}"),
+            None => "verify.seq".to_string(),
+        };
+        let mut cases: Vec<Case> = Vec::new();
+        for s in &r.students {
+            let (failures, notes) = details(s)
+                .into_iter()
+                .partition::<Vec<_>, _>(|(k, _)| self.fail_on.fails(*k));
+            cases.push(Case {
+                name: s.id.clone(),
+                classname: class(&s.exam),
+                failures: failures
+                    .into_iter()
+                    .map(|(k, d)| format!("{}: {d}", k.name()))
+                    .collect(),
+                notes: notes.into_iter().map(|(k, d)| format!("{}: {d}", k.name())).collect(),
+                error: None,
+            });
+        }
+        for (exam, id) in &r.clean {
+            cases.push(Case {
+                name: id.clone(),
+                classname: class(exam),
+                failures: vec![],
+                notes: vec![],
+                error: None,
+            });
+        }
+        for (list, kind) in [
+            (&r.missing_students, SeqKind::MissingStudent),
+            (&r.unexpected_students, SeqKind::UnexpectedStudent),
+        ] {
+            for m in list {
+                let text = format!("{}: {}", kind.name(), ref_detail(m));
+                let fails = self.fail_on.fails(kind);
+                cases.push(Case {
+                    name: m.id.clone(),
+                    classname: class(&m.exam),
+                    failures: if fails { vec![text.clone()] } else { vec![] },
+                    notes: if fails { vec![] } else { vec![text] },
+                    error: None,
+                });
+            }
+        }
+        cases.sort_by(|a, b| (&a.classname, &a.name).cmp(&(&b.classname, &b.name)));
+        cases.extend(r.errors.iter().map(|e| Case {
+            name: e.path.clone(),
+            classname: "verify.seq.errors".into(),
+            failures: vec![],
+            notes: vec![],
+            error: Some(e.error.clone()),
+        }));
+        cases
+    }
+}

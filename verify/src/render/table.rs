@@ -1,0 +1,86 @@
+//! Human report: a summary table, a findings table cut at `--limit`, errors,
+//! and a verdict line. Colour only when asked for (see `Style`).
+
+use std::io::{self, Write};
+
+use tabled::builder::Builder;
+use tabled::settings::Style as TableStyle;
+
+use super::AuditView;
+use crate::exit::Outcome;
+
+/// Presentation settings for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// Use ANSI colours.
+    pub color: bool,
+    /// Maximum findings rows (0: all).
+    pub limit: usize,
+}
+
+/// Writes the human report.
+pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::Result<()> {
+    writeln!(out, "{}", audit.title())?;
+    let mut summary = Builder::default();
+    for row in audit.summary_rows() {
+        summary.push_record(row);
+    }
+    writeln!(out, "{}", summary.build().with(TableStyle::rounded()))?;
+
+    let rows = audit.finding_rows();
+    if !rows.is_empty() {
+        let shown = if style.limit == 0 {
+            rows.len()
+        } else {
+            rows.len().min(style.limit)
+        };
+        writeln!(out, "\nFindings ({} of {}):", shown, rows.len())?;
+        let mut table = Builder::default();
+        table.push_record(["exam", "student", "kind", "detail"]);
+        for r in &rows[..shown] {
+            let kind = if r.fails {
+                r.kind.to_string()
+            } else {
+                format!("{} (note)", r.kind)
+            };
+            table.push_record([r.exam.clone(), r.student.clone(), kind, r.detail.clone()]);
+        }
+        writeln!(out, "{}", table.build().with(TableStyle::rounded()))?;
+        if shown < rows.len() {
+            writeln!(
+                out,
+                "… and {} more (--limit 0 shows all, --format json lists everything)",
+                rows.len() - shown
+            )?;
+        }
+    }
+    let errors = audit.errors();
+    if !errors.is_empty() {
+        writeln!(out, "\nErrors ({}):", errors.len())?;
+        let keep = if style.limit == 0 {
+            errors.len()
+        } else {
+            errors.len().min(style.limit)
+        };
+        for e in &errors[..keep] {
+            writeln!(out, "  {}: {}", e.path, e.error)?;
+        }
+        if keep < errors.len() {
+            writeln!(out, "  … and {} more", errors.len() - keep)?;
+        }
+    }
+    writeln!(out, "\n{}", verdict_line(audit, style.color))
+}
+
+fn verdict_line(audit: &dyn AuditView, color: bool) -> String {
+    let (word, code) = match audit.outcome() {
+        Outcome::Clean => ("PASS".to_string(), "32"),
+        Outcome::Findings => (format!("FAIL on {}", audit.failed_on().join(", ")), "31"),
+        Outcome::Error => ("ERROR: some paths could not be read (see Errors)".to_string(), "33"),
+    };
+    if color {
+        format!("\x1b[1;{code}m{word}\x1b[0m")
+    } else {
+        word
+    }
+}

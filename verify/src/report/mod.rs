@@ -1,0 +1,30 @@
+//! Report structs: the JSON contract of every audit. Fields may be added,
+//! never renamed. Renderers read these; nothing here prints.
+
+pub mod seq;
+
+use serde::Serialize;
+
+/// A path that could not be read, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub struct PathError {
+    /// The path, escaped for display.
+    pub path: String,
+    /// What went wrong, e.g. `permission denied` or `vanished during scan`.
+    pub error: String,
+}
+
+impl PathError {
+    /// Builds an entry from an I/O error, naming vanished files plainly.
+    pub fn io(path: &std::path::Path, err: &std::io::Error) -> PathError {
+        let error = match err.kind() {
+            std::io::ErrorKind::NotFound => "vanished during scan (not found)".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => err.to_string(),
+        };
+        PathError {
+            path: crate::text::escape_os(path.as_os_str()),
+            error,
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Sources: where observations come from (files, trees). All I/O lives here.
+
+pub mod tree;

@@ -1,0 +1,220 @@
+//! Recordings trees: which layout `--dir` is, the student folders in it, and
+//! one folder's entries. Opens directories for reading only; never follows a
+//! symbolic link unless asked; stats only segment files (for their size).
+
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, DirEntry, FileType};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::audit::seq::{FolderObs, SegmentObs};
+use crate::report::PathError;
+use crate::report::seq::Layout;
+use crate::segment::{NameKind, classify};
+use crate::text::escape_os;
+
+/// How folders are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Accepted segment extensions, without dot.
+    pub exts: Vec<String>,
+    /// Follow symbolic links to folders and files.
+    pub follow_links: bool,
+    /// Stat segment files for their size (the empty check).
+    pub check_size: bool,
+}
+
+/// One exam's recordings folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExamDir {
+    /// Exam ID (folder name), when the layout tells it.
+    pub exam: Option<String>,
+    /// The recordings folder.
+    pub recordings: PathBuf,
+}
+
+/// Student folders of one recordings folder.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// (folder name, path), sorted by name.
+    pub students: Vec<(OsString, PathBuf)>,
+    /// Files directly in the recordings folder.
+    pub stray: Vec<String>,
+    /// Symbolic links skipped.
+    pub skipped_links: u64,
+    /// Entries that could not be read.
+    pub errors: Vec<PathError>,
+}
+
+const RECORDINGS: &str = "recordings";
+
+/// Decides what `root` is: a recordings folder, an exam folder or a `server_data`.
+pub fn detect(root: &Path, follow: bool) -> io::Result<(Layout, Vec<ExamDir>)> {
+    if !stat(root, follow)?.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a directory"));
+    }
+    let name_of = |p: &Path| p.file_name().map(escape_os);
+    if root.file_name() == Some(OsStr::new(RECORDINGS)) {
+        let exam = root.parent().and_then(name_of);
+        return Ok((Layout::Recordings, vec![exam_dir(exam, root.to_path_buf())]));
+    }
+    let own = root.join(RECORDINGS);
+    if is_dir(&own, follow) {
+        let exam = fs::canonicalize(root).ok().as_deref().and_then(name_of);
+        return Ok((Layout::Exam, vec![exam_dir(exam, own)]));
+    }
+    let mut exams = Vec::new();
+    for entry in fs::read_dir(root)? {
+        let Ok(entry) = entry else { continue };
+        let rec = entry.path().join(RECORDINGS);
+        if is_dir(&entry.path(), follow) && is_dir(&rec, follow) {
+            exams.push(exam_dir(Some(escape_os(&entry.file_name())), rec));
+        }
+    }
+    if exams.is_empty() {
+        return Ok((Layout::Recordings, vec![exam_dir(None, root.to_path_buf())]));
+    }
+    exams.sort_by(|a, b| a.exam.cmp(&b.exam));
+    Ok((Layout::ServerData, exams))
+}
+
+fn exam_dir(exam: Option<String>, recordings: PathBuf) -> ExamDir {
+    ExamDir { exam, recordings }
+}
+
+fn stat(path: &Path, follow: bool) -> io::Result<fs::Metadata> {
+    if follow {
+        fs::metadata(path)
+    } else {
+        fs::symlink_metadata(path)
+    }
+}
+
+fn is_dir(path: &Path, follow: bool) -> bool {
+    stat(path, follow).is_ok_and(|m| m.is_dir())
+}
+
+/// The resolved type of an entry: links are followed only when asked.
+enum EntryType {
+    Dir,
+    File(Option<fs::Metadata>),
+    SkippedLink,
+}
+
+fn entry_type(entry: &DirEntry, ft: FileType, follow: bool) -> io::Result<EntryType> {
+    if ft.is_symlink() {
+        if !follow {
+            return Ok(EntryType::SkippedLink);
+        }
+        let meta = fs::metadata(entry.path())?;
+        return Ok(if meta.is_dir() {
+            EntryType::Dir
+        } else {
+            EntryType::File(Some(meta))
+        });
+    }
+    Ok(if ft.is_dir() {
+        EntryType::Dir
+    } else {
+        EntryType::File(None)
+    })
+}
+
+/// Lists the student folders of a recordings folder.
+pub fn list_students(recordings: &Path, follow: bool) -> Listing {
+    let mut out = Listing::default();
+    let entries = match fs::read_dir(recordings) {
+        Ok(e) => e,
+        Err(e) => {
+            out.errors.push(PathError::io(recordings, &e));
+            return out;
+        }
+    };
+    for entry in entries {
+        let typed = entry.and_then(|e| {
+            let ft = e.file_type()?;
+            Ok((entry_type(&e, ft, follow)?, e))
+        });
+        match typed {
+            Ok((EntryType::Dir, e)) => out.students.push((e.file_name(), e.path())),
+            Ok((EntryType::File(_), e)) => out.stray.push(escape_os(&e.file_name())),
+            Ok((EntryType::SkippedLink, _)) => out.skipped_links += 1,
+            Err(e) => out.errors.push(PathError::io(recordings, &e)),
+        }
+    }
+    out.students.sort();
+    out.stray.sort();
+    out
+}
+
+/// Reads one student folder into observations.
+pub fn read_folder(exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanOptions) -> FolderObs {
+    let id = escape_os(name);
+    let mut obs = FolderObs {
+        exam,
+        id,
+        ..FolderObs::default()
+    };
+    let entries = match fs::read_dir(path) {
+        Ok(e) => e,
+        Err(e) => {
+            obs.errors.push(PathError::io(path, &e));
+            return obs;
+        }
+    };
+    for entry in entries {
+        if let Err(e) = read_entry(entry, &mut obs, opts) {
+            obs.errors.push(e);
+        }
+    }
+    obs
+}
+
+fn read_entry(entry: io::Result<DirEntry>, obs: &mut FolderObs, opts: &ScanOptions) -> Result<(), PathError> {
+    let entry = entry.map_err(|e| PathError::io(Path::new(&obs.id), &e))?;
+    let err = |e: io::Error| PathError::io(&entry.path(), &e);
+    let ft = entry.file_type().map_err(err)?;
+    let meta = match entry_type(&entry, ft, opts.follow_links).map_err(err)? {
+        EntryType::SkippedLink => {
+            obs.skipped_links += 1;
+            return Ok(());
+        }
+        EntryType::Dir => {
+            obs.others.push(format!("{}/", escape_os(&entry.file_name())));
+            return Ok(());
+        }
+        EntryType::File(meta) => meta,
+    };
+    let file_name = entry.file_name();
+    let Some(text) = file_name.to_str() else {
+        obs.others.push(escape_os(&file_name));
+        return Ok(());
+    };
+    let seg = match classify(text, &opts.exts) {
+        NameKind::Segment(seg) => seg,
+        NameKind::InFlight => {
+            obs.in_flight += 1;
+            return Ok(());
+        }
+        NameKind::Other => {
+            obs.others.push(escape_os(&file_name));
+            return Ok(());
+        }
+    };
+    let size = match (opts.check_size, meta) {
+        (false, _) => None,
+        (true, Some(m)) => Some(m.len()),
+        // DirEntry::metadata stats relative to the open directory: no path walk.
+        (true, None) => Some(entry.metadata().map_err(err)?.len()),
+    };
+    let foreign_id = (seg.student != obs.id).then(|| seg.student.to_string());
+    let (seq, time) = (seg.seq, seg.time);
+    obs.segments.push(SegmentObs {
+        name: file_name,
+        seq,
+        time,
+        size,
+        foreign_id,
+    });
+    Ok(())
+}
