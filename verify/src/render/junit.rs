@@ -16,7 +16,7 @@ pub fn write<W: Write>(out: &mut W, name: &str, audits: &[&dyn AuditView]) -> io
 }
 
 fn suite(audit: &dyn AuditView) -> TestSuite {
-    let mut suite = TestSuite::new(audit.title());
+    let mut suite = TestSuite::new(audit.name());
     for case in audit.junit_cases() {
         let status = if let Some(err) = &case.error {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);

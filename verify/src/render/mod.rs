@@ -42,7 +42,9 @@ pub struct Case {
 
 /// What renderers need from a report.
 pub trait AuditView {
-    /// Audit name, e.g. `verify seq`.
+    /// Stable audit name, e.g. `verify seq` (JUnit suite names).
+    fn name(&self) -> &'static str;
+    /// Headline for people, naming what was audited.
     fn title(&self) -> String;
     /// Outcome of the run.
     fn outcome(&self) -> Outcome;

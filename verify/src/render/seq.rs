@@ -1,5 +1,7 @@
 //! How a `verify seq` report reads for people and JUnit.
 
+use std::collections::BTreeMap;
+
 use super::{AuditView, Case, FindingRow, short_list};
 use crate::audit::ranges;
 use crate::exit::Outcome;
@@ -128,6 +130,10 @@ fn ref_detail(r: &StudentRef) -> String {
 }
 
 impl AuditView for SeqView<'_> {
+    fn name(&self) -> &'static str {
+        "verify seq"
+    }
+
     fn title(&self) -> String {
         let r = self.report;
         let layout = serde_json::to_value(r.scanned.layout)
@@ -227,24 +233,36 @@ impl AuditView for SeqView<'_> {
             Some(e) => format!("verify.seq.{e}"),
             None => "verify.seq".to_string(),
         };
-        let mut cases: Vec<Case> = Vec::new();
-        for s in &r.students {
-            let (failures, notes) = details(s)
-                .into_iter()
-                .partition::<Vec<_>, _>(|(k, _)| self.fail_on.fails(*k));
-            cases.push(Case {
-                name: s.id.clone(),
-                classname: class(&s.exam),
-                failures: failures
-                    .into_iter()
-                    .map(|(k, d)| format!("{}: {d}", k.name()))
-                    .collect(),
-                notes: notes.into_iter().map(|(k, d)| format!("{}: {d}", k.name())).collect(),
+        // One case per student: findings of folders and of the expectation merge.
+        let mut cases: BTreeMap<(String, String), Case> = BTreeMap::new();
+        let mut add = |exam: &Option<String>, id: &str, kind: SeqKind, detail: String| {
+            let case = cases.entry((class(exam), id.to_string())).or_insert_with(|| Case {
+                name: id.to_string(),
+                classname: class(exam),
+                failures: vec![],
+                notes: vec![],
                 error: None,
             });
+            let text = format!("{}: {detail}", kind.name());
+            if self.fail_on.fails(kind) {
+                case.failures.push(text);
+            } else {
+                case.notes.push(text);
+            }
+        };
+        for s in &r.students {
+            for (kind, detail) in details(s) {
+                add(&s.exam, &s.id, kind, detail);
+            }
+        }
+        for m in &r.missing_students {
+            add(&m.exam, &m.id, SeqKind::MissingStudent, ref_detail(m));
+        }
+        for u in &r.unexpected_students {
+            add(&u.exam, &u.id, SeqKind::UnexpectedStudent, ref_detail(u));
         }
         for (exam, id) in &r.clean {
-            cases.push(Case {
+            cases.entry((class(exam), id.clone())).or_insert_with(|| Case {
                 name: id.clone(),
                 classname: class(exam),
                 failures: vec![],
@@ -252,30 +270,14 @@ impl AuditView for SeqView<'_> {
                 error: None,
             });
         }
-        for (list, kind) in [
-            (&r.missing_students, SeqKind::MissingStudent),
-            (&r.unexpected_students, SeqKind::UnexpectedStudent),
-        ] {
-            for m in list {
-                let text = format!("{}: {}", kind.name(), ref_detail(m));
-                let fails = self.fail_on.fails(kind);
-                cases.push(Case {
-                    name: m.id.clone(),
-                    classname: class(&m.exam),
-                    failures: if fails { vec![text.clone()] } else { vec![] },
-                    notes: if fails { vec![] } else { vec![text] },
-                    error: None,
-                });
-            }
-        }
-        cases.sort_by(|a, b| (&a.classname, &a.name).cmp(&(&b.classname, &b.name)));
-        cases.extend(r.errors.iter().map(|e| Case {
+        let mut out: Vec<Case> = cases.into_values().collect();
+        out.extend(r.errors.iter().map(|e| Case {
             name: e.path.clone(),
             classname: "verify.seq.errors".into(),
             failures: vec![],
             notes: vec![],
             error: Some(e.error.clone()),
         }));
-        cases
+        out
     }
 }
