@@ -19,6 +19,40 @@ pub enum Command {
     ///
     /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
     Seq(SeqArgs),
+    /// Check that every student logged in once: duplicates, missing and unexpected IDs.
+    ///
+    /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
+    Ids(IdsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IdsArgs {
+    /// Log files: paths, globs ('gunicorn_*.log*'), rotated .gz files, or - for standard input.
+    #[arg(long = "log", value_name = "FILE", required = true, num_args = 1..)]
+    pub logs: Vec<String>,
+    /// A login is a line containing this text [default: 登录成功].
+    #[arg(long, value_name = "TEXT")]
+    pub event: Option<String>,
+    /// Student IDs are this prefix followed by digits.
+    #[arg(long, default_value = "test_", value_name = "PREFIX")]
+    pub prefix: String,
+    /// Instead of event + prefix: a regex whose match is a login, with named groups
+    /// `id` (required), `ts` and `source`. --event, when also given, still gates lines.
+    #[arg(long, value_name = "REGEX")]
+    pub pattern: Option<String>,
+    /// Encoding of the logs: utf-8, gb18030, gbk, or auto (per file, from its head).
+    #[arg(long, default_value = "utf-8", value_name = "ENC")]
+    pub encoding: String,
+    /// Logins of one ID this close together are a collision, farther apart a relogin (e.g. 120s, 2m).
+    #[arg(long, default_value = "120s", value_name = "DURATION")]
+    pub window: String,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -4,11 +4,14 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::audit::seq::SeqRules;
-use crate::cli::{ColorChoice, ExpectArgs, Format, OutputArgs, SeqArgs};
+use crate::classify::login::LoginMatcher;
+use crate::cli::{ColorChoice, ExpectArgs, Format, IdsArgs, OutputArgs, SeqArgs};
+use crate::engine::ids::IdsConfig;
+use crate::engine::seq::SeqConfig;
 use crate::expect::Expectation;
 use crate::findings::{FailOn, Kind};
 use crate::idspace::IdRange;
-use crate::scan::SeqConfig;
+use crate::sources::logfile::EncodingChoice;
 use crate::sources::tree::ScanOptions;
 
 /// A usage error: bad flag values. Exit code 2.
@@ -89,6 +92,57 @@ pub fn parse_size(text: &str) -> Result<u64, UsageError> {
         .ok_or_else(|| UsageError(format!("size '{text}' is too large")))
 }
 
+/// The login message of the supervise server ("login success").
+pub const DEFAULT_EVENT: &str = "登录成功";
+
+/// Parses durations such as `120`, `120s`, `2m`, `1h` into seconds.
+pub fn parse_duration(text: &str) -> Result<u64, UsageError> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| UsageError(format!("bad duration '{text}' (try 120s, 2m)")))?;
+    let mult = match unit.trim() {
+        "" | "s" | "sec" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        _ => return Err(UsageError(format!("bad duration unit in '{text}' (use s, m or h)"))),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| UsageError(format!("duration '{text}' is too large")))
+}
+
+impl IdsArgs {
+    /// Validates the arguments of `verify ids`.
+    pub fn to_config(&self) -> Result<IdsConfig, UsageError> {
+        if self.event.as_deref() == Some("") {
+            return Err(UsageError("--event must not be empty".into()));
+        }
+        let matcher = match &self.pattern {
+            // --event gates lines only when given alongside --pattern.
+            Some(p) => LoginMatcher::custom(p, self.event.as_deref()).map_err(|e| UsageError(e.to_string()))?,
+            None => LoginMatcher::new(self.event.as_deref().unwrap_or(DEFAULT_EVENT), &self.prefix),
+        };
+        let encoding = EncodingChoice::parse(&self.encoding).ok_or_else(|| {
+            UsageError(format!(
+                "--encoding: unknown '{}' (utf-8, gb18030, gbk, auto)",
+                self.encoding
+            ))
+        })?;
+        Ok(IdsConfig {
+            logs: self.logs.clone(),
+            matcher,
+            encoding,
+            window_secs: parse_duration(&self.window)?,
+            expect: expectation(&self.expect)?,
+            fail_on: fail_on(self.output.fail_on.as_deref())?,
+            threads: self.threads,
+            split_min_bytes: crate::engine::ids::SPLIT_MIN_BYTES,
+        })
+    }
+}
+
 impl SeqArgs {
     /// Validates the arguments of `verify seq`.
     pub fn to_config(&self) -> Result<SeqConfig, UsageError> {
@@ -141,5 +195,13 @@ mod tests {
         assert_eq!(parse_size("2 mb").unwrap(), 2 << 20);
         assert!(parse_size("x").is_err() && parse_size("3T").is_err());
         assert!(parse_size("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("120").unwrap(), 120);
+        assert_eq!(parse_duration("2m").unwrap(), 120);
+        assert_eq!(parse_duration("1h").unwrap(), 3600);
+        assert!(parse_duration("soon").is_err() && parse_duration("3d").is_err());
     }
 }

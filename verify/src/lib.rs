@@ -2,15 +2,16 @@
 //! [`run`]; engines return report structs, renderers print them.
 
 pub mod audit;
+pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod exit;
 pub mod expect;
 pub mod findings;
 pub mod idspace;
 pub mod render;
 pub mod report;
-pub mod scan;
 pub mod segment;
 pub mod sources;
 pub mod text;
@@ -38,6 +39,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
     };
     let result = match cli.command {
         Command::Seq(args) => run_seq(&args),
+        Command::Ids(args) => run_ids(&args),
     };
     match result {
         Ok(outcome) => outcome,
@@ -57,8 +59,19 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run_seq(args: &cli::SeqArgs) -> anyhow::Result<Outcome> {
     let cfg = args.to_config()?;
     let out = OutputConfig::from_args(&args.output);
-    let report = scan::run_seq(&cfg)?;
+    let report = engine::seq::run_seq(&cfg)?;
     let view = SeqView {
+        report: &report,
+        fail_on: &cfg.fail_on,
+    };
+    emit(&out, &view, &report)
+}
+
+fn run_ids(args: &cli::IdsArgs) -> anyhow::Result<Outcome> {
+    let cfg = args.to_config()?;
+    let out = OutputConfig::from_args(&args.output);
+    let report = engine::ids::run_ids(&cfg)?;
+    let view = render::ids::IdsView {
         report: &report,
         fail_on: &cfg.fail_on,
     };

@@ -1,5 +1,6 @@
 //! The audits: pure folds from observations to report structs. Nothing here
 //! does I/O or reads the clock, so tests can feed them anything.
 
+pub mod ids;
 pub mod ranges;
 pub mod seq;

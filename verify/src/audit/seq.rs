@@ -190,7 +190,7 @@ fn stalls(firsts: &[(u64, i64, usize)], factor: f64) -> Vec<Stall> {
     let mut per_step: Vec<f64> = steps.iter().map(|s| s.3).collect();
     per_step.sort_by(f64::total_cmp);
     let mid = per_step.len() / 2;
-    let median = if per_step.len() % 2 == 0 {
+    let median = if per_step.len().is_multiple_of(2) {
         (per_step[mid - 1] + per_step[mid]) / 2.0
     } else {
         per_step[mid]

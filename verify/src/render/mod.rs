@@ -2,6 +2,7 @@
 //! `impl Write`. Audits expose their report through [`AuditView`] so the
 //! table and JUnit writers are shared by every subcommand.
 
+pub mod ids;
 pub mod json;
 pub mod junit;
 pub mod seq;

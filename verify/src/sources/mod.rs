@@ -1,3 +1,5 @@
 //! Sources: where observations come from (files, trees). All I/O lives here.
 
+pub mod lines;
+pub mod logfile;
 pub mod tree;

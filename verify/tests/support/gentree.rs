@@ -55,7 +55,7 @@ fn mix(mut z: u64) -> u64 {
 
 fn fault_for(spec: &Spec, student: u64) -> Fault {
     let r = mix(spec.seed ^ student.wrapping_mul(0x2545_F491_4F6C_DD1D));
-    if spec.fault_every == 0 || spec.segments < 5 || r % spec.fault_every != 0 {
+    if spec.fault_every == 0 || spec.segments < 5 || !r.is_multiple_of(spec.fault_every) {
         return Fault::None;
     }
     // A seq strictly inside 2..segments-1, so gaps are never leading or trailing.

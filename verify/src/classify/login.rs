@@ -1,0 +1,146 @@
+//! Login lines: is this line a login, and of which student?
+
+use regex::Regex;
+
+use super::logline::{access_stamp, header, iso_stamp};
+use crate::audit::ids::{LoginEvent, Observation};
+use crate::text::escape_str;
+
+/// Longest line text kept as evidence.
+const SAMPLE_CHARS: usize = 300;
+
+/// Turns candidate lines into observations.
+#[derive(Debug, Clone)]
+pub struct LoginMatcher {
+    /// The event word (`登录成功`); `None` with `--pattern` and no `--event`.
+    pub event: Option<String>,
+    /// Finds the ID: a named group `id`, optionally `ts` and `source`.
+    pub pattern: Regex,
+    /// True when `pattern` is the user's (`--pattern`): a match is the event.
+    pub custom: bool,
+}
+
+/// Why a `--pattern` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    #[error("--pattern: {0}")]
+    Regex(#[from] regex::Error),
+    #[error("--pattern must have a named group `id`, e.g. (?P<id>test_\\d+)")]
+    NoIdGroup,
+}
+
+impl LoginMatcher {
+    /// The default: `event` in the line, the ID is the first `<prefix><digits>`
+    /// not preceded by a letter, digit or underscore.
+    pub fn new(event: &str, prefix: &str) -> LoginMatcher {
+        let pattern = format!(r"(?:^|[^A-Za-z0-9_])(?P<id>{}[0-9]+)", regex::escape(prefix));
+        LoginMatcher {
+            event: Some(event.to_string()),
+            pattern: Regex::new(&pattern).expect("escaped prefix makes a valid regex"),
+            custom: false,
+        }
+    }
+
+    /// A user's `--pattern`, optionally still gated by an event word.
+    pub fn custom(pattern: &str, event: Option<&str>) -> Result<LoginMatcher, PatternError> {
+        let re = Regex::new(pattern)?;
+        if !re.capture_names().any(|n| n == Some("id")) {
+            return Err(PatternError::NoIdGroup);
+        }
+        Ok(LoginMatcher {
+            event: event.map(str::to_string),
+            pattern: re,
+            custom: true,
+        })
+    }
+
+    /// Classifies one decoded line (`line` numbered from 1).
+    pub fn observe(&self, text: &str, file: usize, line: u64) -> Option<Observation> {
+        let text = text.trim_start_matches('\0').trim_end_matches('\r');
+        if let Some(ev) = &self.event
+            && !text.contains(ev.as_str())
+        {
+            return None;
+        }
+        let caps = match self.pattern.captures(text) {
+            Some(c) => c,
+            None if self.custom => return None,
+            None => {
+                let cut: String = text.chars().take(SAMPLE_CHARS).collect();
+                return Some(Observation::Malformed {
+                    file,
+                    line,
+                    text: escape_str(&cut),
+                });
+            }
+        };
+        let h = header(text);
+        let time = caps
+            .name("ts")
+            .and_then(|m| iso_stamp(m.as_str()).or_else(|| access_stamp(m.as_str())))
+            .or(h.time)
+            .map(|s| (s.text, s.unix));
+        let source = caps.name("source").map(|m| m.as_str().to_string()).or(h.source);
+        Some(Observation::Login(LoginEvent {
+            id: caps["id"].to_string(),
+            file,
+            line,
+            time,
+            source,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login(o: Option<Observation>) -> LoginEvent {
+        match o {
+            Some(Observation::Login(e)) => e,
+            other => panic!("not a login: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn default_matcher_takes_the_first_id_after_the_event_line_check() {
+        let m = LoginMatcher::new("登录成功", "test_");
+        let e = login(m.observe(
+            "[2025-11-23 18:00:00 +0800] [42] [INFO] 学生test_00007登录成功 (contest_99)",
+            0,
+            3,
+        ));
+        assert_eq!(
+            (e.id.as_str(), e.line, e.source.as_deref()),
+            ("test_00007", 3, Some("pid 42"))
+        );
+        assert!(
+            m.observe("[2025-11-23 18:00:00 +0800] [42] [INFO] 登录失败 test_00007", 0, 4)
+                .is_none()
+        );
+        let bad = m.observe("登录成功 but no id here (contest_12)", 0, 5);
+        assert!(matches!(bad, Some(Observation::Malformed { line: 5, .. })), "{bad:?}");
+    }
+
+    #[test]
+    fn custom_pattern_with_time_and_source_groups() {
+        let m = LoginMatcher::custom(
+            r#"^(?P<source>\S+) .*\[(?P<ts>[^\]]+)\] "POST /api/login\?sid=(?P<id>test_\d+)"#,
+            None,
+        )
+        .unwrap();
+        let e = login(m.observe(
+            r#"10.1.1.1 - - [23/Nov/2025:18:00:00 +0800] "POST /api/login?sid=test_00003 HTTP/1.1" 200 5"#,
+            1,
+            9,
+        ));
+        assert_eq!((e.id.as_str(), e.source.as_deref()), ("test_00003", Some("10.1.1.1")));
+        assert_eq!(e.time.unwrap().0, "23/Nov/2025:18:00:00 +0800");
+        assert!(m.observe("GET / HTTP/1.1", 1, 10).is_none());
+        assert!(matches!(
+            LoginMatcher::custom("test_\\d+", None),
+            Err(PatternError::NoIdGroup)
+        ));
+        assert!(matches!(LoginMatcher::custom("(", None), Err(PatternError::Regex(_))));
+    }
+}

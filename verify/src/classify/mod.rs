@@ -1,0 +1,4 @@
+//! Classifiers: raw lines to what they say (time, source, kind of line).
+
+pub mod login;
+pub mod logline;

@@ -1,0 +1,4 @@
+//! Engines: a source feeding an audit fold, producing one report.
+
+pub mod ids;
+pub mod seq;

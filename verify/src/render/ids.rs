@@ -1,0 +1,218 @@
+//! How a `verify ids` report reads for people and JUnit.
+
+use super::{AuditView, Case, FindingRow, short_list};
+use crate::exit::Outcome;
+use crate::findings::{FailOn, Kind};
+use crate::report::PathError;
+use crate::report::ids::{DuplicateId, IdsKind, IdsReport};
+
+/// An ids report together with the `--fail-on` set that judged it.
+#[derive(Debug)]
+pub struct IdsView<'a> {
+    /// The report.
+    pub report: &'a IdsReport,
+    /// Which kinds fail.
+    pub fail_on: &'a FailOn<IdsKind>,
+}
+
+const LIST_KEEP: usize = 3;
+
+/// `file:line time source` for each event of a duplicate.
+fn events_detail(d: &DuplicateId) -> String {
+    let evs: Vec<String> = d
+        .events
+        .iter()
+        .map(|e| {
+            let mut s = format!("{}:{}", e.file, e.line);
+            if let Some(t) = &e.time {
+                s.push_str(&format!(" {t}"));
+            }
+            if let Some(src) = &e.source {
+                s.push_str(&format!(" ({src})"));
+            }
+            s
+        })
+        .collect();
+    format!("{}: {}", d.evidence, short_list(&evs, LIST_KEEP))
+}
+
+impl AuditView for IdsView<'_> {
+    fn name(&self) -> &'static str {
+        "verify ids"
+    }
+
+    fn title(&self) -> String {
+        let s = &self.report.summary;
+        format!(
+            "verify ids: {} file(s), {} lines, {} login events",
+            s.files, s.lines, s.login_events
+        )
+    }
+
+    fn outcome(&self) -> Outcome {
+        self.report.outcome()
+    }
+
+    fn failed_on(&self) -> Vec<&'static str> {
+        self.report.failed_on.iter().map(|k| k.name()).collect()
+    }
+
+    fn summary_rows(&self) -> Vec<[String; 3]> {
+        let s = &self.report.summary;
+        let note = |kind: IdsKind, n: u64| match (n, self.fail_on.fails(kind)) {
+            (0, _) => String::new(),
+            (_, true) => "fails".to_string(),
+            (_, false) => "reported".to_string(),
+        };
+        let mut rows = vec![
+            ["lines".into(), s.lines.to_string(), format!("{} file(s)", s.files)],
+            ["login events".into(), s.login_events.to_string(), String::new()],
+            ["distinct IDs".into(), s.distinct_ids.to_string(), String::new()],
+            [
+                "duplicated IDs".into(),
+                s.duplicated_ids.to_string(),
+                format!("window {} s", s.window_seconds),
+            ],
+            [
+                "collision".into(),
+                s.collisions.to_string(),
+                note(IdsKind::Collision, s.collisions),
+            ],
+            [
+                "relogin".into(),
+                s.relogins.to_string(),
+                note(IdsKind::Relogin, s.relogins),
+            ],
+        ];
+        if s.expected > 0 {
+            rows.push(["expected".into(), s.expected.to_string(), String::new()]);
+            rows.push([
+                "missing".into(),
+                s.missing.to_string(),
+                note(IdsKind::Missing, s.missing),
+            ]);
+            rows.push([
+                "unexpected".into(),
+                s.unexpected.to_string(),
+                note(IdsKind::Unexpected, s.unexpected),
+            ]);
+        }
+        rows.push([
+            "malformed".into(),
+            s.malformed.to_string(),
+            note(IdsKind::Malformed, s.malformed),
+        ]);
+        if s.undecodable_lines > 0 {
+            rows.push([
+                "undecodable lines".into(),
+                s.undecodable_lines.to_string(),
+                "see warnings".into(),
+            ]);
+        }
+        for f in &self.report.files {
+            rows.push([
+                format!("file {}", f.path),
+                format!("{} lines", f.lines),
+                format!("{} logins, {}", f.login_events, f.encoding),
+            ]);
+        }
+        for w in &self.report.warnings {
+            rows.push(["warning".into(), String::new(), w.clone()]);
+        }
+        rows
+    }
+
+    fn finding_rows(&self) -> Vec<FindingRow> {
+        let r = self.report;
+        let row = |student: &str, kind: IdsKind, detail: String| FindingRow {
+            exam: String::new(),
+            student: student.to_string(),
+            kind: kind.name(),
+            detail,
+            fails: self.fail_on.fails(kind),
+        };
+        let mut rows: Vec<FindingRow> = r
+            .duplicates
+            .iter()
+            .map(|d| row(&d.id, d.kind, events_detail(d)))
+            .collect();
+        rows.extend(
+            r.missing
+                .iter()
+                .map(|id| row(id, IdsKind::Missing, "never logged in".into())),
+        );
+        rows.extend(
+            r.unexpected
+                .iter()
+                .map(|id| row(id, IdsKind::Unexpected, "logged in, not in --expect".into())),
+        );
+        rows.extend(r.malformed.samples.iter().map(|s| {
+            row(
+                "",
+                IdsKind::Malformed,
+                format!("{}:{} login line without an ID: {}", s.file, s.line, s.text),
+            )
+        }));
+        rows
+    }
+
+    fn errors(&self) -> &[PathError] {
+        &self.report.errors
+    }
+
+    fn junit_cases(&self) -> Vec<Case> {
+        let r = self.report;
+        let case = |name: String, kind: IdsKind, texts: Vec<String>| {
+            let fails = self.fail_on.fails(kind);
+            Case {
+                name,
+                classname: format!("verify.ids.{}", kind.name()),
+                failures: if fails { texts.clone() } else { vec![] },
+                notes: if fails { vec![] } else { texts },
+                error: None,
+            }
+        };
+        let mut cases: Vec<Case> = r
+            .duplicates
+            .iter()
+            .map(|d| case(d.id.clone(), d.kind, vec![events_detail(d)]))
+            .collect();
+        if !r.missing.is_empty() {
+            cases.push(case("missing logins".into(), IdsKind::Missing, r.missing.clone()));
+        }
+        if !r.unexpected.is_empty() {
+            cases.push(case(
+                "unexpected logins".into(),
+                IdsKind::Unexpected,
+                r.unexpected.clone(),
+            ));
+        }
+        if r.malformed.count > 0 {
+            let texts = r
+                .malformed
+                .samples
+                .iter()
+                .map(|s| format!("{}:{} {}", s.file, s.line, s.text))
+                .collect();
+            cases.push(case("malformed login lines".into(), IdsKind::Malformed, texts));
+        }
+        cases.push(Case {
+            name: "logins".into(),
+            classname: "verify.ids".into(),
+            failures: vec![],
+            notes: vec![format!(
+                "{} login events, {} distinct IDs",
+                r.summary.login_events, r.summary.distinct_ids
+            )],
+            error: None,
+        });
+        cases.extend(r.errors.iter().map(|e| Case {
+            name: e.path.clone(),
+            classname: "verify.ids.errors".into(),
+            failures: vec![],
+            notes: vec![],
+            error: Some(e.error.clone()),
+        }));
+        cases
+    }
+}

@@ -1,0 +1,193 @@
+//! The `verify ids` report (`"schema": "verify.ids/1"`).
+
+use serde::{Deserialize, Serialize};
+
+use super::PathError;
+use crate::exit::Outcome;
+use crate::findings::Kind;
+
+/// Schema tag of this report.
+pub const SCHEMA: &str = "verify.ids/1";
+
+/// Kinds of finding of `verify ids`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdsKind {
+    /// One ID logged in several times close together: likely two virtual users.
+    Collision,
+    /// One ID logged in again later: sequential sessions.
+    Relogin,
+    /// An expected ID that never logged in.
+    Missing,
+    /// An ID that logged in but was not expected.
+    Unexpected,
+    /// A login line without a student ID.
+    Malformed,
+}
+
+impl Kind for IdsKind {
+    const ALL: &'static [IdsKind] = &[
+        IdsKind::Collision,
+        IdsKind::Relogin,
+        IdsKind::Missing,
+        IdsKind::Unexpected,
+        IdsKind::Malformed,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            IdsKind::Collision => "collision",
+            IdsKind::Relogin => "relogin",
+            IdsKind::Missing => "missing",
+            IdsKind::Unexpected => "unexpected",
+            IdsKind::Malformed => "malformed",
+        }
+    }
+
+    fn fails_by_default(self) -> bool {
+        matches!(self, IdsKind::Collision | IdsKind::Missing)
+    }
+}
+
+/// The whole `verify ids` report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdsReport {
+    /// Always `verify.ids/1`.
+    pub schema: String,
+    /// `pass`, `fail` or `error`.
+    pub verdict: String,
+    /// The finding kinds that made the run fail.
+    pub failed_on: Vec<IdsKind>,
+    /// Totals.
+    pub summary: IdsSummary,
+    /// One entry per file read.
+    pub files: Vec<FileSummary>,
+    /// IDs with two or more login events, sorted by ID.
+    pub duplicates: Vec<DuplicateId>,
+    /// Expected IDs that never logged in, in expectation order.
+    pub missing: Vec<String>,
+    /// IDs that logged in outside the expectation, sorted.
+    pub unexpected: Vec<String>,
+    /// Login lines without an ID.
+    pub malformed: Malformed,
+    /// Things a person should know (wrong file, wrong encoding, …).
+    pub warnings: Vec<String>,
+    /// Files that could not be read (or only in part); any entry makes the exit code 2.
+    pub errors: Vec<PathError>,
+}
+
+/// Totals of a `verify ids` run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdsSummary {
+    /// Files read.
+    pub files: u64,
+    /// Lines read, in all files.
+    pub lines: u64,
+    /// Login events (lines with the event word and an ID).
+    pub login_events: u64,
+    /// Distinct IDs that logged in.
+    pub distinct_ids: u64,
+    /// IDs with two or more logins.
+    pub duplicated_ids: u64,
+    /// Duplicated IDs classified as collisions.
+    pub collisions: u64,
+    /// Duplicated IDs classified as relogins.
+    pub relogins: u64,
+    /// Expected IDs (0 without `--expect`).
+    pub expected: u64,
+    /// Expected IDs that never logged in.
+    pub missing: u64,
+    /// IDs outside the expectation.
+    pub unexpected: u64,
+    /// Login lines without an ID.
+    pub malformed: u64,
+    /// Candidate or sampled lines that did not decode in the file's encoding.
+    pub undecodable_lines: u64,
+    /// The `--window` used to tell collisions from relogins, in seconds.
+    pub window_seconds: u64,
+}
+
+/// One file read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSummary {
+    /// Path as given (`-` for standard input).
+    pub path: String,
+    /// Encoding used: `utf-8`, `gb18030` or `gbk`.
+    pub encoding: String,
+    /// Lines read.
+    pub lines: u64,
+    /// Login events found.
+    pub login_events: u64,
+    /// Undecodable lines among the sampled head of the file and the login lines.
+    pub undecodable_lines: u64,
+    /// NUL bytes at the start of the file (left by copytruncate), skipped.
+    pub leading_nul_bytes: u64,
+    /// Lines over 64 MiB, counted but not searched.
+    pub overlong_lines: u64,
+}
+
+/// One duplicated ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateId {
+    /// The student ID.
+    pub id: String,
+    /// Number of login events.
+    pub count: u64,
+    /// `collision` or `relogin`.
+    pub kind: IdsKind,
+    /// Why that kind, in words.
+    pub evidence: String,
+    /// The login events, in time order.
+    pub events: Vec<LoginRef>,
+}
+
+/// Where and when one login happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRef {
+    /// File path.
+    pub file: String,
+    /// Line number, from 1.
+    pub line: u64,
+    /// Timestamp as written in the line, if any.
+    pub time: Option<String>,
+    /// Client address or worker (`pid 123`), if known.
+    pub source: Option<String>,
+}
+
+/// Login lines without an ID.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Malformed {
+    /// How many.
+    pub count: u64,
+    /// The first few, with their text.
+    pub samples: Vec<LineSample>,
+}
+
+/// A line quoted as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineSample {
+    /// File path.
+    pub file: String,
+    /// Line number, from 1.
+    pub line: u64,
+    /// The line (escaped, cut at 300 characters).
+    pub text: String,
+}
+
+impl IdsReport {
+    /// The outcome this report maps to.
+    pub fn outcome(&self) -> Outcome {
+        match self.verdict.as_str() {
+            "pass" => Outcome::Clean,
+            "fail" => Outcome::Findings,
+            _ => Outcome::Error,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Log inputs: files (plain or gzip), globs and standard input, opened for
+//! reading only; their encoding; and a sample of their head.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use encoding_rs::{Encoding, GB18030, GBK, UTF_8};
+
+/// One input, as resolved from the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+impl Input {
+    /// The name used in reports.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Stdin => "-".to_string(),
+            Input::File(p) => crate::text::escape_os(p.as_os_str()),
+        }
+    }
+}
+
+/// The encoding asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodingChoice {
+    /// UTF-8.
+    Utf8,
+    /// GB18030 (a superset of GBK).
+    Gb18030,
+    /// GBK.
+    Gbk,
+    /// Decide per file from its head.
+    Auto,
+}
+
+impl EncodingChoice {
+    /// Parses `utf-8`, `gb18030`, `gbk` or `auto`.
+    pub fn parse(s: &str) -> Option<EncodingChoice> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Some(EncodingChoice::Utf8),
+            "gb18030" => Some(EncodingChoice::Gb18030),
+            "gbk" | "cp936" => Some(EncodingChoice::Gbk),
+            "auto" => Some(EncodingChoice::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// How much of a file's head is sampled (encoding, access lines, undecodable lines).
+pub const SAMPLE_BYTES: usize = 1 << 20;
+
+/// Expands the `--log` arguments: `-`, paths, and globs (sorted). Patterns
+/// that match nothing and missing files come back as errors.
+pub fn expand(args: &[String]) -> (Vec<Input>, Vec<(String, String)>) {
+    let (mut inputs, mut errors) = (Vec::new(), Vec::new());
+    for arg in args {
+        if arg == "-" {
+            inputs.push(Input::Stdin);
+        } else if Path::new(arg).exists() || !arg.contains(['*', '?', '[']) {
+            inputs.push(Input::File(PathBuf::from(arg)));
+        } else {
+            match glob::glob(arg) {
+                Ok(paths) => {
+                    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+                    found.sort();
+                    if found.is_empty() {
+                        errors.push((arg.clone(), "no file matches this pattern".to_string()));
+                    }
+                    inputs.extend(found.into_iter().map(Input::File));
+                }
+                Err(e) => errors.push((arg.clone(), format!("bad pattern: {e}"))),
+            }
+        }
+    }
+    (inputs, errors)
+}
+
+/// True when the file starts with the gzip magic bytes.
+pub fn is_gzip(file: &File) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut magic = [0u8; 2];
+    file.read_at(&mut magic, 0).is_ok_and(|n| n == 2) && magic == [0x1f, 0x8b]
+}
+
+/// Reads up to `max` bytes from `r` (fewer at its end).
+pub fn read_head<R: Read>(r: &mut R, max: usize) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(max.min(1 << 20));
+    r.take(max as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// The encoding to use for a file, given its head.
+pub fn resolve(choice: EncodingChoice, head: &[u8]) -> &'static Encoding {
+    match choice {
+        EncodingChoice::Utf8 => UTF_8,
+        EncodingChoice::Gb18030 => GB18030,
+        EncodingChoice::Gbk => GBK,
+        EncodingChoice::Auto => {
+            let body = trim_partial_char(head);
+            if std::str::from_utf8(body).is_ok() {
+                UTF_8
+            } else if GB18030
+                .decode_without_bom_handling_and_without_replacement(body)
+                .is_some()
+            {
+                GB18030
+            } else {
+                UTF_8
+            }
+        }
+    }
+}
+
+/// Drops a last line that may have been cut mid-character by the sample size.
+fn trim_partial_char(head: &[u8]) -> &[u8] {
+    match memchr::memrchr(b'\n', head) {
+        Some(i) if head.len() == SAMPLE_BYTES => &head[..=i],
+        _ => head,
+    }
+}
+
+/// Decodes one line; `None` in the second place when it was clean.
+pub fn decode(enc: &'static Encoding, bytes: &[u8]) -> (String, bool) {
+    if enc == UTF_8 {
+        return match std::str::from_utf8(bytes) {
+            Ok(s) => (s.to_string(), true),
+            Err(_) => (String::from_utf8_lossy(bytes).into_owned(), false),
+        };
+    }
+    match enc.decode_without_bom_handling_and_without_replacement(bytes) {
+        Some(s) => (s.into_owned(), true),
+        None => (enc.decode_without_bom_handling(bytes).0.into_owned(), false),
+    }
+}
+
+/// The event word in the file's encoding, for the byte search.
+pub fn encode(enc: &'static Encoding, text: &str) -> Vec<u8> {
+    enc.encode(text).0.into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_detects_gb18030_and_utf8() {
+        let gb = encode(GB18030, "[2025-11-23 18:00:00 +0800] [1] [INFO] 登录成功 test_00001\n");
+        assert_ne!(gb, "登录成功".as_bytes());
+        assert_eq!(resolve(EncodingChoice::Auto, &gb), GB18030);
+        assert_eq!(resolve(EncodingChoice::Auto, "登录成功\n".as_bytes()), UTF_8);
+        assert_eq!(
+            decode(GB18030, &gb).0.trim_end(),
+            "[2025-11-23 18:00:00 +0800] [1] [INFO] 登录成功 test_00001"
+        );
+        assert!(!decode(UTF_8, b"\xff ok").1);
+    }
+
+    #[test]
+    fn expands_globs_and_reports_empty_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a.log", "a.log.1", "a.log.2.gz"] {
+            std::fs::write(dir.path().join(n), "x\n").unwrap();
+        }
+        let pat = format!("{}/a.log*", dir.path().display());
+        let none = format!("{}/zzz*", dir.path().display());
+        let (inputs, errors) = expand(&[pat, "-".into(), none.clone()]);
+        assert_eq!(inputs.len(), 4);
+        assert_eq!(inputs[3], Input::Stdin);
+        assert_eq!(errors, [(none, "no file matches this pattern".to_string())]);
+    }
+}
