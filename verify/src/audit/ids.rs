@@ -28,6 +28,9 @@ pub enum Observation {
     Login(LoginEvent),
     /// The event word without an ID.
     Malformed { file: usize, line: u64, text: String },
+    /// The event word inside a continuation of a multi-line entry (a traceback
+    /// frame, an exception message): not a login.
+    Continuation,
 }
 
 /// Samples of malformed lines kept for the report.
@@ -42,6 +45,8 @@ pub struct LoginFold {
     pub events: u64,
     /// Malformed lines seen.
     pub malformed: u64,
+    /// Continuation lines holding the event word, not counted as logins.
+    pub continuations: u64,
     /// The first malformed lines: (file, line, text).
     pub malformed_samples: Vec<(usize, u64, String)>,
 }
@@ -60,6 +65,7 @@ impl LoginFold {
                     self.malformed_samples.push((file, line, text));
                 }
             }
+            Observation::Continuation => self.continuations += 1,
         }
     }
 
@@ -67,6 +73,7 @@ impl LoginFold {
     pub fn merge(&mut self, other: LoginFold) {
         self.events += other.events;
         self.malformed += other.malformed;
+        self.continuations += other.continuations;
         for (id, evs) in other.by_id {
             self.by_id.entry(id).or_default().extend(evs);
         }

@@ -62,6 +62,9 @@ impl LoginMatcher {
         {
             return None;
         }
+        if !self.custom && is_continuation(text) {
+            return Some(Observation::Continuation);
+        }
         let caps = match self.pattern.captures(text) {
             Some(c) => c,
             None if self.custom => return None,
@@ -89,6 +92,23 @@ impl LoginMatcher {
             source,
         }))
     }
+}
+
+/// A line that continues a multi-line entry: an indented traceback frame or
+/// source line, `Traceback (most recent call last):`, or the closing
+/// `SomeError: message` line of a traceback.
+pub fn is_continuation(text: &str) -> bool {
+    if text.starts_with([' ', '\t']) || text.starts_with("Traceback (") {
+        return true;
+    }
+    let Some((name, _)) = text.split_once(':') else {
+        return false;
+    };
+    let dotted = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    dotted
+        && ["Error", "Exception", "Warning", "Exit", "Interrupt"]
+            .iter()
+            .any(|s| name.ends_with(s))
 }
 
 #[cfg(test)]
@@ -120,6 +140,22 @@ mod tests {
         );
         let bad = m.observe("登录成功 but no id here (contest_12)", 0, 5);
         assert!(matches!(bad, Some(Observation::Malformed { line: 5, .. })), "{bad:?}");
+    }
+
+    #[test]
+    fn traceback_lines_are_continuations_not_logins() {
+        let m = LoginMatcher::new("登录成功", "test_");
+        for line in [
+            "    raise OSError(\"test_00005 登录成功\")",
+            "Traceback (most recent call last): 登录成功",
+            "app.errors.LoginError: 登录成功 test_1",
+        ] {
+            assert_eq!(m.observe(line, 0, 1), Some(Observation::Continuation), "{line}");
+        }
+        assert!(matches!(
+            m.observe("登录成功: test_00001", 0, 1),
+            Some(Observation::Login(_))
+        ));
     }
 
     #[test]

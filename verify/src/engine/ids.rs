@@ -187,30 +187,36 @@ fn on_line(
 }
 
 fn scan_stream<R: Read>(cfg: &IdsConfig, idx: usize, mut reader: R, res: &mut FileResult) -> io::Result<()> {
-    let head = logfile::read_head(&mut reader, SAMPLE_BYTES)?;
+    let (head, head_err) = logfile::read_head(&mut reader, SAMPLE_BYTES);
     let enc = sample(cfg, &head, res);
     let filter = finder(cfg, enc);
     let (mut fold, mut bad) = (LoginFold::default(), 0);
-    let (st, err) = lines::scan(Cursor::new(head).chain(reader), None, &filter, |i, l| {
-        on_line(cfg, enc, idx, i + 1, l, &mut fold, &mut bad)
-    });
+    let mut on = |i: u64, l: &[u8]| on_line(cfg, enc, idx, i + 1, l, &mut fold, &mut bad);
+    // After a damaged head, scan what was read and stop there.
+    let (st, err) = match head_err {
+        Some(e) => (lines::scan(Cursor::new(head), None, &filter, &mut on).0, Some(e)),
+        None => lines::scan(Cursor::new(head).chain(reader), None, &filter, &mut on),
+    };
     add_stats(res, st, fold, bad);
     err.map_or(Ok(()), Err)
 }
 
 fn scan_plain(cfg: &IdsConfig, idx: usize, file: &File, res: &mut FileResult) -> io::Result<()> {
     let len = file.metadata()?.len();
-    let mut head = logfile::read_head(&mut RangeReader::new(file, 0), SAMPLE_BYTES)?;
-    let mut nuls = head.iter().take_while(|&&b| b == 0).count() as u64;
-    // A copytruncate hole can be longer than the sample: measure all of it.
-    while nuls == head.len() as u64 && nuls < len {
-        head = logfile::read_head(&mut RangeReader::new(file, nuls), SAMPLE_BYTES)?;
-        let more = head.iter().take_while(|&&b| b == 0).count() as u64;
-        if more == 0 {
-            break;
+    // A copytruncate hole can be longer than the sample: measure all of it,
+    // and sample the text after it.
+    let mut nuls = 0u64;
+    let head = loop {
+        let (head, err) = logfile::read_head(&mut RangeReader::new(file, nuls), SAMPLE_BYTES);
+        if let Some(e) = err {
+            return Err(e);
         }
-        nuls += more;
-    }
+        let run = head.iter().take_while(|&&b| b == 0).count();
+        nuls += run as u64;
+        if run < head.len() || head.is_empty() {
+            break head;
+        }
+    };
     let enc = sample(cfg, &head, res);
     res.summary.leading_nul_bytes = nuls;
     let filter = finder(cfg, enc);
@@ -343,6 +349,7 @@ fn assemble(
             missing: cmp.missing.len() as u64,
             unexpected: cmp.unexpected.len() as u64,
             malformed: fold.malformed,
+            continuation_lines: fold.continuations,
             undecodable_lines: files.iter().map(|f| f.undecodable_lines).sum(),
             window_seconds: cfg.window_secs,
         },

@@ -35,15 +35,22 @@ pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::
             rows.len().min(style.limit)
         };
         writeln!(out, "\nFindings ({} of {}):", shown, rows.len())?;
+        // Audits without exams (logs) leave the column out.
+        let exams = rows.iter().any(|r| !r.exam.is_empty());
+        let skip = usize::from(!exams);
         let mut table = Builder::default();
-        table.push_record(["exam", "student", "kind", "detail"]);
+        table.push_record(["exam", "student", "kind", "detail"].into_iter().skip(skip));
         for r in &rows[..shown] {
             let kind = if r.fails {
                 r.kind.to_string()
             } else {
                 format!("{} (note)", r.kind)
             };
-            table.push_record([r.exam.clone(), r.student.clone(), kind, r.detail.clone()]);
+            table.push_record(
+                [r.exam.clone(), r.student.clone(), kind, r.detail.clone()]
+                    .into_iter()
+                    .skip(skip),
+            );
         }
         writeln!(out, "{}", table.build().with(TableStyle::rounded()))?;
         if shown < rows.len() {

@@ -103,6 +103,8 @@ pub struct IdsSummary {
     pub unexpected: u64,
     /// Login lines without an ID.
     pub malformed: u64,
+    /// Lines with the event word inside multi-line entries (tracebacks), not counted as logins.
+    pub continuation_lines: u64,
     /// Candidate or sampled lines that did not decode in the file's encoding.
     pub undecodable_lines: u64,
     /// The `--window` used to tell collisions from relogins, in seconds.

@@ -88,11 +88,12 @@ pub fn is_gzip(file: &File) -> bool {
     file.read_at(&mut magic, 0).is_ok_and(|n| n == 2) && magic == [0x1f, 0x8b]
 }
 
-/// Reads up to `max` bytes from `r` (fewer at its end).
-pub fn read_head<R: Read>(r: &mut R, max: usize) -> io::Result<Vec<u8>> {
+/// Reads up to `max` bytes from `r` (fewer at its end). On a read error the
+/// bytes read before it come back with the error, so they can still be scanned.
+pub fn read_head<R: Read>(r: &mut R, max: usize) -> (Vec<u8>, Option<io::Error>) {
     let mut head = Vec::with_capacity(max.min(1 << 20));
-    r.take(max as u64).read_to_end(&mut head)?;
-    Ok(head)
+    let err = r.take(max as u64).read_to_end(&mut head).err();
+    (head, err)
 }
 
 /// The encoding to use for a file, given its head.

@@ -1,0 +1,246 @@
+//! `verify ids` end to end: the real binary on fixture logs and on logs made
+//! bad on purpose (encodings, NULs, huge lines, truncated gzip, stdin).
+
+mod support;
+
+use std::fs;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use support::{fixtures, verify};
+use verify::report::ids::{IdsKind, IdsReport};
+
+fn log_fixture(name: &str) -> String {
+    fixtures().join("logs").join(name).display().to_string()
+}
+
+fn json(args: &[&str]) -> (i32, IdsReport, String) {
+    let mut all = vec!["ids", "--format", "json"];
+    all.extend_from_slice(args);
+    let run = verify(&all);
+    let report: IdsReport = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "JSON does not parse into the strict types: {e}\n{}\n{}",
+            run.stdout, run.stderr
+        )
+    });
+    (run.code, report, run.stderr)
+}
+
+/// The fixture as GB18030 bytes, as a server with a Chinese locale writes it.
+fn gb18030_fixture() -> Vec<u8> {
+    let text = fs::read_to_string(log_fixture("gunicorn_access.log")).unwrap();
+    encoding_rs::GB18030.encode(&text).0.into_owned()
+}
+
+#[test]
+fn fixture_log_duplicates_missing_and_malformed_exactly() {
+    let (code, r, _) = json(&[
+        "--log",
+        &log_fixture("gunicorn_access.log"),
+        "--expect",
+        "test_00001..test_00006",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(r.schema, "verify.ids/1");
+    assert_eq!(r.failed_on, [IdsKind::Collision, IdsKind::Missing]);
+    let s = &r.summary;
+    assert_eq!(
+        (s.lines, s.login_events, s.distinct_ids, s.continuation_lines),
+        (23, 7, 5, 1)
+    );
+    let dups: Vec<(&str, IdsKind, u64)> = r.duplicates.iter().map(|d| (d.id.as_str(), d.kind, d.count)).collect();
+    assert_eq!(
+        dups,
+        [
+            ("test_00003", IdsKind::Collision, 2),
+            ("test_00004", IdsKind::Relogin, 2)
+        ]
+    );
+    let ev = &r.duplicates[0].events;
+    assert_eq!((ev[0].line, ev[1].line), (9, 12));
+    assert_eq!(ev[0].time.as_deref(), Some("2025-11-23 18:00:03 +0800"));
+    assert_eq!(
+        (ev[0].source.as_deref(), ev[1].source.as_deref()),
+        (Some("127.0.0.2"), Some("127.0.0.3"))
+    );
+    assert_eq!(r.missing, ["test_00006"]);
+    assert_eq!((r.malformed.count, r.malformed.samples[0].line), (1, 23));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+#[test]
+fn window_and_fail_on_change_the_verdict() {
+    let log = log_fixture("gunicorn_access.log");
+    // A window of one second makes the 2 s pair a relogin too; relogins do not fail by default.
+    let (code, r, _) = json(&["--log", &log, "--window", "1s"]);
+    assert_eq!((code, r.summary.collisions, r.summary.relogins), (0, 0, 2));
+    let (code, r, _) = json(&["--log", &log, "--window", "1h", "--fail-on", "+relogin,+malformed"]);
+    assert_eq!((code, r.summary.collisions), (1, 2));
+    assert_eq!(r.failed_on, [IdsKind::Collision, IdsKind::Malformed]);
+}
+
+#[test]
+fn table_output_names_both_sources_of_a_collision() {
+    let run = verify(&["ids", "--log", &log_fixture("gunicorn_access.log"), "--limit", "0"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("from 127.0.0.2 and 127.0.0.3"), "{}", run.stdout);
+    assert!(run.stdout.contains("FAIL on collision"), "{}", run.stdout);
+    assert!(!run.stdout.contains("│ exam"), "log audits have no exam column");
+}
+
+#[test]
+fn access_only_log_suggests_the_error_log() {
+    let (code, r, _) = json(&["--log", &log_fixture("access_only.log")]);
+    assert_eq!((code, r.summary.login_events), (0, 0));
+    assert!(
+        r.warnings.iter().any(|w| w.contains("try --log gunicorn_error.log")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn gb18030_logs_need_the_right_encoding_and_auto_finds_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("gbk.log");
+    fs::write(&path, gb18030_fixture()).unwrap();
+    let p = path.to_str().unwrap();
+    let (_, utf8, _) = json(&["--log", p]);
+    assert_eq!(
+        utf8.summary.login_events, 0,
+        "UTF-8 bytes of the event never match GB18030 text"
+    );
+    assert!(
+        utf8.warnings.iter().any(|w| w.contains("--encoding gb18030")),
+        "{:?}",
+        utf8.warnings
+    );
+    let (_, explicit, _) = json(&["--log", p, "--encoding", "gb18030"]);
+    let (_, auto, _) = json(&["--log", p, "--encoding", "auto"]);
+    for r in [&explicit, &auto] {
+        assert_eq!(
+            (
+                r.summary.login_events,
+                r.summary.duplicated_ids,
+                r.summary.undecodable_lines
+            ),
+            (7, 2, 0)
+        );
+        assert_eq!(r.files[0].encoding, "gb18030");
+    }
+    assert!(
+        auto.warnings.iter().any(|w| w.contains("encoding detected as gb18030")),
+        "{:?}",
+        auto.warnings
+    );
+}
+
+#[test]
+fn nul_prefix_huge_line_invalid_bytes_and_empty_file_do_not_shift_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = fs::read(log_fixture("gunicorn_access.log")).unwrap();
+    // copytruncate of a file written without O_APPEND: a run of NULs, then lines.
+    let mut nul = vec![0u8; 3 << 20];
+    nul.extend_from_slice(&fixture);
+    fs::write(tmp.path().join("nul.log"), &nul).unwrap();
+    // A 10 MB line and invalid bytes in the middle of the file.
+    let mut messy = fixture.clone();
+    messy.extend_from_slice(&vec![b'x'; 10 << 20]);
+    messy.extend_from_slice(b"\n\xff\xfe broken bytes ");
+    messy.extend_from_slice("登录成功 test_00077\n".as_bytes());
+    messy.extend_from_slice(&fixture);
+    fs::write(tmp.path().join("messy.log"), &messy).unwrap();
+    fs::write(tmp.path().join("empty.log"), b"").unwrap();
+
+    let (_, r, _) = json(&["--log", tmp.path().join("nul.log").to_str().unwrap()]);
+    assert_eq!((r.summary.lines, r.summary.login_events), (23, 7));
+    assert_eq!(r.files[0].leading_nul_bytes, 3 << 20);
+    assert!(r.warnings.iter().any(|w| w.contains("NUL bytes")), "{:?}", r.warnings);
+    assert_eq!(r.duplicates[0].events[0].line, 9, "NULs are not lines");
+
+    let (_, r, _) = json(&["--log", tmp.path().join("messy.log").to_str().unwrap()]);
+    assert_eq!(r.summary.lines, 23 + 2 + 23);
+    assert_eq!(r.summary.login_events, 7 + 1 + 7);
+    assert_eq!(r.summary.undecodable_lines, 1);
+    let far = r.duplicates.iter().find(|d| d.id == "test_00001").unwrap();
+    assert_eq!(far.events.iter().map(|e| e.line).collect::<Vec<_>>(), [5, 30]);
+
+    let (code, r, _) = json(&["--log", tmp.path().join("empty.log").to_str().unwrap()]);
+    assert_eq!((code, r.summary.lines, r.summary.login_events), (0, 0, 0));
+}
+
+#[test]
+fn gzip_rotations_globs_and_truncated_archives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = fs::read(log_fixture("gunicorn_access.log")).unwrap();
+    fs::write(tmp.path().join("gunicorn_access.log"), &fixture).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&fixture.repeat(40)).unwrap();
+    let gz = gz.finish().unwrap();
+    fs::write(tmp.path().join("gunicorn_access.log.2.gz"), &gz).unwrap();
+    let glob = format!("{}/gunicorn_access.log*", tmp.path().display());
+    let (code, r, _) = json(&["--log", &glob]);
+    assert_eq!(code, 1);
+    assert_eq!(r.summary.files, 2);
+    assert_eq!(r.summary.lines, 23 * 41);
+    assert_eq!(r.summary.login_events, 7 * 41);
+
+    fs::write(tmp.path().join("cut.log.gz"), &gz[..gz.len() / 2]).unwrap();
+    let (code, r, _) = json(&["--log", tmp.path().join("cut.log.gz").to_str().unwrap()]);
+    assert_eq!(code, 2, "an incomplete read is an I/O error");
+    assert_eq!(r.verdict, "error");
+    assert!(r.errors[0].error.contains("read stopped after"), "{:?}", r.errors);
+    assert!(r.summary.lines > 0, "the part before the damage is still counted");
+
+    let missing = json(&["--log", &format!("{}/nothing-*.log", tmp.path().display())]);
+    assert_eq!(missing.0, 2);
+    assert_eq!(missing.1.errors[0].error, "no file matches this pattern");
+}
+
+#[test]
+fn reads_standard_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(["ids", "--log", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&fs::read(log_fixture("gunicorn_access.log")).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let r: IdsReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), r.summary.login_events, r.files[0].path.as_str()),
+        (Some(1), 7, "-")
+    );
+}
+
+#[test]
+fn custom_pattern_reads_ids_from_request_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("access.log");
+    fs::write(
+        &log,
+        "10.0.0.1 - - [23/Nov/2025:18:00:01 +0800] \"POST /api/login?sid=test_00001 HTTP/1.1\" 200 5\n\
+         10.0.0.2 - - [23/Nov/2025:18:00:02 +0800] \"POST /api/login?sid=test_00001 HTTP/1.1\" 200 5\n\
+         10.0.0.2 - - [23/Nov/2025:18:00:03 +0800] \"POST /api/upload?sid=test_00001 HTTP/1.1\" 200 5\n",
+    )
+    .unwrap();
+    let (code, r, _) = json(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--pattern",
+        r#"^(?P<source>\S+) .*"POST /api/login\?sid=(?P<id>test_\d+)"#,
+    ]);
+    assert_eq!((code, r.summary.login_events), (1, 2));
+    assert_eq!(r.duplicates[0].kind, IdsKind::Collision);
+    assert_eq!(r.duplicates[0].events[1].source.as_deref(), Some("10.0.0.2"));
+    let bad = verify(&["ids", "--log", log.to_str().unwrap(), "--pattern", "test_\\d+"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("named group `id`"), "{}", bad.stderr);
+}
