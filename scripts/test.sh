@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Every test of the project, as CI runs it: formatting, lints, unit,
-# property and integration tests. Installs nothing beyond the Rust toolchain
-# the machine ships (rustfmt and clippy included) and crates from crates.io.
+# property and integration tests, and the reference target's smoke test.
+# Needs the Rust toolchain (rustfmt, clippy), python3 and curl; installs crates
+# from crates.io and the target's Python packages (into target/target-venv)
+# from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "test.sh: $1 is required but not installed" >&2; exit 2; }; }
 need cargo
+need python3
+need curl
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -17,3 +21,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 # Two cores on CI machines: keep the build and the test threads within them.
 cargo test --workspace --locked -j 2 -- --test-threads 2
+
+echo "== reference target smoke test (real gunicorn and celery on 127.0.0.1)"
+# Creates target/target-venv from fixtures/target/requirements.txt (PyPI) on first use.
+scripts/target-smoke.sh target/debug/verify

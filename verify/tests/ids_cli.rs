@@ -244,3 +244,31 @@ fn custom_pattern_reads_ids_from_request_lines() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("named group `id`"), "{}", bad.stderr);
 }
+
+/// Real lines from real gunicorn (fixtures/logs/target, scripts/target-capture.sh),
+/// across a rotation: the formats the parser assumes are the ones gunicorn writes.
+#[test]
+fn real_gunicorn_logs_from_the_reference_target() {
+    let dir = fixtures().join("logs/target");
+    let glob = format!("{}/gunicorn_access.log*", dir.display());
+    let (code, r, _) = json(&["--log", &glob, "--expect", "test_00001..test_00007"]);
+    assert_eq!(code, 1);
+    assert_eq!(r.summary.files, 2);
+    assert_eq!(
+        (r.summary.login_events, r.summary.distinct_ids, r.summary.malformed),
+        (8, 7, 0)
+    );
+    assert!(r.missing.is_empty() && r.unexpected.is_empty());
+    assert_eq!(r.duplicates.len(), 1);
+    let d = &r.duplicates[0];
+    assert_eq!((d.id.as_str(), d.kind, d.count), ("test_00005", IdsKind::Collision, 2));
+    let sources: Vec<&str> = d.events.iter().filter_map(|e| e.source.as_deref()).collect();
+    assert_eq!(sources, ["10.0.0.51", "10.0.0.52"]);
+    assert!(
+        d.events
+            .iter()
+            .all(|e| e.time.as_deref().is_some_and(|t| t.ends_with("+0000")))
+    );
+    // Access lines and login lines share the file: no "wrong file" warning.
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
