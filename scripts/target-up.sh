@@ -12,15 +12,7 @@ mkdir -p "$1"
 dir=$(cd "$1" && pwd)
 port=${2:-}
 app=$repo/fixtures/target
-venv=${TARGET_VENV:-$repo/target/target-venv}
-
-# The virtualenv: reused while it matches requirements.txt.
-if [ ! -x "$venv/bin/gunicorn" ] || ! cmp -s "$app/requirements.txt" "$venv/requirements.installed"; then
-  echo "target-up: creating virtualenv $venv" >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$app/requirements.txt"
-  cp "$app/requirements.txt" "$venv/requirements.installed"
-fi
+venv=$("$repo/scripts/target-venv.sh")
 
 if [ -f "$dir/run/gunicorn.pid" ] && kill -0 "$(cat "$dir/run/gunicorn.pid")" 2>/dev/null; then
   echo "target-up: already running in $dir ($(cat "$dir/run/url"))" >&2

@@ -18,6 +18,10 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== reference target virtualenv (PyPI, pinned)"
+# Before the tests: loadgen's end-to-end tests start real targets in parallel.
+scripts/target-venv.sh >/dev/null
+
 echo "== cargo test"
 # Two cores on CI machines: keep the build and the test threads within them.
 cargo test --workspace --locked -j 2 -- --test-threads 2

@@ -95,22 +95,28 @@ pub fn parse_size(text: &str) -> Result<u64, UsageError> {
 /// The login message of the supervise server ("login success").
 pub const DEFAULT_EVENT: &str = "登录成功";
 
-/// Parses durations such as `120`, `120s`, `2m`, `1h` into seconds.
-pub fn parse_duration(text: &str) -> Result<u64, UsageError> {
+/// Parses durations such as `250ms`, `120`, `120s`, `2m`, `1h` into milliseconds.
+pub fn parse_millis(text: &str) -> Result<u64, UsageError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: u64 = num
         .parse()
-        .map_err(|_| UsageError(format!("bad duration '{text}' (try 120s, 2m)")))?;
+        .map_err(|_| UsageError(format!("bad duration '{text}' (try 500ms, 120s, 2m)")))?;
     let mult = match unit.trim() {
-        "" | "s" | "sec" => 1,
-        "m" | "min" => 60,
-        "h" => 3600,
-        _ => return Err(UsageError(format!("bad duration unit in '{text}' (use s, m or h)"))),
+        "ms" => 1,
+        "" | "s" | "sec" => 1000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(UsageError(format!("bad duration unit in '{text}' (use ms, s, m or h)"))),
     };
     n.checked_mul(mult)
         .ok_or_else(|| UsageError(format!("duration '{text}' is too large")))
+}
+
+/// Parses durations such as `120`, `120s`, `2m`, `1h` into whole seconds.
+pub fn parse_duration(text: &str) -> Result<u64, UsageError> {
+    parse_millis(text).map(|ms| ms / 1000)
 }
 
 impl IdsArgs {
@@ -203,5 +209,7 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), 120);
         assert_eq!(parse_duration("1h").unwrap(), 3600);
         assert!(parse_duration("soon").is_err() && parse_duration("3d").is_err());
+        assert_eq!(parse_millis("250ms").unwrap(), 250);
+        assert_eq!(parse_millis("2s").unwrap(), 2000);
     }
 }

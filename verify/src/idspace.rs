@@ -109,6 +109,20 @@ impl IdRange {
     }
 }
 
+/// Splits `count` IDs from `first` into `parts` balanced contiguous ranges and
+/// returns the `k`-th (1-based): 500 over 3 gives 1-167, 168-334, 335-500.
+/// `None` when `k` is not in `1..=parts` or the shard would be empty.
+pub fn shard(prefix: &str, width: usize, first: u64, count: u64, k: u64, parts: u64) -> Option<IdRange> {
+    if parts == 0 || k == 0 || k > parts {
+        return None;
+    }
+    let (base, extra) = (count / parts, count % parts);
+    let i = k - 1;
+    let start = first + i * base + i.min(extra);
+    let len = base + u64::from(i < extra);
+    IdRange::from_count(prefix, width, start, len)
+}
+
 impl fmt::Display for IdRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let a = format_id(&self.prefix, self.width, self.first);
@@ -140,6 +154,32 @@ mod tests {
         assert!(matches!(IdRange::parse("a_1..b_2"), Err(IdError::PrefixMismatch(..))));
         assert!(matches!(IdRange::parse("t_5..t_1"), Err(IdError::Empty(_))));
         assert!(matches!(IdRange::parse(""), Err(IdError::NotARange(_))));
+    }
+
+    #[test]
+    fn shards_are_balanced_contiguous_and_cover_everything() {
+        let r: Vec<(u64, u64)> = (1..=3)
+            .map(|k| shard("t_", 5, 1, 500, k, 3).map(|r| (r.first, r.last)).unwrap())
+            .collect();
+        assert_eq!(r, [(1, 167), (168, 334), (335, 500)]);
+        assert_eq!(shard("t_", 5, 1, 500, 4, 3), None);
+        assert_eq!(
+            shard("t_", 5, 1, 2, 3, 3),
+            None,
+            "more shards than IDs leaves some empty"
+        );
+        for count in 0..40u64 {
+            for parts in 1..7u64 {
+                let mut next = 10;
+                for k in 1..=parts {
+                    if let Some(s) = shard("t_", 5, 10, count, k, parts) {
+                        assert_eq!(s.first, next);
+                        next = s.last + 1;
+                    }
+                }
+                assert_eq!(next, 10 + count, "{count} over {parts}");
+            }
+        }
     }
 
     #[test]

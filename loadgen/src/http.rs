@@ -1,0 +1,275 @@
+//! A lean HTTP/1.1 client: hyper's connection-level API over a shared pool of
+//! keep-alive connections. Idle students hold no connection; a request takes
+//! one from the pool (or opens one) and gives it back when the answer is read.
+//! Bodies are lists of `Bytes`: an upload sends a slice of the one shared
+//! payload buffer, never a copy of it.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Frame, SizeHint};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::stats::FailKind;
+
+/// A request body made of shared chunks.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    chunks: VecDeque<Bytes>,
+    len: u64,
+}
+
+impl Body {
+    /// A body of these chunks, sent in order.
+    pub fn new(chunks: impl IntoIterator<Item = Bytes>) -> Body {
+        let chunks: VecDeque<Bytes> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
+        let len = chunks.iter().map(|c| c.len() as u64).sum();
+        Body { chunks, len }
+    }
+
+    /// Bytes in the body.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True for an empty body.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.get_mut().chunks.pop_front().map(|c| Ok(Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.chunks.iter().map(|c| c.len() as u64).sum())
+    }
+}
+
+/// The target, parsed from `--host`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `host:port` for the Host header.
+    pub authority: String,
+    /// Path prefix (no trailing slash), usually empty.
+    pub base: String,
+}
+
+/// Why `--host` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("--host must start with http:// (https is not supported: aim at the server's plain HTTP port)")]
+    Scheme,
+    #[error("--host has no host name")]
+    Empty,
+    #[error("resolve {0}: {1}")]
+    Resolve(String, std::io::Error),
+}
+
+impl Target {
+    /// Parses `http://host[:port][/base]`.
+    pub fn parse(url: &str) -> Result<Target, HostError> {
+        let rest = url.strip_prefix("http://").ok_or(HostError::Scheme)?;
+        let (authority, base) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
+        if authority.is_empty() {
+            return Err(HostError::Empty);
+        }
+        let authority = if authority.contains(':') && !authority.ends_with(']') {
+            authority.to_string()
+        } else {
+            format!("{authority}:80")
+        };
+        let base = base.trim_end_matches('/');
+        Ok(Target {
+            authority,
+            base: if base.is_empty() {
+                String::new()
+            } else {
+                format!("/{base}")
+            },
+        })
+    }
+
+    /// Resolves the address once, at start.
+    pub async fn resolve(&self) -> Result<SocketAddr, HostError> {
+        let mut addrs = tokio::net::lookup_host(&self.authority)
+            .await
+            .map_err(|e| HostError::Resolve(self.authority.clone(), e))?;
+        addrs
+            .next()
+            .ok_or_else(|| HostError::Resolve(self.authority.clone(), std::io::Error::other("no address")))
+    }
+}
+
+/// A finished exchange.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Response body.
+    pub body: Bytes,
+}
+
+/// The shared client.
+#[derive(Debug)]
+pub struct Client {
+    addr: SocketAddr,
+    target: Target,
+    idle: Mutex<Vec<SendRequest<Body>>>,
+    max_idle: usize,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client of `target` at `addr`, keeping at most `max_idle` idle connections.
+    pub fn new(target: Target, addr: SocketAddr, timeout: Duration, max_idle: usize) -> Client {
+        Client {
+            addr,
+            target,
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+            timeout,
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Body>, FailKind> {
+        let tcp = TcpStream::connect(self.addr).await.map_err(|_| FailKind::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        let (sender, conn) = http1::handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|_| FailKind::Connect)?;
+        tokio::spawn(async move {
+            let _ = conn.await; // ends when the server closes or the sender is dropped
+        });
+        Ok(sender)
+    }
+
+    /// A ready connection from the pool, or a new one (`true` when reused).
+    async fn checkout(&self) -> Result<(SendRequest<Body>, bool), FailKind> {
+        loop {
+            let pooled = self.idle.lock().expect("pool lock").pop();
+            match pooled {
+                Some(mut s) => {
+                    if s.ready().await.is_ok() {
+                        return Ok((s, true));
+                    }
+                }
+                None => return Ok((self.connect().await?, false)),
+            }
+        }
+    }
+
+    fn checkin(&self, s: SendRequest<Body>) {
+        if s.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().expect("pool lock");
+        if idle.len() < self.max_idle {
+            idle.push(s);
+        }
+    }
+
+    /// Sends one request and reads the whole answer, within the timeout. A
+    /// reused connection the server had closed is retried once on a new one.
+    pub async fn send(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &[(HeaderName, HeaderValue)],
+        body: Body,
+    ) -> Result<Answer, FailKind> {
+        let uri = format!("{}{path}", self.target.base);
+        let exchange = async {
+            let mut attempt = 0;
+            loop {
+                let (mut sender, reused) = self.checkout().await?;
+                let mut req = Request::builder().method(method.clone()).uri(&uri);
+                let h = req.headers_mut().expect("builder is valid");
+                h.insert(
+                    HOST,
+                    HeaderValue::from_str(&self.target.authority).map_err(|_| FailKind::Protocol)?,
+                );
+                for (k, v) in headers {
+                    h.insert(k.clone(), v.clone());
+                }
+                let req = req.body(body.clone()).map_err(|_| FailKind::Protocol)?;
+                match sender.send_request(req).await {
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        let bytes = resp
+                            .into_body()
+                            .collect()
+                            .await
+                            .map_err(|_| FailKind::Reset)?
+                            .to_bytes();
+                        self.checkin(sender);
+                        return Ok(Answer { status, body: bytes });
+                    }
+                    Err(e)
+                        if reused
+                            && attempt == 0
+                            && (e.is_canceled() || e.is_closed() || e.is_incomplete_message()) =>
+                    {
+                        attempt += 1;
+                    }
+                    Err(_) => return Err(FailKind::Reset),
+                }
+            }
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| FailKind::Timeout)?
+    }
+}
+
+/// `(Content-Type, value)` for a body encoding.
+pub fn content_type(value: &str) -> (HeaderName, HeaderValue) {
+    (
+        CONTENT_TYPE,
+        HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hosts() {
+        let t = Target::parse("http://127.0.0.1:5000").unwrap();
+        assert_eq!((t.authority.as_str(), t.base.as_str()), ("127.0.0.1:5000", ""));
+        let b = Target::parse("http://localhost/app/").unwrap();
+        assert_eq!((b.authority.as_str(), b.base.as_str()), ("localhost:80", "/app"));
+        assert!(matches!(Target::parse("https://x"), Err(HostError::Scheme)));
+        assert!(matches!(Target::parse("http:///x"), Err(HostError::Empty)));
+    }
+
+    #[test]
+    fn bodies_share_chunks_and_know_their_length() {
+        let payload = Bytes::from(vec![7u8; 1000]);
+        let b = Body::new([Bytes::from_static(b"head"), payload.slice(0..600), Bytes::new()]);
+        assert_eq!(b.len(), 604);
+        assert_eq!(hyper::body::Body::size_hint(&b).exact(), Some(604));
+        assert_eq!(b.chunks[1].as_ptr(), payload.as_ptr(), "the payload is not copied");
+    }
+}

@@ -1,0 +1,151 @@
+//! `loadgen`: simulated students against a supervise server. The binary is a
+//! thin shell over [`run`]; the engine returns a report, renderers print it.
+
+pub mod cli;
+pub mod config;
+pub mod hammer;
+pub mod http;
+pub mod payload;
+pub mod render;
+pub mod report;
+pub mod requests;
+pub mod run;
+pub mod scenario;
+pub mod stats;
+pub mod student;
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::report::RunReport;
+
+/// Exit codes: 0 pass, 1 failure ratio over the limit, 2 usage or I/O error.
+pub const EXIT_PASS: u8 = 0;
+pub const EXIT_FAIL: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// Runs the command line `args` (program name first); returns the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_ERROR } else { EXIT_PASS };
+        }
+    };
+    match execute(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("loadgen: {e:#}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// The runtime is built here, explicitly, once the thread count is known.
+fn runtime(threads: usize) -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+}
+
+fn execute(cmd: Command) -> anyhow::Result<u8> {
+    match cmd {
+        Command::Scenario => {
+            print!("{}", scenario::DEFAULT_TOML);
+            Ok(EXIT_PASS)
+        }
+        Command::Plan(a) => {
+            let mut out = io::stdout().lock();
+            plan(&mut out, &a)?;
+            Ok(EXIT_PASS)
+        }
+        Command::Run(a) => {
+            let cfg = a.to_config()?;
+            eprintln!(
+                "loadgen: students {} ({}), {} per second, against {}",
+                cfg.ids, cfg.id_source, cfg.spawn_rate, cfg.host
+            );
+            let report = runtime(cfg.threads)?.block_on(run::run(cfg.clone()))?;
+            emit(&report, cfg.json.as_deref(), cfg.csv.as_deref())?;
+            Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
+        }
+        Command::Hammer(a) => {
+            let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
+            let (ids, _) = config::id_range(&a.ids, a.students)?;
+            let cfg = hammer::HammerConfig {
+                host: a.host.clone(),
+                target,
+                scenario: config::scenario(a.scenario.as_deref(), None)?,
+                ids,
+                requests: a.requests,
+                concurrency: a.concurrency,
+            };
+            let report = runtime(a.threads)?.block_on(hammer::hammer(cfg))?;
+            emit(&report, a.json.as_deref(), None)?;
+            Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
+        }
+    }
+}
+
+fn emit(report: &RunReport, json: Option<&std::path::Path>, csv: Option<&str>) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    render::table::write(&mut out, report)?;
+    out.flush()?;
+    let create = |path: &std::path::Path| {
+        File::create(path)
+            .map(BufWriter::new)
+            .map_err(|e| anyhow::anyhow!("write {}: {e}", path.display()))
+    };
+    if let Some(p) = json {
+        let mut f = create(p)?;
+        serde_json::to_writer_pretty(&mut f, report)?;
+        f.flush()?;
+    }
+    if let Some(prefix) = csv {
+        let mut f = create(std::path::Path::new(&format!("{prefix}_stats.csv")))?;
+        render::csv::write_stats(&mut f, report)?;
+        f.flush()?;
+        let mut f = create(std::path::Path::new(&format!("{prefix}_stats_history.csv")))?;
+        render::csv::write_history(&mut f, report)?;
+        f.flush()?;
+    }
+    Ok(())
+}
+
+/// `loadgen plan`: each machine's range and exact command.
+pub fn plan<W: Write>(out: &mut W, a: &cli::PlanArgs) -> anyhow::Result<()> {
+    if a.workers == 0 {
+        anyhow::bail!(verify::config::UsageError("--workers must be at least 1".into()));
+    }
+    writeln!(
+        out,
+        "{} students over {} machines; IDs never overlap:",
+        a.students, a.workers
+    )?;
+    for k in 1..=a.workers {
+        let mut ids = a.ids.clone();
+        ids.shard = Some(format!("{k}/{}", a.workers));
+        ids.worker_offset = None;
+        match config::id_range(&ids, a.students) {
+            Ok((r, _)) => writeln!(
+                out,
+                "  machine {k}: {r} ({} students)\n    loadgen run --host {} --students {} --shard {k}/{} --id-prefix {} --id-width {} --first-id {} --spawn-rate 10 --run-time 10m",
+                r.len(),
+                a.host,
+                a.students,
+                a.workers,
+                a.ids.id_prefix,
+                a.ids.id_width,
+                a.ids.first_id
+            )?,
+            Err(_) => writeln!(out, "  machine {k}: no students (more machines than students)")?,
+        }
+    }
+    Ok(())
+}

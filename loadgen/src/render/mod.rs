@@ -1,0 +1,4 @@
+//! Renderers of a run report: one file per format.
+
+pub mod csv;
+pub mod table;

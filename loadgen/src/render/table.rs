@@ -1,0 +1,130 @@
+//! The final report for people, and the live progress line.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use crate::report::RunReport;
+use crate::stats::Collector;
+
+/// One line of live progress.
+pub fn progress_line(c: &Collector, elapsed: Duration, planned: u64) -> String {
+    let t = c.total();
+    let last = c.history().last();
+    let rps = last.map_or(0.0, |h| h.requests_per_s);
+    let p99 = last.and_then(|h| h.percentiles_ms.get(7).copied());
+    let late = last.and_then(|h| h.lateness_p99_ms);
+    format!(
+        "[{:>5}s] students {}/{} | requests {} ({} failed) | {:.1} req/s | p99 {} | upload lateness p99 {}",
+        elapsed.as_secs(),
+        c.active(),
+        planned,
+        t.requests(),
+        t.failures(),
+        rps,
+        p99.map_or("-".into(), |v| format!("{v} ms")),
+        late.map_or("-".into(), |v| format!("{v:.0} ms")),
+    )
+}
+
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Writes the final report.
+pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
+    writeln!(
+        out,
+        "loadgen run: {} for {:.1} s, students {} ({})",
+        r.host, r.duration_s, r.id_range, r.id_source
+    )?;
+    let mut t = Builder::default();
+    t.push_record([
+        "request", "requests", "failed", "req/s", "sent", "min ms", "p50", "p90", "p99", "max ms", "failures",
+    ]);
+    for e in r.endpoints.iter().chain(std::iter::once(&r.total)) {
+        let kinds: Vec<String> = e.failure_kinds.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+        let l = &e.latency_ms;
+        let name = if e.path.is_empty() {
+            e.name.clone()
+        } else {
+            format!("{} {} {}", e.name, e.method, e.path)
+        };
+        t.push_record([
+            name,
+            e.requests.to_string(),
+            e.failures.to_string(),
+            format!("{:.1}", e.requests_per_s),
+            bytes(e.bytes_sent),
+            ms(l.min),
+            ms(l.p50),
+            ms(l.p90),
+            ms(l.p99),
+            ms(l.max),
+            kinds.join(", "),
+        ]);
+    }
+    writeln!(out, "{}", t.build().with(Style::rounded()))?;
+    let s = &r.students;
+    writeln!(
+        out,
+        "students: {} planned, {} started, {} logged in, {} finished; {} segments uploaded",
+        s.planned, s.spawned, s.logged_in, s.finished, s.segments_uploaded
+    )?;
+    let l = &r.lateness;
+    writeln!(
+        out,
+        "upload lateness (start vs plan): p50 {} ms, p90 {} ms, p99 {} ms, max {} ms over {} uploads",
+        ms(l.p50_ms),
+        ms(l.p90_ms),
+        ms(l.p99_ms),
+        ms(l.max_ms),
+        l.uploads
+    )?;
+    if !s.login_failed.is_empty() {
+        writeln!(
+            out,
+            "never logged in ({}): {}",
+            s.login_failed.len(),
+            list(&s.login_failed)
+        )?;
+    }
+    for (what, issues) in [
+        ("given up after retries", &s.gave_up),
+        ("skipped on purpose", &s.skipped),
+    ] {
+        if !issues.is_empty() {
+            let items: Vec<String> = issues.iter().map(|i| format!("{} seq {:?}", i.id, i.seqs)).collect();
+            writeln!(out, "seqs {what} ({} students): {}", issues.len(), list(&items))?;
+        }
+    }
+    let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
+    writeln!(
+        out,
+        "{verdict}: failure ratio {:.4} (limit {})",
+        r.fail_ratio, r.max_fail_ratio
+    )
+}
+
+fn list(items: &[String]) -> String {
+    let mut s = items.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > 10 {
+        s.push_str(&format!(" …+{} more (see --json)", items.len() - 10));
+    }
+    s
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}

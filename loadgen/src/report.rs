@@ -1,0 +1,176 @@
+//! The run report (`"schema": "loadgen.run/1"`): the JSON contract and what
+//! every renderer reads. Fields may be added, never renamed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Schema tag of this report.
+pub const SCHEMA: &str = "loadgen.run/1";
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunReport {
+    /// Always `loadgen.run/1`.
+    pub schema: String,
+    /// `pass` or `fail` (failure ratio above `--max-fail-ratio`).
+    pub verdict: String,
+    /// The target.
+    pub host: String,
+    /// Student IDs this process used, e.g. `test_00001..test_00167`.
+    pub id_range: String,
+    /// How the range was chosen: `all`, `shard 1/3`, `worker-offset 200`.
+    pub id_source: String,
+    /// Seconds the run lasted, stop included.
+    pub duration_s: f64,
+    /// Students and their uploads.
+    pub students: Students,
+    /// One entry per request kind.
+    pub endpoints: Vec<EndpointReport>,
+    /// All request kinds together.
+    pub total: EndpointReport,
+    /// Total failures over total requests.
+    pub fail_ratio: f64,
+    /// The `--max-fail-ratio` the verdict used.
+    pub max_fail_ratio: f64,
+    /// How late uploads started against their plan.
+    pub lateness: Lateness,
+    /// One row per second: the run over time.
+    pub history: Vec<HistoryRow>,
+}
+
+/// Students of the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Students {
+    /// Students planned for this process.
+    pub planned: u64,
+    /// Student tasks started.
+    pub spawned: u64,
+    /// Students that logged in.
+    pub logged_in: u64,
+    /// Students that never logged in (retries exhausted), by ID.
+    pub login_failed: Vec<String>,
+    /// Segments uploaded successfully.
+    pub segments_uploaded: u64,
+    /// Seqs given up after retries, per student: holes the server will show.
+    pub gave_up: Vec<StudentIssue>,
+    /// Seqs skipped on purpose (`--skip-seq`, `--skip-every`), per student.
+    pub skipped: Vec<StudentIssue>,
+    /// Students whose finish call succeeded.
+    pub finished: u64,
+    /// Students whose finish call failed for good.
+    pub finish_failed: u64,
+}
+
+/// Seqs of one student.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudentIssue {
+    /// Student ID.
+    pub id: String,
+    /// The seq numbers.
+    pub seqs: Vec<u64>,
+}
+
+/// Figures of one request kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointReport {
+    /// Name in the scenario (`login`, `upload`, `finish`), or `Aggregated`.
+    pub name: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Requests sent (retries included).
+    pub requests: u64,
+    /// Requests that failed.
+    pub failures: u64,
+    /// Failures by kind: `http 500`, `timeout`, `connect`, `reset`, `protocol`.
+    pub failure_kinds: BTreeMap<String, u64>,
+    /// Requests per second over the run.
+    pub requests_per_s: f64,
+    /// Failures per second over the run.
+    pub failures_per_s: f64,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+    /// Response body bytes received.
+    pub bytes_received: u64,
+    /// Mean response body size.
+    pub avg_response_bytes: f64,
+    /// Latency in milliseconds (HDR histogram, 3 significant digits).
+    pub latency_ms: Latency,
+    /// Latency at Locust's quantiles (`PERCENTILES`), whole milliseconds; empty without requests.
+    pub percentiles_ms: Vec<u64>,
+}
+
+/// Locust's reported quantiles, in its CSV column order.
+pub const PERCENTILES: [(f64, &str); 11] = [
+    (0.50, "50%"),
+    (0.66, "66%"),
+    (0.75, "75%"),
+    (0.80, "80%"),
+    (0.90, "90%"),
+    (0.95, "95%"),
+    (0.98, "98%"),
+    (0.99, "99%"),
+    (0.999, "99.9%"),
+    (0.9999, "99.99%"),
+    (1.0, "100%"),
+];
+
+/// Latency figures, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Latency {
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub avg: f64,
+}
+
+/// Upload schedule lateness: start time minus planned time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lateness {
+    /// Uploads measured.
+    pub uploads: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// The run at one second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRow {
+    /// Unix time, seconds.
+    pub timestamp: u64,
+    /// Seconds since the start.
+    pub elapsed_s: f64,
+    /// Students running.
+    pub users: u64,
+    /// Requests per second over the last 10 complete seconds.
+    pub requests_per_s: f64,
+    /// Failures per second over the last 10 complete seconds.
+    pub failures_per_s: f64,
+    /// Latency so far at Locust's quantiles (`PERCENTILES`), whole milliseconds; empty before any request.
+    pub percentiles_ms: Vec<u64>,
+    /// Requests so far.
+    pub total_requests: u64,
+    /// Failures so far.
+    pub total_failures: u64,
+    /// Latency so far: mean, min and max, milliseconds.
+    pub avg_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    /// Mean response body size so far.
+    pub avg_response_bytes: f64,
+    /// Upload lateness p99 so far, milliseconds.
+    pub lateness_p99_ms: Option<f64>,
+}

@@ -1,0 +1,189 @@
+//! The standalone controller: spawn students at the spawn rate, stop at
+//! `--run-time` or Ctrl-C, let in-flight uploads finish within
+//! `--stop-timeout`, collect every event into the report.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::config::RunConfig;
+use crate::http::Client;
+use crate::report::{RunReport, SCHEMA};
+use crate::stats::{Collector, Event};
+use crate::student::{self, Ctx};
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The request kinds of a scenario: (name, method, path).
+pub fn endpoints(cfg: &RunConfig) -> Vec<(String, String, String)> {
+    let s = &cfg.scenario;
+    let mut v = vec![
+        ("login".to_string(), s.login.method.clone(), s.login.path.clone()),
+        ("upload".to_string(), s.upload.method.clone(), s.upload.path.clone()),
+    ];
+    if let Some(f) = &s.finish {
+        v.push(("finish".to_string(), f.method.clone(), f.path.clone()));
+    }
+    v
+}
+
+/// Runs the load and returns the report.
+pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
+    let addr = cfg.target.resolve().await?;
+    let client = Client::new(cfg.target.clone(), addr, cfg.timeout, cfg.max_idle_connections);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let start = Instant::now();
+    let ctx = Arc::new(Ctx {
+        client,
+        scenario: cfg.scenario.clone(),
+        payload: cfg.payload.clone(),
+        plan: cfg.plan.clone(),
+        events: tx,
+        start,
+        stop: stop_rx,
+    });
+    let collector = tokio::spawn(collect(
+        rx,
+        Collector::new(&endpoints(&cfg)),
+        start,
+        cfg.progress_every,
+        cfg.ids.len(),
+    ));
+
+    // Stop on the clock or on Ctrl-C.
+    let stopper = {
+        let stop_tx = stop_tx.clone();
+        let run_time = cfg.run_time;
+        tokio::spawn(async move {
+            let timer = async {
+                match run_time {
+                    Some(t) => tokio::time::sleep(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = timer => {}
+                _ = tokio::signal::ctrl_c() => eprintln!("loadgen: Ctrl-C: stopping (finishing in-flight uploads, calling finish)"),
+            }
+            let _ = stop_tx.send(true);
+        })
+    };
+
+    // Spawn at the spawn rate; stop spawning when told to stop.
+    let mut students = JoinSet::new();
+    let mut stop_seen = ctx.stop.clone();
+    for (i, id) in cfg.ids.ids().enumerate() {
+        let at = start + Duration::from_secs_f64(i as f64 / cfg.spawn_rate);
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => {}
+            _ = stop_seen.wait_for(|s| *s) => break,
+        }
+        let seed = cfg.ids.first + i as u64;
+        students.spawn(student::run(ctx.clone(), id, seed));
+    }
+    drop(ctx);
+
+    // Wait for the students: all done, or the stop plus its timeout.
+    let all_done = async { while students.join_next().await.is_some() {} };
+    let mut stop_seen2 = stop_tx.subscribe();
+    tokio::select! {
+        _ = all_done => {}
+        _ = async {
+            let _ = stop_seen2.wait_for(|s| *s).await;
+            tokio::time::sleep(cfg.stop_timeout).await;
+        } => {
+            if !students.is_empty() {
+                eprintln!("loadgen: {} student(s) still busy after --stop-timeout; abandoning them", students.len());
+            }
+            students.abort_all();
+            while students.join_next().await.is_some() {}
+        }
+    }
+    stopper.abort();
+    let duration = start.elapsed();
+    let collector = collector.await?;
+    Ok(report(&cfg, &collector, duration))
+}
+
+/// Receives events until every sender is gone; ticks history and progress.
+async fn collect(
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    mut c: Collector,
+    start: Instant,
+    progress: Duration,
+    planned: u64,
+) -> Collector {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let tty = std::io::stderr().is_terminal();
+    let bar = tty.then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.enable_steady_tick(Duration::from_millis(200));
+        b
+    });
+    let mut last_line = Instant::now();
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => c.record(ev),
+                None => break,
+            },
+            _ = tick.tick() => {
+                let now = Instant::now();
+                c.tick(unix_now(), (now - start).as_millis() as u64);
+                let line = crate::render::table::progress_line(&c, now - start, planned);
+                match &bar {
+                    Some(b) => b.set_message(line),
+                    None if now - last_line >= progress => {
+                        eprintln!("{line}");
+                        last_line = now;
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    c
+}
+
+/// The report of a finished run.
+pub fn report(cfg: &RunConfig, c: &Collector, duration: Duration) -> RunReport {
+    let secs = duration.as_secs_f64();
+    let (endpoints, total, lateness, mut students) = c.summarize(secs);
+    students.planned = cfg.ids.len();
+    let fail_ratio = if total.requests == 0 {
+        0.0
+    } else {
+        total.failures as f64 / total.requests as f64
+    };
+    let verdict = if fail_ratio > cfg.max_fail_ratio {
+        "fail"
+    } else {
+        "pass"
+    };
+    RunReport {
+        schema: SCHEMA.to_string(),
+        verdict: verdict.to_string(),
+        host: cfg.host.clone(),
+        id_range: cfg.ids.to_string(),
+        id_source: cfg.id_source.clone(),
+        duration_s: secs,
+        students,
+        endpoints,
+        total,
+        fail_ratio,
+        max_fail_ratio: cfg.max_fail_ratio,
+        lateness,
+        history: c.history().to_vec(),
+    }
+}

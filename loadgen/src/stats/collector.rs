@@ -1,0 +1,404 @@
+//! The fold of events into statistics, and the report it gives.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use super::event::{Event, FailKind, Sample};
+use crate::report::{EndpointReport, HistoryRow, Latency, Lateness, PERCENTILES, StudentIssue, Students};
+
+/// Highest latency the histograms track exactly: one hour, in microseconds.
+const MAX_US: u64 = 3_600_000_000;
+/// Locust's "current" request rate is taken over this many completed seconds.
+const CURRENT_WINDOW_S: u64 = 10;
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_US, 3).expect("static bounds are valid")
+}
+
+/// Per-request-kind counters.
+#[derive(Debug, Clone)]
+pub struct EndpointStats {
+    /// Display name, e.g. `login`.
+    pub name: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    requests: u64,
+    failures: u64,
+    kinds: BTreeMap<FailKind, u64>,
+    hist: Histogram<u64>,
+    sum_us: u128,
+    /// Exact extremes (the histogram reports bucket bounds).
+    min_us: u64,
+    max_us: u64,
+    sent: u64,
+    received: u64,
+    /// Requests and failures per second since the start (index = second).
+    per_second: Vec<(u64, u64)>,
+}
+
+impl EndpointStats {
+    fn new(name: &str, method: &str, path: &str) -> Self {
+        EndpointStats {
+            name: name.into(),
+            method: method.into(),
+            path: path.into(),
+            requests: 0,
+            failures: 0,
+            kinds: BTreeMap::new(),
+            hist: histogram(),
+            sum_us: 0,
+            min_us: u64::MAX,
+            max_us: 0,
+            sent: 0,
+            received: 0,
+            per_second: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, s: &Sample) {
+        self.requests += 1;
+        self.hist.saturating_record(s.latency_us.clamp(1, MAX_US));
+        self.sum_us += u128::from(s.latency_us);
+        self.min_us = self.min_us.min(s.latency_us);
+        self.max_us = self.max_us.max(s.latency_us);
+        self.sent += s.sent;
+        self.received += s.received;
+        let sec = (s.at_ms / 1000) as usize;
+        if self.per_second.len() <= sec {
+            self.per_second.resize(sec + 1, (0, 0));
+        }
+        self.per_second[sec].0 += 1;
+        if let Some(k) = s.failure {
+            self.failures += 1;
+            *self.kinds.entry(k).or_default() += 1;
+            self.per_second[sec].1 += 1;
+        }
+    }
+
+    fn merge(&mut self, o: &EndpointStats) {
+        self.requests += o.requests;
+        self.failures += o.failures;
+        for (k, n) in &o.kinds {
+            *self.kinds.entry(*k).or_default() += n;
+        }
+        self.hist.add(&o.hist).expect("same bounds");
+        self.sum_us += o.sum_us;
+        self.min_us = self.min_us.min(o.min_us);
+        self.max_us = self.max_us.max(o.max_us);
+        self.sent += o.sent;
+        self.received += o.received;
+        if self.per_second.len() < o.per_second.len() {
+            self.per_second.resize(o.per_second.len(), (0, 0));
+        }
+        for (i, (r, f)) in o.per_second.iter().enumerate() {
+            self.per_second[i].0 += r;
+            self.per_second[i].1 += f;
+        }
+    }
+
+    /// Requests and failures per second over the completed seconds before `now_ms`.
+    fn current_rates(&self, now_ms: u64) -> (f64, f64) {
+        let end = (now_ms / 1000) as usize; // the current second is incomplete
+        let start = end.saturating_sub(CURRENT_WINDOW_S as usize);
+        let span = (end - start).max(1) as f64;
+        let (r, f) = self
+            .per_second
+            .get(start..end.min(self.per_second.len()))
+            .unwrap_or(&[])
+            .iter()
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        (r as f64 / span, f as f64 / span)
+    }
+
+    /// The latency figures in milliseconds.
+    pub fn latency(&self) -> Latency {
+        let ms = |us: u64| us as f64 / 1000.0;
+        if self.requests == 0 {
+            return Latency::default();
+        }
+        Latency {
+            min: ms(self.min_us),
+            p50: ms(self.hist.value_at_quantile(0.50)),
+            p90: ms(self.hist.value_at_quantile(0.90)),
+            p99: ms(self.hist.value_at_quantile(0.99)),
+            max: ms(self.max_us),
+            avg: ms((self.sum_us / u128::from(self.requests)) as u64),
+        }
+    }
+
+    /// Latency at Locust's quantiles, whole milliseconds (empty without requests).
+    pub fn percentiles_ms(&self) -> Vec<u64> {
+        if self.requests == 0 {
+            return Vec::new();
+        }
+        // Rounded to the nearest millisecond, as the min/avg/max columns are.
+        PERCENTILES
+            .iter()
+            .map(|(q, _)| (self.hist.value_at_quantile(*q) + 500) / 1000)
+            .collect()
+    }
+
+    fn report(&self, elapsed_s: f64) -> EndpointReport {
+        EndpointReport {
+            name: self.name.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            requests: self.requests,
+            failures: self.failures,
+            failure_kinds: self.kinds.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            requests_per_s: self.requests as f64 / elapsed_s.max(1e-9),
+            failures_per_s: self.failures as f64 / elapsed_s.max(1e-9),
+            bytes_sent: self.sent,
+            bytes_received: self.received,
+            avg_response_bytes: if self.requests == 0 {
+                0.0
+            } else {
+                self.received as f64 / self.requests as f64
+            },
+            latency_ms: self.latency(),
+            percentiles_ms: self.percentiles_ms(),
+        }
+    }
+
+    /// Requests seen.
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    /// Failures seen.
+    pub fn failures(&self) -> u64 {
+        self.failures
+    }
+}
+
+/// The whole run's statistics.
+#[derive(Debug, Clone)]
+pub struct Collector {
+    endpoints: Vec<EndpointStats>,
+    lateness: Histogram<u64>,
+    lateness_max_us: u64,
+    students: Students,
+    active: u64,
+    history: Vec<HistoryRow>,
+    gave_up: BTreeMap<String, Vec<u64>>,
+    skipped: BTreeMap<String, Vec<u64>>,
+}
+
+impl Collector {
+    /// A collector for the scenario's request kinds: (name, method, path).
+    pub fn new(endpoints: &[(String, String, String)]) -> Collector {
+        Collector {
+            endpoints: endpoints.iter().map(|(n, m, p)| EndpointStats::new(n, m, p)).collect(),
+            lateness: histogram(),
+            lateness_max_us: 0,
+            students: Students::default(),
+            active: 0,
+            history: Vec::new(),
+            gave_up: BTreeMap::new(),
+            skipped: BTreeMap::new(),
+        }
+    }
+
+    /// Folds one event in.
+    pub fn record(&mut self, ev: Event) {
+        match ev {
+            Event::Sample(s) => {
+                if let Some(e) = self.endpoints.get_mut(s.endpoint) {
+                    e.record(&s);
+                }
+            }
+            Event::Lateness { us } => {
+                self.lateness.saturating_record(us.min(MAX_US));
+                self.lateness_max_us = self.lateness_max_us.max(us);
+            }
+            Event::Spawned => {
+                self.students.spawned += 1;
+                self.active += 1;
+            }
+            Event::LoggedIn => self.students.logged_in += 1,
+            Event::LoginGaveUp { student } => self.students.login_failed.push(student),
+            Event::SeqGaveUp { student, seq } => self.gave_up.entry(student).or_default().push(seq),
+            Event::SeqSkipped { student, seq } => self.skipped.entry(student).or_default().push(seq),
+            Event::Uploaded => self.students.segments_uploaded += 1,
+            Event::Finished { ok } => {
+                if ok {
+                    self.students.finished += 1;
+                } else {
+                    self.students.finish_failed += 1;
+                }
+            }
+            Event::Ended => self.active = self.active.saturating_sub(1),
+        }
+    }
+
+    /// Students running now.
+    pub fn active(&self) -> u64 {
+        self.active
+    }
+
+    /// Per-kind statistics.
+    pub fn endpoints(&self) -> &[EndpointStats] {
+        &self.endpoints
+    }
+
+    /// All request kinds together (Locust's "Aggregated").
+    pub fn total(&self) -> EndpointStats {
+        let mut t = EndpointStats::new("Aggregated", "", "");
+        for e in &self.endpoints {
+            t.merge(e);
+        }
+        t
+    }
+
+    /// Appends one history row (call about once a second): `unix_s` is the
+    /// wall-clock timestamp, `now_ms` the run time.
+    pub fn tick(&mut self, unix_s: u64, now_ms: u64) {
+        let t = self.total();
+        let (rps, fps) = t.current_rates(now_ms);
+        let l = t.latency();
+        self.history.push(HistoryRow {
+            timestamp: unix_s,
+            elapsed_s: now_ms as f64 / 1000.0,
+            users: self.active,
+            requests_per_s: rps,
+            failures_per_s: fps,
+            percentiles_ms: t.percentiles_ms(),
+            total_requests: t.requests,
+            total_failures: t.failures,
+            avg_ms: l.avg,
+            min_ms: l.min,
+            max_ms: l.max,
+            avg_response_bytes: if t.requests == 0 {
+                0.0
+            } else {
+                t.received as f64 / t.requests as f64
+            },
+            lateness_p99_ms: (!self.lateness.is_empty()).then(|| self.lateness.value_at_quantile(0.99) as f64 / 1000.0),
+        });
+    }
+
+    /// The history rows so far.
+    pub fn history(&self) -> &[HistoryRow] {
+        &self.history
+    }
+
+    /// Report pieces: per-kind figures, totals, lateness, students.
+    pub fn summarize(&self, elapsed_s: f64) -> (Vec<EndpointReport>, EndpointReport, Lateness, Students) {
+        let endpoints = self.endpoints.iter().map(|e| e.report(elapsed_s)).collect();
+        let total = self.total().report(elapsed_s);
+        let ms = |us: u64| us as f64 / 1000.0;
+        let l = &self.lateness;
+        let lateness = Lateness {
+            uploads: l.len(),
+            p50_ms: ms(l.value_at_quantile(0.50)),
+            p90_ms: ms(l.value_at_quantile(0.90)),
+            p99_ms: ms(l.value_at_quantile(0.99)),
+            max_ms: ms(self.lateness_max_us),
+        };
+        let mut students = self.students.clone();
+        let issue = |(id, seqs): (&String, &Vec<u64>)| StudentIssue {
+            id: id.clone(),
+            seqs: seqs.clone(),
+        };
+        students.gave_up = self.gave_up.iter().map(issue).collect();
+        students.skipped = self.skipped.iter().map(issue).collect();
+        students.login_failed.sort();
+        (endpoints, total, lateness, students)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eps() -> Vec<(String, String, String)> {
+        vec![
+            ("login".into(), "POST".into(), "/api/login".into()),
+            ("upload".into(), "POST".into(), "/api/upload".into()),
+        ]
+    }
+
+    fn sample(endpoint: usize, at_ms: u64, latency_us: u64, failure: Option<FailKind>) -> Event {
+        Event::Sample(Sample {
+            endpoint,
+            at_ms,
+            latency_us,
+            failure,
+            sent: 100,
+            received: 10,
+        })
+    }
+
+    #[test]
+    fn latency_percentiles_and_failure_kinds_from_injected_timings() {
+        let mut c = Collector::new(&eps());
+        for i in 1..=100u64 {
+            c.record(sample(0, i * 10, i * 1000, None)); // 1..100 ms
+        }
+        c.record(sample(1, 500, 2_000, Some(FailKind::Http(500))));
+        c.record(sample(1, 600, 3_000, Some(FailKind::Timeout)));
+        c.record(sample(1, 700, 4_000, Some(FailKind::Http(500))));
+        let (eps, total, _, _) = c.summarize(2.0);
+        let l = &eps[0].latency_ms;
+        assert_eq!((l.min, l.max), (1.0, 100.0));
+        assert!(
+            (l.p50 - 50.0).abs() < 0.1 && (l.p90 - 90.0).abs() < 0.1 && (l.p99 - 99.0).abs() < 0.1,
+            "{l:?}"
+        );
+        assert!((l.avg - 50.5).abs() < 0.01);
+        assert_eq!(eps[0].requests_per_s, 50.0);
+        assert_eq!(eps[1].failures, 3);
+        assert_eq!(
+            eps[1].failure_kinds,
+            BTreeMap::from([("http 500".to_string(), 2), ("timeout".to_string(), 1)])
+        );
+        assert_eq!((total.requests, total.failures, total.bytes_sent), (103, 3, 10_300));
+    }
+
+    #[test]
+    fn lateness_students_and_history() {
+        let mut c = Collector::new(&eps());
+        for _ in 0..3 {
+            c.record(Event::Spawned);
+        }
+        c.record(Event::LoggedIn);
+        c.record(Event::SeqGaveUp {
+            student: "s2".into(),
+            seq: 4,
+        });
+        c.record(Event::SeqGaveUp {
+            student: "s2".into(),
+            seq: 7,
+        });
+        c.record(Event::SeqSkipped {
+            student: "s1".into(),
+            seq: 3,
+        });
+        c.record(Event::Ended);
+        for us in [1_000, 2_000, 250_000] {
+            c.record(Event::Lateness { us });
+        }
+        for s in 0..12u64 {
+            c.record(sample(0, s * 1000 + 5, 1000, (s == 11).then_some(FailKind::Reset)));
+        }
+        c.tick(1_700_000_012, 12_000);
+        let (_, _, late, st) = c.summarize(12.0);
+        assert_eq!((late.uploads, late.max_ms), (3, 250.0));
+        assert_eq!((st.spawned, st.logged_in), (3, 1));
+        assert_eq!(
+            st.gave_up,
+            [StudentIssue {
+                id: "s2".into(),
+                seqs: vec![4, 7]
+            }]
+        );
+        assert_eq!(st.skipped[0].seqs, [3]);
+        let h = &c.history()[0];
+        assert_eq!((h.users, h.total_requests, h.total_failures), (2, 12, 1));
+        // The last 10 complete seconds (2..12) hold 10 requests, one failed.
+        assert_eq!((h.requests_per_s, h.failures_per_s), (1.0, 0.1));
+    }
+}

@@ -1,0 +1,72 @@
+//! What student tasks report.
+
+use std::fmt;
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FailKind {
+    /// The server answered with a non-2xx status.
+    Http(u16),
+    /// No answer within `--timeout`.
+    Timeout,
+    /// The connection could not be opened.
+    Connect,
+    /// The connection was reset or closed mid-request.
+    Reset,
+    /// The answer could not be used (no token in a login answer, …).
+    Protocol,
+}
+
+impl fmt::Display for FailKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailKind::Http(s) => write!(f, "http {s}"),
+            FailKind::Timeout => f.write_str("timeout"),
+            FailKind::Connect => f.write_str("connect"),
+            FailKind::Reset => f.write_str("reset"),
+            FailKind::Protocol => f.write_str("protocol"),
+        }
+    }
+}
+
+/// One request's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// Index of the request kind in the scenario (login, upload, finish, …).
+    pub endpoint: usize,
+    /// When it completed, in milliseconds since the run started.
+    pub at_ms: u64,
+    /// From sending to the whole answer read, in microseconds.
+    pub latency_us: u64,
+    /// `None` on success.
+    pub failure: Option<FailKind>,
+    /// Request bytes (body) sent.
+    pub sent: u64,
+    /// Response body bytes received.
+    pub received: u64,
+}
+
+/// Everything the collector hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A request finished.
+    Sample(Sample),
+    /// An upload started `us` microseconds after its planned time.
+    Lateness { us: u64 },
+    /// A student task started.
+    Spawned,
+    /// A student logged in.
+    LoggedIn,
+    /// A student gave up logging in after its retries.
+    LoginGaveUp { student: String },
+    /// A student gave up a seq after its retries: a hole the server will show.
+    SeqGaveUp { student: String, seq: u64 },
+    /// A seq deliberately not uploaded (`--skip-seq`, `--skip-every`).
+    SeqSkipped { student: String, seq: u64 },
+    /// A segment was uploaded.
+    Uploaded,
+    /// A student finished (its finish call answered, or failed for good).
+    Finished { ok: bool },
+    /// A student task ended.
+    Ended,
+}
