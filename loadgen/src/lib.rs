@@ -46,12 +46,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     }
 }
 
-/// The runtime is built here, explicitly, once the thread count is known.
-fn runtime(threads: usize) -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
+/// Runs `fut` on a runtime built here, explicitly, once the thread count is
+/// known: one thread is a current-thread runtime (no cross-thread wake-ups);
+/// more are worker threads, and `fut` itself runs on them as a task, so the
+/// collector never wakes a thread parked in `block_on`.
+fn on_runtime<T: Send + 'static>(
+    threads: usize,
+    fut: impl Future<Output = anyhow::Result<T>> + Send + 'static,
+) -> anyhow::Result<T> {
+    if threads <= 1 {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(fut);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
         .enable_all()
-        .build()
+        .build()?;
+    rt.block_on(async { tokio::spawn(fut).await? })
 }
 
 fn execute(cmd: Command) -> anyhow::Result<u8> {
@@ -71,7 +84,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 "loadgen: students {} ({}), {} per second, against {}",
                 cfg.ids, cfg.id_source, cfg.spawn_rate, cfg.host
             );
-            let report = runtime(cfg.threads)?.block_on(run::run(cfg.clone()))?;
+            let report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
             emit(&report, cfg.json.as_deref(), cfg.csv.as_deref())?;
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }
@@ -86,7 +99,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 requests: a.requests,
                 concurrency: a.concurrency,
             };
-            let report = runtime(a.threads)?.block_on(hammer::hammer(cfg))?;
+            let report = on_runtime(a.threads, hammer::hammer(cfg))?;
             emit(&report, a.json.as_deref(), None)?;
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }

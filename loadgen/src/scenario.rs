@@ -190,6 +190,18 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_scenario_for_another_api_parses() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios/other-api.toml");
+        let s = Scenario::load(&path).unwrap();
+        assert_eq!(
+            (s.login.encoding, s.login.token.as_str()),
+            (Encoding::Json, "/data/access_token")
+        );
+        assert_eq!(s.upload.headers["Authorization"], "Bearer {token}");
+        assert_eq!(s.finish.unwrap().method, "DELETE");
+    }
+
+    #[test]
     fn templates_fill_and_bad_scenarios_are_refused() {
         let v = Vars {
             student_id: "test_00001",

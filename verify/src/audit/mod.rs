@@ -2,5 +2,6 @@
 //! does I/O or reads the clock, so tests can feed them anything.
 
 pub mod ids;
+pub mod merge;
 pub mod ranges;
 pub mod seq;

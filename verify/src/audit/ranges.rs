@@ -10,6 +10,18 @@ pub fn gaps(sorted_unique: &[u64]) -> Vec<[u64; 2]> {
         .collect()
 }
 
+/// Sorted, de-duplicated numbers as compact inclusive ranges: `3,4,5,9` -> `[3,5],[9,9]`.
+pub fn compress(sorted_unique: &[u64]) -> Vec<[u64; 2]> {
+    let mut out: Vec<[u64; 2]> = Vec::new();
+    for &n in sorted_unique {
+        match out.last_mut() {
+            Some(r) if r[1] + 1 == n => r[1] = n,
+            _ => out.push([n, n]),
+        }
+    }
+    out
+}
+
 /// Number of values covered by inclusive ranges.
 pub fn count(ranges: &[[u64; 2]]) -> u64 {
     ranges.iter().map(|[a, b]| b - a + 1).sum()
@@ -36,6 +48,7 @@ mod tests {
         assert_eq!(format(&g), "5-7, 10");
         assert_eq!(count(&g), 4);
         assert!(gaps(&[]).is_empty() && gaps(&[3]).is_empty());
+        assert_eq!(compress(&[3, 4, 5, 9, 11, 12]), [[3, 5], [9, 9], [11, 12]]);
     }
 
     proptest! {

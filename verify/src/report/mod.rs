@@ -2,6 +2,7 @@
 //! never renamed. Renderers read these; nothing here prints.
 
 pub mod ids;
+pub mod merge;
 pub mod seq;
 
 use serde::Serialize;
