@@ -23,6 +23,28 @@ pub enum Command {
     ///
     /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
     Ids(IdsArgs),
+    /// Read celery worker logs: task outcomes, failures, and the gaps the server reported (序号缺失).
+    ///
+    /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// celery logs: paths, globs, .gz, or - for standard input.
+    #[arg(long = "log", value_name = "FILE", required = true, num_args = 1..)]
+    pub logs: Vec<String>,
+    /// The merge worker's "sequence missing" message.
+    #[arg(long, default_value = "序号缺失", value_name = "TEXT")]
+    pub gap_event: String,
+    /// Student IDs are this prefix followed by digits.
+    #[arg(long, default_value = "test_", value_name = "PREFIX")]
+    pub prefix: String,
+    /// Encoding: utf-8, gb18030, gbk, or auto.
+    #[arg(long, default_value = "utf-8", value_name = "ENC")]
+    pub encoding: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -3,10 +3,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use crate::audit::merge::MergeRules;
 use crate::audit::seq::SeqRules;
 use crate::classify::login::LoginMatcher;
-use crate::cli::{ColorChoice, ExpectArgs, Format, IdsArgs, OutputArgs, SeqArgs};
+use crate::cli::{ColorChoice, ExpectArgs, Format, IdsArgs, MergeArgs, OutputArgs, SeqArgs};
 use crate::engine::ids::IdsConfig;
+use crate::engine::merge::MergeConfig;
 use crate::engine::seq::SeqConfig;
 use crate::expect::Expectation;
 use crate::findings::{FailOn, Kind};
@@ -145,6 +147,30 @@ impl IdsArgs {
             fail_on: fail_on(self.output.fail_on.as_deref())?,
             threads: self.threads,
             split_min_bytes: crate::engine::ids::SPLIT_MIN_BYTES,
+        })
+    }
+}
+
+/// Parses `--encoding`.
+pub fn encoding(text: &str) -> Result<EncodingChoice, UsageError> {
+    EncodingChoice::parse(text)
+        .ok_or_else(|| UsageError(format!("--encoding: unknown '{text}' (utf-8, gb18030, gbk, auto)")))
+}
+
+impl MergeArgs {
+    /// Validates `verify merge`.
+    pub fn to_config(&self) -> Result<MergeConfig, UsageError> {
+        if self.gap_event.is_empty() {
+            return Err(UsageError("--gap-event must not be empty".into()));
+        }
+        Ok(MergeConfig {
+            logs: self.logs.clone(),
+            rules: MergeRules {
+                gap_word: self.gap_event.clone(),
+                id: crate::classify::login::id_regex(&self.prefix),
+            },
+            encoding: encoding(&self.encoding)?,
+            fail_on: fail_on(self.output.fail_on.as_deref())?,
         })
     }
 }

@@ -40,6 +40,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
     let result = match cli.command {
         Command::Seq(args) => run_seq(&args),
         Command::Ids(args) => run_ids(&args),
+        Command::Merge(args) => run_merge(&args),
     };
     match result {
         Ok(outcome) => outcome,
@@ -72,6 +73,17 @@ fn run_ids(args: &cli::IdsArgs) -> anyhow::Result<Outcome> {
     let out = OutputConfig::from_args(&args.output);
     let report = engine::ids::run_ids(&cfg)?;
     let view = render::ids::IdsView {
+        report: &report,
+        fail_on: &cfg.fail_on,
+    };
+    emit(&out, &view, &report)
+}
+
+fn run_merge(args: &cli::MergeArgs) -> anyhow::Result<Outcome> {
+    let cfg = args.to_config()?;
+    let out = OutputConfig::from_args(&args.output);
+    let report = engine::merge::run_merge(&cfg);
+    let view = render::merge::MergeView {
         report: &report,
         fail_on: &cfg.fail_on,
     };

@@ -88,7 +88,11 @@ pub fn missing_seqs(after_id: &str) -> Vec<u64> {
     });
     let text: String = match KEYED.captures(after_id) {
         Some(c) => c[1].to_string(),
-        None => after_id.split_whitespace().filter(|t| !t.contains(['=', ':'])).collect::<Vec<_>>().join(" "),
+        None => after_id
+            .split_whitespace()
+            .filter(|t| !t.contains(['=', ':']))
+            .collect::<Vec<_>>()
+            .join(" "),
     };
     let mut out = Vec::new();
     for part in text.split(|c: char| !(c.is_ascii_digit() || c == '-')) {

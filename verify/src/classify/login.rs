@@ -9,6 +9,13 @@ use crate::text::escape_str;
 /// Longest line text kept as evidence.
 const SAMPLE_CHARS: usize = 300;
 
+/// The student ID pattern: `prefix` and digits, not glued to a preceding
+/// letter, digit or underscore (`contest_12` is not `test_12`); group `id`.
+pub fn id_regex(prefix: &str) -> Regex {
+    let pattern = format!(r"(?:^|[^A-Za-z0-9_])(?P<id>{}[0-9]+)", regex::escape(prefix));
+    Regex::new(&pattern).expect("escaped prefix makes a valid regex")
+}
+
 /// Turns candidate lines into observations.
 #[derive(Debug, Clone)]
 pub struct LoginMatcher {
@@ -33,10 +40,9 @@ impl LoginMatcher {
     /// The default: `event` in the line, the ID is the first `<prefix><digits>`
     /// not preceded by a letter, digit or underscore.
     pub fn new(event: &str, prefix: &str) -> LoginMatcher {
-        let pattern = format!(r"(?:^|[^A-Za-z0-9_])(?P<id>{}[0-9]+)", regex::escape(prefix));
         LoginMatcher {
             event: Some(event.to_string()),
-            pattern: Regex::new(&pattern).expect("escaped prefix makes a valid regex"),
+            pattern: id_regex(prefix),
             custom: false,
         }
     }

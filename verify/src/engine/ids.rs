@@ -3,10 +3,9 @@
 //! parallel; each range folds on its own and the folds merge in file order.
 
 use std::fs::File;
-use std::io::{self, BufReader, Cursor, Read};
+use std::io::{self, Cursor, Read};
 
 use encoding_rs::{Encoding, UTF_8};
-use flate2::read::MultiGzDecoder;
 use memchr::memmem::Finder;
 use rayon::prelude::*;
 
@@ -19,7 +18,7 @@ use crate::findings::FailOn;
 use crate::report::PathError;
 use crate::report::ids::{FileSummary, IdsKind, IdsReport, IdsSummary, Malformed, SCHEMA};
 use crate::sources::lines::{self, Filter, RangeReader, ScanStats};
-use crate::sources::logfile::{self, EncodingChoice, Input, SAMPLE_BYTES};
+use crate::sources::logfile::{self, EncodingChoice, Input, Opened, SAMPLE_BYTES};
 
 /// Everything `verify ids` needs, validated.
 #[derive(Debug, Clone)]
@@ -92,44 +91,21 @@ fn read_input(cfg: &IdsConfig, idx: usize, input: &Input) -> FileResult {
         auto_chose: None,
         error: None,
     };
-    let fail = |res: &mut FileResult, e: io::Error, what: &str| {
-        let mut pe = match input {
-            Input::File(p) => PathError::io(p, &e),
-            Input::Stdin => PathError {
-                path: name.clone(),
-                error: e.to_string(),
-            },
-        };
-        if !what.is_empty() {
-            pe.error = format!("{what}: {}", pe.error);
+    let outcome = match logfile::open(input) {
+        Err(e) => {
+            res.error = Some(logfile::input_error(input, &e));
+            return res;
         }
-        res.error = Some(pe);
+        Ok(Opened::Stream(s)) => scan_stream(cfg, idx, s.0, &mut res),
+        Ok(Opened::Plain(f)) => scan_plain(cfg, idx, &f, &mut res),
     };
-    match input {
-        Input::Stdin => {
-            let stdin = io::stdin();
-            if let Err(e) = scan_stream(cfg, idx, stdin.lock(), &mut res) {
-                fail(&mut res, e, "");
-            }
-        }
-        Input::File(path) => {
-            let file = match File::open(path) {
-                Ok(f) => f,
-                Err(e) => {
-                    fail(&mut res, e, "");
-                    return res;
-                }
-            };
-            let outcome = if logfile::is_gzip(&file) {
-                scan_stream(cfg, idx, MultiGzDecoder::new(BufReader::new(file)), &mut res)
-            } else {
-                scan_plain(cfg, idx, &file, &mut res)
-            };
-            if let Err(e) = outcome {
-                let what = format!("read stopped after {} lines (truncated or damaged?)", res.summary.lines);
-                fail(&mut res, e, &what);
-            }
-        }
+    if let Err(e) = outcome {
+        let mut pe = logfile::input_error(input, &e);
+        pe.error = format!(
+            "read stopped after {} lines (truncated or damaged?): {}",
+            res.summary.lines, pe.error
+        );
+        res.error = Some(pe);
     }
     res.summary.login_events = res.fold.events;
     res

@@ -1,4 +1,5 @@
 //! Engines: a source feeding an audit fold, producing one report.
 
 pub mod ids;
+pub mod merge;
 pub mod seq;

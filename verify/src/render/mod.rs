@@ -5,6 +5,7 @@
 pub mod ids;
 pub mod json;
 pub mod junit;
+pub mod merge;
 pub mod seq;
 pub mod table;
 

@@ -81,6 +81,53 @@ pub fn expand(args: &[String]) -> (Vec<Input>, Vec<(String, String)>) {
     (inputs, errors)
 }
 
+/// An opened input: a plain file (which can be read in parallel ranges), or a
+/// stream (standard input, or a gzip file decoded on the fly).
+#[derive(Debug)]
+pub enum Opened {
+    /// A plain file.
+    Plain(File),
+    /// Read from start to end only.
+    Stream(Stream),
+}
+
+/// A sequential reader.
+pub struct Stream(pub Box<dyn Read + Send>);
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stream")
+    }
+}
+
+/// Opens an input for reading (never for writing).
+pub fn open(input: &Input) -> io::Result<Opened> {
+    match input {
+        Input::Stdin => Ok(Opened::Stream(Stream(Box::new(io::stdin())))),
+        Input::File(p) => {
+            let f = File::open(p)?;
+            if is_gzip(&f) {
+                Ok(Opened::Stream(Stream(Box::new(flate2::read::MultiGzDecoder::new(
+                    io::BufReader::new(f),
+                )))))
+            } else {
+                Ok(Opened::Plain(f))
+            }
+        }
+    }
+}
+
+/// The path error for an input.
+pub fn input_error(input: &Input, e: &io::Error) -> crate::report::PathError {
+    match input {
+        Input::File(p) => crate::report::PathError::io(p, e),
+        Input::Stdin => crate::report::PathError {
+            path: "-".into(),
+            error: e.to_string(),
+        },
+    }
+}
+
 /// True when the file starts with the gzip magic bytes.
 pub fn is_gzip(file: &File) -> bool {
     use std::os::unix::fs::FileExt;

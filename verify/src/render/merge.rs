@@ -1,0 +1,192 @@
+//! How a `verify merge` report reads for people and JUnit.
+
+use super::{AuditView, Case, FindingRow, short_list};
+use crate::audit::ranges;
+use crate::exit::Outcome;
+use crate::findings::{FailOn, Kind};
+use crate::report::PathError;
+use crate::report::merge::{MergeKind, MergeReport};
+
+/// A merge report together with the `--fail-on` set that judged it.
+#[derive(Debug)]
+pub struct MergeView<'a> {
+    pub report: &'a MergeReport,
+    pub fail_on: &'a FailOn<MergeKind>,
+}
+
+impl AuditView for MergeView<'_> {
+    fn name(&self) -> &'static str {
+        "verify merge"
+    }
+
+    fn title(&self) -> String {
+        let s = &self.report.summary;
+        format!(
+            "verify merge: {} file(s), {} lines, {} tasks",
+            s.files, s.lines, s.tasks
+        )
+    }
+
+    fn outcome(&self) -> Outcome {
+        self.report.outcome()
+    }
+
+    fn failed_on(&self) -> Vec<&'static str> {
+        self.report.failed_on.iter().map(|k| k.name()).collect()
+    }
+
+    fn summary_rows(&self) -> Vec<[String; 3]> {
+        let s = &self.report.summary;
+        let note = |k: MergeKind, n: u64| match (n, self.fail_on.fails(k)) {
+            (0, _) => String::new(),
+            (_, true) => "fails".into(),
+            (_, false) => "reported".into(),
+        };
+        let mut rows = vec![
+            [
+                "lines".into(),
+                s.lines.to_string(),
+                format!("{} celery, {} continuation", s.celery_lines, s.continuation_lines),
+            ],
+            [
+                "students with gaps".into(),
+                s.students_with_gaps.to_string(),
+                format!(
+                    "{} missing seqs; {}",
+                    s.missing_seqs,
+                    note(MergeKind::ServerGap, s.students_with_gaps)
+                ),
+            ],
+            [
+                "tasks failed".into(),
+                s.failed.to_string(),
+                note(MergeKind::TaskFailed, s.failed),
+            ],
+            [
+                "never finished".into(),
+                s.never_finished.to_string(),
+                note(MergeKind::NeverFinished, s.never_finished),
+            ],
+            [
+                "retries".into(),
+                s.retries.to_string(),
+                note(MergeKind::Retried, s.retries),
+            ],
+            [
+                "warnings".into(),
+                s.warnings.to_string(),
+                note(MergeKind::Warning, s.warnings),
+            ],
+        ];
+        for t in &self.report.tasks {
+            let d = t.duration_ms.map_or(String::new(), |d| {
+                format!("; ms p50 {:.1} p99 {:.1} max {:.1}", d.p50, d.p99, d.max)
+            });
+            rows.push([
+                format!("task {}", t.name),
+                format!("{} received", t.received),
+                format!(
+                    "{} ok, {} failed, {} retried, {} unfinished{d}",
+                    t.succeeded, t.failed, t.retried, t.never_finished
+                ),
+            ]);
+        }
+        rows
+    }
+
+    fn finding_rows(&self) -> Vec<FindingRow> {
+        let r = self.report;
+        let row = |student: &str, kind: MergeKind, detail: String| FindingRow {
+            exam: String::new(),
+            student: student.to_string(),
+            kind: kind.name(),
+            detail,
+            fails: self.fail_on.fails(kind),
+        };
+        let mut rows: Vec<FindingRow> = r
+            .server_gaps
+            .iter()
+            .map(|g| {
+                row(
+                    &g.id,
+                    MergeKind::ServerGap,
+                    format!(
+                        "server reports missing {} ({}:{})",
+                        ranges::format(&g.missing),
+                        g.file,
+                        g.line
+                    ),
+                )
+            })
+            .collect();
+        for f in &r.failures {
+            let at: Vec<String> = f
+                .samples
+                .iter()
+                .map(|s| format!("{}:{} {}", s.file, s.line, s.text))
+                .collect();
+            rows.push(row(
+                "",
+                MergeKind::TaskFailed,
+                format!("{} × {} in {}: {}", f.count, f.exception, f.name, short_list(&at, 2)),
+            ));
+        }
+        rows.extend(r.never_finished.iter().map(|t| {
+            row(
+                "",
+                MergeKind::NeverFinished,
+                format!("{}[{}] received at {}:{}, never finished", t.name, t.id, t.file, t.line),
+            )
+        }));
+        rows.extend(
+            r.warnings
+                .iter()
+                .map(|w| row(&w.id, MergeKind::Warning, format!("{} ({}:{})", w.text, w.file, w.line))),
+        );
+        rows
+    }
+
+    fn errors(&self) -> &[PathError] {
+        &self.report.errors
+    }
+
+    fn junit_cases(&self) -> Vec<Case> {
+        let mut cases = Vec::new();
+        for (kind, rows) in MergeKind::ALL.iter().map(|k| {
+            (
+                *k,
+                self.finding_rows()
+                    .into_iter()
+                    .filter(|r| r.kind == k.name())
+                    .collect::<Vec<_>>(),
+            )
+        }) {
+            let texts: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    if r.student.is_empty() {
+                        r.detail.clone()
+                    } else {
+                        format!("{}: {}", r.student, r.detail)
+                    }
+                })
+                .collect();
+            let fails = self.fail_on.fails(kind) && !texts.is_empty();
+            cases.push(Case {
+                name: kind.name().to_string(),
+                classname: "verify.merge".into(),
+                failures: if fails { texts.clone() } else { vec![] },
+                notes: if fails { vec![] } else { texts },
+                error: None,
+            });
+        }
+        cases.extend(self.report.errors.iter().map(|e| Case {
+            name: e.path.clone(),
+            classname: "verify.merge.errors".into(),
+            failures: vec![],
+            notes: vec![],
+            error: Some(e.error.clone()),
+        }));
+        cases
+    }
+}
