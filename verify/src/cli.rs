@@ -27,6 +27,61 @@ pub enum Command {
     ///
     /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
     Merge(MergeArgs),
+    /// One CI gate: ids + seq + merge against one population, cross-checked, one verdict.
+    ///
+    /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
+    Gate(GateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// A verify.toml whose keys mirror these flags (flags win).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// gunicorn logs (as `verify ids --log`).
+    #[arg(long = "log", value_name = "FILE", num_args = 1..)]
+    pub logs: Vec<String>,
+    /// celery logs (as `verify merge --log`).
+    #[arg(long = "celery-log", value_name = "FILE", num_args = 1..)]
+    pub celery_logs: Vec<String>,
+    /// Recordings tree (as `verify seq --dir`).
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Report students whose last seq is below N.
+    #[arg(long, value_name = "N")]
+    pub expect_segments: Option<u64>,
+    /// Collision window for duplicate logins (default 120s).
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// Login event text (default 登录成功).
+    #[arg(long, value_name = "TEXT")]
+    pub event: Option<String>,
+    /// Gap event text of the merge worker (default 序号缺失).
+    #[arg(long, value_name = "TEXT")]
+    pub gap_event: Option<String>,
+    /// Student ID prefix (default test_).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Log encoding: utf-8, gb18030, gbk, auto (default utf-8).
+    #[arg(long, value_name = "ENC")]
+    pub encoding: Option<String>,
+    /// Gaps fail only when missing seqs exceed this share of the seqs expected (e.g. 0.01).
+    #[arg(long, value_name = "RATIO")]
+    pub max_missing_ratio: Option<f64>,
+    /// Combine these JSON gate reports (one per server) instead of reading logs and trees.
+    #[arg(long = "merge", value_name = "REPORT.json", num_args = 1..)]
+    pub merge: Vec<PathBuf>,
+    /// Print GitHub Actions annotations for the first findings and write the full
+    /// table to $GITHUB_STEP_SUMMARY when set.
+    #[arg(long)]
+    pub github: bool,
+    /// Also write the report as Markdown (for a PR comment) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

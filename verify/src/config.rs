@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use crate::audit::merge::MergeRules;
 use crate::audit::seq::SeqRules;
 use crate::classify::login::LoginMatcher;
-use crate::cli::{ColorChoice, ExpectArgs, Format, IdsArgs, MergeArgs, OutputArgs, SeqArgs};
+use crate::cli::{ColorChoice, ExpectArgs, Format, GateArgs, IdsArgs, MergeArgs, OutputArgs, SeqArgs};
+use crate::engine::gate::{FailOnSets, GateConfig};
 use crate::engine::ids::IdsConfig;
 use crate::engine::merge::MergeConfig;
 use crate::engine::seq::SeqConfig;
@@ -237,5 +238,172 @@ mod tests {
         assert!(parse_duration("soon").is_err() && parse_duration("3d").is_err());
         assert_eq!(parse_millis("250ms").unwrap(), 250);
         assert_eq!(parse_millis("2s").unwrap(), 2000);
+    }
+}
+
+/// `verify.toml`: the gate's settings; every key is also a flag, and flags win.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateFile {
+    #[serde(default)]
+    pub log: Vec<String>,
+    #[serde(default)]
+    pub celery_log: Vec<String>,
+    pub dir: Option<PathBuf>,
+    #[serde(default)]
+    pub expect: Vec<String>,
+    pub expect_segments: Option<u64>,
+    pub window: Option<String>,
+    pub event: Option<String>,
+    pub gap_event: Option<String>,
+    pub prefix: Option<String>,
+    pub encoding: Option<String>,
+    pub max_missing_ratio: Option<f64>,
+    /// `check:kind` items, as `--fail-on`.
+    #[serde(default)]
+    pub fail_on: Vec<String>,
+}
+
+/// Routes `check:kind` items (`+ids:relogin`, `-seq:stall`, `cross:gap_disk_only`)
+/// to each check's `--fail-on` text.
+pub fn gate_fail_on(items: &[String]) -> Result<FailOnSets, UsageError> {
+    let mut per: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for item in items
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let (sign, rest) = match item.strip_prefix(['+', '-']) {
+            Some(r) => (&item[..1], r),
+            None => ("", item),
+        };
+        let (check, kind) = rest.split_once(':').ok_or_else(|| {
+            UsageError(format!(
+                "--fail-on: '{item}' must be CHECK:KIND (ids, seq, merge, cross), e.g. +ids:relogin"
+            ))
+        })?;
+        let check = match check {
+            "ids" | "seq" | "merge" | "cross" => check,
+            _ => {
+                return Err(UsageError(format!(
+                    "--fail-on: unknown check '{check}' (ids, seq, merge, cross)"
+                )));
+            }
+        };
+        per.entry(check).or_default().push(format!("{sign}{kind}"));
+    }
+    let text = |c: &str| per.get(c).map(|v| v.join(","));
+    Ok(FailOnSets {
+        ids: fail_on(text("ids").as_deref())?,
+        seq: fail_on(text("seq").as_deref())?,
+        merge: fail_on(text("merge").as_deref())?,
+        cross: fail_on(text("cross").as_deref())?,
+    })
+}
+
+impl GateArgs {
+    /// Reads `--config` when given.
+    pub fn file(&self) -> Result<GateFile, UsageError> {
+        match &self.config {
+            None => Ok(GateFile::default()),
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| UsageError(format!("--config {}: {e}", p.display())))?;
+                toml::from_str(&text).map_err(|e| UsageError(format!("--config {}: {e}", p.display())))
+            }
+        }
+    }
+
+    /// Validates `verify gate` (flags over the config file).
+    pub fn to_config(&self, file: &GateFile) -> Result<(GateConfig, FailOnSets), UsageError> {
+        let pick = |flag: &Vec<String>, key: &Vec<String>| if flag.is_empty() { key.clone() } else { flag.clone() };
+        let mut fail_items = file.fail_on.clone();
+        fail_items.extend(self.output.fail_on.clone());
+        let sets = gate_fail_on(&fail_items)?;
+        let mut expect_args = ExpectArgs {
+            expect: pick(&self.expect.expect, &file.expect),
+            expect_prefix: self.expect.expect_prefix.clone(),
+            expect_count: self.expect.expect_count,
+            expect_first: self.expect.expect_first,
+            expect_width: self.expect.expect_width,
+        };
+        if expect_args.expect.iter().all(String::is_empty) {
+            expect_args.expect.clear();
+        }
+        let expect = expectation(&expect_args)?;
+        let prefix = self
+            .prefix
+            .clone()
+            .or(file.prefix.clone())
+            .unwrap_or_else(|| "test_".into());
+        let enc = encoding(self.encoding.as_deref().or(file.encoding.as_deref()).unwrap_or("utf-8"))?;
+        let logs = pick(&self.logs, &file.log);
+        let celery = pick(&self.celery_logs, &file.celery_log);
+        let dir = self.dir.clone().or(file.dir.clone());
+        if logs.is_empty() && celery.is_empty() && dir.is_none() && self.merge.is_empty() {
+            return Err(UsageError(
+                "give at least one of --log, --celery-log, --dir (or --merge, or a --config naming them)".into(),
+            ));
+        }
+        let ids = (!logs.is_empty())
+            .then(|| -> Result<IdsConfig, UsageError> {
+                Ok(IdsConfig {
+                    logs: logs.clone(),
+                    matcher: LoginMatcher::new(
+                        self.event.as_deref().or(file.event.as_deref()).unwrap_or(DEFAULT_EVENT),
+                        &prefix,
+                    ),
+                    encoding: enc,
+                    window_secs: parse_duration(self.window.as_deref().or(file.window.as_deref()).unwrap_or("120s"))?,
+                    expect: expect.clone(),
+                    fail_on: sets.ids.clone(),
+                    threads: 0,
+                    split_min_bytes: crate::engine::ids::SPLIT_MIN_BYTES,
+                })
+            })
+            .transpose()?;
+        let seq = dir.map(|d| SeqConfig {
+            dir: d,
+            scan: ScanOptions {
+                exts: vec!["mp4".into()],
+                follow_links: false,
+                check_size: true,
+            },
+            rules: SeqRules {
+                expect_segments: self.expect_segments.or(file.expect_segments),
+                ..SeqRules::default()
+            },
+            expect: expect.clone(),
+            fail_on: sets.seq.clone(),
+            threads: 0,
+        });
+        let merge = (!celery.is_empty()).then(|| MergeConfig {
+            logs: celery,
+            rules: MergeRules {
+                gap_word: self
+                    .gap_event
+                    .clone()
+                    .or(file.gap_event.clone())
+                    .unwrap_or_else(|| "序号缺失".into()),
+                id: crate::classify::login::id_regex(&prefix),
+            },
+            encoding: enc,
+            fail_on: sets.merge.clone(),
+        });
+        let max_missing_ratio = self.max_missing_ratio.or(file.max_missing_ratio);
+        if max_missing_ratio.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+            return Err(UsageError("--max-missing-ratio must be between 0 and 1".into()));
+        }
+        Ok((
+            GateConfig {
+                ids,
+                seq,
+                merge,
+                cross_fail_on: sets.cross.clone(),
+                max_missing_ratio,
+            },
+            sets,
+        ))
     }
 }

@@ -41,6 +41,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
         Command::Seq(args) => run_seq(&args),
         Command::Ids(args) => run_ids(&args),
         Command::Merge(args) => run_merge(&args),
+        Command::Gate(args) => run_gate(&args),
     };
     match result {
         Ok(outcome) => outcome,
@@ -90,8 +91,52 @@ fn run_merge(args: &cli::MergeArgs) -> anyhow::Result<Outcome> {
     emit(&out, &view, &report)
 }
 
+fn run_gate(args: &cli::GateArgs) -> anyhow::Result<Outcome> {
+    let file = args.file()?;
+    let (cfg, sets) = args.to_config(&file)?;
+    let out = OutputConfig::from_args(&args.output);
+    let report = if args.merge.is_empty() {
+        engine::gate::run_gate(&cfg)?
+    } else {
+        let mut reports = Vec::new();
+        for p in &args.merge {
+            let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("read --merge {}: {e}", p.display()))?;
+            let r: report::gate::GateReport = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("--merge {}: not a verify.gate/1 report: {e}", p.display()))?;
+            reports.push((p.display().to_string(), r));
+        }
+        engine::gate::merge_reports(reports, &sets)
+    };
+    let view = render::gate::GateView {
+        report: &report,
+        fail_on: &sets,
+    };
+    let parts = view.parts();
+    let part_refs: Vec<&dyn AuditView> = parts.iter().map(|p| p.as_ref()).collect();
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, render::markdown::render(&view, render::github::SUMMARY_MAX_BYTES))
+            .map_err(|e| anyhow::anyhow!("write --markdown {}: {e}", path.display()))?;
+    }
+    if args.github {
+        let stdout = io::stdout();
+        render::github::annotations(&mut stdout.lock(), &view)?;
+        render::github::step_summary(&view)?;
+    }
+    emit_many(&out, &view, &part_refs, &report)
+}
+
 /// Writes one audit in the chosen format, plus JUnit when asked.
 fn emit<R: serde::Serialize>(out: &OutputConfig, view: &dyn AuditView, report: &R) -> anyhow::Result<Outcome> {
+    emit_many(out, view, &[view], report)
+}
+
+/// As `emit`, with one JUnit test suite per part.
+fn emit_many<R: serde::Serialize>(
+    out: &OutputConfig,
+    view: &dyn AuditView,
+    suites: &[&dyn AuditView],
+    report: &R,
+) -> anyhow::Result<Outcome> {
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     match out.format {
@@ -109,7 +154,7 @@ fn emit<R: serde::Serialize>(out: &OutputConfig, view: &dyn AuditView, report: &
     if let Some(path) = &out.junit {
         let write = || -> io::Result<()> {
             let mut f = BufWriter::new(File::create(path)?);
-            render::junit::write(&mut f, "verify", &[view])?;
+            render::junit::write(&mut f, "verify", suites)?;
             f.flush()
         };
         if let Err(e) = write() {

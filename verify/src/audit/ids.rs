@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::report::ids::{DuplicateId, IdsKind, LineSample, LoginRef};
+use crate::report::ids::{DuplicateId, IdLogins, IdsKind, LineSample, LoginRef};
 
 /// One login seen in a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +94,24 @@ impl LoginFold {
         out
     }
 
+    /// Every ID with its events (time order), sorted by ID.
+    pub fn logins(&self, file_name: &dyn Fn(usize) -> String) -> Vec<IdLogins> {
+        let mut out: Vec<IdLogins> = self
+            .by_id
+            .iter()
+            .map(|(id, evs)| {
+                let mut evs: Vec<&LoginEvent> = evs.iter().collect();
+                evs.sort_by_key(|e| (e.time.as_ref().map_or(i64::MAX, |t| t.1), e.file, e.line));
+                IdLogins {
+                    id: id.clone(),
+                    events: evs.into_iter().map(|e| login_ref(e, file_name)).collect(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
     /// Malformed samples as report entries.
     pub fn samples(&self, file_name: &dyn Fn(usize) -> String) -> Vec<LineSample> {
         self.malformed_samples
@@ -104,6 +122,17 @@ impl LoginFold {
                 text: text.clone(),
             })
             .collect()
+    }
+}
+
+/// A login event as a report entry.
+pub fn login_ref(e: &LoginEvent, file_name: &dyn Fn(usize) -> String) -> LoginRef {
+    LoginRef {
+        file: file_name(e.file),
+        line: e.line,
+        time: e.time.as_ref().map(|t| t.0.clone()),
+        unix: e.time.as_ref().map(|t| t.1),
+        source: e.source.clone(),
     }
 }
 
@@ -157,15 +186,7 @@ pub fn classify(id: &str, evs: &[LoginEvent], window: i64, file_name: &dyn Fn(us
         count: evs.len() as u64,
         kind,
         evidence,
-        events: evs
-            .iter()
-            .map(|e| LoginRef {
-                file: file_name(e.file),
-                line: e.line,
-                time: e.time.as_ref().map(|t| t.0.clone()),
-                source: e.source.clone(),
-            })
-            .collect(),
+        events: evs.iter().map(|e| login_ref(e, file_name)).collect(),
     }
 }
 

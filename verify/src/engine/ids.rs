@@ -333,6 +333,7 @@ fn assemble(
             count: fold.malformed,
             samples: fold.samples(&name),
         },
+        logins: fold.logins(&name),
         files,
         duplicates,
         missing: cmp.missing,

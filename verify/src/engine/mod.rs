@@ -1,5 +1,6 @@
 //! Engines: a source feeding an audit fold, producing one report.
 
+pub mod gate;
 pub mod ids;
 pub mod merge;
 pub mod seq;

@@ -12,7 +12,9 @@ use crate::exit::Outcome;
 use crate::expect::Expectation;
 use crate::findings::{FailOn, Kind};
 use crate::report::PathError;
-use crate::report::seq::{ExamScanned, SCHEMA, Scanned, SeqKind, SeqReport, SeqSummary, StudentFindings, StudentRef};
+use crate::report::seq::{
+    ExamScanned, Presence, SCHEMA, Scanned, SeqKind, SeqReport, SeqSummary, StudentFindings, StudentRef,
+};
 use crate::sources::tree::{self, ScanOptions};
 use crate::text::escape_os;
 
@@ -108,7 +110,7 @@ fn assemble(
 ) -> SeqReport {
     let mut findings: BTreeMap<SeqKind, u64> = SeqKind::ALL.iter().map(|&k| (k, 0)).collect();
     let (mut files, mut segments, mut in_flight) = (0, 0, 0);
-    let (mut students, mut clean) = (Vec::new(), Vec::new());
+    let (mut students, mut clean, mut present) = (Vec::new(), Vec::new(), Vec::new());
     // Per exam: student ID -> has segments, for the expectation.
     let mut seen: HashMap<Option<String>, HashMap<String, bool>> = HashMap::new();
     for r in results {
@@ -124,6 +126,13 @@ fn assemble(
         seen.entry(f.exam.clone())
             .or_default()
             .insert(f.id.clone(), f.segments > 0);
+        present.push(Presence {
+            exam: f.exam.clone(),
+            id: f.id.clone(),
+            segments: f.segments,
+            first_seq: f.first_seq,
+            last_seq: f.last_seq,
+        });
         if f.has_findings() {
             students.push(f);
         } else {
@@ -135,6 +144,7 @@ fn assemble(
     findings.insert(SeqKind::UnexpectedStudent, unexpected.len() as u64);
     students.sort_by(|a, b| (&a.exam, &a.id).cmp(&(&b.exam, &b.id)));
     clean.sort();
+    present.sort_by(|a, b| (&a.exam, &a.id).cmp(&(&b.exam, &b.id)));
     errors.sort();
 
     let failed_on: Vec<SeqKind> = cfg.fail_on.kinds().filter(|k| findings[k] > 0).collect();
@@ -169,6 +179,7 @@ fn assemble(
         missing_students: missing,
         unexpected_students: unexpected,
         students,
+        present,
         stray_files,
         errors,
         clean,

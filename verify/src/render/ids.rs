@@ -53,8 +53,8 @@ impl AuditView for IdsView<'_> {
         self.report.outcome()
     }
 
-    fn failed_on(&self) -> Vec<&'static str> {
-        self.report.failed_on.iter().map(|k| k.name()).collect()
+    fn failed_on(&self) -> Vec<String> {
+        self.report.failed_on.iter().map(|k| k.name().to_string()).collect()
     }
 
     fn summary_rows(&self) -> Vec<[String; 3]> {
@@ -125,6 +125,7 @@ impl AuditView for IdsView<'_> {
     fn finding_rows(&self) -> Vec<FindingRow> {
         let r = self.report;
         let row = |student: &str, kind: IdsKind, detail: String| FindingRow {
+            check: "",
             exam: String::new(),
             student: student.to_string(),
             kind: kind.name(),
@@ -156,8 +157,8 @@ impl AuditView for IdsView<'_> {
         rows
     }
 
-    fn errors(&self) -> &[PathError] {
-        &self.report.errors
+    fn errors(&self) -> Vec<PathError> {
+        self.report.errors.clone()
     }
 
     fn junit_cases(&self) -> Vec<Case> {

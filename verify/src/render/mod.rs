@@ -2,9 +2,12 @@
 //! `impl Write`. Audits expose their report through [`AuditView`] so the
 //! table and JUnit writers are shared by every subcommand.
 
+pub mod gate;
+pub mod github;
 pub mod ids;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod merge;
 pub mod seq;
 pub mod table;
@@ -15,6 +18,8 @@ use crate::report::PathError;
 /// One finding, as a row for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingRow {
+    /// The check it belongs to inside a gate (`seq`, `ids`, …), or empty.
+    pub check: &'static str,
     /// Exam, or empty.
     pub exam: String,
     /// Student ID.
@@ -51,13 +56,13 @@ pub trait AuditView {
     /// Outcome of the run.
     fn outcome(&self) -> Outcome;
     /// Failing kinds found.
-    fn failed_on(&self) -> Vec<&'static str>;
+    fn failed_on(&self) -> Vec<String>;
     /// Headline numbers: (label, value, note).
     fn summary_rows(&self) -> Vec<[String; 3]>;
     /// Every finding, in report order.
     fn finding_rows(&self) -> Vec<FindingRow>;
     /// Read errors.
-    fn errors(&self) -> &[PathError];
+    fn errors(&self) -> Vec<PathError>;
     /// One JUnit case per subject.
     fn junit_cases(&self) -> Vec<Case>;
 }
@@ -69,4 +74,15 @@ pub fn short_list(items: &[String], keep: usize) -> String {
         s.push_str(&format!(" …+{} more", items.len() - keep));
     }
     s
+}
+
+impl FindingRow {
+    /// `kind`, or `check:kind` inside a gate.
+    pub fn label(&self) -> String {
+        if self.check.is_empty() {
+            self.kind.to_string()
+        } else {
+            format!("{}:{}", self.check, self.kind)
+        }
+    }
 }

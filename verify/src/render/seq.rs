@@ -152,8 +152,8 @@ impl AuditView for SeqView<'_> {
         self.report.outcome()
     }
 
-    fn failed_on(&self) -> Vec<&'static str> {
-        self.report.failed_on.iter().map(|k| k.name()).collect()
+    fn failed_on(&self) -> Vec<String> {
+        self.report.failed_on.iter().map(|k| k.name().to_string()).collect()
     }
 
     fn summary_rows(&self) -> Vec<[String; 3]> {
@@ -201,6 +201,7 @@ impl AuditView for SeqView<'_> {
     fn finding_rows(&self) -> Vec<FindingRow> {
         let r = self.report;
         let row = |exam: &Option<String>, student: &str, kind: SeqKind, detail: String| FindingRow {
+            check: "",
             exam: exam_name(exam),
             student: student.to_string(),
             kind: kind.name(),
@@ -223,8 +224,8 @@ impl AuditView for SeqView<'_> {
         rows
     }
 
-    fn errors(&self) -> &[PathError] {
-        &self.report.errors
+    fn errors(&self) -> Vec<PathError> {
+        self.report.errors.clone()
     }
 
     fn junit_cases(&self) -> Vec<Case> {

@@ -42,9 +42,9 @@ pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::
         table.push_record(["exam", "student", "kind", "detail"].into_iter().skip(skip));
         for r in &rows[..shown] {
             let kind = if r.fails {
-                r.kind.to_string()
+                r.label()
             } else {
-                format!("{} (note)", r.kind)
+                format!("{} (note)", r.label())
             };
             table.push_record(
                 [r.exam.clone(), r.student.clone(), kind, r.detail.clone()]
@@ -83,7 +83,16 @@ fn verdict_line(audit: &dyn AuditView, color: bool) -> String {
     let (word, code) = match audit.outcome() {
         Outcome::Clean => ("PASS".to_string(), "32"),
         Outcome::Findings => (format!("FAIL on {}", audit.failed_on().join(", ")), "31"),
-        Outcome::Error => ("ERROR: some paths could not be read (see Errors)".to_string(), "33"),
+        Outcome::Error => match audit.failed_on() {
+            f if f.is_empty() => ("ERROR: some paths could not be read (see Errors)".to_string(), "33"),
+            f => (
+                format!(
+                    "ERROR: some paths could not be read (see Errors); also FAIL on {}",
+                    f.join(", ")
+                ),
+                "33",
+            ),
+        },
     };
     if color {
         format!("\x1b[1;{code}m{word}\x1b[0m")

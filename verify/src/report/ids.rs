@@ -65,6 +65,9 @@ pub struct IdsReport {
     pub files: Vec<FileSummary>,
     /// IDs with two or more login events, sorted by ID.
     pub duplicates: Vec<DuplicateId>,
+    /// Every ID that logged in, with its events, sorted by ID: what `verify
+    /// gate --merge` needs to combine reports of several servers exactly.
+    pub logins: Vec<IdLogins>,
     /// Expected IDs that never logged in, in expectation order.
     pub missing: Vec<String>,
     /// IDs that logged in outside the expectation, sorted.
@@ -147,6 +150,16 @@ pub struct DuplicateId {
     pub events: Vec<LoginRef>,
 }
 
+/// The logins of one ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdLogins {
+    /// Student ID.
+    pub id: String,
+    /// Its login events, in time order.
+    pub events: Vec<LoginRef>,
+}
+
 /// Where and when one login happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,6 +170,8 @@ pub struct LoginRef {
     pub line: u64,
     /// Timestamp as written in the line, if any.
     pub time: Option<String>,
+    /// The timestamp as seconds since the epoch, if the line had one.
+    pub unix: Option<i64>,
     /// Client address or worker (`pid 123`), if known.
     pub source: Option<String>,
 }

@@ -100,6 +100,9 @@ pub struct SeqReport {
     pub unexpected_students: Vec<StudentRef>,
     /// One entry per student with at least one finding, sorted by exam and ID.
     pub students: Vec<StudentFindings>,
+    /// Every student folder scanned, sorted by exam and ID: what cross-checks
+    /// and `verify gate --merge` need.
+    pub present: Vec<Presence>,
     /// Files lying directly in a recordings folder, outside any student folder.
     pub stray_files: Vec<String>,
     /// Paths that could not be read; any entry makes the exit code 2.
@@ -171,6 +174,21 @@ pub struct SeqSummary {
     pub findings: BTreeMap<SeqKind, u64>,
     /// Number of entries in `errors`.
     pub errors: u64,
+}
+
+/// One student folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Presence {
+    /// Exam ID, or null for a bare recordings folder.
+    pub exam: Option<String>,
+    /// Student ID (folder name).
+    pub id: String,
+    /// Its segment files (foreign excluded).
+    pub segments: u64,
+    /// Lowest and highest seq, if any.
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
 }
 
 /// A student named by exam and ID.

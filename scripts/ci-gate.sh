@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# A CI job in one script: start the reference target, run a load test with
+# loadgen, stop the target (celery drains its queue first), then run the gate
+# over its logs and recordings. Exits with the gate's code (0 pass, 1
+# findings, 2 error). Extra arguments go to `loadgen run` (e.g. --skip-seq 3
+# to watch the gate fail). Outputs land in DIR (default target/ci-gate):
+# gate.json, gate-junit.xml, gate.md, loadgen.json.
+# Usage: scripts/ci-gate.sh [--students N] [--segments N] [loadgen run options…]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=${CI_GATE_DIR:-$repo/target/ci-gate}
+students=30 segments=4 extra=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --students) students=$2; shift 2 ;;
+    --segments) segments=$2; shift 2 ;;
+    *) extra+=("$1"); shift ;;
+  esac
+done
+rm -rf "$out"; mkdir -p "$out"
+cargo build --release -q -p verify -p loadgen --manifest-path "$repo/Cargo.toml"
+bin=$repo/target/release
+work=$out/target
+trap '"$repo/scripts/target-down.sh" "$work" 30' EXIT
+url=$("$repo/scripts/target-up.sh" "$work")
+last=$(printf 'test_%05d' "$students")
+
+"$bin/loadgen" run --host "$url" --students "$students" --spawn-rate 20 --segments "$segments" \
+  --segment-interval 2s --segment-size 16K-32K --json "$out/loadgen.json" "${extra[@]}" || true
+"$repo/scripts/target-down.sh" "$work" 30   # merges finish before the audit reads their log
+trap - EXIT
+
+set +e
+"$bin/verify" gate --log "$work/logs/gunicorn_access.log*" --celery-log "$work/logs/celery_worker_merge.log*" \
+  --dir "$work/server_data" --expect "test_00001..$last" --expect-segments "$segments" \
+  --junit "$out/gate-junit.xml" --markdown "$out/gate.md" ${GITHUB_ACTIONS:+--github}
+code=$?
+"$bin/verify" gate --log "$work/logs/gunicorn_access.log*" --celery-log "$work/logs/celery_worker_merge.log*" \
+  --dir "$work/server_data" --expect "test_00001..$last" --expect-segments "$segments" --format json > "$out/gate.json"
+echo "ci-gate: exit $code; reports in $out"
+exit $code

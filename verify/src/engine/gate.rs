@@ -1,0 +1,425 @@
+//! The `verify gate` engine: the three audits against one population, the
+//! cross-checks, one verdict; and the exact combination of gate reports from
+//! several servers (`--merge`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::audit::cross::cross_check;
+use crate::audit::ids::{LoginEvent, LoginFold, Observation};
+use crate::engine::ids::IdsConfig;
+use crate::engine::merge::MergeConfig;
+use crate::engine::seq::SeqConfig;
+use crate::exit::Outcome;
+use crate::findings::{FailOn, Kind};
+use crate::report::gate::{CheckVerdict, CrossKind, GateReport, SCHEMA};
+use crate::report::ids::{IdsKind, IdsReport};
+use crate::report::merge::{MergeKind, MergeReport, TaskStats};
+use crate::report::seq::{SeqKind, SeqReport, StudentRef};
+
+/// Everything `verify gate` runs.
+#[derive(Debug, Clone)]
+pub struct GateConfig {
+    pub ids: Option<IdsConfig>,
+    pub seq: Option<SeqConfig>,
+    pub merge: Option<MergeConfig>,
+    pub cross_fail_on: FailOn<CrossKind>,
+    /// Fail `seq:gap` only when missing seqs exceed this share of the seqs expected.
+    pub max_missing_ratio: Option<f64>,
+}
+
+/// Why the gate could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error("{0}")]
+    Seq(#[from] crate::engine::seq::ScanError),
+    #[error("start worker threads: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+}
+
+/// Runs the checks that have inputs.
+pub fn run_gate(cfg: &GateConfig) -> Result<GateReport, GateError> {
+    let ids = cfg.ids.as_ref().map(crate::engine::ids::run_ids).transpose()?;
+    let mut seq = cfg.seq.as_ref().map(crate::engine::seq::run_seq).transpose()?;
+    let merge = cfg.merge.as_ref().map(crate::engine::merge::run_merge);
+    if let (Some(s), Some(ratio)) = (seq.as_mut(), cfg.max_missing_ratio) {
+        apply_missing_ratio(s, ratio, cfg.seq.as_ref().and_then(|c| c.rules.expect_segments));
+    }
+    Ok(assemble(ids, seq, merge, &cfg.cross_fail_on, Vec::new()))
+}
+
+/// `--max-missing-ratio`: gaps under the ratio stop failing the seq check.
+fn apply_missing_ratio(s: &mut SeqReport, ratio: f64, expect_segments: Option<u64>) {
+    let missing = s.summary.findings[&SeqKind::Gap] + s.summary.findings[&SeqKind::LeadingGap];
+    let expected: u64 = match expect_segments {
+        Some(n) => n * s.summary.students.max(1),
+        None => s.summary.segments.max(1),
+    };
+    if (missing as f64) <= ratio * expected as f64 {
+        s.failed_on.retain(|k| !matches!(k, SeqKind::Gap | SeqKind::LeadingGap));
+        if s.verdict == "fail" && s.failed_on.is_empty() {
+            s.verdict = "pass".into();
+        }
+    }
+}
+
+fn verdict_of(v: &str) -> Outcome {
+    match v {
+        "pass" => Outcome::Clean,
+        "fail" => Outcome::Findings,
+        _ => Outcome::Error,
+    }
+}
+
+fn assemble(
+    ids: Option<IdsReport>,
+    seq: Option<SeqReport>,
+    merge: Option<MergeReport>,
+    cross_fail_on: &FailOn<CrossKind>,
+    merged_from: Vec<String>,
+) -> GateReport {
+    let cross = (ids.is_some() as u8 + seq.is_some() as u8 + merge.is_some() as u8 >= 2)
+        .then(|| cross_check(ids.as_ref(), seq.as_ref(), merge.as_ref(), cross_fail_on));
+    let names = |v: Vec<&'static str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
+    let mut checks = Vec::new();
+    if let Some(r) = &ids {
+        checks.push(CheckVerdict {
+            check: "ids".into(),
+            verdict: r.verdict.clone(),
+            failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
+        });
+    }
+    if let Some(r) = &seq {
+        checks.push(CheckVerdict {
+            check: "seq".into(),
+            verdict: r.verdict.clone(),
+            failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
+        });
+    }
+    if let Some(r) = &merge {
+        checks.push(CheckVerdict {
+            check: "merge".into(),
+            verdict: r.verdict.clone(),
+            failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
+        });
+    }
+    if let Some(c) = &cross {
+        let v = if c.failed_on.is_empty() { "pass" } else { "fail" };
+        checks.push(CheckVerdict {
+            check: "cross".into(),
+            verdict: v.into(),
+            failed_on: names(c.failed_on.iter().map(|k| k.name()).collect()),
+        });
+    }
+    let outcome = checks
+        .iter()
+        .map(|c| verdict_of(&c.verdict))
+        .fold(Outcome::Clean, Outcome::merge);
+    let failed_on = checks
+        .iter()
+        .flat_map(|c| c.failed_on.iter().map(move |k| format!("{}:{k}", c.check)))
+        .collect();
+    GateReport {
+        schema: SCHEMA.into(),
+        verdict: outcome.verdict().into(),
+        failed_on,
+        checks,
+        ids,
+        seq,
+        merge,
+        cross,
+        merged_from,
+    }
+}
+
+/// The `--fail-on` sets used when combining reports.
+#[derive(Debug, Clone, Default)]
+pub struct FailOnSets {
+    pub ids: FailOn<IdsKind>,
+    pub seq: FailOn<SeqKind>,
+    pub merge: FailOn<MergeKind>,
+    pub cross: FailOn<CrossKind>,
+}
+
+/// Combines gate reports of several servers into one: logins, presence and
+/// findings are combined exactly (a student missing overall is missing on
+/// every server; duplicates are reclassified over all servers' logins).
+pub fn merge_reports(reports: Vec<(String, GateReport)>, f: &FailOnSets) -> GateReport {
+    let from: Vec<String> = reports.iter().map(|(p, _)| p.clone()).collect();
+    let (mut ids, mut seq, mut merge) = (Vec::new(), Vec::new(), Vec::new());
+    for (label, r) in reports {
+        ids.extend(r.ids.map(|x| (label.clone(), x)));
+        seq.extend(r.seq.map(|x| (label.clone(), x)));
+        merge.extend(r.merge.map(|x| (label.clone(), x)));
+    }
+    let ids = (!ids.is_empty()).then(|| merge_ids(ids, &f.ids));
+    let seq = (!seq.is_empty()).then(|| merge_seq(seq, &f.seq));
+    let merge = (!merge.is_empty()).then(|| merge_merge(merge, &f.merge));
+    assemble(ids, seq, merge, &f.cross, from)
+}
+
+fn outcome_for(errors: bool, failed: bool) -> String {
+    let o = if errors {
+        Outcome::Error
+    } else if failed {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    o.verdict().into()
+}
+
+/// Missing overall = missing on every server; everything else is a union.
+fn intersect_missing<T: Ord + Clone>(lists: &[Vec<T>]) -> Vec<T> {
+    let mut it = lists.iter();
+    let Some(first) = it.next() else { return Vec::new() };
+    let mut set: BTreeSet<T> = first.iter().cloned().collect();
+    for l in it {
+        let other: BTreeSet<T> = l.iter().cloned().collect();
+        set = set.intersection(&other).cloned().collect();
+    }
+    set.into_iter().collect()
+}
+
+fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> IdsReport {
+    let window = reports
+        .iter()
+        .map(|(_, r)| r.summary.window_seconds)
+        .max()
+        .unwrap_or(120);
+    let mut files: Vec<String> = Vec::new();
+    let mut fold = LoginFold::default();
+    let mut file_idx: HashMap<String, usize> = HashMap::new();
+    for (label, r) in &reports {
+        for l in &r.logins {
+            for e in &l.events {
+                let name = format!("{label}:{}", e.file);
+                let idx = *file_idx.entry(name.clone()).or_insert_with(|| {
+                    files.push(name);
+                    files.len() - 1
+                });
+                fold.observe(Observation::Login(LoginEvent {
+                    id: l.id.clone(),
+                    file: idx,
+                    line: e.line,
+                    time: e.time.clone().zip(e.unix),
+                    source: e.source.clone(),
+                }));
+            }
+        }
+    }
+    let name = |i: usize| files.get(i).cloned().unwrap_or_default();
+    let duplicates = fold.duplicates(window as i64, &name);
+    let missing = intersect_missing(&reports.iter().map(|(_, r)| r.missing.clone()).collect::<Vec<_>>());
+    let unexpected: BTreeSet<String> = reports.iter().flat_map(|(_, r)| r.unexpected.iter().cloned()).collect();
+    let mut base = reports[0].1.clone();
+    let collisions = duplicates.iter().filter(|d| d.kind == IdsKind::Collision).count() as u64;
+    let malformed: u64 = reports.iter().map(|(_, r)| r.malformed.count).sum();
+    let counts = [
+        (IdsKind::Collision, collisions),
+        (IdsKind::Relogin, duplicates.len() as u64 - collisions),
+        (IdsKind::Missing, missing.len() as u64),
+        (IdsKind::Unexpected, unexpected.len() as u64),
+        (IdsKind::Malformed, malformed),
+    ];
+    let failed_on: Vec<IdsKind> = counts
+        .iter()
+        .filter(|(k, n)| *n > 0 && fail_on.fails(*k))
+        .map(|(k, _)| *k)
+        .collect();
+    let errors: Vec<_> = reports
+        .iter()
+        .flat_map(|(l, r)| {
+            r.errors.iter().map(move |e| crate::report::PathError {
+                path: format!("{l}:{}", e.path),
+                ..e.clone()
+            })
+        })
+        .collect();
+    let s = &mut base.summary;
+    s.files = reports.iter().map(|(_, r)| r.summary.files).sum();
+    s.lines = reports.iter().map(|(_, r)| r.summary.lines).sum();
+    s.login_events = fold.events;
+    s.distinct_ids = fold.by_id.len() as u64;
+    s.duplicated_ids = duplicates.len() as u64;
+    s.collisions = collisions;
+    s.relogins = duplicates.len() as u64 - collisions;
+    s.missing = missing.len() as u64;
+    s.unexpected = unexpected.len() as u64;
+    s.malformed = malformed;
+    s.continuation_lines = reports.iter().map(|(_, r)| r.summary.continuation_lines).sum();
+    s.undecodable_lines = reports.iter().map(|(_, r)| r.summary.undecodable_lines).sum();
+    s.window_seconds = window;
+    base.verdict = outcome_for(!errors.is_empty(), !failed_on.is_empty());
+    base.failed_on = failed_on;
+    base.logins = fold.logins(&name);
+    base.files = reports
+        .iter()
+        .flat_map(|(l, r)| {
+            r.files.iter().map(move |f| crate::report::ids::FileSummary {
+                path: format!("{l}:{}", f.path),
+                ..f.clone()
+            })
+        })
+        .collect();
+    base.duplicates = duplicates;
+    base.missing = missing;
+    base.unexpected = unexpected.into_iter().collect();
+    base.malformed.count = malformed;
+    base.malformed.samples = reports
+        .iter()
+        .flat_map(|(_, r)| r.malformed.samples.clone())
+        .take(5)
+        .collect();
+    base.warnings = reports
+        .iter()
+        .flat_map(|(l, r)| r.warnings.iter().map(move |w| format!("{l}: {w}")))
+        .collect();
+    base.errors = errors;
+    base
+}
+
+fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> SeqReport {
+    let mut base = reports[0].1.clone();
+    let missing: Vec<StudentRef> = {
+        let keyed: Vec<Vec<(Option<String>, String)>> = reports
+            .iter()
+            .map(|(_, r)| {
+                r.missing_students
+                    .iter()
+                    .map(|m| (m.exam.clone(), m.id.clone()))
+                    .collect()
+            })
+            .collect();
+        let both = intersect_missing(&keyed);
+        let reason: HashMap<(Option<String>, String), String> = reports
+            .iter()
+            .flat_map(|(_, r)| {
+                r.missing_students
+                    .iter()
+                    .map(|m| ((m.exam.clone(), m.id.clone()), m.reason.clone()))
+            })
+            .collect();
+        both.into_iter()
+            .map(|k| StudentRef {
+                reason: reason[&k].clone(),
+                exam: k.0,
+                id: k.1,
+            })
+            .collect()
+    };
+    let mut findings: BTreeMap<SeqKind, u64> = SeqKind::ALL.iter().map(|&k| (k, 0)).collect();
+    for (_, r) in &reports {
+        for (k, n) in &r.summary.findings {
+            *findings.entry(*k).or_default() += n;
+        }
+    }
+    let unexpected: BTreeSet<StudentRef> = reports
+        .iter()
+        .flat_map(|(_, r)| r.unexpected_students.iter().cloned())
+        .collect();
+    findings.insert(SeqKind::MissingStudent, missing.len() as u64);
+    findings.insert(SeqKind::UnexpectedStudent, unexpected.len() as u64);
+    let errors: Vec<_> = reports
+        .iter()
+        .flat_map(|(l, r)| {
+            r.errors.iter().map(move |e| crate::report::PathError {
+                path: format!("{l}:{}", e.path),
+                ..e.clone()
+            })
+        })
+        .collect();
+    let failed_on: Vec<SeqKind> = fail_on.kinds().filter(|k| findings[k] > 0).collect();
+    let sum = |f: fn(&SeqReport) -> u64| reports.iter().map(|(_, r)| f(r)).sum::<u64>();
+    base.summary.students = sum(|r| r.summary.students);
+    base.summary.students_with_findings = sum(|r| r.summary.students_with_findings);
+    base.summary.files = sum(|r| r.summary.files);
+    base.summary.segments = sum(|r| r.summary.segments);
+    base.summary.in_flight = sum(|r| r.summary.in_flight);
+    base.summary.skipped_links = sum(|r| r.summary.skipped_links);
+    base.summary.findings = findings;
+    base.summary.errors = errors.len() as u64;
+    base.verdict = outcome_for(!errors.is_empty(), !failed_on.is_empty());
+    base.failed_on = failed_on;
+    base.scanned.exams = reports.iter().flat_map(|(_, r)| r.scanned.exams.clone()).collect();
+    base.scanned.root = reports
+        .iter()
+        .map(|(l, r)| format!("{l}:{}", r.scanned.root))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    base.missing_students = missing;
+    base.unexpected_students = unexpected.into_iter().collect();
+    base.students = reports.iter().flat_map(|(_, r)| r.students.clone()).collect();
+    base.present = reports.iter().flat_map(|(_, r)| r.present.clone()).collect();
+    base.stray_files = reports.iter().flat_map(|(_, r)| r.stray_files.clone()).collect();
+    base.errors = errors;
+    base
+}
+
+fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>) -> MergeReport {
+    let mut base = reports[0].1.clone();
+    let mut tasks: BTreeMap<String, TaskStats> = BTreeMap::new();
+    for (_, r) in &reports {
+        for t in &r.tasks {
+            let e = tasks.entry(t.name.clone()).or_insert_with(|| TaskStats {
+                name: t.name.clone(),
+                received: 0,
+                succeeded: 0,
+                failed: 0,
+                retried: 0,
+                never_finished: 0,
+                duration_ms: t.duration_ms,
+            });
+            e.received += t.received;
+            e.succeeded += t.succeeded;
+            e.failed += t.failed;
+            e.retried += t.retried;
+            e.never_finished += t.never_finished;
+            // Percentiles do not combine exactly: keep the worst of each.
+            if let (Some(a), Some(b)) = (e.duration_ms.as_mut(), t.duration_ms) {
+                a.p50 = a.p50.max(b.p50);
+                a.p99 = a.p99.max(b.p99);
+                a.max = a.max.max(b.max);
+            }
+        }
+    }
+    let s = &mut base.summary;
+    for (i, (_, r)) in reports.iter().enumerate() {
+        if i == 0 {
+            continue;
+        }
+        let o = &r.summary;
+        s.files += o.files;
+        s.lines += o.lines;
+        s.celery_lines += o.celery_lines;
+        s.continuation_lines += o.continuation_lines;
+        s.tasks += o.tasks;
+        s.succeeded += o.succeeded;
+        s.failed += o.failed;
+        s.retries += o.retries;
+        s.never_finished += o.never_finished;
+        s.missing_seqs += o.missing_seqs;
+        s.warnings += o.warnings;
+    }
+    base.tasks = tasks.into_values().collect();
+    base.failures = reports.iter().flat_map(|(_, r)| r.failures.clone()).collect();
+    base.never_finished = reports.iter().flat_map(|(_, r)| r.never_finished.clone()).collect();
+    base.server_gaps = reports.iter().flat_map(|(_, r)| r.server_gaps.clone()).collect();
+    base.warnings = reports.iter().flat_map(|(_, r)| r.warnings.clone()).collect();
+    base.errors = reports.iter().flat_map(|(_, r)| r.errors.clone()).collect();
+    let students: BTreeSet<&str> = base.server_gaps.iter().map(|g| g.id.as_str()).collect();
+    base.summary.students_with_gaps = students.len() as u64;
+    let counts = [
+        (MergeKind::ServerGap, base.server_gaps.len() as u64),
+        (MergeKind::TaskFailed, base.summary.failed),
+        (MergeKind::NeverFinished, base.never_finished.len() as u64),
+        (MergeKind::Retried, base.summary.retries),
+        (MergeKind::Warning, base.warnings.len() as u64),
+    ];
+    base.failed_on = counts
+        .iter()
+        .filter(|(k, n)| *n > 0 && fail_on.fails(*k))
+        .map(|(k, _)| *k)
+        .collect();
+    base.verdict = outcome_for(!base.errors.is_empty(), !base.failed_on.is_empty());
+    base
+}

@@ -1,0 +1,158 @@
+//! The `verify gate` report (`"schema": "verify.gate/1"`): the three audits
+//! and the cross-checks between them, with one verdict.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::IdsReport;
+use super::merge::MergeReport;
+use super::seq::SeqReport;
+use crate::exit::Outcome;
+use crate::findings::Kind;
+
+/// Schema tag of this report.
+pub const SCHEMA: &str = "verify.gate/1";
+
+/// Kinds of cross-check finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrossKind {
+    /// A gap both the server and the disk show: certain.
+    GapBoth,
+    /// A gap the server reported that the disk does not show (the segment came later).
+    GapServerOnly,
+    /// A gap on disk the server never reported (its merge did not run or did not see it).
+    GapDiskOnly,
+    /// A student who logged in and left no recordings.
+    LoginWithoutRecordings,
+    /// Recordings of a student who never logged in.
+    RecordingsWithoutLogin,
+    /// A collision in the log confirmed on disk (duplicate seqs or foreign files): certain.
+    CollisionConfirmed,
+    /// A collision in the log the disk does not show.
+    CollisionLogOnly,
+    /// Duplicate seqs on disk without a collision in the log.
+    DuplicateDiskOnly,
+}
+
+impl Kind for CrossKind {
+    const ALL: &'static [CrossKind] = &[
+        CrossKind::GapBoth,
+        CrossKind::GapServerOnly,
+        CrossKind::GapDiskOnly,
+        CrossKind::LoginWithoutRecordings,
+        CrossKind::RecordingsWithoutLogin,
+        CrossKind::CollisionConfirmed,
+        CrossKind::CollisionLogOnly,
+        CrossKind::DuplicateDiskOnly,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            CrossKind::GapBoth => "gap_both",
+            CrossKind::GapServerOnly => "gap_server_only",
+            CrossKind::GapDiskOnly => "gap_disk_only",
+            CrossKind::LoginWithoutRecordings => "login_without_recordings",
+            CrossKind::RecordingsWithoutLogin => "recordings_without_login",
+            CrossKind::CollisionConfirmed => "collision_confirmed",
+            CrossKind::CollisionLogOnly => "collision_log_only",
+            CrossKind::DuplicateDiskOnly => "duplicate_disk_only",
+        }
+    }
+
+    fn fails_by_default(self) -> bool {
+        matches!(
+            self,
+            CrossKind::GapBoth
+                | CrossKind::LoginWithoutRecordings
+                | CrossKind::RecordingsWithoutLogin
+                | CrossKind::CollisionConfirmed
+        )
+    }
+}
+
+/// The whole gate report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateReport {
+    /// Always `verify.gate/1`.
+    pub schema: String,
+    /// `pass`, `fail` or `error`: the worst of the checks.
+    pub verdict: String,
+    /// Failing kinds as `check:kind` (`seq:gap`, `cross:collision_confirmed`).
+    pub failed_on: Vec<String>,
+    /// One line per check that ran.
+    pub checks: Vec<CheckVerdict>,
+    /// The login audit, when `--log` was given.
+    pub ids: Option<IdsReport>,
+    /// The recordings audit, when `--dir` was given.
+    pub seq: Option<SeqReport>,
+    /// The celery audit, when `--celery-log` was given.
+    pub merge: Option<MergeReport>,
+    /// Cross-checks between the audits that ran.
+    pub cross: Option<CrossReport>,
+    /// Reports combined by `--merge` (their paths); empty for a direct run.
+    pub merged_from: Vec<String>,
+}
+
+/// The verdict of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckVerdict {
+    /// `ids`, `seq`, `merge` or `cross`.
+    pub check: String,
+    /// `pass`, `fail` or `error`.
+    pub verdict: String,
+    /// Its failing kinds.
+    pub failed_on: Vec<String>,
+}
+
+/// Cross-checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrossReport {
+    /// Gaps compared, per student and seq range.
+    pub gaps: Vec<GapRow>,
+    /// Students who logged in and left no recordings.
+    pub logins_without_recordings: Vec<String>,
+    /// Students with recordings who never logged in.
+    pub recordings_without_login: Vec<String>,
+    /// Collisions and disk duplicates compared.
+    pub collisions: Vec<CollisionRow>,
+    /// The failing kinds found.
+    pub failed_on: Vec<CrossKind>,
+}
+
+/// A gap seen by the server, the disk, or both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GapRow {
+    /// Student ID.
+    pub id: String,
+    /// Missing seqs, inclusive ranges.
+    pub seqs: Vec<[u64; 2]>,
+    /// `gap_both`, `gap_server_only` or `gap_disk_only`.
+    pub kind: CrossKind,
+}
+
+/// One ID's collision evidence from both sides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollisionRow {
+    /// Student ID.
+    pub id: String,
+    /// `collision_confirmed`, `collision_log_only` or `duplicate_disk_only`.
+    pub kind: CrossKind,
+    /// What each side showed.
+    pub evidence: String,
+}
+
+impl GateReport {
+    /// The outcome this report maps to.
+    pub fn outcome(&self) -> Outcome {
+        match self.verdict.as_str() {
+            "pass" => Outcome::Clean,
+            "fail" => Outcome::Findings,
+            _ => Outcome::Error,
+        }
+    }
+}
