@@ -21,6 +21,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== reference target virtualenv (PyPI, pinned)"
 # Before the tests: loadgen's end-to-end tests start real targets in parallel.
 scripts/target-venv.sh >/dev/null
+echo "== Locust virtualenv (PyPI, pinned 2.47.0) for the worker tests"
+scripts/locust/venv.sh >/dev/null
 
 echo "== cargo test"
 # Two cores on CI machines: keep the build and the test threads within them.

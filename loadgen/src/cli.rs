@@ -18,6 +18,10 @@ pub enum Command {
     ///
     /// Exit status: 0 when the failure ratio is within --max-fail-ratio, 1 above it, 2 on usage errors.
     Run(Box<RunArgs>),
+    /// Join a real Locust master as a worker: its UI drives users, our students run them.
+    ///
+    /// Exit status: 0 when the failure ratio is within --max-fail-ratio, 1 above it, 2 on errors.
+    Worker(Box<WorkerArgs>),
     /// Print the ID range and the exact command for each of N machines.
     Plan(PlanArgs),
     /// Send one request (login) as fast as possible, without pacing: CPU per request.
@@ -60,6 +64,33 @@ pub struct RunArgs {
     /// Stop after this long (e.g. 10m); without it, students stop after --segments.
     #[arg(long, value_name = "DURATION")]
     pub run_time: Option<String>,
+    /// After the stop, wait this long for in-flight uploads and finish calls.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub stop_timeout: String,
+    /// Exit 1 when failed requests over all requests exceed this.
+    #[arg(long, default_value_t = 0.01, value_name = "RATIO")]
+    pub max_fail_ratio: f64,
+    /// Write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write Locust-compatible PREFIX_stats.csv and PREFIX_stats_history.csv.
+    #[arg(long, value_name = "PREFIX")]
+    pub csv: Option<String>,
+    /// Seconds between progress lines when not on a terminal.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub progress_interval: String,
+    /// Runtime worker threads.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub threads: usize,
+    #[command(flatten)]
+    pub ids: IdArgs,
+    #[command(flatten)]
+    pub student: StudentArgs,
+}
+
+/// What every virtual student does: the same for `run` and `worker`.
+#[derive(Debug, Args, Clone)]
+pub struct StudentArgs {
     /// Time between a student's uploads.
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub segment_interval: String,
@@ -84,12 +115,6 @@ pub struct RunArgs {
     /// Give up a request after this long.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub timeout: String,
-    /// After the stop, wait this long for in-flight uploads and finish calls.
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
-    pub stop_timeout: String,
-    /// Exit 1 when failed requests over all requests exceed this.
-    #[arg(long, default_value_t = 0.01, value_name = "RATIO")]
-    pub max_fail_ratio: f64,
     /// The API description (TOML; `loadgen scenario` prints the built-in one).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
@@ -105,23 +130,52 @@ pub struct RunArgs {
     /// Fault injection: upload without the seq field (files come out without _seq_NNNN).
     #[arg(long)]
     pub no_seq: bool,
-    /// Write the JSON report to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write Locust-compatible PREFIX_stats.csv and PREFIX_stats_history.csv.
-    #[arg(long, value_name = "PREFIX")]
-    pub csv: Option<String>,
-    /// Seconds between progress lines when not on a terminal.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub progress_interval: String,
-    /// Runtime worker threads.
-    #[arg(long, default_value_t = 2, value_name = "N")]
-    pub threads: usize,
+
     /// Keep at most this many idle keep-alive connections.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_idle_connections: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The Locust master's host.
+    #[arg(long, value_name = "HOST")]
+    pub master_host: String,
+    /// The Locust master's port.
+    #[arg(long, default_value_t = 5557, value_name = "PORT")]
+    pub master_port: u16,
+    /// The server to load (default: the master's --host, sent with every spawn).
+    #[arg(long, value_name = "URL")]
+    pub host: Option<String>,
+    /// Without a master heartbeat this long, reconnect once, then quit with a report.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub master_timeout: String,
+    /// This worker's node id (default: <hostname>_<random hex>, as Locust makes them).
+    #[arg(long, value_name = "ID")]
+    pub node_id: Option<String>,
+    /// Student IDs are this prefix and a zero-padded number.
+    #[arg(long, default_value = "test_", value_name = "PREFIX")]
+    pub id_prefix: String,
+    /// Digits of the number.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub id_width: usize,
+    /// The first number.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub first_id: u64,
+    /// After a stop or quit, wait this long for in-flight uploads and finish calls.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub stop_timeout: String,
+    /// Exit 1 when failed requests over all requests exceed this.
+    #[arg(long, default_value_t = 0.01, value_name = "RATIO")]
+    pub max_fail_ratio: f64,
+    /// Write the final JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Runtime worker threads.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub threads: usize,
     #[command(flatten)]
-    pub ids: IdArgs,
+    pub student: StudentArgs,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use verify::config::{UsageError, parse_millis, parse_size};
 use verify::idspace::{IdRange, shard};
 
-use crate::cli::{IdArgs, RunArgs};
+use crate::cli::{IdArgs, RunArgs, StudentArgs, WorkerArgs};
 use crate::http::Target;
 use crate::payload::Payload;
 use crate::scenario::Scenario;
@@ -101,23 +101,19 @@ pub fn scenario(path: Option<&std::path::Path>, exam: Option<&str>) -> Result<Sc
     Ok(s)
 }
 
-impl RunArgs {
-    /// Validates `loadgen run`.
-    pub fn to_config(&self) -> Result<RunConfig, UsageError> {
-        let target = Target::parse(&self.host).map_err(|e| UsageError(e.to_string()))?;
-        let (ids, id_source) = id_range(&self.ids, self.students)?;
-        if !(self.spawn_rate.is_finite() && self.spawn_rate > 0.0) {
-            return Err(UsageError("--spawn-rate must be above 0".into()));
-        }
-        if !(0.0..=1.0).contains(&self.max_fail_ratio) {
-            return Err(UsageError("--max-fail-ratio must be between 0 and 1".into()));
-        }
-        let run_time = self.run_time.as_deref().map(|t| dur(t, "--run-time")).transpose()?;
-        if run_time.is_none() && self.segments.is_none() {
-            return Err(UsageError(
-                "give --run-time, --segments, or both: otherwise the run never ends".into(),
-            ));
-        }
+/// What students do, from `StudentArgs`.
+#[derive(Debug, Clone)]
+pub struct StudentSetup {
+    pub plan: Plan,
+    pub scenario: Scenario,
+    pub payload: Payload,
+    pub timeout: Duration,
+    pub max_idle_connections: usize,
+}
+
+impl StudentArgs {
+    /// Validates the per-student options.
+    pub fn to_setup(&self) -> Result<StudentSetup, UsageError> {
         let interval = dur(&self.segment_interval, "--segment-interval")?;
         if interval.is_zero() {
             return Err(UsageError("--segment-interval must be above 0".into()));
@@ -132,15 +128,7 @@ impl RunArgs {
         if self.skip_every == Some(0) {
             return Err(UsageError("--skip-every must be at least 1".into()));
         }
-        Ok(RunConfig {
-            host: self.host.clone(),
-            target,
-            ids,
-            id_source,
-            spawn_rate: self.spawn_rate,
-            run_time,
-            stop_timeout: dur(&self.stop_timeout, "--stop-timeout")?,
-            timeout: dur(&self.timeout, "--timeout")?,
+        Ok(StudentSetup {
             plan: Plan {
                 interval,
                 segments: self.segments,
@@ -155,12 +143,113 @@ impl RunArgs {
             },
             scenario: scenario(self.scenario.as_deref(), self.exam_id.as_deref())?,
             payload,
-            max_fail_ratio: self.max_fail_ratio,
+            timeout: dur(&self.timeout, "--timeout")?,
             max_idle_connections: self.max_idle_connections,
+        })
+    }
+}
+
+impl RunArgs {
+    /// Validates `loadgen run`.
+    pub fn to_config(&self) -> Result<RunConfig, UsageError> {
+        let target = Target::parse(&self.host).map_err(|e| UsageError(e.to_string()))?;
+        let (ids, id_source) = id_range(&self.ids, self.students)?;
+        if !(self.spawn_rate.is_finite() && self.spawn_rate > 0.0) {
+            return Err(UsageError("--spawn-rate must be above 0".into()));
+        }
+        if !(0.0..=1.0).contains(&self.max_fail_ratio) {
+            return Err(UsageError("--max-fail-ratio must be between 0 and 1".into()));
+        }
+        let run_time = self.run_time.as_deref().map(|t| dur(t, "--run-time")).transpose()?;
+        if run_time.is_none() && self.student.segments.is_none() {
+            return Err(UsageError(
+                "give --run-time, --segments, or both: otherwise the run never ends".into(),
+            ));
+        }
+        let setup = self.student.to_setup()?;
+        Ok(RunConfig {
+            host: self.host.clone(),
+            target,
+            ids,
+            id_source,
+            spawn_rate: self.spawn_rate,
+            run_time,
+            stop_timeout: dur(&self.stop_timeout, "--stop-timeout")?,
+            timeout: setup.timeout,
+            plan: setup.plan,
+            scenario: setup.scenario,
+            payload: setup.payload,
+            max_fail_ratio: self.max_fail_ratio,
+            max_idle_connections: setup.max_idle_connections,
             progress_every: dur(&self.progress_interval, "--progress-interval")?,
             json: self.json.clone(),
             csv: self.csv.clone(),
             threads: self.threads.max(1),
+        })
+    }
+}
+
+/// Everything `loadgen worker` needs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub master_host: String,
+    pub master_port: u16,
+    pub host: Option<String>,
+    pub master_timeout: Duration,
+    pub node_id: String,
+    pub id_prefix: String,
+    pub id_width: usize,
+    pub first_id: u64,
+    pub stop_timeout: Duration,
+    pub max_fail_ratio: f64,
+    pub json: Option<PathBuf>,
+    pub threads: usize,
+    pub setup: StudentSetup,
+}
+
+/// `<hostname>_<32 hex>`, the shape Locust gives its workers.
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "loadgen".into());
+    let mut x = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(7, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id()) << 32;
+    let mut hex = String::new();
+    for _ in 0..4 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        hex.push_str(&format!("{:08x}", x as u32));
+    }
+    format!("{host}_{hex}")
+}
+
+impl WorkerArgs {
+    /// Validates `loadgen worker`.
+    pub fn to_config(&self) -> Result<WorkerConfig, UsageError> {
+        if let Some(h) = &self.host {
+            Target::parse(h).map_err(|e| UsageError(e.to_string()))?;
+        }
+        let node_id = self.node_id.clone().unwrap_or_else(default_node_id);
+        if node_id.is_empty() {
+            return Err(UsageError("--node-id must not be empty".into()));
+        }
+        Ok(WorkerConfig {
+            master_host: self.master_host.clone(),
+            master_port: self.master_port,
+            host: self.host.clone(),
+            master_timeout: dur(&self.master_timeout, "--master-timeout")?,
+            node_id,
+            id_prefix: self.id_prefix.clone(),
+            id_width: self.id_width,
+            first_id: self.first_id,
+            stop_timeout: dur(&self.stop_timeout, "--stop-timeout")?,
+            max_fail_ratio: self.max_fail_ratio,
+            json: self.json.clone(),
+            threads: self.threads.max(1),
+            setup: self.student.to_setup()?,
         })
     }
 }

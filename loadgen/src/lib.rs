@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod hammer;
 pub mod http;
+pub mod locust;
 pub mod payload;
 pub mod render;
 pub mod report;
@@ -86,6 +87,13 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             );
             let report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
             emit(&report, cfg.json.as_deref(), cfg.csv.as_deref())?;
+            Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
+        }
+        Command::Worker(a) => {
+            let cfg = a.to_config()?;
+            let json = cfg.json.clone();
+            let report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
+            emit(&report, json.as_deref(), None)?;
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }
         Command::Hammer(a) => {

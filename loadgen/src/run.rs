@@ -47,7 +47,6 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
         plan: cfg.plan.clone(),
         events: tx,
         start,
-        stop: stop_rx,
     });
     let collector = tokio::spawn(collect(
         rx,
@@ -78,7 +77,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
 
     // Spawn at the spawn rate; stop spawning when told to stop.
     let mut students = JoinSet::new();
-    let mut stop_seen = ctx.stop.clone();
+    let mut stop_seen = stop_rx.clone();
     for (i, id) in cfg.ids.ids().enumerate() {
         let at = start + Duration::from_secs_f64(i as f64 / cfg.spawn_rate);
         tokio::select! {
@@ -86,7 +85,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
             _ = stop_seen.wait_for(|s| *s) => break,
         }
         let seed = cfg.ids.first + i as u64;
-        students.spawn(student::run(ctx.clone(), id, seed));
+        students.spawn(student::run(ctx.clone(), id, seed, stop_rx.clone()));
     }
     drop(ctx);
 

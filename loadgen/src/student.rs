@@ -66,8 +66,6 @@ pub struct Ctx {
     pub events: mpsc::UnboundedSender<Event>,
     /// When the run started (sample timestamps count from here).
     pub start: Instant,
-    /// Becomes true when the run must stop.
-    pub stop: watch::Receiver<bool>,
 }
 
 impl Ctx {
@@ -96,23 +94,19 @@ impl Ctx {
         }));
         body.ok_or_else(|| failure.unwrap_or(FailKind::Protocol))
     }
+}
 
-    fn stopping(&self) -> bool {
-        *self.stop.borrow()
+/// Sleeps until `at`, or returns false at once when `stop` turns true.
+async fn sleep_until(stop: &watch::Receiver<bool>, at: Instant) -> bool {
+    let mut stop = stop.clone();
+    if *stop.borrow() {
+        return false;
     }
-
-    /// Sleeps until `at`, or returns false at once when the run stops.
-    async fn sleep_until(&self, at: Instant) -> bool {
-        let mut stop = self.stop.clone();
-        if *stop.borrow() {
-            return false;
-        }
-        let woke = tokio::select! {
-            _ = tokio::time::sleep_until(at) => true,
-            _ = stop.wait_for(|s| *s) => false,
-        };
-        woke && !*self.stop.borrow()
-    }
+    let woke = tokio::select! {
+        _ = tokio::time::sleep_until(at) => true,
+        _ = stop.wait_for(|s| *s) => false,
+    };
+    woke && !*stop.borrow()
 }
 
 fn backoff(base: Duration, attempt: u32) -> Duration {
@@ -131,8 +125,9 @@ fn token(body: &[u8], pointer: &str) -> Option<String> {
     }
 }
 
-/// Runs one student to its end. `seed` varies segment sizes between students.
-pub async fn run(ctx: Arc<Ctx>, id: String, seed: u64) {
+/// Runs one student to its end; `stop` ends it early (uploads in flight still
+/// finish, then it calls finish). `seed` varies segment sizes between students.
+pub async fn run(ctx: Arc<Ctx>, id: String, seed: u64, stop: watch::Receiver<bool>) {
     ctx.emit(Event::Spawned);
     let exam = ctx.scenario.exam_id.clone();
 
@@ -163,9 +158,7 @@ pub async fn run(ctx: Arc<Ctx>, id: String, seed: u64) {
             }
         }
         if attempt == ctx.plan.login_retries
-            || !ctx
-                .sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt))
-                .await
+            || !sleep_until(&stop, Instant::now() + backoff(ctx.plan.backoff, attempt)).await
         {
             break;
         }
@@ -181,7 +174,7 @@ pub async fn run(ctx: Arc<Ctx>, id: String, seed: u64) {
     let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = Instant::now() + ctx.plan.interval;
     let mut seq = 1u64;
-    while ctx.plan.segments.is_none_or(|n| seq <= n) && ctx.sleep_until(next).await {
+    while ctx.plan.segments.is_none_or(|n| seq <= n) && sleep_until(&stop, next).await {
         let late = Instant::now().saturating_duration_since(next);
         if ctx.plan.skip.skips(seq) {
             ctx.emit(Event::SeqSkipped {
@@ -210,9 +203,7 @@ pub async fn run(ctx: Arc<Ctx>, id: String, seed: u64) {
                     break;
                 }
                 if attempt == ctx.plan.retries
-                    || !ctx
-                        .sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt))
-                        .await
+                    || !sleep_until(&stop, Instant::now() + backoff(ctx.plan.backoff, attempt)).await
                 {
                     break;
                 }
@@ -244,7 +235,7 @@ pub async fn run(ctx: Arc<Ctx>, id: String, seed: u64) {
                 ok = true;
                 break;
             }
-            if attempt < 2 && !ctx.stopping() {
+            if attempt < 2 && !*stop.borrow() {
                 tokio::time::sleep(backoff(ctx.plan.backoff, attempt)).await;
             }
         }

@@ -2,55 +2,14 @@
 //! gunicorn and celery on 127.0.0.1, started from scripts/target-up.sh), then
 //! the real `verify` binary judges what the server wrote.
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use std::process::{Command, Output, Stdio};
+
+use support::{Target, repo, verify_bin};
 
 use verify::report::ids::{IdsKind, IdsReport};
 use verify::report::seq::SeqReport;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A running target; stopped (by its PID files) when dropped, also on panic.
-struct Target {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Target {
-    fn start() -> Target {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(repo().join("scripts/target-up.sh"))
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "target-up failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        Target { dir, url }
-    }
-
-    fn log(&self) -> String {
-        self.dir.path().join("logs/gunicorn_access.log").display().to_string()
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("server_data").display().to_string()
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("scripts/target-down.sh"))
-            .arg(self.dir.path())
-            .arg("5")
-            .output();
-    }
-}
 
 fn loadgen(target: &Target, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_loadgen"));
@@ -84,20 +43,6 @@ fn check(out: Output, what: &str) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-/// `verify` as a library user would run it: the real binary, JSON back.
-fn verify_bin() -> PathBuf {
-    let p = repo().join("target/debug/verify");
-    if !p.exists() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-p", "verify", "--bin", "verify"])
-            .current_dir(repo())
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-    p
 }
 
 fn verify_ids(t: &Target, expect: &str) -> (i32, IdsReport) {

@@ -1,0 +1,8 @@
+//! Running under a real Locust master as a worker: the wire protocol, the
+//! transport (ZeroMQ DEALER), Locust-format statistics and the worker itself.
+
+pub mod ids;
+pub mod protocol;
+pub mod stats;
+pub mod transport;
+pub mod worker;

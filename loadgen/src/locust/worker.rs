@@ -1,0 +1,409 @@
+//! `loadgen worker`: the Locust-driven controller. The master decides how
+//! many users run; each user is one of our students (the same engine as
+//! `loadgen run`); statistics go back to the master every 3 s as deltas.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::ids::IdAllocator;
+use super::protocol::{FromMaster, Heartbeat, SpawningComplete, decode, encode};
+use super::stats::Delta;
+use super::transport::{self, Link};
+use crate::config::WorkerConfig;
+use crate::http::{Client, Target};
+use crate::report::{RunReport, SCHEMA};
+use crate::stats::{Collector, Event};
+use crate::student::{self, Ctx};
+
+const HEARTBEAT: Duration = Duration::from_secs(1);
+const REPORT: Duration = Duration::from_secs(3);
+const ACK_WAIT: Duration = Duration::from_secs(5);
+const ACK_TRIES: u32 = 60;
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// One running user.
+struct User {
+    class: String,
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+/// (user time + system time) in clock ticks, and RSS in bytes, of this process.
+fn usage() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let f: Vec<u64> = after.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    let rss_pages: u64 = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    (ticks, rss_pages * 4096)
+}
+
+struct Worker {
+    cfg: WorkerConfig,
+    link: Link,
+    index: Option<u64>,
+    state: &'static str,
+    users: Vec<User>,
+    targets: BTreeMap<String, u64>,
+    ids: Option<IdAllocator>,
+    ctx: Option<Arc<Ctx>>,
+    events_tx: mpsc::UnboundedSender<Event>,
+    collector: Collector,
+    delta: Delta,
+    last_spawn: f64,
+    start: Instant,
+    id_ranges: Vec<String>,
+    send_failing: bool,
+}
+
+impl Worker {
+    async fn send<T: serde::Serialize>(&mut self, kind: &str, data: &T) {
+        let frame = encode(kind, data, &self.cfg.node_id);
+        match self.link.sink.send(frame).await {
+            // Said once per outage, not once per heartbeat.
+            Err(e) if !self.send_failing => {
+                eprintln!("loadgen worker: cannot reach the master ({kind}: {e}); retrying quietly");
+                self.send_failing = true;
+            }
+            Err(_) => {}
+            Ok(()) if self.send_failing => {
+                eprintln!("loadgen worker: the master is reachable again");
+                self.send_failing = false;
+            }
+            Ok(()) => {}
+        }
+    }
+
+    /// Sends `client_ready` until the master acknowledges it.
+    async fn handshake(&mut self) -> anyhow::Result<()> {
+        for _ in 0..ACK_TRIES {
+            self.send("client_ready", &-1i64).await;
+            let deadline = Instant::now() + ACK_WAIT;
+            while let Ok(Some(frame)) = tokio::time::timeout_at(deadline, self.link.incoming.recv()).await {
+                let f = frame.map_err(anyhow::Error::msg)?;
+                match decode(&f) {
+                    Ok((FromMaster::Ack { index }, _)) => {
+                        self.index = index;
+                        let shown = index.map_or("?".into(), |i| i.to_string());
+                        eprintln!(
+                            "loadgen worker: {} joined the master as index {shown}",
+                            self.cfg.node_id
+                        );
+                        return Ok(());
+                    }
+                    Ok(_) => {}
+                    Err(e) => eprintln!("loadgen worker: undecodable frame from the master: {e}"),
+                }
+            }
+        }
+        anyhow::bail!(
+            "the master at {}:{} never acknowledged client_ready",
+            self.cfg.master_host,
+            self.cfg.master_port
+        )
+    }
+
+    fn ctx(&mut self, host: Option<&str>) -> anyhow::Result<Arc<Ctx>> {
+        if let Some(c) = &self.ctx {
+            return Ok(c.clone());
+        }
+        let url = self
+            .cfg
+            .host
+            .as_deref()
+            .or(host)
+            .ok_or_else(|| anyhow::anyhow!("no --host given and the master sent none"))?;
+        let target = Target::parse(url)?;
+        // Resolved synchronously here: one lookup per process.
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(&target.authority)?
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("cannot resolve {}", target.authority))?;
+        let s = &self.cfg.setup;
+        let ctx = Arc::new(Ctx {
+            client: Client::new(target, addr, s.timeout, s.max_idle_connections),
+            scenario: s.scenario.clone(),
+            payload: s.payload.clone(),
+            plan: s.plan.clone(),
+            events: self.events_tx.clone(),
+            start: self.start,
+        });
+        self.ctx = Some(ctx.clone());
+        Ok(ctx)
+    }
+
+    /// Moves to the master's absolute per-class targets.
+    fn spawn_to(
+        &mut self,
+        targets: BTreeMap<String, u64>,
+        host: Option<&str>,
+        num_users: Option<u64>,
+        workers: Option<u64>,
+    ) -> anyhow::Result<()> {
+        let ctx = self.ctx(host)?;
+        if self.ids.is_none() {
+            let total: u64 = targets.values().sum();
+            let a = IdAllocator::new(
+                &self.cfg.id_prefix,
+                self.cfg.id_width,
+                self.cfg.first_id,
+                num_users.unwrap_or(total),
+                workers.unwrap_or(1),
+                self.index.unwrap_or(0),
+            );
+            eprintln!("loadgen worker: student IDs {}", a.describe());
+            self.id_ranges.push(a.describe());
+            self.ids = Some(a);
+        }
+        self.users.retain(|u| !u.handle.is_finished());
+        for (class, &want) in &targets {
+            let running: Vec<usize> = self
+                .users
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| &u.class == class && !*u.stop.borrow())
+                .map(|(i, _)| i)
+                .collect();
+            let have = running.len() as u64;
+            if want > have {
+                for _ in have..want {
+                    let ids = self.ids.as_mut().expect("set above");
+                    let (seed, id) = (ids.used(), ids.next_id());
+                    let (stop, rx) = watch::channel(false);
+                    let handle = tokio::spawn(student::run(ctx.clone(), id, seed, rx));
+                    self.users.push(User {
+                        class: class.clone(),
+                        stop,
+                        handle,
+                    });
+                }
+            } else {
+                for &i in running.iter().rev().take((have - want) as usize) {
+                    let _ = self.users[i].stop.send(true);
+                }
+            }
+        }
+        self.targets = targets;
+        Ok(())
+    }
+
+    /// Stops every user and waits for them, at most `stop_timeout`.
+    async fn stop_all(&mut self) {
+        for u in &self.users {
+            let _ = u.stop.send(true);
+        }
+        let deadline = Instant::now() + self.cfg.stop_timeout;
+        for u in self.users.drain(..) {
+            let mut h = u.handle;
+            if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
+                h.abort();
+            }
+        }
+        self.targets.clear();
+    }
+
+    fn live_counts(&self) -> BTreeMap<String, u64> {
+        let mut m: BTreeMap<String, u64> = self.targets.keys().map(|k| (k.clone(), 0)).collect();
+        for u in self
+            .users
+            .iter()
+            .filter(|u| !u.handle.is_finished() && !*u.stop.borrow())
+        {
+            *m.entry(u.class.clone()).or_default() += 1;
+        }
+        m
+    }
+
+    async fn report_stats(&mut self) {
+        let counts = self.live_counts();
+        let stats = self.delta.take(unix_now(), counts);
+        self.send("stats", &stats).await;
+    }
+
+    fn drain_events(&mut self, rx: &mut mpsc::UnboundedReceiver<Event>) {
+        while let Ok(ev) = rx.try_recv() {
+            if let Event::Sample(s) = &ev {
+                self.delta.record(s);
+            }
+            self.collector.record(ev);
+        }
+    }
+}
+
+/// Joins the master and runs until it says quit (or is lost); returns the report.
+pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
+    let link = transport::connect(&cfg.master_host, cfg.master_port, &cfg.node_id, Duration::from_secs(30))
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let s = &cfg.setup.scenario;
+    let mut names = vec![
+        ("login".to_string(), s.login.method.clone(), s.login.path.clone()),
+        ("upload".to_string(), s.upload.method.clone(), s.upload.path.clone()),
+    ];
+    if let Some(f) = &s.finish {
+        names.push(("finish".to_string(), f.method.clone(), f.path.clone()));
+    }
+    let start = Instant::now();
+    let mut w = Worker {
+        link,
+        index: None,
+        state: "ready",
+        users: Vec::new(),
+        targets: BTreeMap::new(),
+        ids: None,
+        ctx: None,
+        events_tx,
+        collector: Collector::new(&names),
+        delta: Delta::new(
+            names.iter().map(|(_, m, p)| (p.clone(), m.clone())).collect(),
+            unix_now(),
+        ),
+        last_spawn: f64::MIN,
+        start,
+        id_ranges: Vec::new(),
+        send_failing: false,
+        cfg,
+    };
+    w.handshake().await?;
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut report = tokio::time::interval(REPORT);
+    report.tick().await;
+    let mut last_master = Instant::now();
+    let mut reconnected = false;
+    let mut cpu_prev = (usage().0, Instant::now());
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            frame = w.link.incoming.recv() => {
+                let frame = match frame {
+                    Some(Ok(f)) => f,
+                    Some(Err(e)) => { eprintln!("loadgen worker: link to the master failed: {e}"); last_master = Instant::now() - w.cfg.master_timeout; continue; }
+                    None => { last_master = Instant::now() - w.cfg.master_timeout; continue; }
+                };
+                let msg = match decode(&frame) {
+                    Ok((m, _)) => m,
+                    Err(e) => { eprintln!("loadgen worker: undecodable frame from the master, ignored: {e}"); continue; }
+                };
+                last_master = Instant::now();
+                match msg {
+                    FromMaster::Heartbeat => {}
+                    FromMaster::Ack { index } => w.index = index.or(w.index),
+                    FromMaster::Spawn { timestamp, user_classes_count, host, num_users, expect_workers, .. } => {
+                        w.send("spawning", &()).await;
+                        if timestamp <= w.last_spawn { continue; }
+                        w.last_spawn = timestamp;
+                        w.state = "spawning";
+                        if let Err(e) = w.spawn_to(user_classes_count, host.as_deref(), num_users, expect_workers) {
+                            eprintln!("loadgen worker: cannot spawn: {e:#}");
+                            w.send("exception", &BTreeMap::from([("msg", format!("{e:#}")), ("traceback", String::new())])).await;
+                            continue;
+                        }
+                        let counts = w.targets.clone();
+                        let total = counts.values().sum();
+                        w.send("spawning_complete", &SpawningComplete { user_classes_count: &counts, user_count: total }).await;
+                        w.state = "running";
+                    }
+                    FromMaster::SpawningComplete { .. } => {}
+                    FromMaster::Stop => {
+                        w.state = "stopping";
+                        w.stop_all().await;
+                        w.drain_events(&mut events_rx);
+                        w.report_stats().await;
+                        w.send("client_stopped", &()).await;
+                        w.ids = None; // a new swarm is a new run
+                        w.send("client_ready", &-1i64).await;
+                        w.state = "ready";
+                    }
+                    FromMaster::Quit => break,
+                    FromMaster::Reconnect => {
+                        eprintln!("loadgen worker: the master asked to reconnect");
+                        w.link = transport::connect(&w.cfg.master_host, w.cfg.master_port, &w.cfg.node_id, Duration::from_secs(30)).await.map_err(anyhow::Error::msg)?;
+                    }
+                    FromMaster::Other { kind } => eprintln!("loadgen worker: ignoring message type '{kind}' from the master"),
+                }
+            }
+            _ = heartbeat.tick() => {
+                w.drain_events(&mut events_rx);
+                let (ticks, rss) = usage();
+                let secs = cpu_prev.1.elapsed().as_secs_f64().max(1e-3);
+                let cpu = (ticks.saturating_sub(cpu_prev.0)) as f64 / 100.0 / secs * 100.0;
+                cpu_prev = (ticks, Instant::now());
+                let state = w.state;
+                w.send("heartbeat", &Heartbeat { state, current_cpu_usage: cpu, current_memory_usage: rss }).await;
+                if last_master.elapsed() >= w.cfg.master_timeout {
+                    if reconnected {
+                        eprintln!("loadgen worker: the master is gone (no heartbeat for {:?}); stopping", w.cfg.master_timeout);
+                        break;
+                    }
+                    eprintln!("loadgen worker: no master heartbeat for {:?}; reconnecting with the same identity", w.cfg.master_timeout);
+                    reconnected = true;
+                    last_master = Instant::now();
+                    if let Ok(link) = transport::connect(&w.cfg.master_host, w.cfg.master_port, &w.cfg.node_id, Duration::from_secs(5)).await {
+                        w.link = link;
+                        w.send("client_ready", &-1i64).await;
+                    }
+                }
+            }
+            _ = report.tick() => {
+                w.drain_events(&mut events_rx);
+                w.report_stats().await;
+            }
+            _ = &mut ctrl_c => {
+                eprintln!("loadgen worker: Ctrl-C: stopping users and leaving the master");
+                break;
+            }
+        }
+    }
+    // Quit: stop users, final stats within the master's grace, then quit.
+    w.stop_all().await;
+    w.drain_events(&mut events_rx);
+    w.report_stats().await;
+    w.send("quit", &()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(final_report(&w))
+}
+
+fn final_report(w: &Worker) -> RunReport {
+    let secs = w.start.elapsed().as_secs_f64();
+    let (endpoints, total, lateness, mut students) = w.collector.summarize(secs);
+    students.planned = students.spawned;
+    let fail_ratio = if total.requests == 0 {
+        0.0
+    } else {
+        total.failures as f64 / total.requests as f64
+    };
+    RunReport {
+        schema: SCHEMA.into(),
+        verdict: if fail_ratio > w.cfg.max_fail_ratio {
+            "fail"
+        } else {
+            "pass"
+        }
+        .into(),
+        host: w.cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into()),
+        id_range: w.id_ranges.join("; "),
+        id_source: format!("locust worker index {}", w.index.map_or("?".into(), |i| i.to_string())),
+        duration_s: secs,
+        students,
+        endpoints,
+        total,
+        fail_ratio,
+        max_fail_ratio: w.cfg.max_fail_ratio,
+        lateness,
+        history: w.collector.history().to_vec(),
+    }
+}

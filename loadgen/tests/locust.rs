@@ -1,0 +1,226 @@
+//! `loadgen worker` under a real Locust master (2.47.0 from PyPI, in the
+//! virtualenv scripts/locust/venv.sh makes), against the reference target.
+//! Everything listens on 127.0.0.1 and every process is stopped by the test.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Target, repo, verify_bin};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn locust_venv() -> PathBuf {
+    let out = Command::new(repo().join("scripts/locust/venv.sh")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// Kills the process when dropped (test failures included).
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn master(t: &Target, port: u16, workers: u32, users: u32, run_time: &str) -> Proc {
+    let csv = t.dir.path().join("lc");
+    Proc(
+        Command::new(locust_venv().join("bin/locust"))
+            .args(["-f", repo().join("scripts/locust/locustfile.py").to_str().unwrap()])
+            .args([
+                "--master",
+                "--headless",
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                &port.to_string(),
+            ])
+            .args([
+                "--expect-workers",
+                &workers.to_string(),
+                "-u",
+                &users.to_string(),
+                "-r",
+                "20",
+                "-t",
+                run_time,
+                "--host",
+                &t.url,
+            ])
+            .args(["--csv", csv.to_str().unwrap(), "--only-summary"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(t.dir.path().join("master.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn worker(port: u16, name: &str, extra: &[&str]) -> Proc {
+    Proc(
+        Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args([
+                "worker",
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                &port.to_string(),
+                "--node-id",
+                name,
+            ])
+            .args([
+                "--segment-interval",
+                "1s",
+                "--segment-size",
+                "8K",
+                "--stop-timeout",
+                "5s",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Waits for a process, at most `limit`; `None` on time-out.
+fn wait(p: &mut Proc, limit: Duration) -> Option<std::process::ExitStatus> {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if let Some(s) = p.0.try_wait().unwrap() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+fn output(p: &mut Proc) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    p.0.stdout.take().unwrap().read_to_string(&mut s).unwrap();
+    p.0.stderr.take().unwrap().read_to_string(&mut s).unwrap();
+    s
+}
+
+fn ids(t: &Target) -> verify::report::ids::IdsReport {
+    let out = Command::new(verify_bin())
+        .args(["ids", "--log", &t.log(), "--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_real_master_drives_two_workers_and_every_id_is_unique() {
+    let t = Target::start();
+    let port = free_port();
+    let mut m = master(&t, port, 2, 40, "15s");
+    let mut w1 = worker(port, "loadgen-a", &[]);
+    let mut w2 = worker(port, "loadgen-b", &[]);
+    let status = wait(&mut m, Duration::from_secs(90)).expect("the master ends its run");
+    assert!(
+        status.success(),
+        "master exit {status:?}: {}",
+        std::fs::read_to_string(t.dir.path().join("master.log")).unwrap()
+    );
+    for w in [&mut w1, &mut w2] {
+        assert!(
+            wait(w, Duration::from_secs(30))
+                .expect("the worker quits with the master")
+                .success()
+        );
+        let out = output(w);
+        assert!(
+            out.contains("joined the master as index") && out.contains("PASS"),
+            "{out}"
+        );
+    }
+    let csv = std::fs::read_to_string(t.dir.path().join("lc_stats.csv")).unwrap();
+    let agg: Vec<&str> = csv
+        .lines()
+        .find(|l| l.starts_with(",Aggregated"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let (requests, failures): (u64, u64) = (agg[2].parse().unwrap(), agg[3].parse().unwrap());
+    let median: f64 = agg[4].parse().unwrap();
+    assert!(requests > 200, "{csv}");
+    assert_eq!(failures, 0, "{csv}");
+    assert!(median > 0.0 && median < 1000.0, "sensible percentiles: {csv}");
+    for path in ["/api/login", "/api/upload", "/api/finish"] {
+        assert!(csv.contains(&format!("POST,{path},")), "{csv}");
+    }
+    let r = ids(&t);
+    assert_eq!((r.summary.distinct_ids, r.summary.duplicated_ids), (40, 0));
+    let expected: Vec<String> = (1..=40).map(|n| format!("test_{n:05}")).collect();
+    assert_eq!(r.logins.iter().map(|l| l.id.clone()).collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn a_killed_worker_is_dropped_and_no_id_is_reused() {
+    let t = Target::start();
+    let port = free_port();
+    let mut m = master(&t, port, 2, 20, "14s");
+    let mut w1 = worker(port, "loadgen-keep", &[]);
+    let mut w2 = worker(port, "loadgen-kill", &[]);
+    std::thread::sleep(Duration::from_secs(6));
+    w2.0.kill().unwrap();
+    let _ = w2.0.wait();
+    wait(&mut m, Duration::from_secs(90)).expect("the master ends its run");
+    assert!(
+        wait(&mut w1, Duration::from_secs(30))
+            .expect("the survivor quits with the master")
+            .success()
+    );
+    let log = std::fs::read_to_string(t.dir.path().join("master.log")).unwrap();
+    assert!(log.contains("missing"), "the master noticed the dead worker:\n{log}");
+    let r = ids(&t);
+    assert_eq!(r.summary.duplicated_ids, 0, "no ID reused: {:?}", r.duplicates);
+    assert_eq!(r.summary.distinct_ids, 20);
+}
+
+#[test]
+fn when_the_master_dies_the_worker_exits_with_a_report() {
+    let t = Target::start();
+    let port = free_port();
+    let mut m = master(&t, port, 1, 4, "60s");
+    let mut w = worker(
+        port,
+        "loadgen-orphan",
+        &[
+            "--master-timeout",
+            "3s",
+            "--json",
+            t.dir.path().join("w.json").to_str().unwrap(),
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    m.0.kill().unwrap();
+    let _ = m.0.wait();
+    let killed = Instant::now();
+    let status = wait(&mut w, Duration::from_secs(30)).expect("the worker gives up on its own");
+    assert!(killed.elapsed() < Duration::from_secs(30));
+    let out = output(&mut w);
+    assert!(status.success(), "{out}");
+    assert!(out.contains("master is gone") && out.contains("students:"), "{out}");
+    let report: loadgen::report::RunReport =
+        serde_json::from_slice(&std::fs::read(t.dir.path().join("w.json")).unwrap()).unwrap();
+    assert!(
+        report.students.logged_in >= 1 && report.total.requests > 0,
+        "{out}\n{}",
+        std::fs::read_to_string(t.dir.path().join("master.log")).unwrap()
+    );
+}

@@ -1,0 +1,65 @@
+//! Shared by loadgen's end-to-end tests: real targets started from the
+//! project's scripts, stopped by PID files when dropped (also on panic).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A running target; stopped (by its PID files) when dropped, also on panic.
+pub struct Target {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Target {
+    pub fn start() -> Target {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(repo().join("scripts/target-up.sh"))
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "target-up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        Target { dir, url }
+    }
+
+    pub fn log(&self) -> String {
+        self.dir.path().join("logs/gunicorn_access.log").display().to_string()
+    }
+
+    pub fn data(&self) -> String {
+        self.dir.path().join("server_data").display().to_string()
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/target-down.sh"))
+            .arg(self.dir.path())
+            .arg("5")
+            .output();
+    }
+}
+
+/// `verify` as a library user would run it: the real binary, JSON back.
+pub fn verify_bin() -> PathBuf {
+    let p = repo().join("target/debug/verify");
+    if !p.exists() {
+        let st = Command::new(env!("CARGO"))
+            .args(["build", "-p", "verify", "--bin", "verify"])
+            .current_dir(repo())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    p
+}
