@@ -31,6 +31,39 @@ pub enum Command {
     ///
     /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
     Gate(GateArgs),
+    /// Live audit during a run: follow logs through rotation, watch the recordings tree,
+    /// alert on duplicate logins and confirmed gaps; end with the gate's report and code.
+    Watch(Box<WatchArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Read the logs from their start (default: from their end).
+    #[arg(long)]
+    pub from_start: bool,
+    /// A gap is confirmed when a later seq arrived this long ago and the missing one has not.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub grace: String,
+    /// Stop after this long.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Stop after this long without new lines or files.
+    #[arg(long, value_name = "DURATION")]
+    pub until_idle: Option<String>,
+    /// Watch the tree by polling (NFS, inotify limits) instead of inotify.
+    #[arg(long)]
+    pub poll: bool,
+    /// How often logs are read (and the tree polled with --poll).
+    #[arg(long, default_value = "100ms", value_name = "DURATION")]
+    pub tick: String,
+    /// How often a summary line is printed.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub summary_interval: String,
+    /// How long a rotated-away log keeps being read (some gunicorn workers write to it after USR1).
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub rotate_grace: String,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
         Command::Ids(args) => run_ids(&args),
         Command::Merge(args) => run_merge(&args),
         Command::Gate(args) => run_gate(&args),
+        Command::Watch(args) => run_watch(&args),
     };
     match result {
         Ok(outcome) => outcome,
@@ -120,6 +121,119 @@ fn run_gate(args: &cli::GateArgs) -> anyhow::Result<Outcome> {
     if args.github {
         let stdout = io::stdout();
         render::github::annotations(&mut stdout.lock(), &view)?;
+        render::github::step_summary(&view)?;
+    }
+    emit_many(&out, &view, &part_refs, &report)
+}
+
+fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
+    use std::time::Duration;
+    let g = &args.gate;
+    if !g.merge.is_empty() {
+        anyhow::bail!(config::UsageError(
+            "verify watch reads live inputs; --merge belongs to verify gate".into()
+        ));
+    }
+    let file = g.file()?;
+    let (cfg, sets) = g.to_config(&file)?;
+    let ms = |t: &str, flag: &str| {
+        config::parse_millis(t)
+            .map(Duration::from_millis)
+            .map_err(|e| config::UsageError(format!("{flag}: {e}")))
+    };
+    // Every --log and --celery-log is followed; which is which is decided at the end.
+    let mut paths: Vec<std::path::PathBuf> = Vec::new();
+    for arg in cfg
+        .ids
+        .iter()
+        .flat_map(|c| c.logs.iter())
+        .chain(cfg.merge.iter().flat_map(|c| c.logs.iter()))
+    {
+        let (inputs, _) = sources::logfile::expand(std::slice::from_ref(arg));
+        let found: Vec<_> = inputs
+            .into_iter()
+            .filter_map(|i| match i {
+                sources::logfile::Input::File(p) => Some(p),
+                sources::logfile::Input::Stdin => None,
+            })
+            .collect();
+        if found.is_empty() {
+            paths.push(arg.into())
+        } else {
+            paths.extend(found)
+        }
+    }
+    let wcfg = engine::watch::WatchConfig {
+        gate: cfg.clone(),
+        logs: paths.clone(),
+        dir: cfg.seq.as_ref().map(|s| s.dir.clone()),
+        from_start: args.from_start,
+        grace: ms(&args.grace, "--grace")?,
+        duration: args.duration.as_deref().map(|d| ms(d, "--duration")).transpose()?,
+        until_idle: args.until_idle.as_deref().map(|d| ms(d, "--until-idle")).transpose()?,
+        poll: args.poll,
+        tick: ms(&args.tick, "--tick")?,
+        summary_every: ms(&args.summary_interval, "--summary-interval")?,
+        rotate_grace: ms(&args.rotate_grace, "--rotate-grace")?,
+    };
+    let matcher = cfg
+        .ids
+        .as_ref()
+        .map(|c| c.matcher.clone())
+        .unwrap_or_else(|| classify::login::LoginMatcher::new(config::DEFAULT_EVENT, "test_"));
+    let rules = cfg
+        .merge
+        .as_ref()
+        .map(|c| c.rules.clone())
+        .unwrap_or_else(|| audit::merge::MergeRules {
+            gap_word: "序号缺失".into(),
+            id: classify::login::id_regex("test_"),
+        });
+    engine::watch::run_watch(&wcfg, &matcher, &rules, &mut io::stderr())?;
+    // The final report: the gate over what is on disk now (each log with its
+    // rotated siblings, `<log>.*`, as rotation moved lines there), logs sorted by kind.
+    let mut final_cfg = cfg;
+    let mut all: Vec<std::path::PathBuf> = Vec::new();
+    for p in &paths {
+        let pattern = format!("{}.*", glob::Pattern::escape(&p.display().to_string()));
+        let (rotated, _) = sources::logfile::expand(&[pattern]);
+        all.extend(rotated.into_iter().filter_map(|i| match i {
+            sources::logfile::Input::File(f) => Some(f),
+            sources::logfile::Input::Stdin => None,
+        }));
+        all.push(p.clone());
+    }
+    let (celery, gunicorn): (Vec<_>, Vec<_>) = all
+        .iter()
+        .filter(|p| p.exists())
+        .partition(|p| engine::watch::looks_like_celery(p));
+    let as_args = |v: &[&std::path::PathBuf]| v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+    final_cfg.ids = final_cfg.ids.take().filter(|_| !gunicorn.is_empty()).map(|mut c| {
+        c.logs = as_args(&gunicorn);
+        c
+    });
+    final_cfg.merge = (!celery.is_empty()).then(|| engine::merge::MergeConfig {
+        logs: as_args(&celery),
+        rules: rules.clone(),
+        encoding: final_cfg
+            .ids
+            .as_ref()
+            .map_or(sources::logfile::EncodingChoice::Utf8, |c| c.encoding),
+        fail_on: sets.merge.clone(),
+    });
+    let report = engine::gate::run_gate(&final_cfg)?;
+    let out = OutputConfig::from_args(&g.output);
+    let view = render::gate::GateView {
+        report: &report,
+        fail_on: &sets,
+    };
+    let parts = view.parts();
+    let part_refs: Vec<&dyn AuditView> = parts.iter().map(|p| p.as_ref()).collect();
+    if let Some(path) = &g.markdown {
+        std::fs::write(path, render::markdown::render(&view, render::github::SUMMARY_MAX_BYTES))?;
+    }
+    if g.github {
+        render::github::annotations(&mut io::stdout().lock(), &view)?;
         render::github::step_summary(&view)?;
     }
     emit_many(&out, &view, &part_refs, &report)

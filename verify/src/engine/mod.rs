@@ -4,3 +4,4 @@ pub mod gate;
 pub mod ids;
 pub mod merge;
 pub mod seq;
+pub mod watch;

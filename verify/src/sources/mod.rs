@@ -2,4 +2,5 @@
 
 pub mod lines;
 pub mod logfile;
+pub mod tail;
 pub mod tree;
