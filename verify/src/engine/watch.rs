@@ -105,6 +105,7 @@ pub fn run_watch(
     let (start, mut last_activity, mut last_summary) = (Instant::now(), Instant::now(), Instant::now());
     let (mut lines, mut files, mut server_gaps_seen) = (0u64, 0u64, 0usize);
     let mut line_no: Vec<u64> = vec![0; followers.len()];
+    let mut pending: Vec<notify::Result<Event>> = Vec::new();
     let window = cfg.gate.ids.as_ref().map_or(120, |c| c.window_secs) as i64;
     let names: Vec<String> = cfg.logs.iter().map(|p| p.display().to_string()).collect();
     let file_name = |i: usize| names.get(i).cloned().unwrap_or_default();
@@ -165,7 +166,11 @@ pub fn run_watch(
             }
         }
         // Tree.
-        while let Ok(ev) = rx.try_recv() {
+        let arrived: Vec<_> = pending
+            .drain(..)
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+            .collect();
+        for ev in arrived {
             let Ok(ev) = ev else { continue };
             if ev.need_rescan()
                 && let Some(dir) = &cfg.dir
@@ -235,7 +240,10 @@ pub fn run_watch(
             out.flush()?;
             last_summary = Instant::now();
         }
-        std::thread::sleep(cfg.tick);
+        // Wait for the next tick, or wake at once when the tree changes.
+        if let Ok(ev) = rx.recv_timeout(cfg.tick) {
+            pending.push(ev);
+        }
     }
     drop(watcher);
     let rot: u64 = followers.iter().map(|f| f.rotations).sum();
