@@ -23,6 +23,26 @@ impl Outcome {
         self as u8
     }
 
+    /// The outcome of an audit: read errors win, then failing findings.
+    pub fn judge(errors: bool, failing: bool) -> Outcome {
+        if errors {
+            Outcome::Error
+        } else if failing {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        }
+    }
+
+    /// Back from a report's `verdict` word (`pass`, `fail`, anything else is an error).
+    pub fn from_verdict(verdict: &str) -> Outcome {
+        match verdict {
+            "pass" => Outcome::Clean,
+            "fail" => Outcome::Findings,
+            _ => Outcome::Error,
+        }
+    }
+
     /// The word used for this outcome in reports.
     pub fn verdict(self) -> &'static str {
         match self {

@@ -62,14 +62,6 @@ fn apply_missing_ratio(s: &mut SeqReport, ratio: f64, expect_segments: Option<u6
     }
 }
 
-fn verdict_of(v: &str) -> Outcome {
-    match v {
-        "pass" => Outcome::Clean,
-        "fail" => Outcome::Findings,
-        _ => Outcome::Error,
-    }
-}
-
 fn assemble(
     ids: Option<IdsReport>,
     seq: Option<SeqReport>,
@@ -112,7 +104,7 @@ fn assemble(
     }
     let outcome = checks
         .iter()
-        .map(|c| verdict_of(&c.verdict))
+        .map(|c| Outcome::from_verdict(&c.verdict))
         .fold(Outcome::Clean, Outcome::merge);
     let failed_on = checks
         .iter()
@@ -158,14 +150,7 @@ pub fn merge_reports(reports: Vec<(String, GateReport)>, f: &FailOnSets) -> Gate
 }
 
 fn outcome_for(errors: bool, failed: bool) -> String {
-    let o = if errors {
-        Outcome::Error
-    } else if failed {
-        Outcome::Findings
-    } else {
-        Outcome::Clean
-    };
-    o.verdict().into()
+    Outcome::judge(errors, failed).verdict().into()
 }
 
 /// Missing overall = missing on every server; everything else is a union.

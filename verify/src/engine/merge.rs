@@ -59,13 +59,7 @@ pub fn run_merge(cfg: &MergeConfig) -> MergeReport {
         .filter(|(k, n)| *n > 0 && cfg.fail_on.fails(*k))
         .map(|(k, _)| *k)
         .collect();
-    let outcome = if !errors.is_empty() {
-        Outcome::Error
-    } else if failed_on.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Findings
-    };
+    let outcome = Outcome::judge(!errors.is_empty(), !failed_on.is_empty());
     MergeReport {
         schema: SCHEMA.to_string(),
         verdict: outcome.verdict().to_string(),

@@ -148,13 +148,7 @@ fn assemble(
     errors.sort();
 
     let failed_on: Vec<SeqKind> = cfg.fail_on.kinds().filter(|k| findings[k] > 0).collect();
-    let outcome = if !errors.is_empty() {
-        Outcome::Error
-    } else if failed_on.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Findings
-    };
+    let outcome = Outcome::judge(!errors.is_empty(), !failed_on.is_empty());
     let total_students = seen.values().map(|m| m.len() as u64).sum();
     SeqReport {
         schema: SCHEMA.to_string(),

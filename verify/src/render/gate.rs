@@ -121,13 +121,7 @@ impl AuditView for CrossView<'_> {
                     .map(|r| format!("{}: {}", r.student, r.detail))
                     .collect();
                 let fails = self.fail_on.fails(*k) && !texts.is_empty();
-                Case {
-                    name: k.name().into(),
-                    classname: "verify.cross".into(),
-                    failures: if fails { texts.clone() } else { vec![] },
-                    notes: if fails { vec![] } else { texts },
-                    error: None,
-                }
+                Case::finding(k.name().into(), "verify.cross".into(), texts, fails)
             })
             .collect()
     }

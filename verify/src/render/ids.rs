@@ -165,13 +165,7 @@ impl AuditView for IdsView<'_> {
         let r = self.report;
         let case = |name: String, kind: IdsKind, texts: Vec<String>| {
             let fails = self.fail_on.fails(kind);
-            Case {
-                name,
-                classname: format!("verify.ids.{}", kind.name()),
-                failures: if fails { texts.clone() } else { vec![] },
-                notes: if fails { vec![] } else { texts },
-                error: None,
-            }
+            Case::finding(name, format!("verify.ids.{}", kind.name()), texts, fails)
         };
         let mut cases: Vec<Case> = r
             .duplicates
@@ -207,13 +201,7 @@ impl AuditView for IdsView<'_> {
             )],
             error: None,
         });
-        cases.extend(r.errors.iter().map(|e| Case {
-            name: e.path.clone(),
-            classname: "verify.ids.errors".into(),
-            failures: vec![],
-            notes: vec![],
-            error: Some(e.error.clone()),
-        }));
+        cases.extend(r.errors.iter().map(|e| Case::read_error(e, "verify.ids.errors")));
         cases
     }
 }

@@ -173,21 +173,19 @@ impl AuditView for MergeView<'_> {
                 })
                 .collect();
             let fails = self.fail_on.fails(kind) && !texts.is_empty();
-            cases.push(Case {
-                name: kind.name().to_string(),
-                classname: "verify.merge".into(),
-                failures: if fails { texts.clone() } else { vec![] },
-                notes: if fails { vec![] } else { texts },
-                error: None,
-            });
+            cases.push(Case::finding(
+                kind.name().to_string(),
+                "verify.merge".into(),
+                texts,
+                fails,
+            ));
         }
-        cases.extend(self.report.errors.iter().map(|e| Case {
-            name: e.path.clone(),
-            classname: "verify.merge.errors".into(),
-            failures: vec![],
-            notes: vec![],
-            error: Some(e.error.clone()),
-        }));
+        cases.extend(
+            self.report
+                .errors
+                .iter()
+                .map(|e| Case::read_error(e, "verify.merge.errors")),
+        );
         cases
     }
 }

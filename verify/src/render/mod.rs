@@ -47,6 +47,31 @@ pub struct Case {
     pub error: Option<String>,
 }
 
+impl Case {
+    /// A case for one finding group: failures when the kind fails, notes otherwise.
+    pub fn finding(name: String, classname: String, texts: Vec<String>, fails: bool) -> Case {
+        let (failures, notes) = if fails { (texts, vec![]) } else { (vec![], texts) };
+        Case {
+            name,
+            classname,
+            failures,
+            notes,
+            error: None,
+        }
+    }
+
+    /// A case for a path that could not be read.
+    pub fn read_error(e: &PathError, classname: &str) -> Case {
+        Case {
+            name: e.path.clone(),
+            classname: classname.into(),
+            failures: vec![],
+            notes: vec![],
+            error: Some(e.error.clone()),
+        }
+    }
+}
+
 /// What renderers need from a report.
 pub trait AuditView {
     /// Stable audit name, e.g. `verify seq` (JUnit suite names).

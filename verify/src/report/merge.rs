@@ -183,10 +183,6 @@ pub struct StudentWarning {
 impl MergeReport {
     /// The outcome this report maps to.
     pub fn outcome(&self) -> Outcome {
-        match self.verdict.as_str() {
-            "pass" => Outcome::Clean,
-            "fail" => Outcome::Findings,
-            _ => Outcome::Error,
-        }
+        Outcome::from_verdict(&self.verdict)
     }
 }

@@ -337,10 +337,6 @@ impl StudentFindings {
 impl SeqReport {
     /// The outcome this report maps to.
     pub fn outcome(&self) -> Outcome {
-        match self.verdict.as_str() {
-            "pass" => Outcome::Clean,
-            "fail" => Outcome::Findings,
-            _ => Outcome::Error,
-        }
+        Outcome::from_verdict(&self.verdict)
     }
 }
