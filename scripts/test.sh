@@ -31,3 +31,6 @@ cargo test --workspace --locked -j 2 -- --test-threads 2
 echo "== reference target smoke test (real gunicorn and celery on 127.0.0.1)"
 # Creates target/target-venv from fixtures/target/requirements.txt (PyPI) on first use.
 scripts/target-smoke.sh target/debug/verify
+
+echo "== HTML reports in headless Chromium (installed from Debian when missing)"
+scripts/test-html.sh

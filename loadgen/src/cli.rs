@@ -73,6 +73,9 @@ pub struct RunArgs {
     /// Write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report (charts over time; works offline) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Write Locust-compatible PREFIX_stats.csv and PREFIX_stats_history.csv.
     #[arg(long, value_name = "PREFIX")]
     pub csv: Option<String>,
@@ -171,6 +174,9 @@ pub struct WorkerArgs {
     /// Write the final JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write the final report as self-contained HTML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Runtime worker threads.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub threads: usize,

@@ -86,14 +86,14 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 cfg.ids, cfg.id_source, cfg.spawn_rate, cfg.host
             );
             let report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
-            emit(&report, cfg.json.as_deref(), cfg.csv.as_deref())?;
+            emit(&report, cfg.json.as_deref(), cfg.csv.as_deref(), a.html.as_deref())?;
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }
         Command::Worker(a) => {
             let cfg = a.to_config()?;
             let json = cfg.json.clone();
             let report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
-            emit(&report, json.as_deref(), None)?;
+            emit(&report, json.as_deref(), None, a.html.as_deref())?;
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }
         Command::Hammer(a) => {
@@ -108,13 +108,18 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 concurrency: a.concurrency,
             };
             let report = on_runtime(a.threads, hammer::hammer(cfg))?;
-            emit(&report, a.json.as_deref(), None)?;
+            emit(&report, a.json.as_deref(), None, None)?;
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }
     }
 }
 
-fn emit(report: &RunReport, json: Option<&std::path::Path>, csv: Option<&str>) -> anyhow::Result<()> {
+fn emit(
+    report: &RunReport,
+    json: Option<&std::path::Path>,
+    csv: Option<&str>,
+    html: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     render::table::write(&mut out, report)?;
     out.flush()?;
@@ -126,6 +131,11 @@ fn emit(report: &RunReport, json: Option<&std::path::Path>, csv: Option<&str>) -
     if let Some(p) = json {
         let mut f = create(p)?;
         serde_json::to_writer_pretty(&mut f, report)?;
+        f.flush()?;
+    }
+    if let Some(p) = html {
+        let mut f = create(p)?;
+        render::html::write(&mut f, report)?;
         f.flush()?;
     }
     if let Some(prefix) = csv {

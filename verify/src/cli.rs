@@ -229,6 +229,9 @@ pub struct OutputArgs {
     /// Also write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write a self-contained HTML report (works offline) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Finding kinds that fail the run: a list (gap,duplicate), all, none, or +kind/-kind against the default.
     #[arg(long, value_name = "KINDS")]
     pub fail_on: Option<String>,

@@ -29,6 +29,8 @@ pub struct OutputConfig {
     pub format: Format,
     /// JUnit file, if any.
     pub junit: Option<PathBuf>,
+    /// HTML file, if any.
+    pub html: Option<PathBuf>,
     /// Findings rows shown in tables (0: all).
     pub limit: usize,
     /// ANSI colour on.
@@ -47,6 +49,7 @@ impl OutputConfig {
         OutputConfig {
             format: a.format,
             junit: a.junit.clone(),
+            html: a.html.clone(),
             limit: a.limit,
             color,
         }

@@ -265,6 +265,14 @@ fn emit_many<R: serde::Serialize>(
         Format::Json => render::json::write(&mut w, report)?,
     }
     w.flush()?;
+    if let Some(path) = &out.html {
+        let write = || -> io::Result<()> {
+            let mut f = BufWriter::new(File::create(path)?);
+            render::html::write(&mut f, &view.title(), report)?;
+            f.flush()
+        };
+        write().map_err(|e| anyhow::anyhow!("write --html {}: {e}", path.display()))?;
+    }
     if let Some(path) = &out.junit {
         let write = || -> io::Result<()> {
             let mut f = BufWriter::new(File::create(path)?);

@@ -228,3 +228,23 @@ fn config_file_with_flags_winning_and_usage_errors() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("CHECK:KIND"), "{}", bad.stderr);
 }
+
+#[test]
+fn html_report_embeds_the_json_report_and_fetches_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("gate.html");
+    let mut args = base_args();
+    args.extend(["--html".to_string(), page.display().to_string()]);
+    let run = verify(&args);
+    assert_eq!(run.code, 1);
+    let html = fs::read_to_string(&page).unwrap();
+    let start = html.find(r#"<script id="report" type="application/json">"#).unwrap();
+    let body = &html[start..];
+    let text = &body[body.find('>').unwrap() + 1..body.find("</script>").unwrap()];
+    let embedded: GateReport = serde_json::from_str(&text.replace("<\\/", "</")).unwrap();
+    let (_, direct, _) = json(&[]);
+    assert_eq!(embedded, direct, "the page's numbers are the JSON report's");
+    for attr in ["src=\"http", "href=\"http", "src='http", "@import", "url(http"] {
+        assert!(!html.contains(attr), "the page must work offline: found {attr}");
+    }
+}

@@ -1,4 +1,5 @@
 //! Renderers of a run report: one file per format.
 
 pub mod csv;
+pub mod html;
 pub mod table;

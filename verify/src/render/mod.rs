@@ -4,6 +4,7 @@
 
 pub mod gate;
 pub mod github;
+pub mod html;
 pub mod ids;
 pub mod json;
 pub mod junit;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The HTML reports in a real headless Chromium (Debian's package, installed
+# here when missing): each page loads with no console errors, the numbers it
+# shows equal those of the JSON report of the same run, and a screenshot is
+# kept in target/html-test/. Needs target/debug/{verify,loadgen}.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+out=target/html-test
+rm -rf "$out"; mkdir -p "$out"
+if ! command -v chromium >/dev/null; then
+  sudo_=""; [ "$(id -u)" -ne 0 ] && sudo_=sudo
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium >/dev/null
+fi
+browser() { # what file...: headless flags for this closed network, a fresh profile
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$(mktemp -d)" "$@"
+}
+
+# A gate report from the captured real run, and a loadgen run against the reference target.
+T=fixtures/logs/target
+args=(gate --log "$T/gunicorn_access.log*" --celery-log "$T/celery_worker_merge.log*" --dir "$T/server_data"
+      --expect test_00001..test_00009 --expect-segments 3)
+target/debug/verify "${args[@]}" --html "$out/gate.html" >/dev/null || true
+target/debug/verify "${args[@]}" --format json > "$out/gate.json" || true
+work=$(mktemp -d /tmp/html-test.XXXXXX)
+trap 'scripts/target-down.sh "$work" 5; rm -rf "$work"' EXIT
+url=$(scripts/target-up.sh "$work")
+target/debug/loadgen run --host "$url" --students 6 --segments 3 --segment-interval 1s --segment-size 8K \
+  --spawn-rate 6 --html "$out/run.html" --json "$out/run.json" >/dev/null 2>&1
+
+passed=0 failed=0
+for page in gate run; do
+  browser --window-size=1300,1100 --screenshot="$out/$page.png" "file://$repo/$out/$page.html" >/dev/null 2>&1
+  browser --enable-logging=stderr --v=0 --dump-dom "file://$repo/$out/$page.html" > "$out/$page.dom" 2> "$out/$page.console"
+  if python3 - "$page" "$out/$page.dom" "$out/$page.console" "$out/$page.json" <<'PY'
+import json, re, sys
+page, dom, console, report = sys.argv[1], open(sys.argv[2]).read(), open(sys.argv[3]).read(), json.load(open(sys.argv[4]))
+errors = [l for l in console.splitlines() if "CONSOLE" in l and ("Uncaught" in l or "rror" in l)]
+shown = dict(re.findall(r'data-key="([^"]+)"><b>([^<]*)</b>', dom))
+if page == "gate":
+    s, i = report["seq"]["summary"], report["ids"]["summary"]
+    want = {"students": s["students"], "segments": s["segments"], "missing seqs": s["findings"]["gap"] + s["findings"]["leading_gap"],
+            "duplicate seqs": s["findings"]["duplicate"], "logins": i["login_events"], "distinct IDs": i["distinct_ids"],
+            "collisions": i["collisions"], "server gaps": len(report["merge"]["server_gaps"])}
+    ok_map = 'id="map"' in dom and 'id="timeline"' in dom
+else:
+    want = {"requests": report["total"]["requests"], "failures": report["total"]["failures"],
+            "students logged in": report["students"]["logged_in"], "segments uploaded": report["students"]["segments_uploaded"]}
+    ok_map = dom.count("<canvas") == 4
+bad = {k: (shown.get(k), str(v)) for k, v in want.items() if shown.get(k) != str(v)}
+print(f"{page}: shown {shown}")
+if errors or bad or not ok_map or "data-render-ms" not in dom:
+    print(f"{page}: console errors {errors}, mismatches {bad}, drawn {ok_map}", file=sys.stderr)
+    sys.exit(1)
+PY
+  then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+echo "html-test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
