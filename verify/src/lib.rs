@@ -175,6 +175,8 @@ fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
         tick: ms(&args.tick, "--tick")?,
         summary_every: ms(&args.summary_interval, "--summary-interval")?,
         rotate_grace: ms(&args.rotate_grace, "--rotate-grace")?,
+        in_place: std::io::IsTerminal::is_terminal(&io::stderr())
+            && std::env::var_os("TERM").is_some_and(|t| t != "dumb"),
     };
     let matcher = cfg
         .ids

@@ -47,6 +47,35 @@ pub struct WatchConfig {
     pub summary_every: Duration,
     /// How long a rotated-away log keeps being read.
     pub rotate_grace: Duration,
+    /// On a terminal: the summary is refreshed in place, alerts print above it.
+    pub in_place: bool,
+}
+
+/// How output lines are laid out: plain lines, or (on a terminal) alerts above
+/// a summary line that is rewritten in place.
+#[derive(Debug, Clone, Copy)]
+pub struct Screen {
+    pub in_place: bool,
+}
+
+impl Screen {
+    /// An alert (or a final line): on a terminal it first clears the summary line.
+    pub fn line(&self, text: &str) -> String {
+        if self.in_place {
+            format!("\r\x1b[2K{text}\n")
+        } else {
+            format!("{text}\n")
+        }
+    }
+
+    /// The summary: rewritten in place on a terminal, a new line otherwise.
+    pub fn summary(&self, text: &str) -> String {
+        if self.in_place {
+            format!("\r\x1b[2K{text}")
+        } else {
+            format!("{text}\n")
+        }
+    }
 }
 
 /// Live seq state of one student: seq -> when it first arrived.
@@ -70,6 +99,7 @@ pub fn run_watch(
     merge_rules: &MergeRules,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let screen = Screen { in_place: cfg.in_place };
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -115,7 +145,7 @@ pub fn run_watch(
     }
     loop {
         if stop.load(Ordering::SeqCst) {
-            writeln!(out, "[{}] stopping (Ctrl-C)", stamp())?;
+            write!(out, "{}", screen.line(&format!("[{}] stopping (Ctrl-C)", stamp())))?;
             break;
         }
         if cfg.duration.is_some_and(|d| start.elapsed() >= d)
@@ -141,7 +171,11 @@ pub fn run_watch(
                     {
                         let d = classify(&id, evs, window, &file_name);
                         if d.kind == IdsKind::Collision && alerted_dup.insert(id.clone()) {
-                            writeln!(out, "[{}] ALERT duplicate login {id}: {}", stamp(), d.evidence)?;
+                            write!(
+                                out,
+                                "{}",
+                                screen.line(&format!("[{}] ALERT duplicate login {id}: {}", stamp(), d.evidence))
+                            )?;
                         }
                     }
                 }
@@ -153,12 +187,15 @@ pub fn run_watch(
                 };
                 if gaps.len() > server_gaps_seen {
                     for g in &gaps[server_gaps_seen..] {
-                        writeln!(
+                        write!(
                             out,
-                            "[{}] ALERT server reports missing seq {} for {}",
-                            stamp(),
-                            ranges::format(&g.missing),
-                            g.id
+                            "{}",
+                            screen.line(&format!(
+                                "[{}] ALERT server reports missing seq {} for {}",
+                                stamp(),
+                                ranges::format(&g.missing),
+                                g.id
+                            ))
                         )?;
                     }
                     server_gaps_seen = gaps.len();
@@ -204,22 +241,29 @@ pub fn run_watch(
                 if later.is_some_and(|t| t.elapsed() >= cfg.grace) {
                     for seq in a..=b {
                         if alerted_gap.insert((id.clone(), seq)) {
-                            writeln!(
+                            write!(
                                 out,
-                                "[{}] ALERT gap confirmed: {id} seq {seq} missing (a later seq arrived {} s ago)",
-                                stamp(),
-                                cfg.grace.as_secs()
+                                "{}",
+                                screen.line(&format!(
+                                    "[{}] ALERT gap confirmed: {id} seq {seq} missing (a later seq arrived {} s ago)",
+                                    stamp(),
+                                    cfg.grace.as_secs()
+                                ))
                             )?;
                         }
                     }
                 }
             }
         }
-        if last_summary.elapsed() >= cfg.summary_every {
+        let every = if cfg.in_place {
+            cfg.summary_every.min(Duration::from_secs(1))
+        } else {
+            cfg.summary_every
+        };
+        if last_summary.elapsed() >= every {
             let secs = start.elapsed().as_secs_f64().max(1e-3);
             let expected = cfg.gate.ids.as_ref().map_or(0, |c| c.expect.len());
-            writeln!(
-                out,
+            let text = format!(
                 "[{}] logins {} ({} distinct{}), duplicate IDs {}, students uploading {}, latest seqs {}, gaps confirmed {}, server gaps {}, {:.0} lines/s, {:.0} files/s",
                 stamp(),
                 logins.events,
@@ -236,7 +280,8 @@ pub fn run_watch(
                 server_gaps_seen,
                 lines as f64 / secs,
                 files as f64 / secs,
-            )?;
+            );
+            write!(out, "{}", screen.summary(&text))?;
             out.flush()?;
             last_summary = Instant::now();
         }
@@ -248,11 +293,14 @@ pub fn run_watch(
     drop(watcher);
     let rot: u64 = followers.iter().map(|f| f.rotations).sum();
     let trunc: u64 = followers.iter().map(|f| f.truncations).sum();
-    writeln!(
+    write!(
         out,
-        "[{}] watched {:.0} s: {lines} lines ({rot} rotations, {trunc} truncations), {files} files",
-        stamp(),
-        start.elapsed().as_secs_f64()
+        "{}",
+        screen.line(&format!(
+            "[{}] watched {:.0} s: {lines} lines ({rot} rotations, {trunc} truncations), {files} files",
+            stamp(),
+            start.elapsed().as_secs_f64()
+        ))
     )?;
     Ok(())
 }
@@ -327,4 +375,19 @@ pub fn looks_like_celery(path: &Path) -> bool {
         .filter(|l| crate::classify::celery::parse(l).is_some())
         .count();
     !lines.is_empty() && celery * 2 > lines.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Screen;
+
+    #[test]
+    fn terminal_layout_rewrites_the_summary_and_prints_alerts_above_it() {
+        let tty = Screen { in_place: true };
+        assert_eq!(tty.summary("s"), "\r\x1b[2Ks");
+        assert_eq!(tty.line("ALERT x"), "\r\x1b[2KALERT x\n");
+        let plain = Screen { in_place: false };
+        assert_eq!(plain.summary("s"), "s\n");
+        assert_eq!(plain.line("ALERT x"), "ALERT x\n");
+    }
 }
