@@ -210,9 +210,8 @@ fn when_the_master_dies_the_worker_exits_with_a_report() {
     std::thread::sleep(Duration::from_secs(6));
     m.0.kill().unwrap();
     let _ = m.0.wait();
-    let killed = Instant::now();
-    let status = wait(&mut w, Duration::from_secs(30)).expect("the worker gives up on its own");
-    assert!(killed.elapsed() < Duration::from_secs(30));
+    // Bounded, not timed: `wait` gives up after 30 s and the test fails there.
+    let status = wait(&mut w, Duration::from_secs(30)).expect("the worker gives up on its own within 30 s");
     let out = output(&mut w);
     assert!(status.success(), "{out}");
     assert!(out.contains("master is gone") && out.contains("students:"), "{out}");
