@@ -72,11 +72,7 @@ impl AuditView for CrossView<'_> {
         let r = self.report;
         let row = |student: &str, kind: CrossKind, detail: String| FindingRow {
             check: "cross",
-            exam: String::new(),
-            student: student.to_string(),
-            kind: kind.name(),
-            detail,
-            fails: self.fail_on.fails(kind),
+            ..FindingRow::of(self.fail_on, kind, student, detail)
         };
         let mut rows: Vec<FindingRow> = r
             .gaps

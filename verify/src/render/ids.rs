@@ -1,6 +1,6 @@
 //! How a `verify ids` report reads for people and JUnit.
 
-use super::{AuditView, Case, FindingRow, short_list};
+use super::{AuditView, Case, FindingRow, kind_note, short_list};
 use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
 use crate::report::PathError;
@@ -59,11 +59,7 @@ impl AuditView for IdsView<'_> {
 
     fn summary_rows(&self) -> Vec<[String; 3]> {
         let s = &self.report.summary;
-        let note = |kind: IdsKind, n: u64| match (n, self.fail_on.fails(kind)) {
-            (0, _) => String::new(),
-            (_, true) => "fails".to_string(),
-            (_, false) => "reported".to_string(),
-        };
+        let note = |kind: IdsKind, n: u64| kind_note(self.fail_on, kind, n);
         let mut rows = vec![
             ["lines".into(), s.lines.to_string(), format!("{} file(s)", s.files)],
             ["login events".into(), s.login_events.to_string(), String::new()],
@@ -124,14 +120,7 @@ impl AuditView for IdsView<'_> {
 
     fn finding_rows(&self) -> Vec<FindingRow> {
         let r = self.report;
-        let row = |student: &str, kind: IdsKind, detail: String| FindingRow {
-            check: "",
-            exam: String::new(),
-            student: student.to_string(),
-            kind: kind.name(),
-            detail,
-            fails: self.fail_on.fails(kind),
-        };
+        let row = |student: &str, kind: IdsKind, detail: String| FindingRow::of(self.fail_on, kind, student, detail);
         let mut rows: Vec<FindingRow> = r
             .duplicates
             .iter()

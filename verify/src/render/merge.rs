@@ -1,6 +1,6 @@
 //! How a `verify merge` report reads for people and JUnit.
 
-use super::{AuditView, Case, FindingRow, short_list};
+use super::{AuditView, Case, FindingRow, kind_note, short_list};
 use crate::audit::ranges;
 use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
@@ -37,11 +37,7 @@ impl AuditView for MergeView<'_> {
 
     fn summary_rows(&self) -> Vec<[String; 3]> {
         let s = &self.report.summary;
-        let note = |k: MergeKind, n: u64| match (n, self.fail_on.fails(k)) {
-            (0, _) => String::new(),
-            (_, true) => "fails".into(),
-            (_, false) => "reported".into(),
-        };
+        let note = |k: MergeKind, n: u64| kind_note(self.fail_on, k, n);
         let mut rows = vec![
             [
                 "lines".into(),
@@ -96,14 +92,7 @@ impl AuditView for MergeView<'_> {
 
     fn finding_rows(&self) -> Vec<FindingRow> {
         let r = self.report;
-        let row = |student: &str, kind: MergeKind, detail: String| FindingRow {
-            check: "",
-            exam: String::new(),
-            student: student.to_string(),
-            kind: kind.name(),
-            detail,
-            fails: self.fail_on.fails(kind),
-        };
+        let row = |student: &str, kind: MergeKind, detail: String| FindingRow::of(self.fail_on, kind, student, detail);
         let mut rows: Vec<FindingRow> = r
             .server_gaps
             .iter()

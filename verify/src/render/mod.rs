@@ -14,6 +14,7 @@ pub mod seq;
 pub mod table;
 
 use crate::exit::Outcome;
+use crate::findings::{FailOn, Kind};
 use crate::report::PathError;
 
 /// One finding, as a row for people.
@@ -93,6 +94,15 @@ pub trait AuditView {
     fn junit_cases(&self) -> Vec<Case>;
 }
 
+/// The note of a summary row: `fails`, `reported`, or nothing when there are none.
+pub fn kind_note<K: Kind>(fail_on: &FailOn<K>, kind: K, n: u64) -> String {
+    match (n, fail_on.fails(kind)) {
+        (0, _) => String::new(),
+        (_, true) => "fails".into(),
+        (_, false) => "reported".into(),
+    }
+}
+
 /// `a, b, c …+N more` for long lists inside a cell.
 pub fn short_list(items: &[String], keep: usize) -> String {
     let mut s = items.iter().take(keep).cloned().collect::<Vec<_>>().join(", ");
@@ -103,6 +113,18 @@ pub fn short_list(items: &[String], keep: usize) -> String {
 }
 
 impl FindingRow {
+    /// A row of `kind`, failing or not as `fail_on` says (no exam, no check).
+    pub fn of<K: Kind>(fail_on: &FailOn<K>, kind: K, student: &str, detail: String) -> FindingRow {
+        FindingRow {
+            check: "",
+            exam: String::new(),
+            student: student.to_string(),
+            kind: kind.name(),
+            detail,
+            fails: fail_on.fails(kind),
+        }
+    }
+
     /// `kind`, or `check:kind` inside a gate.
     pub fn label(&self) -> String {
         if self.check.is_empty() {

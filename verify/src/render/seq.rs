@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{AuditView, Case, FindingRow, short_list};
+use super::{AuditView, Case, FindingRow, kind_note, short_list};
 use crate::audit::ranges;
 use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
@@ -185,11 +185,7 @@ impl AuditView for SeqView<'_> {
             ]);
         }
         for (&kind, &n) in &s.findings {
-            let note = match (n, self.fail_on.fails(kind)) {
-                (0, _) => String::new(),
-                (_, true) => "fails".into(),
-                (_, false) => "reported".into(),
-            };
+            let note = kind_note(self.fail_on, kind, n);
             rows.push([kind.name().to_string(), n.to_string(), note]);
         }
         if s.errors > 0 {
