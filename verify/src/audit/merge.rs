@@ -197,15 +197,9 @@ impl MergeFold {
         let mut per_name: BTreeMap<&str, TaskStats> = BTreeMap::new();
         let mut never = Vec::new();
         for (id, t) in &self.tasks {
-            let s = per_name.entry(&t.name).or_insert_with(|| TaskStats {
-                name: t.name.clone(),
-                received: 0,
-                succeeded: 0,
-                failed: 0,
-                retried: 0,
-                never_finished: 0,
-                duration_ms: None,
-            });
+            let s = per_name
+                .entry(&t.name)
+                .or_insert_with(|| TaskStats::empty(&t.name, None));
             s.received += u64::from(t.received);
             s.succeeded += u64::from(t.succeeded);
             s.failed += u64::from(t.failed && !t.succeeded);

@@ -11,6 +11,7 @@ use crate::engine::merge::MergeConfig;
 use crate::engine::seq::SeqConfig;
 use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
+use crate::report::PathError;
 use crate::report::gate::{CheckVerdict, CrossKind, GateReport, SCHEMA};
 use crate::report::ids::{IdsKind, IdsReport};
 use crate::report::merge::{MergeKind, MergeReport, TaskStats};
@@ -153,6 +154,18 @@ fn outcome_for(errors: bool, failed: bool) -> String {
     Outcome::judge(errors, failed).verdict().into()
 }
 
+/// Every server's read errors, each path prefixed with its report's label.
+fn labeled_errors<'a>(per_report: impl Iterator<Item = (&'a String, &'a [PathError])>) -> Vec<PathError> {
+    per_report
+        .flat_map(|(label, errors)| {
+            errors.iter().map(move |e| PathError {
+                path: format!("{label}:{}", e.path),
+                ..e.clone()
+            })
+        })
+        .collect()
+}
+
 /// Missing overall = missing on every server; everything else is a union.
 fn intersect_missing<T: Ord + Clone>(lists: &[Vec<T>]) -> Vec<T> {
     let mut it = lists.iter();
@@ -211,15 +224,7 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
         .filter(|(k, n)| *n > 0 && fail_on.fails(*k))
         .map(|(k, _)| *k)
         .collect();
-    let errors: Vec<_> = reports
-        .iter()
-        .flat_map(|(l, r)| {
-            r.errors.iter().map(move |e| crate::report::PathError {
-                path: format!("{l}:{}", e.path),
-                ..e.clone()
-            })
-        })
-        .collect();
+    let errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
     let s = &mut base.summary;
     s.files = reports.iter().map(|(_, r)| r.summary.files).sum();
     s.lines = reports.iter().map(|(_, r)| r.summary.lines).sum();
@@ -304,15 +309,7 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
         .collect();
     findings.insert(SeqKind::MissingStudent, missing.len() as u64);
     findings.insert(SeqKind::UnexpectedStudent, unexpected.len() as u64);
-    let errors: Vec<_> = reports
-        .iter()
-        .flat_map(|(l, r)| {
-            r.errors.iter().map(move |e| crate::report::PathError {
-                path: format!("{l}:{}", e.path),
-                ..e.clone()
-            })
-        })
-        .collect();
+    let errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
     let failed_on: Vec<SeqKind> = fail_on.kinds().filter(|k| findings[k] > 0).collect();
     let sum = |f: fn(&SeqReport) -> u64| reports.iter().map(|(_, r)| f(r)).sum::<u64>();
     base.summary.students = sum(|r| r.summary.students);
@@ -345,15 +342,9 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
     let mut tasks: BTreeMap<String, TaskStats> = BTreeMap::new();
     for (_, r) in &reports {
         for t in &r.tasks {
-            let e = tasks.entry(t.name.clone()).or_insert_with(|| TaskStats {
-                name: t.name.clone(),
-                received: 0,
-                succeeded: 0,
-                failed: 0,
-                retried: 0,
-                never_finished: 0,
-                duration_ms: t.duration_ms,
-            });
+            let e = tasks
+                .entry(t.name.clone())
+                .or_insert_with(|| TaskStats::empty(&t.name, t.duration_ms));
             e.received += t.received;
             e.succeeded += t.succeeded;
             e.failed += t.failed;
@@ -390,7 +381,7 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
     base.never_finished = reports.iter().flat_map(|(_, r)| r.never_finished.clone()).collect();
     base.server_gaps = reports.iter().flat_map(|(_, r)| r.server_gaps.clone()).collect();
     base.warnings = reports.iter().flat_map(|(_, r)| r.warnings.clone()).collect();
-    base.errors = reports.iter().flat_map(|(_, r)| r.errors.clone()).collect();
+    base.errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
     let students: BTreeSet<&str> = base.server_gaps.iter().map(|g| g.id.as_str()).collect();
     base.summary.students_with_gaps = students.len() as u64;
     let counts = [

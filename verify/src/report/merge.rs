@@ -180,6 +180,21 @@ pub struct StudentWarning {
     pub line: u64,
 }
 
+impl TaskStats {
+    /// A task name with nothing counted yet.
+    pub fn empty(name: &str, duration_ms: Option<Durations>) -> TaskStats {
+        TaskStats {
+            name: name.to_string(),
+            received: 0,
+            succeeded: 0,
+            failed: 0,
+            retried: 0,
+            never_finished: 0,
+            duration_ms,
+        }
+    }
+}
+
 impl MergeReport {
     /// The outcome this report maps to.
     pub fn outcome(&self) -> Outcome {
