@@ -95,7 +95,6 @@ fn run_merge(args: &cli::MergeArgs) -> anyhow::Result<Outcome> {
 fn run_gate(args: &cli::GateArgs) -> anyhow::Result<Outcome> {
     let file = args.file()?;
     let (cfg, sets) = args.to_config(&file)?;
-    let out = OutputConfig::from_args(&args.output);
     let report = if args.merge.is_empty() {
         engine::gate::run_gate(&cfg)?
     } else {
@@ -108,22 +107,29 @@ fn run_gate(args: &cli::GateArgs) -> anyhow::Result<Outcome> {
         }
         engine::gate::merge_reports(reports, &sets)
     };
-    let view = render::gate::GateView {
-        report: &report,
-        fail_on: &sets,
-    };
+    emit_gate(args, &report, &sets)
+}
+
+/// The gate's outputs (shared by `gate` and `watch`): Markdown, GitHub, then as `emit`
+/// with one JUnit suite per check.
+fn emit_gate(
+    g: &cli::GateArgs,
+    report: &report::gate::GateReport,
+    sets: &engine::gate::FailOnSets,
+) -> anyhow::Result<Outcome> {
+    let out = OutputConfig::from_args(&g.output);
+    let view = render::gate::GateView { report, fail_on: sets };
     let parts = view.parts();
     let part_refs: Vec<&dyn AuditView> = parts.iter().map(|p| p.as_ref()).collect();
-    if let Some(path) = &args.markdown {
+    if let Some(path) = &g.markdown {
         std::fs::write(path, render::markdown::render(&view, render::github::SUMMARY_MAX_BYTES))
             .map_err(|e| anyhow::anyhow!("write --markdown {}: {e}", path.display()))?;
     }
-    if args.github {
-        let stdout = io::stdout();
-        render::github::annotations(&mut stdout.lock(), &view)?;
+    if g.github {
+        render::github::annotations(&mut io::stdout().lock(), &view)?;
         render::github::step_summary(&view)?;
     }
-    emit_many(&out, &view, &part_refs, &report)
+    emit_many(&out, &view, &part_refs, report)
 }
 
 fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
@@ -142,27 +148,13 @@ fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
             .map_err(|e| config::UsageError(format!("{flag}: {e}")))
     };
     // Every --log and --celery-log is followed; which is which is decided at the end.
-    let mut paths: Vec<std::path::PathBuf> = Vec::new();
-    for arg in cfg
+    let args_logs: Vec<String> = cfg
         .ids
         .iter()
-        .flat_map(|c| c.logs.iter())
-        .chain(cfg.merge.iter().flat_map(|c| c.logs.iter()))
-    {
-        let (inputs, _) = sources::logfile::expand(std::slice::from_ref(arg));
-        let found: Vec<_> = inputs
-            .into_iter()
-            .filter_map(|i| match i {
-                sources::logfile::Input::File(p) => Some(p),
-                sources::logfile::Input::Stdin => None,
-            })
-            .collect();
-        if found.is_empty() {
-            paths.push(arg.into())
-        } else {
-            paths.extend(found)
-        }
-    }
+        .flat_map(|c| c.logs.clone())
+        .chain(cfg.merge.iter().flat_map(|c| c.logs.clone()))
+        .collect();
+    let paths = engine::watch::followed_paths(&args_logs);
     let wcfg = engine::watch::WatchConfig {
         gate: cfg.clone(),
         logs: paths.clone(),
@@ -192,53 +184,9 @@ fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
             id: classify::login::id_regex("test_"),
         });
     engine::watch::run_watch(&wcfg, &matcher, &rules, &mut io::stderr())?;
-    // The final report: the gate over what is on disk now (each log with its
-    // rotated siblings, `<log>.*`, as rotation moved lines there), logs sorted by kind.
-    let mut final_cfg = cfg;
-    let mut all: Vec<std::path::PathBuf> = Vec::new();
-    for p in &paths {
-        let pattern = format!("{}.*", glob::Pattern::escape(&p.display().to_string()));
-        let (rotated, _) = sources::logfile::expand(&[pattern]);
-        all.extend(rotated.into_iter().filter_map(|i| match i {
-            sources::logfile::Input::File(f) => Some(f),
-            sources::logfile::Input::Stdin => None,
-        }));
-        all.push(p.clone());
-    }
-    let (celery, gunicorn): (Vec<_>, Vec<_>) = all
-        .iter()
-        .filter(|p| p.exists())
-        .partition(|p| engine::watch::looks_like_celery(p));
-    let as_args = |v: &[&std::path::PathBuf]| v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
-    final_cfg.ids = final_cfg.ids.take().filter(|_| !gunicorn.is_empty()).map(|mut c| {
-        c.logs = as_args(&gunicorn);
-        c
-    });
-    final_cfg.merge = (!celery.is_empty()).then(|| engine::merge::MergeConfig {
-        logs: as_args(&celery),
-        rules: rules.clone(),
-        encoding: final_cfg
-            .ids
-            .as_ref()
-            .map_or(sources::logfile::EncodingChoice::Utf8, |c| c.encoding),
-        fail_on: sets.merge.clone(),
-    });
+    let final_cfg = engine::watch::final_gate(cfg, &paths, &rules, &sets.merge);
     let report = engine::gate::run_gate(&final_cfg)?;
-    let out = OutputConfig::from_args(&g.output);
-    let view = render::gate::GateView {
-        report: &report,
-        fail_on: &sets,
-    };
-    let parts = view.parts();
-    let part_refs: Vec<&dyn AuditView> = parts.iter().map(|p| p.as_ref()).collect();
-    if let Some(path) = &g.markdown {
-        std::fs::write(path, render::markdown::render(&view, render::github::SUMMARY_MAX_BYTES))?;
-    }
-    if g.github {
-        render::github::annotations(&mut io::stdout().lock(), &view)?;
-        render::github::step_summary(&view)?;
-    }
-    emit_many(&out, &view, &part_refs, &report)
+    emit_gate(g, &report, &sets)
 }
 
 /// Writes one audit in the chosen format, plus JUnit when asked.

@@ -377,6 +377,65 @@ pub fn looks_like_celery(path: &Path) -> bool {
     !lines.is_empty() && celery * 2 > lines.len()
 }
 
+/// The files `verify watch` follows: each `--log`/`--celery-log` argument's
+/// matches, or the path itself when nothing exists yet (it is waited for).
+pub fn followed_paths(args: &[String]) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for arg in args {
+        let (inputs, _) = crate::sources::logfile::expand(std::slice::from_ref(arg));
+        let found: Vec<PathBuf> = inputs
+            .into_iter()
+            .filter_map(crate::sources::logfile::Input::into_path)
+            .collect();
+        if found.is_empty() {
+            paths.push(PathBuf::from(arg));
+        } else {
+            paths.extend(found);
+        }
+    }
+    paths
+}
+
+/// The gate run at the end: over what is on disk now, each followed log with
+/// its rotated siblings (`<log>.*`, where rotation moved lines), gunicorn and
+/// celery logs told apart by their lines.
+pub fn final_gate(
+    mut cfg: GateConfig,
+    paths: &[PathBuf],
+    rules: &MergeRules,
+    merge_fail_on: &crate::findings::FailOn<crate::report::merge::MergeKind>,
+) -> GateConfig {
+    let mut all: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        let pattern = format!("{}.*", glob::Pattern::escape(&p.display().to_string()));
+        let (rotated, _) = crate::sources::logfile::expand(&[pattern]);
+        all.extend(
+            rotated
+                .into_iter()
+                .filter_map(crate::sources::logfile::Input::into_path),
+        );
+        all.push(p.clone());
+    }
+    let (celery, gunicorn): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        all.iter().filter(|p| p.exists()).partition(|p| looks_like_celery(p));
+    let as_args = |v: &[&PathBuf]| v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+    cfg.ids = cfg.ids.take().filter(|_| !gunicorn.is_empty()).map(|mut c| {
+        c.logs = as_args(&gunicorn);
+        c
+    });
+    let encoding = cfg
+        .ids
+        .as_ref()
+        .map_or(crate::sources::logfile::EncodingChoice::Utf8, |c| c.encoding);
+    cfg.merge = (!celery.is_empty()).then(|| crate::engine::merge::MergeConfig {
+        logs: as_args(&celery),
+        rules: rules.clone(),
+        encoding,
+        fail_on: merge_fail_on.clone(),
+    });
+    cfg
+}
+
 #[cfg(test)]
 mod tests {
     use super::Screen;

@@ -17,6 +17,14 @@ pub enum Input {
 }
 
 impl Input {
+    /// The file's path (`None` for standard input).
+    pub fn into_path(self) -> Option<PathBuf> {
+        match self {
+            Input::File(p) => Some(p),
+            Input::Stdin => None,
+        }
+    }
+
     /// The name used in reports.
     pub fn name(&self) -> String {
         match self {
