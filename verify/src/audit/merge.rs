@@ -187,6 +187,15 @@ impl MergeFold {
         t
     }
 
+    /// The server gaps seen after the first `since`: (student, missing ranges).
+    pub fn gaps_since(&self, since: usize) -> Vec<(String, Vec<[u64; 2]>)> {
+        self.gaps
+            .iter()
+            .skip(since)
+            .map(|g| (g.id.clone(), crate::audit::ranges::compress(&g.seqs)))
+            .collect()
+    }
+
     /// Lines seen so far.
     pub fn lines(&self) -> u64 {
         self.lines

@@ -180,25 +180,14 @@ pub fn run_watch(
                     }
                 }
                 merge.observe(merge_rules, i, line_no[i], &text);
-                let gaps = if text.contains(merge_rules.gap_word.as_str()) {
-                    merge.finish(&file_name).server_gaps
-                } else {
-                    Vec::new()
-                };
-                if gaps.len() > server_gaps_seen {
-                    for g in &gaps[server_gaps_seen..] {
-                        write!(
-                            out,
-                            "{}",
-                            screen.line(&format!(
-                                "[{}] ALERT server reports missing seq {} for {}",
-                                stamp(),
-                                ranges::format(&g.missing),
-                                g.id
-                            ))
-                        )?;
-                    }
-                    server_gaps_seen = gaps.len();
+                for (id, missing) in merge.gaps_since(server_gaps_seen) {
+                    let msg = format!(
+                        "[{}] ALERT server reports missing seq {} for {id}",
+                        stamp(),
+                        ranges::format(&missing)
+                    );
+                    write!(out, "{}", screen.line(&msg))?;
+                    server_gaps_seen += 1;
                 }
             }
         }
