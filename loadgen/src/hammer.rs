@@ -11,10 +11,10 @@ use tokio::time::Instant;
 use verify::idspace::IdRange;
 
 use crate::http::{Client, Target};
-use crate::report::{RunReport, SCHEMA};
+use crate::report::RunReport;
 use crate::requests;
 use crate::scenario::{Scenario, Vars};
-use crate::stats::{Collector, Event, FailKind, Sample};
+use crate::stats::{Collector, Event, FailKind, RunMeta, Sample};
 
 /// What to hammer.
 #[derive(Debug, Clone)]
@@ -94,26 +94,13 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
     for t in tasks {
         t.await?;
     }
-    let secs = start.elapsed().as_secs_f64();
-    let (endpoints, total, lateness, students) = c.summarize(secs);
-    let fail_ratio = if total.requests == 0 {
-        0.0
-    } else {
-        total.failures as f64 / total.requests as f64
-    };
-    Ok(RunReport {
-        schema: SCHEMA.into(),
-        verdict: if total.failures == 0 { "pass" } else { "fail" }.into(),
+    // Unpaced: any failure fails the hammer.
+    let meta = RunMeta {
         host: cfg.host,
         id_range: cfg.ids.to_string(),
         id_source: "hammer".into(),
-        duration_s: secs,
-        students,
-        endpoints,
-        total,
-        fail_ratio,
+        planned: None,
         max_fail_ratio: 0.0,
-        lateness,
-        history: Vec::new(),
-    })
+    };
+    Ok(c.report(meta, start.elapsed().as_secs_f64()))
 }

@@ -12,8 +12,8 @@ use tokio::time::Instant;
 
 use crate::config::RunConfig;
 use crate::http::Client;
-use crate::report::{RunReport, SCHEMA};
-use crate::stats::{Collector, Event};
+use crate::report::RunReport;
+use crate::stats::{Collector, Event, RunMeta};
 use crate::student::{self, Ctx};
 
 fn unix_now() -> u64 {
@@ -157,32 +157,12 @@ async fn collect(
 
 /// The report of a finished run.
 pub fn report(cfg: &RunConfig, c: &Collector, duration: Duration) -> RunReport {
-    let secs = duration.as_secs_f64();
-    let (endpoints, total, lateness, mut students) = c.summarize(secs);
-    students.planned = cfg.ids.len();
-    let fail_ratio = if total.requests == 0 {
-        0.0
-    } else {
-        total.failures as f64 / total.requests as f64
-    };
-    let verdict = if fail_ratio > cfg.max_fail_ratio {
-        "fail"
-    } else {
-        "pass"
-    };
-    RunReport {
-        schema: SCHEMA.to_string(),
-        verdict: verdict.to_string(),
+    let meta = RunMeta {
         host: cfg.host.clone(),
         id_range: cfg.ids.to_string(),
         id_source: cfg.id_source.clone(),
-        duration_s: secs,
-        students,
-        endpoints,
-        total,
-        fail_ratio,
+        planned: Some(cfg.ids.len()),
         max_fail_ratio: cfg.max_fail_ratio,
-        lateness,
-        history: c.history().to_vec(),
-    }
+    };
+    c.report(meta, duration.as_secs_f64())
 }

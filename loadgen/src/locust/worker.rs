@@ -16,8 +16,8 @@ use super::stats::Delta;
 use super::transport::{self, Link};
 use crate::config::WorkerConfig;
 use crate::http::{Client, Target};
-use crate::report::{RunReport, SCHEMA};
-use crate::stats::{Collector, Event};
+use crate::report::RunReport;
+use crate::stats::{Collector, Event, RunMeta};
 use crate::student::{self, Ctx};
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -378,32 +378,12 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
 }
 
 fn final_report(w: &Worker) -> RunReport {
-    let secs = w.start.elapsed().as_secs_f64();
-    let (endpoints, total, lateness, mut students) = w.collector.summarize(secs);
-    students.planned = students.spawned;
-    let fail_ratio = if total.requests == 0 {
-        0.0
-    } else {
-        total.failures as f64 / total.requests as f64
-    };
-    RunReport {
-        schema: SCHEMA.into(),
-        verdict: if fail_ratio > w.cfg.max_fail_ratio {
-            "fail"
-        } else {
-            "pass"
-        }
-        .into(),
+    let meta = RunMeta {
         host: w.cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into()),
         id_range: w.id_ranges.join("; "),
         id_source: format!("locust worker index {}", w.index.map_or("?".into(), |i| i.to_string())),
-        duration_s: secs,
-        students,
-        endpoints,
-        total,
-        fail_ratio,
+        planned: None,
         max_fail_ratio: w.cfg.max_fail_ratio,
-        lateness,
-        history: w.collector.history().to_vec(),
-    }
+    };
+    w.collector.report(meta, w.start.elapsed().as_secs_f64())
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use super::event::{Event, FailKind, Sample};
-use crate::report::{EndpointReport, HistoryRow, Latency, Lateness, PERCENTILES, StudentIssue, Students};
+use crate::report::{
+    EndpointReport, HistoryRow, Latency, Lateness, PERCENTILES, RunReport, SCHEMA, StudentIssue, Students,
+};
 
 /// Highest latency the histograms track exactly: one hour, in microseconds.
 const MAX_US: u64 = 3_600_000_000;
@@ -174,6 +176,18 @@ impl EndpointStats {
     }
 }
 
+/// What a report says about who ran, beside the statistics.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub host: String,
+    pub id_range: String,
+    pub id_source: String,
+    /// Students planned; `None`: as many as were started.
+    pub planned: Option<u64>,
+    /// The verdict fails above this failure ratio.
+    pub max_fail_ratio: f64,
+}
+
 /// The whole run's statistics.
 #[derive(Debug, Clone)]
 pub struct Collector {
@@ -307,6 +321,39 @@ impl Collector {
         students.skipped = self.skipped.iter().map(issue).collect();
         students.login_failed.sort();
         (endpoints, total, lateness, students)
+    }
+}
+
+impl Collector {
+    /// The run's report after `secs` seconds: figures, verdict, history.
+    pub fn report(&self, meta: RunMeta, secs: f64) -> RunReport {
+        let (endpoints, total, lateness, mut students) = self.summarize(secs);
+        students.planned = meta.planned.unwrap_or(students.spawned);
+        let fail_ratio = if total.requests == 0 {
+            0.0
+        } else {
+            total.failures as f64 / total.requests as f64
+        };
+        RunReport {
+            schema: SCHEMA.to_string(),
+            verdict: if fail_ratio > meta.max_fail_ratio {
+                "fail"
+            } else {
+                "pass"
+            }
+            .to_string(),
+            host: meta.host,
+            id_range: meta.id_range,
+            id_source: meta.id_source,
+            duration_s: secs,
+            students,
+            endpoints,
+            total,
+            fail_ratio,
+            max_fail_ratio: meta.max_fail_ratio,
+            lateness,
+            history: self.history.clone(),
+        }
     }
 }
 

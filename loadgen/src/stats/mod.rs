@@ -5,5 +5,5 @@
 pub mod collector;
 pub mod event;
 
-pub use collector::Collector;
+pub use collector::{Collector, RunMeta};
 pub use event::{Event, FailKind, Sample};
