@@ -30,9 +30,9 @@ pub enum Command {
     Scenario,
 }
 
-/// The student ID scheme and this machine's share of it.
+/// The student ID scheme: prefix, width, first number.
 #[derive(Debug, Args, Clone)]
-pub struct IdArgs {
+pub struct IdSchemeArgs {
     /// Student IDs are this prefix and a zero-padded number.
     #[arg(long, default_value = "test_", value_name = "PREFIX")]
     pub id_prefix: String,
@@ -42,6 +42,13 @@ pub struct IdArgs {
     /// The first number.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub first_id: u64,
+}
+
+/// The student ID scheme and this machine's share of it.
+#[derive(Debug, Args, Clone)]
+pub struct IdArgs {
+    #[command(flatten)]
+    pub scheme: IdSchemeArgs,
     /// Take the K-th of N balanced contiguous ranges of the --students population.
     #[arg(long, value_name = "K/N", conflicts_with = "worker_offset")]
     pub shard: Option<String>,
@@ -156,15 +163,8 @@ pub struct WorkerArgs {
     /// This worker's node id (default: <hostname>_<random hex>, as Locust makes them).
     #[arg(long, value_name = "ID")]
     pub node_id: Option<String>,
-    /// Student IDs are this prefix and a zero-padded number.
-    #[arg(long, default_value = "test_", value_name = "PREFIX")]
-    pub id_prefix: String,
-    /// Digits of the number.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub id_width: usize,
-    /// The first number.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub first_id: u64,
+    #[command(flatten)]
+    pub ids: IdSchemeArgs,
     /// After a stop or quit, wait this long for in-flight uploads and finish calls.
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub stop_timeout: String,

@@ -63,12 +63,25 @@ pub fn id_range(a: &IdArgs, students: u64) -> Result<(IdRange, String), UsageErr
     }
     if let Some(s) = &a.shard {
         let (k, n) = parse_shard(s)?;
-        let r = shard(&a.id_prefix, a.id_width, a.first_id, students, k, n)
-            .ok_or_else(|| UsageError(format!("--shard {k}/{n} of {students} students is empty")))?;
+        let r = shard(
+            &a.scheme.id_prefix,
+            a.scheme.id_width,
+            a.scheme.first_id,
+            students,
+            k,
+            n,
+        )
+        .ok_or_else(|| UsageError(format!("--shard {k}/{n} of {students} students is empty")))?;
         return Ok((r, format!("shard {k}/{n} of {students}")));
     }
     let offset = a.worker_offset.unwrap_or(0);
-    let r = IdRange::from_count(&a.id_prefix, a.id_width, a.first_id + offset, students).expect("students > 0");
+    let r = IdRange::from_count(
+        &a.scheme.id_prefix,
+        a.scheme.id_width,
+        a.scheme.first_id + offset,
+        students,
+    )
+    .expect("students > 0");
     let source = if a.worker_offset.is_some() {
         format!("worker-offset {offset}")
     } else {
@@ -242,9 +255,9 @@ impl WorkerArgs {
             host: self.host.clone(),
             master_timeout: dur(&self.master_timeout, "--master-timeout")?,
             node_id,
-            id_prefix: self.id_prefix.clone(),
-            id_width: self.id_width,
-            first_id: self.first_id,
+            id_prefix: self.ids.id_prefix.clone(),
+            id_width: self.ids.id_width,
+            first_id: self.ids.first_id,
             stop_timeout: dur(&self.stop_timeout, "--stop-timeout")?,
             max_fail_ratio: self.max_fail_ratio,
             json: self.json.clone(),
@@ -257,12 +270,15 @@ impl WorkerArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::IdSchemeArgs;
 
     fn ids(shard: Option<&str>, offset: Option<u64>) -> IdArgs {
         IdArgs {
-            id_prefix: "test_".into(),
-            id_width: 5,
-            first_id: 1,
+            scheme: IdSchemeArgs {
+                id_prefix: "test_".into(),
+                id_width: 5,
+                first_id: 1,
+            },
             shard: shard.map(String::from),
             worker_offset: offset,
         }

@@ -171,9 +171,9 @@ pub fn plan<W: Write>(out: &mut W, a: &cli::PlanArgs) -> anyhow::Result<()> {
                 a.host,
                 a.students,
                 a.workers,
-                a.ids.id_prefix,
-                a.ids.id_width,
-                a.ids.first_id
+                a.ids.scheme.id_prefix,
+                a.ids.scheme.id_width,
+                a.ids.scheme.first_id
             )?,
             Err(_) => writeln!(out, "  machine {k}: no students (more machines than students)")?,
         }
