@@ -21,7 +21,7 @@ if [ -f "$dir/run/gunicorn.pid" ] && kill -0 "$(cat "$dir/run/gunicorn.pid")" 2>
 fi
 mkdir -p "$dir/logs" "$dir/server_data" "$dir/run" "$dir/broker"
 [ -n "$port" ] || port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export TARGET_DATA=$dir/server_data TARGET_BROKER=$dir/broker
+export TARGET_DATA=$dir/server_data TARGET_BROKER=$dir/broker TARGET_STATE=$dir/run/state.db
 url=http://127.0.0.1:$port
 
 # As in the seed deployment: access log and the app's messages in one file.

@@ -6,10 +6,10 @@ use std::time::Duration;
 use verify::config::{UsageError, parse_millis, parse_size};
 use verify::idspace::{IdRange, shard};
 
-use crate::cli::{IdArgs, RunArgs, StudentArgs, WorkerArgs};
+use crate::cli::{IdArgs, RunArgs, ScenarioArgs, StudentArgs, WorkerArgs};
 use crate::http::Target;
 use crate::payload::Payload;
-use crate::scenario::Scenario;
+use crate::scenario::{Overrides, Scenario};
 use crate::student::{Plan, SkipRule};
 
 /// Everything `loadgen run` needs.
@@ -27,7 +27,8 @@ pub struct RunConfig {
     pub timeout: Duration,
     pub plan: Plan,
     pub scenario: Scenario,
-    pub payload: Payload,
+    /// The file part's content per task.
+    pub payloads: Vec<Option<Payload>>,
     pub max_fail_ratio: f64,
     pub max_idle_connections: usize,
     pub progress_every: Duration,
@@ -94,24 +95,44 @@ pub fn id_range(a: &IdArgs, students: u64) -> Result<(IdRange, String), UsageErr
 fn size_range(text: &str) -> Result<(u64, u64), UsageError> {
     let (a, b) = text.split_once('-').unwrap_or((text, text));
     let (a, b) = (parse_size(a)?, parse_size(b)?);
-    if a == 0 || b < a {
+    if a == 0 || b < a || b > 4 << 30 {
         return Err(UsageError(format!(
-            "--segment-size: '{text}' must be SIZE or MIN-MAX with 0 < MIN <= MAX"
+            "--segment-size: '{text}' must be SIZE or MIN-MAX with 0 < MIN <= MAX <= 4GiB"
         )));
     }
     Ok((a, b))
 }
 
-/// Loads the scenario (built-in or a file) and applies `--exam-id`.
-pub fn scenario(path: Option<&std::path::Path>, exam: Option<&str>) -> Result<Scenario, UsageError> {
-    let mut s = match path {
-        Some(p) => Scenario::load(p).map_err(|e| UsageError(e.to_string()))?,
-        None => Scenario::builtin(),
-    };
-    if let Some(e) = exam {
-        s.exam_id = e.to_string();
+/// `NAME=VALUE` pairs.
+fn pairs(items: &[String], flag: &str) -> Result<Vec<(String, String)>, UsageError> {
+    items
+        .iter()
+        .map(|i| {
+            i.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| UsageError(format!("{flag}: '{i}' is not NAME=VALUE")))
+        })
+        .collect()
+}
+
+impl ScenarioArgs {
+    /// Loads the scenario (built-in or a file) with `--var` and `--every` applied.
+    pub fn load(&self) -> Result<Scenario, UsageError> {
+        let every = pairs(&self.every, "--every")?
+            .into_iter()
+            .map(|(k, v)| Ok((k, dur(&v, "--every")?)))
+            .collect::<Result<Vec<_>, UsageError>>()?;
+        let o = Overrides {
+            vars: pairs(&self.vars, "--var")?,
+            every,
+        };
+        match &self.scenario {
+            Some(p) => Scenario::load(p, &o),
+            None => Scenario::parse(crate::scenario::DEFAULT_TOML, "built-in", &o),
+        }
+        .map_err(|e| UsageError(e.to_string()))
     }
-    Ok(s)
 }
 
 /// What students do, from `StudentArgs`.
@@ -119,31 +140,84 @@ pub fn scenario(path: Option<&std::path::Path>, exam: Option<&str>) -> Result<Sc
 pub struct StudentSetup {
     pub plan: Plan,
     pub scenario: Scenario,
-    pub payload: Payload,
+    pub payloads: Vec<Option<Payload>>,
     pub timeout: Duration,
     pub max_idle_connections: usize,
+}
+
+/// One buffer of noise as large as the largest file part, sliced by every
+/// task; `--payload` replaces the sequenced task's.
+fn payloads(s: &Scenario, file: Option<&std::path::Path>) -> Result<Vec<Option<Payload>>, UsageError> {
+    let largest = s
+        .tasks
+        .iter()
+        .filter_map(|t| t.request.file.as_ref().map(|f| f.size.1))
+        .max()
+        .unwrap_or(0);
+    let noise = Payload::generated(largest, largest);
+    let from_file = file
+        .map(|p| Payload::from_file(p).map_err(|e| UsageError(format!("--payload {}: {e}", p.display()))))
+        .transpose()?;
+    Ok(s
+        .tasks
+        .iter()
+        .map(|t| {
+            let f = t.request.file.as_ref()?;
+            match (&from_file, t.sequenced) {
+                (Some(p), true) => Some(p.clone()),
+                _ => Some(noise.over(f.size.0, f.size.1)),
+            }
+        })
+        .collect())
 }
 
 impl StudentArgs {
     /// Validates the per-student options.
     pub fn to_setup(&self) -> Result<StudentSetup, UsageError> {
-        let interval = dur(&self.segment_interval, "--segment-interval")?;
-        if interval.is_zero() {
-            return Err(UsageError("--segment-interval must be above 0".into()));
+        let mut scenario = self.scenario.load()?;
+        let seq = scenario.sequenced();
+        let needs_seq = [
+            ("--segments", self.segments.is_some()),
+            ("--segment-interval", self.segment_interval.is_some()),
+            ("--segment-size", self.segment_size.is_some()),
+            ("--payload", self.payload.is_some()),
+            ("--skip-seq", !self.skip_seq.is_empty()),
+            ("--skip-every", self.skip_every.is_some()),
+            ("--no-seq", self.no_seq),
+        ];
+        if seq.is_none()
+            && let Some((flag, _)) = needs_seq.iter().find(|(_, given)| *given)
+        {
+            return Err(UsageError(format!(
+                "{flag} applies to the sequenced task, and scenario {} has none",
+                scenario.source
+            )));
         }
-        let payload = match &self.payload {
-            Some(p) => Payload::from_file(p).map_err(|e| UsageError(format!("--payload {}: {e}", p.display())))?,
-            None => {
-                let (min, max) = size_range(&self.segment_size)?;
-                Payload::generated(min, max)
+        if let Some(task) = seq.and_then(|i| scenario.tasks.get_mut(i)) {
+            if let Some(text) = &self.segment_interval {
+                task.every = dur(text, "--segment-interval")?;
+                if task.every.is_zero() {
+                    return Err(UsageError("--segment-interval must be above 0".into()));
+                }
             }
-        };
+            if let Some(text) = &self.segment_size {
+                let size = size_range(text)?;
+                match task.request.file.as_mut() {
+                    Some(f) => f.size = size,
+                    None => {
+                        return Err(UsageError(format!(
+                            "--segment-size: the sequenced task '{}' sends no file",
+                            task.request.name
+                        )));
+                    }
+                }
+            }
+        }
         if self.skip_every == Some(0) {
             return Err(UsageError("--skip-every must be at least 1".into()));
         }
         Ok(StudentSetup {
             plan: Plan {
-                interval,
                 segments: self.segments,
                 retries: self.retries,
                 login_retries: self.login_retries,
@@ -154,8 +228,8 @@ impl StudentArgs {
                 },
                 no_seq: self.no_seq,
             },
-            scenario: scenario(self.scenario.as_deref(), self.exam_id.as_deref())?,
-            payload,
+            payloads: payloads(&scenario, self.payload.as_deref())?,
+            scenario,
             timeout: dur(&self.timeout, "--timeout")?,
             max_idle_connections: self.max_idle_connections,
         })
@@ -191,7 +265,7 @@ impl RunArgs {
             timeout: setup.timeout,
             plan: setup.plan,
             scenario: setup.scenario,
-            payload: setup.payload,
+            payloads: setup.payloads,
             max_fail_ratio: self.max_fail_ratio,
             max_idle_connections: setup.max_idle_connections,
             progress_every: dur(&self.progress_interval, "--progress-interval")?,
@@ -300,6 +374,7 @@ mod tests {
         assert_eq!(r.to_string(), "test_00001..test_00060");
         assert!(parse_shard("0/3").is_err() && parse_shard("4/3").is_err() && parse_shard("x").is_err());
         assert!(size_range("5MiB-4MiB").is_err());
+        assert!(pairs(&["a=1".into()], "--var").is_ok() && pairs(&["=1".into()], "--var").is_err());
         assert_eq!(size_range("4K-8K").unwrap(), (4096, 8192));
     }
 }

@@ -1,19 +1,23 @@
-//! `loadgen hammer`: the scenario's login, as fast as the server answers, with
-//! a fixed number in flight. Measures the generator's cost per request.
+//! `loadgen hammer`: one request of the scenario (the login, or a task such
+//! as the heartbeat), as fast as the server answers, with a fixed number in
+//! flight. Measures the generator's cost per request. For a task, each
+//! student ID logs in once first (its captures fill the task's templates).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use verify::idspace::IdRange;
 
+use crate::answer;
 use crate::http::{Client, Target};
 use crate::report::RunReport;
 use crate::requests;
-use crate::scenario::{Scenario, Vars};
+use crate::scenario::{Captured, Escape, Request, Scenario, Values};
 use crate::stats::{Collector, Event, FailKind, RunMeta, Sample};
 
 /// What to hammer.
@@ -22,12 +26,61 @@ pub struct HammerConfig {
     pub host: String,
     pub target: Target,
     pub scenario: Scenario,
+    /// `login` or a task's name.
+    pub request: String,
     pub ids: IdRange,
     pub requests: u64,
     pub concurrency: u64,
 }
 
-/// Sends `requests` logins, `concurrency` at a time, and reports them.
+/// A student as the hammer sends it: ID, number, name, captures.
+struct Who {
+    id: String,
+    n: u64,
+    name: String,
+    captures: Vec<Captured>,
+}
+
+async fn send(
+    client: &Client,
+    s: &Scenario,
+    r: &Request,
+    w: &Who,
+    endpoint: usize,
+    start: Instant,
+) -> (Sample, Result<Vec<(usize, Captured)>, FailKind>) {
+    let v = Values {
+        student_id: &w.id,
+        n: w.n,
+        student_name: &w.name,
+        captures: &w.captures,
+        at: chrono::Local::now(),
+        ..Values::default()
+    };
+    let t0 = Instant::now();
+    let (result, sent, received) = match requests::prepare(r, &v, Bytes::new()) {
+        Err(k) => (Err(k), 0, 0),
+        Ok(p) => {
+            let sent = p.body.len();
+            match client.send(&p.method, &p.path, &p.headers, p.body).await {
+                Ok(a) => (answer::judge(r, &s.captures, a.status, &a.body), sent, a.body.len() as u64),
+                Err(k) => (Err(k), sent, 0),
+            }
+        }
+    };
+    let done = Instant::now();
+    let sample = Sample {
+        endpoint,
+        at_ms: u64::try_from((done - start).as_millis()).unwrap_or(u64::MAX),
+        latency_us: u64::try_from((done - t0).as_micros()).unwrap_or(u64::MAX),
+        failure: result.as_ref().err().cloned(),
+        sent,
+        received,
+    };
+    (sample, result)
+}
+
+/// Sends `requests` of the chosen request, `concurrency` at a time, and reports them.
 pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
     let addr = cfg.target.resolve().await?;
     let client = Arc::new(Client::new(
@@ -36,58 +89,67 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
         Duration::from_secs(30),
         cfg.concurrency as usize,
     ));
+    let s = Arc::new(cfg.scenario.clone());
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-    let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let ids: Arc<Vec<String>> = Arc::new(cfg.ids.ids().collect());
-    let scenario = Arc::new(cfg.scenario.clone());
+    let task = s.tasks.iter().position(|t| t.request.name == cfg.request);
+    // Each student, logged in once when the request needs its captures.
+    let mut who = Vec::new();
+    for (i, id) in cfg.ids.ids().enumerate() {
+        let n = cfg.ids.first.saturating_add(i as u64);
+        let base = Values {
+            student_id: &id,
+            n,
+            ..Values::default()
+        };
+        let name = s.student_name.fill(&base, Escape::None);
+        let mut w = Who {
+            id: id.clone(),
+            n,
+            name,
+            captures: vec![Captured::new(serde_json::Value::Null); s.captures.len()],
+        };
+        if task.is_some() {
+            let (sample, got) = send(&client, &s, &s.login, &w, 0, start).await;
+            let _ = tx.send(Event::Sample(sample));
+            for (i, c) in got.unwrap_or_default() {
+                if let Some(slot) = w.captures.get_mut(i) {
+                    *slot = c;
+                }
+            }
+        }
+        who.push(w);
+    }
+    let who = Arc::new(who);
+    let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..cfg.concurrency.max(1) {
-        let (client, tx, next, ids, scenario) =
-            (client.clone(), tx.clone(), next.clone(), ids.clone(), scenario.clone());
+        let (client, tx, next, who, s) = (client.clone(), tx.clone(), next.clone(), who.clone(), s.clone());
         let total = cfg.requests;
         tasks.push(tokio::spawn(async move {
+            let (r, endpoint) = match task.and_then(|t| s.tasks.get(t)) {
+                Some(t) => (&t.request, 1),
+                None => (&s.login, 0),
+            };
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= total {
                     break;
                 }
-                let id = &ids[(i % ids.len() as u64) as usize];
-                let p = requests::call(
-                    &scenario.login,
-                    &Vars {
-                        student_id: id,
-                        exam_id: &scenario.exam_id,
-                        seq: None,
-                        token: "",
-                    },
-                );
-                let sent = p.body.len();
-                let t0 = Instant::now();
-                let r = client.send(&p.method, &p.path, &p.headers, p.body).await;
-                let done = Instant::now();
-                let (failure, received) = match r {
-                    Ok(a) if (200..300).contains(&a.status) => (None, a.body.len() as u64),
-                    Ok(a) => (Some(FailKind::Http(a.status)), a.body.len() as u64),
-                    Err(k) => (Some(k), 0),
+                let Some(w) = who.get((i % who.len().max(1) as u64) as usize) else {
+                    break;
                 };
-                let _ = tx.send(Event::Sample(Sample {
-                    endpoint: 0,
-                    at_ms: (done - start).as_millis() as u64,
-                    latency_us: (done - t0).as_micros() as u64,
-                    failure,
-                    sent,
-                    received,
-                }));
+                let (sample, _) = send(&client, &s, r, w, endpoint, start).await;
+                let _ = tx.send(Event::Sample(sample));
             }
         }));
     }
     drop(tx);
-    let mut c = Collector::new(&[(
-        "login".into(),
-        cfg.scenario.login.method.clone(),
-        cfg.scenario.login.path.clone(),
-    )]);
+    let mut eps = vec![("login".to_string(), s.login.method.to_string(), s.login.path.source().to_string())];
+    if let Some(t) = task.and_then(|t| s.tasks.get(t)) {
+        eps.push((t.request.name.clone(), t.request.method.to_string(), t.request.path.source().to_string()));
+    }
+    let mut c = Collector::new(&eps, &[], None);
     while let Some(ev) = rx.recv().await {
         c.record(ev);
     }

@@ -47,6 +47,11 @@ impl Body {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// The chunks, in sending order.
+    pub fn chunks(&self) -> impl Iterator<Item = &Bytes> {
+        self.chunks.iter()
+    }
 }
 
 impl hyper::body::Body for Body {

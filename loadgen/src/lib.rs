@@ -1,6 +1,7 @@
 //! `loadgen`: simulated students against a supervise server. The binary is a
 //! thin shell over [`run`]; the engine returns a report, renderers print it.
 
+pub mod answer;
 pub mod cli;
 pub mod config;
 pub mod hammer;
@@ -12,6 +13,7 @@ pub mod report;
 pub mod requests;
 pub mod run;
 pub mod scenario;
+pub mod setup;
 pub mod stats;
 pub mod student;
 
@@ -74,6 +76,39 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             print!("{}", scenario::DEFAULT_TOML);
             Ok(EXIT_PASS)
         }
+        Command::Setup(a) => {
+            let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
+            let ids = verify::idspace::IdRange::from_count(&a.ids.id_prefix, a.ids.id_width, a.ids.first_id, a.students)
+                .ok_or_else(|| verify::config::UsageError("--students must be at least 1".into()))?;
+            let scenario = a.scenario.load()?;
+            if scenario.setup.is_empty() {
+                anyhow::bail!(verify::config::UsageError(format!(
+                    "scenario {} has no [[setup]] requests",
+                    scenario.source
+                )));
+            }
+            let timeout = verify::config::parse_millis(&a.timeout)
+                .map(std::time::Duration::from_millis)
+                .map_err(|e| verify::config::UsageError(format!("--timeout: {e}")))?;
+            let cfg = setup::SetupConfig {
+                host: a.host.clone(),
+                target,
+                scenario,
+                ids,
+                timeout,
+            };
+            let report = on_runtime(1, setup::setup(cfg))?;
+            let mut out = BufWriter::new(io::stdout().lock());
+            render::setup::write(&mut out, &report)?;
+            out.flush()?;
+            if let Some(p) = &a.json {
+                let f = File::create(p).map_err(|e| anyhow::anyhow!("write {}: {e}", p.display()))?;
+                let mut f = BufWriter::new(f);
+                serde_json::to_writer_pretty(&mut f, &report)?;
+                f.flush()?;
+            }
+            Ok(if report.ok { EXIT_PASS } else { EXIT_FAIL })
+        }
         Command::Plan(a) => {
             let mut out = io::stdout().lock();
             plan(&mut out, &a)?;
@@ -99,10 +134,18 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
         Command::Hammer(a) => {
             let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
             let (ids, _) = config::id_range(&a.ids, a.students)?;
+            let scenario = a.scenario.load()?;
+            if a.request != "login" && !scenario.tasks.iter().any(|t| t.request.name == a.request) {
+                anyhow::bail!(verify::config::UsageError(format!(
+                    "--request: scenario {} has no task named '{}'",
+                    scenario.source, a.request
+                )));
+            }
             let cfg = hammer::HammerConfig {
                 host: a.host.clone(),
                 target,
-                scenario: config::scenario(a.scenario.as_deref(), None)?,
+                scenario,
+                request: a.request.clone(),
                 ids,
                 requests: a.requests,
                 concurrency: a.concurrency,

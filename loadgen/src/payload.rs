@@ -29,6 +29,16 @@ impl Payload {
         }
     }
 
+    /// Another size range over the same buffer (`max` at most the buffer's length).
+    pub fn over(&self, min: u64, max: u64) -> Payload {
+        let held = self.buf.len() as u64;
+        Payload {
+            buf: self.buf.clone(),
+            min: min.min(held),
+            max: max.min(held),
+        }
+    }
+
     /// A file's bytes, read once (every upload sends all of it).
     pub fn from_file(path: &std::path::Path) -> std::io::Result<Payload> {
         let buf = Bytes::from(std::fs::read(path)?);
@@ -43,7 +53,8 @@ impl Payload {
         } else {
             self.max
         };
-        self.buf.slice(0..size as usize)
+        let size = usize::try_from(size).unwrap_or(usize::MAX).min(self.buf.len());
+        self.buf.slice(0..size)
     }
 
     /// Bytes held.
@@ -65,5 +76,8 @@ mod tests {
             assert_eq!(s.as_ptr(), p.buf.as_ptr());
         }
         assert_eq!(p.held(), 200);
+        let small = p.over(10, 20);
+        assert!((10..=20).contains(&small.segment(7).len()));
+        assert_eq!(p.over(500, 900).segment(3).len(), 200, "never past the buffer");
     }
 }

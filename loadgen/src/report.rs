@@ -34,8 +34,11 @@ pub struct RunReport {
     pub fail_ratio: f64,
     /// The `--max-fail-ratio` the verdict used.
     pub max_fail_ratio: f64,
-    /// How late uploads started against their plan.
+    /// How late the sequenced task's runs started against their plan.
     pub lateness: Lateness,
+    /// How late each task's runs started against their plan, in scenario order.
+    #[serde(default)]
+    pub task_lateness: Vec<TaskLateness>,
     /// One row per second: the run over time.
     pub history: Vec<HistoryRow>,
 }
@@ -145,6 +148,20 @@ pub struct Lateness {
     pub max_ms: f64,
 }
 
+/// One task's lateness: start time minus planned time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskLateness {
+    /// The task's name in the scenario.
+    pub name: String,
+    /// Runs measured.
+    pub runs: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
 /// The run at one second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +188,6 @@ pub struct HistoryRow {
     pub max_ms: f64,
     /// Mean response body size so far.
     pub avg_response_bytes: f64,
-    /// Upload lateness p99 so far, milliseconds.
+    /// Lateness p99 so far over every task, milliseconds.
     pub lateness_p99_ms: Option<f64>,
 }

@@ -1,11 +1,13 @@
-//! Turning the scenario into HTTP requests for one student.
+//! Turning a scenario request into HTTP for one student: form, JSON or
+//! multipart bodies, the file part streamed from the shared payload.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use hyper::Method;
 use hyper::header::{HeaderName, HeaderValue};
 
 use crate::http::{Body, content_type};
-use crate::scenario::{Call, Encoding, Upload, Vars};
+use crate::scenario::{Encoding, Escape, Request, Values};
+use crate::stats::FailKind;
 
 /// A request ready to send.
 #[derive(Debug, Clone)]
@@ -19,89 +21,78 @@ pub struct Prepared {
 /// The multipart boundary: fixed, and long enough never to occur in a payload by chance.
 const BOUNDARY: &str = "loadgen-7d1f3c9a2b8e4f60a5c1d2e3f4a5b6c7";
 
-fn method(m: &str) -> Method {
-    Method::from_bytes(m.as_bytes()).unwrap_or(Method::POST)
-}
-
-fn headers(map: &std::collections::BTreeMap<String, String>, vars: &Vars) -> Vec<(HeaderName, HeaderValue)> {
-    map.iter()
-        .filter_map(|(k, v)| {
-            Some((
-                HeaderName::from_bytes(k.as_bytes()).ok()?,
-                HeaderValue::from_str(&vars.fill(v)).ok()?,
-            ))
-        })
-        .collect()
-}
-
 /// Fields with their values; a field that is only `{seq}` is left out when there is no seq.
-fn fields<'a>(
-    map: &'a std::collections::BTreeMap<String, String>,
-    vars: &'a Vars,
-) -> impl Iterator<Item = (&'a str, String)> + 'a {
-    map.iter()
-        .filter(move |(_, v)| !(v.as_str() == "{seq}" && vars.seq.is_none()))
-        .map(move |(k, v)| (k.as_str(), vars.fill(v)))
+fn fields<'a>(r: &'a Request, v: &'a Values) -> impl Iterator<Item = (&'a str, &'a crate::scenario::Template)> + 'a {
+    r.fields
+        .iter()
+        .filter(move |(_, t)| !(t.is_only_seq() && v.seq.is_none()))
+        .map(|(k, t)| (k.as_str(), t))
 }
 
-/// A login or finish request.
-pub fn call(c: &Call, vars: &Vars) -> Prepared {
-    let mut hs = headers(&c.headers, vars);
-    let body = match c.encoding {
+/// Builds the request; `file` is the file part's content (multipart only).
+/// A header value a template filled with forbidden bytes (a newline from a
+/// server answer) makes it a `protocol` failure, never a panic.
+pub fn prepare(r: &Request, v: &Values, file: Bytes) -> Result<Prepared, FailKind> {
+    let mut hs = Vec::with_capacity(r.headers.len() + 1);
+    for (k, t) in &r.headers {
+        let value = HeaderValue::from_str(&t.fill(v, Escape::None)).map_err(|_| FailKind::Protocol)?;
+        hs.push((k.clone(), value));
+    }
+    let body = match r.encoding {
         Encoding::Form => {
             hs.push(content_type("application/x-www-form-urlencoded"));
             let mut ser = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in fields(&c.fields, vars) {
-                ser.append_pair(k, &v);
+            for (k, t) in fields(r, v) {
+                ser.append_pair(k, &t.fill(v, Escape::None));
             }
-            Bytes::from(ser.finish())
+            Body::new([Bytes::from(ser.finish())])
         }
         Encoding::Json => {
             hs.push(content_type("application/json"));
-            let obj: serde_json::Map<String, serde_json::Value> = fields(&c.fields, vars)
-                .map(|(k, v)| (k.to_string(), v.into()))
-                .collect();
-            Bytes::from(serde_json::to_vec(&obj).expect("strings serialize"))
+            let obj: serde_json::Map<String, serde_json::Value> =
+                fields(r, v).map(|(k, t)| (k.to_string(), t.fill_json(v))).collect();
+            Body::new([Bytes::from(serde_json::Value::Object(obj).to_string())])
+        }
+        Encoding::Multipart => {
+            hs.push(content_type(&format!("multipart/form-data; boundary={BOUNDARY}")));
+            let mut head = BytesMut::with_capacity(512);
+            for (k, t) in fields(r, v) {
+                head.put_slice(
+                    format!(
+                        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{}\r\n",
+                        quote(k),
+                        t.fill(v, Escape::None)
+                    )
+                    .as_bytes(),
+                );
+            }
+            match &r.file {
+                Some(f) => {
+                    head.put_slice(
+                        format!(
+                            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+                            quote(&f.field),
+                            quote(&f.name.fill(v, Escape::None)),
+                            quote(&f.content_type)
+                        )
+                        .as_bytes(),
+                    );
+                    Body::new([head.freeze(), file, Bytes::from(format!("\r\n--{BOUNDARY}--\r\n"))])
+                }
+                None => {
+                    head.put_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+                    Body::new([head.freeze()])
+                }
+            }
         }
     };
-    Prepared {
-        method: method(&c.method),
-        path: vars.fill(&c.path),
+    let path = r.path.fill(v, Escape::Url);
+    Ok(Prepared {
+        method: r.method.clone(),
+        path,
         headers: hs,
-        body: Body::new([body]),
-    }
-}
-
-/// An upload: multipart fields, then the file part streamed from `payload`.
-pub fn upload(u: &Upload, vars: &Vars, payload: Bytes) -> Prepared {
-    let mut hs = headers(&u.headers, vars);
-    hs.push(content_type(&format!("multipart/form-data; boundary={BOUNDARY}")));
-    let mut head = BytesMut::with_capacity(512);
-    for (k, v) in fields(&u.fields, vars) {
-        head.put_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{v}\r\n",
-                quote(k)
-            )
-            .as_bytes(),
-        );
-    }
-    head.put_slice(
-        format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
-            quote(&u.file_field),
-            quote(&vars.fill(&u.file_name)),
-            u.content_type
-        )
-        .as_bytes(),
-    );
-    let tail = Bytes::from(format!("\r\n--{BOUNDARY}--\r\n"));
-    Prepared {
-        method: method(&u.method),
-        path: vars.fill(&u.path),
-        headers: hs,
-        body: Body::new([head.freeze(), payload, tail]),
-    }
+        body,
+    })
 }
 
 fn quote(s: &str) -> String {
@@ -111,45 +102,68 @@ fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Scenario;
+    use crate::scenario::{Captured, Scenario};
 
-    fn vars(seq: Option<u64>) -> Vars<'static> {
-        Vars {
+    fn body_text(p: &Prepared) -> String {
+        p.body.chunks().map(|c| String::from_utf8_lossy(c)).collect()
+    }
+
+    #[test]
+    fn json_login_and_heartbeat_keep_types() {
+        let s = Scenario::builtin().unwrap();
+        let caps = [Captured::new(serde_json::json!(12))];
+        let v = Values {
             student_id: "test_00001",
-            exam_id: "30",
-            seq,
-            token: "tok en",
-        }
+            n: 1,
+            student_name: "Student 1",
+            captures: &caps,
+            ..Values::default()
+        };
+        let login = prepare(&s.login, &v, Bytes::new()).unwrap();
+        assert_eq!((login.method.as_str(), login.path.as_str()), ("POST", "/api/login"));
+        assert_eq!(body_text(&login), r#"{"student_id":"test_00001","student_name":"Student 1"}"#);
+        let hb = prepare(&s.tasks[0].request, &v, Bytes::new()).unwrap();
+        assert_eq!(body_text(&hb), r#"{"exam_id":12,"student_id":"test_00001"}"#);
     }
 
     #[test]
-    fn form_login_and_json_variant() {
-        let s = Scenario::builtin();
-        let p = call(&s.login, &vars(None));
-        assert_eq!((p.method.as_str(), p.path.as_str()), ("POST", "/api/login"));
-        assert_eq!(p.body.len(), "exam_id=30&student_id=test_00001".len() as u64);
-        let mut j = s.login.clone();
-        j.encoding = Encoding::Json;
-        let p = call(&j, &vars(None));
-        assert_eq!(p.headers.last().unwrap().1, "application/json");
-        assert_eq!(
-            p.body.len(),
-            r#"{"exam_id":"30","student_id":"test_00001"}"#.len() as u64
-        );
-    }
-
-    #[test]
-    fn multipart_upload_wraps_the_payload_and_drops_seq_when_absent() {
-        let s = Scenario::builtin();
+    fn multipart_recording_wraps_the_payload_and_drops_seq_when_absent() {
+        let s = Scenario::builtin().unwrap();
+        let caps = [Captured::new(serde_json::json!(12))];
         let payload = Bytes::from(vec![1u8; 1000]);
-        let with = upload(&s.upload, &vars(Some(3)), payload.clone());
-        let without = upload(&s.upload, &vars(None), payload);
+        let rec = &s.tasks[2].request;
+        let mk = |seq| Values {
+            student_id: "test_00001",
+            seq,
+            captures: &caps,
+            ..Values::default()
+        };
+        let with = prepare(rec, &mk(Some(3)), payload.clone()).unwrap();
+        let without = prepare(rec, &mk(None), payload.clone()).unwrap();
+        let text = body_text(&with);
+        assert!(text.contains("name=\"sequence\"\r\n\r\n3\r\n") && text.contains("filename=\"recording_3.mp4\""));
+        assert!(text.contains("name=\"exam_id\"\r\n\r\n12\r\n"));
+        assert!(!body_text(&without).contains("name=\"sequence\""));
+        assert_eq!(with.body.len(), text.len() as u64);
         assert!(with.body.len() > 1000);
-        let seq_part =
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"seq\"\r\n\r\n3\r\n").len() as u64;
-        assert_eq!(
-            with.body.len() - without.body.len(),
-            seq_part + "_seq_3".len() as u64 - "_seq_".len() as u64
-        );
+    }
+
+    #[test]
+    fn hostile_captured_values_are_encoded_or_refused() {
+        let text = "version = 2\n[login]\npath = \"/l\"\ncapture = { t = \"/t\" }\n[[task]]\nname = \"x\"\nevery = \"1s\"\npath = \"/s/{t}?q={t}\"\nheaders = { Authorization = \"Bearer {t}\" }\n";
+        let s = Scenario::parse(text, "t", &Default::default()).unwrap();
+        let caps = [Captured::new(serde_json::json!("a b\"/?"))];
+        let v = Values {
+            captures: &caps,
+            ..Values::default()
+        };
+        let p = prepare(&s.tasks[0].request, &v, Bytes::new()).unwrap();
+        assert_eq!(p.path, "/s/a%20b%22%2F%3F?q=a%20b%22%2F%3F");
+        let bad = [Captured::new(serde_json::json!("x\r\nEvil: 1"))];
+        let v = Values {
+            captures: &bad,
+            ..Values::default()
+        };
+        assert!(matches!(prepare(&s.tasks[0].request, &v, Bytes::new()), Err(FailKind::Protocol)));
     }
 }

@@ -14,23 +14,16 @@ use crate::config::RunConfig;
 use crate::http::Client;
 use crate::report::RunReport;
 use crate::stats::{Collector, Event, RunMeta};
-use crate::student::{self, Ctx};
+use crate::student::{self, Ctx, Student};
 
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// The request kinds of a scenario: (name, method, path).
-pub fn endpoints(cfg: &RunConfig) -> Vec<(String, String, String)> {
-    let s = &cfg.scenario;
-    let mut v = vec![
-        ("login".to_string(), s.login.method.clone(), s.login.path.clone()),
-        ("upload".to_string(), s.upload.method.clone(), s.upload.path.clone()),
-    ];
-    if let Some(f) = &s.finish {
-        v.push(("finish".to_string(), f.method.clone(), f.path.clone()));
-    }
-    v
+/// A collector for a scenario's request kinds and tasks.
+pub fn collector(s: &crate::scenario::Scenario) -> Collector {
+    let tasks: Vec<String> = s.tasks.iter().map(|t| t.request.name.clone()).collect();
+    Collector::new(&s.endpoints(), &tasks, s.sequenced())
 }
 
 /// Runs the load and returns the report.
@@ -43,14 +36,15 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let ctx = Arc::new(Ctx {
         client,
         scenario: cfg.scenario.clone(),
-        payload: cfg.payload.clone(),
+        payloads: cfg.payloads.clone(),
         plan: cfg.plan.clone(),
         events: tx,
         start,
+        wall_start: chrono::Local::now(),
     });
     let collector = tokio::spawn(collect(
         rx,
-        Collector::new(&endpoints(&cfg)),
+        collector(&cfg.scenario),
         start,
         cfg.progress_every,
         cfg.ids.len(),
@@ -69,7 +63,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
             };
             tokio::select! {
                 _ = timer => {}
-                _ = tokio::signal::ctrl_c() => eprintln!("loadgen: Ctrl-C: stopping (finishing in-flight uploads, calling finish)"),
+                _ = tokio::signal::ctrl_c() => eprintln!("loadgen: Ctrl-C: stopping (finishing requests in flight, logging out)"),
             }
             let _ = stop_tx.send(true);
         })
@@ -84,8 +78,8 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
             _ = tokio::time::sleep_until(at) => {}
             _ = stop_seen.wait_for(|s| *s) => break,
         }
-        let seed = cfg.ids.first + i as u64;
-        students.spawn(student::run(ctx.clone(), id, seed, stop_rx.clone()));
+        let n = cfg.ids.first.saturating_add(i as u64);
+        students.spawn(student::run(ctx.clone(), Student { id, n, seed: n }, stop_rx.clone()));
     }
     drop(ctx);
 

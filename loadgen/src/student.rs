@@ -1,25 +1,27 @@
-//! One virtual student: log in (with backoff), upload a segment every
-//! interval with seq 1, 2, 3 … (a failed upload is retried with the same seq;
-//! a seq is never skipped silently), then finish. Every outcome goes to the
-//! collector as an event.
+//! One virtual student: log in (with backoff, captures from the answer), then
+//! run every task of the scenario side by side, each paced against its own
+//! plan (the sequenced one carries seq 1, 2, 3 …, retried with the same seq,
+//! never skipped silently), then log out. Every outcome goes to the collector
+//! as an event.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use chrono::{DateTime, Local};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::answer;
 use crate::http::Client;
 use crate::payload::Payload;
-use crate::requests::{self, Prepared};
-use crate::scenario::{Scenario, Vars};
+use crate::requests;
+use crate::scenario::{Captured, Request, Scenario, Values};
 use crate::stats::{Event, FailKind, Sample};
 
-/// Request kinds, in the collector's order.
+/// Statistics index of the login.
 pub const LOGIN: usize = 0;
-pub const UPLOAD: usize = 1;
-pub const FINISH: usize = 2;
 
 /// Seqs not to upload, to prove the audit finds exactly those holes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,14 +39,12 @@ impl SkipRule {
     }
 }
 
-/// What every student does.
+/// What every student does beside the scenario.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Time between uploads.
-    pub interval: Duration,
-    /// Stop after this many seqs (none: until the run stops).
+    /// Stop after this many seqs of the sequenced task (none: until the run stops).
     pub segments: Option<u64>,
-    /// Retries of one upload (same seq) before giving it up.
+    /// Retries of one sequenced upload (same seq) before giving it up.
     pub retries: u32,
     /// Retries of the login before giving up.
     pub login_retries: u32,
@@ -52,7 +52,7 @@ pub struct Plan {
     pub backoff: Duration,
     /// Seqs to skip on purpose.
     pub skip: SkipRule,
-    /// Upload without the seq field (the seed's "some files without seq_NNNN").
+    /// Send the sequenced task without its seq field.
     pub no_seq: bool,
 }
 
@@ -61,11 +61,31 @@ pub struct Plan {
 pub struct Ctx {
     pub client: Client,
     pub scenario: Scenario,
-    pub payload: Payload,
+    /// The file part's content per task (empty for tasks without one).
+    pub payloads: Vec<Option<Payload>>,
     pub plan: Plan,
     pub events: mpsc::UnboundedSender<Event>,
-    /// When the run started (sample timestamps count from here).
+    /// When the run started (sample timestamps count from here) …
     pub start: Instant,
+    /// … and the wall clock then, for `{timestamp}` and `{time:…}`.
+    pub wall_start: DateTime<Local>,
+}
+
+/// Who a student is.
+#[derive(Debug, Clone)]
+pub struct Student {
+    pub id: String,
+    /// Its number (`{n}`).
+    pub n: u64,
+    /// Varies sizes, jitter and probabilities between students.
+    pub seed: u64,
+}
+
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
 }
 
 impl Ctx {
@@ -73,137 +93,231 @@ impl Ctx {
         let _ = self.events.send(ev);
     }
 
-    /// Sends one request and reports it; returns the answer body on success.
-    async fn exchange(&self, endpoint: usize, p: Prepared) -> Result<bytes::Bytes, FailKind> {
-        let sent = p.body.len();
+    /// The wall-clock time of `at`.
+    fn wall(&self, at: Instant) -> DateTime<Local> {
+        let d = chrono::TimeDelta::from_std(at.saturating_duration_since(self.start)).unwrap_or_default();
+        self.wall_start.checked_add_signed(d).unwrap_or(self.wall_start)
+    }
+
+    fn millis(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.start).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Sends one request, judges the answer, reports it once; returns the captures.
+    async fn exchange(
+        &self,
+        endpoint: usize,
+        r: &Request,
+        v: &Values<'_>,
+        file: Bytes,
+    ) -> Result<Vec<(usize, Captured)>, FailKind> {
         let t0 = Instant::now();
-        let result = self.client.send(&p.method, &p.path, &p.headers, p.body).await;
-        let done = Instant::now();
-        let (failure, received, body) = match result {
-            Ok(a) if (200..300).contains(&a.status) => (None, a.body.len() as u64, Some(a.body)),
-            Ok(a) => (Some(FailKind::Http(a.status)), a.body.len() as u64, None),
-            Err(k) => (Some(k), 0, None),
+        let (result, sent, received) = match requests::prepare(r, v, file) {
+            Err(k) => (Err(k), 0, 0),
+            Ok(p) => {
+                let sent = p.body.len();
+                match self.client.send(&p.method, &p.path, &p.headers, p.body).await {
+                    Ok(a) => (
+                        answer::judge(r, &self.scenario.captures, a.status, &a.body),
+                        sent,
+                        a.body.len() as u64,
+                    ),
+                    Err(k) => (Err(k), sent, 0),
+                }
+            }
         };
+        let done = Instant::now();
         self.emit(Event::Sample(Sample {
             endpoint,
-            at_ms: (done - self.start).as_millis() as u64,
-            latency_us: (done - t0).as_micros() as u64,
-            failure,
+            at_ms: self.millis(done),
+            latency_us: u64::try_from((done - t0).as_micros()).unwrap_or(u64::MAX),
+            failure: result.as_ref().err().cloned(),
             sent,
             received,
         }));
-        body.ok_or_else(|| failure.unwrap_or(FailKind::Protocol))
+        result
     }
 }
 
-/// Sleeps until `at`, or returns false at once when `stop` turns true.
-async fn sleep_until(stop: &watch::Receiver<bool>, at: Instant) -> bool {
-    let mut stop = stop.clone();
-    if *stop.borrow() {
-        return false;
+/// Stop signals: the run's, and the student's own (its sequenced task is done).
+#[derive(Clone)]
+struct Stops {
+    run: watch::Receiver<bool>,
+    done: Option<watch::Receiver<bool>>,
+}
+
+impl Stops {
+    fn stopped(&self) -> bool {
+        *self.run.borrow() || self.done.as_ref().is_some_and(|d| *d.borrow())
     }
-    let woke = tokio::select! {
-        _ = tokio::time::sleep_until(at) => true,
-        _ = stop.wait_for(|s| *s) => false,
-    };
-    woke && !*stop.borrow()
+
+    /// Sleeps until `at`; false at once when a stop comes.
+    async fn sleep_until(&self, at: Instant) -> bool {
+        if self.stopped() {
+            return false;
+        }
+        let (mut run, mut done) = (self.run.clone(), self.done.clone());
+        let done_wait = async {
+            match done.as_mut() {
+                Some(d) => {
+                    let _ = d.wait_for(|s| *s).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => !self.stopped(),
+            _ = run.wait_for(|s| *s) => false,
+            _ = done_wait => false,
+        }
+    }
 }
 
 fn backoff(base: Duration, attempt: u32) -> Duration {
     (base * 2u32.saturating_pow(attempt.min(16))).min(Duration::from_secs(30))
 }
 
-/// Finds the token in a login answer by JSON pointer (`/token`).
-fn token(body: &[u8], pointer: &str) -> Option<String> {
-    if pointer.is_empty() {
-        return Some(String::new());
-    }
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    match v.pointer(pointer)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
-/// Runs one student to its end; `stop` ends it early (uploads in flight still
-/// finish, then it calls finish). `seed` varies segment sizes between students.
-pub async fn run(ctx: Arc<Ctx>, id: String, seed: u64, stop: watch::Receiver<bool>) {
+/// Runs one student to its end; `stop` ends it early (requests in flight
+/// finish, then it logs out).
+pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
     ctx.emit(Event::Spawned);
-    let exam = ctx.scenario.exam_id.clone();
+    let s = &ctx.scenario;
+    let base = Values {
+        student_id: &who.id,
+        n: who.n,
+        ..Values::default()
+    };
+    let name = s.student_name.fill(&base, crate::scenario::Escape::None);
+    let run_stop = Stops { run: stop, done: None };
 
     // Log in.
-    let mut tok = None;
+    let mut captures: Option<Vec<Captured>> = None;
     for attempt in 0..=ctx.plan.login_retries {
-        let v = Vars {
-            student_id: &id,
-            exam_id: &exam,
-            seq: None,
-            token: "",
+        let v = Values {
+            student_name: &name,
+            at: Local::now(),
+            ..base
         };
-        let got = ctx.exchange(LOGIN, requests::call(&ctx.scenario.login, &v)).await;
-        if let Ok(body) = got {
-            match token(&body, &ctx.scenario.login.token) {
-                Some(t) => {
-                    tok = Some(t);
-                    break;
+        if let Ok(got) = ctx.exchange(LOGIN, &s.login, &v, Bytes::new()).await {
+            let mut caps = vec![Captured::new(serde_json::Value::Null); s.captures.len()];
+            for (i, c) in got {
+                if let Some(slot) = caps.get_mut(i) {
+                    *slot = c;
                 }
-                None => ctx.emit(Event::Sample(Sample {
-                    endpoint: LOGIN,
-                    at_ms: (Instant::now() - ctx.start).as_millis() as u64,
-                    latency_us: 0,
-                    failure: Some(FailKind::Protocol),
-                    sent: 0,
-                    received: 0,
-                })),
             }
+            captures = Some(caps);
+            break;
         }
         if attempt == ctx.plan.login_retries
-            || !sleep_until(&stop, Instant::now() + backoff(ctx.plan.backoff, attempt)).await
+            || !run_stop.sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt)).await
         {
             break;
         }
     }
-    let Some(tok) = tok else {
-        ctx.emit(Event::LoginGaveUp { student: id.clone() });
+    let Some(captures) = captures else {
+        ctx.emit(Event::LoginGaveUp { student: who.id.clone() });
         ctx.emit(Event::Ended);
         return;
     };
     ctx.emit(Event::LoggedIn);
+    let v = Values {
+        student_name: &name,
+        captures: &captures,
+        ..base
+    };
 
-    // Upload, paced against the plan, never against the last upload's end.
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = Instant::now() + ctx.plan.interval;
+    // Every task side by side; the sequenced one's end ends the others.
+    let t0 = Instant::now();
+    let (done_tx, done_rx) = watch::channel(false);
+    let others = Stops {
+        run: run_stop.run.clone(),
+        done: Some(done_rx),
+    };
+    let loops = s.tasks.iter().enumerate().map(|(i, t)| {
+        let (stops, done) = if t.sequenced {
+            (run_stop.clone(), Some(&done_tx))
+        } else {
+            (others.clone(), None)
+        };
+        task_loop(&ctx, i, &who, v, stops, t0, done)
+    });
+    futures_util::future::join_all(loops).await;
+
+    // Log out, also when the run is stopping: the server must merge what it has.
+    if let Some(logout) = &s.logout {
+        let mut ok = false;
+        for attempt in 0..=ctx.plan.retries.min(2) {
+            let v = Values { at: Local::now(), ..v };
+            if ctx.exchange(s.logout_index(), logout, &v, Bytes::new()).await.is_ok() {
+                ok = true;
+                break;
+            }
+            if attempt < 2 && !*run_stop.run.borrow() {
+                tokio::time::sleep(backoff(ctx.plan.backoff, attempt)).await;
+            }
+        }
+        ctx.emit(Event::Finished { ok });
+    }
+    ctx.emit(Event::Ended);
+}
+
+/// Runs task `i` from login time `t0` until a stop (or, sequenced, its last seq).
+async fn task_loop(
+    ctx: &Ctx,
+    i: usize,
+    who: &Student,
+    v: Values<'_>,
+    stops: Stops,
+    t0: Instant,
+    done: Option<&watch::Sender<bool>>,
+) {
+    let Some(t) = ctx.scenario.tasks.get(i) else { return };
+    let endpoint = 1 + i;
+    let mut rng = (who.seed ^ (i as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let jitter_us = u64::try_from(t.jitter.as_micros()).unwrap_or(u64::MAX);
+    let mut planned = t0 + t.first();
     let mut seq = 1u64;
-    while ctx.plan.segments.is_none_or(|n| seq <= n) && sleep_until(&stop, next).await {
-        let late = Instant::now().saturating_duration_since(next);
+    while !t.sequenced || ctx.plan.segments.is_none_or(|n| seq <= n) {
+        let at = planned + Duration::from_micros(if jitter_us > 0 { xorshift(&mut rng) % (jitter_us + 1) } else { 0 });
+        if !stops.sleep_until(at).await {
+            break;
+        }
+        planned += t.every;
+        let roll = xorshift(&mut rng);
+        let size_roll = xorshift(&mut rng);
+        if t.probability < 1.0 && (roll >> 11) as f64 / (1u64 << 53) as f64 >= t.probability {
+            continue;
+        }
+        let file = || ctx.payloads.get(i).and_then(Option::as_ref).map_or_else(Bytes::new, |p| p.segment(size_roll));
+        let late = Instant::now().saturating_duration_since(at);
+        let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+        if !t.sequenced {
+            ctx.emit(Event::Lateness { task: i, us });
+            let v = Values { at: ctx.wall(at), ..v };
+            let _ = ctx.exchange(endpoint, &t.request, &v, file()).await;
+            continue;
+        }
         if ctx.plan.skip.skips(seq) {
             ctx.emit(Event::SeqSkipped {
-                student: id.clone(),
+                student: who.id.clone(),
                 seq,
             });
         } else {
-            ctx.emit(Event::Lateness {
-                us: late.as_micros() as u64,
-            });
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
+            ctx.emit(Event::Lateness { task: i, us });
             let sent_seq = (!ctx.plan.no_seq).then_some(seq);
             let mut ok = false;
             for attempt in 0..=ctx.plan.retries {
-                let v = Vars {
-                    student_id: &id,
-                    exam_id: &exam,
+                let v = Values {
                     seq: sent_seq,
-                    token: &tok,
+                    at: ctx.wall(at),
+                    ..v
                 };
-                let p = requests::upload(&ctx.scenario.upload, &v, ctx.payload.segment(rng));
-                if ctx.exchange(UPLOAD, p).await.is_ok() {
+                if ctx.exchange(endpoint, &t.request, &v, file()).await.is_ok() {
                     ok = true;
                     break;
                 }
                 if attempt == ctx.plan.retries
-                    || !sleep_until(&stop, Instant::now() + backoff(ctx.plan.backoff, attempt)).await
+                    || !stops.sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt)).await
                 {
                     break;
                 }
@@ -212,36 +326,16 @@ pub async fn run(ctx: Arc<Ctx>, id: String, seed: u64, stop: watch::Receiver<boo
                 Event::Uploaded
             } else {
                 Event::SeqGaveUp {
-                    student: id.clone(),
+                    student: who.id.clone(),
                     seq,
                 }
             });
         }
         seq += 1;
-        next += ctx.plan.interval;
     }
-
-    // Finish, also when the run is stopping: the server must merge what it has.
-    if let Some(finish) = &ctx.scenario.finish {
-        let mut ok = false;
-        for attempt in 0..=ctx.plan.retries.min(2) {
-            let v = Vars {
-                student_id: &id,
-                exam_id: &exam,
-                seq: None,
-                token: &tok,
-            };
-            if ctx.exchange(FINISH, requests::call(finish, &v)).await.is_ok() {
-                ok = true;
-                break;
-            }
-            if attempt < 2 && !*stop.borrow() {
-                tokio::time::sleep(backoff(ctx.plan.backoff, attempt)).await;
-            }
-        }
-        ctx.emit(Event::Finished { ok });
+    if let Some(d) = done {
+        let _ = d.send(true);
     }
-    ctx.emit(Event::Ended);
 }
 
 #[cfg(test)]
@@ -257,14 +351,6 @@ mod tests {
         let skipped: Vec<u64> = (1..=12).filter(|s| r.skips(*s)).collect();
         assert_eq!(skipped, [3, 5, 10]);
         assert!(!SkipRule::default().skips(1));
-    }
-
-    #[test]
-    fn tokens_by_pointer() {
-        assert_eq!(token(br#"{"token":"abc","ok":true}"#, "/token").as_deref(), Some("abc"));
-        assert_eq!(token(br#"{"data":{"t":5}}"#, "/data/t").as_deref(), Some("5"));
-        assert_eq!(token(b"not json", "/token"), None);
-        assert_eq!(token(b"whatever", "").as_deref(), Some(""));
     }
 
     #[test]

@@ -107,7 +107,7 @@ impl Delta {
         let ms = s.latency_us as f64 / 1000.0;
         acc.add(at, ms, s.failure.is_some(), s.received);
         self.total.add(at, ms, s.failure.is_some(), s.received);
-        if let Some(kind) = s.failure {
+        if let Some(kind) = &s.failure {
             let (name, method) = &self.names[s.endpoint];
             let error = kind.to_string();
             // Any stable unique key merges on the master; this one is readable.

@@ -18,7 +18,7 @@ use crate::config::WorkerConfig;
 use crate::http::{Client, Target};
 use crate::report::RunReport;
 use crate::stats::{Collector, Event, RunMeta};
-use crate::student::{self, Ctx};
+use crate::student::{self, Ctx, Student};
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
 const REPORT: Duration = Duration::from_secs(3);
@@ -135,10 +135,11 @@ impl Worker {
         let ctx = Arc::new(Ctx {
             client: Client::new(target, addr, s.timeout, s.max_idle_connections),
             scenario: s.scenario.clone(),
-            payload: s.payload.clone(),
+            payloads: s.payloads.clone(),
             plan: s.plan.clone(),
             events: self.events_tx.clone(),
             start: self.start,
+            wall_start: chrono::Local::now() - chrono::TimeDelta::from_std(self.start.elapsed()).unwrap_or_default(),
         });
         self.ctx = Some(ctx.clone());
         Ok(ctx)
@@ -179,10 +180,11 @@ impl Worker {
             let have = running.len() as u64;
             if want > have {
                 for _ in have..want {
-                    let ids = self.ids.as_mut().expect("set above");
-                    let (seed, id) = (ids.used(), ids.next_id());
+                    let Some(ids) = self.ids.as_mut() else { break };
+                    let n = ids.number(ids.used());
+                    let id = ids.next_id();
                     let (stop, rx) = watch::channel(false);
-                    let handle = tokio::spawn(student::run(ctx.clone(), id, seed, rx));
+                    let handle = tokio::spawn(student::run(ctx.clone(), Student { id, n, seed: n }, rx));
                     self.users.push(User {
                         class: class.clone(),
                         stop,
@@ -248,14 +250,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         .await
         .map_err(anyhow::Error::msg)?;
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-    let s = &cfg.setup.scenario;
-    let mut names = vec![
-        ("login".to_string(), s.login.method.clone(), s.login.path.clone()),
-        ("upload".to_string(), s.upload.method.clone(), s.upload.path.clone()),
-    ];
-    if let Some(f) = &s.finish {
-        names.push(("finish".to_string(), f.method.clone(), f.path.clone()));
-    }
+    let names = cfg.setup.scenario.endpoints();
     let start = Instant::now();
     let mut w = Worker {
         link,
@@ -266,9 +261,10 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         ids: None,
         ctx: None,
         events_tx,
-        collector: Collector::new(&names),
+        collector: crate::run::collector(&cfg.setup.scenario),
+        // Locust shows each request kind under its scenario name (login, heartbeat, …).
         delta: Delta::new(
-            names.iter().map(|(_, m, p)| (p.clone(), m.clone())).collect(),
+            names.iter().map(|(n, m, _)| (n.clone(), m.clone())).collect(),
             unix_now(),
         ),
         last_spawn: f64::MIN,

@@ -57,6 +57,7 @@ mod tests {
             fail_ratio: 0.0,
             max_fail_ratio: 0.01,
             lateness: Lateness::default(),
+            task_lateness: vec![],
             history: vec![],
         };
         let mut out = Vec::new();

@@ -17,7 +17,7 @@ pub fn progress_line(c: &Collector, elapsed: Duration, planned: u64) -> String {
     let p99 = last.and_then(|h| h.percentiles_ms.get(7).copied());
     let late = last.and_then(|h| h.lateness_p99_ms);
     format!(
-        "[{:>5}s] students {}/{} | requests {} ({} failed) | {:.1} req/s | p99 {} | upload lateness p99 {}",
+        "[{:>5}s] students {}/{} | requests {} ({} failed) | {:.1} req/s | p99 {} | lateness p99 {}",
         elapsed.as_secs(),
         c.active(),
         planned,
@@ -74,19 +74,21 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
     let s = &r.students;
     writeln!(
         out,
-        "students: {} planned, {} started, {} logged in, {} finished; {} segments uploaded",
+        "students: {} planned, {} started, {} logged in, {} logged out; {} sequenced uploads",
         s.planned, s.spawned, s.logged_in, s.finished, s.segments_uploaded
     )?;
-    let l = &r.lateness;
-    writeln!(
-        out,
-        "upload lateness (start vs plan): p50 {} ms, p90 {} ms, p99 {} ms, max {} ms over {} uploads",
-        ms(l.p50_ms),
-        ms(l.p90_ms),
-        ms(l.p99_ms),
-        ms(l.max_ms),
-        l.uploads
-    )?;
+    for l in &r.task_lateness {
+        writeln!(
+            out,
+            "{} lateness (start vs plan): p50 {} ms, p90 {} ms, p99 {} ms, max {} ms over {} runs",
+            l.name,
+            ms(l.p50_ms),
+            ms(l.p90_ms),
+            ms(l.p99_ms),
+            ms(l.max_ms),
+            l.runs
+        )?;
+    }
     if !s.login_failed.is_empty() {
         writeln!(
             out,

@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 use super::event::{Event, FailKind, Sample};
 use crate::report::{
     EndpointReport, HistoryRow, Latency, Lateness, PERCENTILES, RunReport, SCHEMA, StudentIssue, Students,
+    TaskLateness,
 };
 
 /// Highest latency the histograms track exactly: one hour, in microseconds.
@@ -73,9 +74,9 @@ impl EndpointStats {
             self.per_second.resize(sec + 1, (0, 0));
         }
         self.per_second[sec].0 += 1;
-        if let Some(k) = s.failure {
+        if let Some(k) = &s.failure {
             self.failures += 1;
-            *self.kinds.entry(k).or_default() += 1;
+            *self.kinds.entry(k.clone()).or_default() += 1;
             self.per_second[sec].1 += 1;
         }
     }
@@ -84,7 +85,7 @@ impl EndpointStats {
         self.requests += o.requests;
         self.failures += o.failures;
         for (k, n) in &o.kinds {
-            *self.kinds.entry(*k).or_default() += n;
+            *self.kinds.entry(k.clone()).or_default() += n;
         }
         self.hist.add(&o.hist).expect("same bounds");
         self.sum_us += o.sum_us;
@@ -192,8 +193,12 @@ pub struct RunMeta {
 #[derive(Debug, Clone)]
 pub struct Collector {
     endpoints: Vec<EndpointStats>,
+    /// Per task: name, histogram, exact maximum.
+    tasks: Vec<(String, Histogram<u64>, u64)>,
+    /// The sequenced task's index (its lateness is the report's `lateness`).
+    sequenced: Option<usize>,
+    /// Every task together, for the live p99.
     lateness: Histogram<u64>,
-    lateness_max_us: u64,
     students: Students,
     active: u64,
     history: Vec<HistoryRow>,
@@ -202,12 +207,14 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// A collector for the scenario's request kinds: (name, method, path).
-    pub fn new(endpoints: &[(String, String, String)]) -> Collector {
+    /// A collector for the scenario's request kinds: (name, method, path),
+    /// and its tasks' names (lateness per task).
+    pub fn new(endpoints: &[(String, String, String)], tasks: &[String], sequenced: Option<usize>) -> Collector {
         Collector {
             endpoints: endpoints.iter().map(|(n, m, p)| EndpointStats::new(n, m, p)).collect(),
+            tasks: tasks.iter().map(|n| (n.clone(), histogram(), 0)).collect(),
+            sequenced,
             lateness: histogram(),
-            lateness_max_us: 0,
             students: Students::default(),
             active: 0,
             history: Vec::new(),
@@ -224,9 +231,12 @@ impl Collector {
                     e.record(&s);
                 }
             }
-            Event::Lateness { us } => {
+            Event::Lateness { task, us } => {
                 self.lateness.saturating_record(us.min(MAX_US));
-                self.lateness_max_us = self.lateness_max_us.max(us);
+                if let Some((_, h, max)) = self.tasks.get_mut(task) {
+                    h.saturating_record(us.min(MAX_US));
+                    *max = (*max).max(us);
+                }
             }
             Event::Spawned => {
                 self.students.spawned += 1;
@@ -299,19 +309,29 @@ impl Collector {
         &self.history
     }
 
+    /// Lateness of every task, in scenario order.
+    pub fn task_lateness(&self) -> Vec<TaskLateness> {
+        self.tasks.iter().map(task_lateness).collect()
+    }
+
     /// Report pieces: per-kind figures, totals, lateness, students.
     pub fn summarize(&self, elapsed_s: f64) -> (Vec<EndpointReport>, EndpointReport, Lateness, Students) {
         let endpoints = self.endpoints.iter().map(|e| e.report(elapsed_s)).collect();
         let total = self.total().report(elapsed_s);
-        let ms = |us: u64| us as f64 / 1000.0;
-        let l = &self.lateness;
-        let lateness = Lateness {
-            uploads: l.len(),
-            p50_ms: ms(l.value_at_quantile(0.50)),
-            p90_ms: ms(l.value_at_quantile(0.90)),
-            p99_ms: ms(l.value_at_quantile(0.99)),
-            max_ms: ms(self.lateness_max_us),
-        };
+        let lateness = self
+            .sequenced
+            .and_then(|i| self.tasks.get(i))
+            .map(|t| {
+                let l = task_lateness(t);
+                Lateness {
+                    uploads: l.runs,
+                    p50_ms: l.p50_ms,
+                    p90_ms: l.p90_ms,
+                    p99_ms: l.p99_ms,
+                    max_ms: l.max_ms,
+                }
+            })
+            .unwrap_or_default();
         let mut students = self.students.clone();
         let issue = |(id, seqs): (&String, &Vec<u64>)| StudentIssue {
             id: id.clone(),
@@ -321,6 +341,18 @@ impl Collector {
         students.skipped = self.skipped.iter().map(issue).collect();
         students.login_failed.sort();
         (endpoints, total, lateness, students)
+    }
+}
+
+fn task_lateness((name, h, max): &(String, Histogram<u64>, u64)) -> TaskLateness {
+    let ms = |us: u64| us as f64 / 1000.0;
+    TaskLateness {
+        name: name.clone(),
+        runs: h.len(),
+        p50_ms: ms(h.value_at_quantile(0.50)),
+        p90_ms: ms(h.value_at_quantile(0.90)),
+        p99_ms: ms(h.value_at_quantile(0.99)),
+        max_ms: ms(*max),
     }
 }
 
@@ -352,6 +384,7 @@ impl Collector {
             fail_ratio,
             max_fail_ratio: meta.max_fail_ratio,
             lateness,
+            task_lateness: self.task_lateness(),
             history: self.history.clone(),
         }
     }
@@ -381,7 +414,7 @@ mod tests {
 
     #[test]
     fn latency_percentiles_and_failure_kinds_from_injected_timings() {
-        let mut c = Collector::new(&eps());
+        let mut c = Collector::new(&eps(), &[], None);
         for i in 1..=100u64 {
             c.record(sample(0, i * 10, i * 1000, None)); // 1..100 ms
         }
@@ -407,7 +440,7 @@ mod tests {
 
     #[test]
     fn lateness_students_and_history() {
-        let mut c = Collector::new(&eps());
+        let mut c = Collector::new(&eps(), &["beat".into(), "upload".into()], Some(1));
         for _ in 0..3 {
             c.record(Event::Spawned);
         }
@@ -426,14 +459,19 @@ mod tests {
         });
         c.record(Event::Ended);
         for us in [1_000, 2_000, 250_000] {
-            c.record(Event::Lateness { us });
+            c.record(Event::Lateness { task: 1, us });
         }
+        c.record(Event::Lateness { task: 0, us: 7_000 });
+        c.record(Event::Lateness { task: 9, us: 1 }); // no such task: ignored there
         for s in 0..12u64 {
             c.record(sample(0, s * 1000 + 5, 1000, (s == 11).then_some(FailKind::Reset)));
         }
         c.tick(1_700_000_012, 12_000);
         let (_, _, late, st) = c.summarize(12.0);
         assert_eq!((late.uploads, late.max_ms), (3, 250.0));
+        let per = c.task_lateness();
+        assert_eq!((per[0].name.as_str(), per[0].runs, per[0].max_ms), ("beat", 1, 7.0));
+        assert_eq!((per[1].runs, per[1].max_ms), (3, 250.0));
         assert_eq!((st.spawned, st.logged_in), (3, 1));
         assert_eq!(
             st.gave_up,

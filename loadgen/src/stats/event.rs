@@ -1,9 +1,10 @@
 //! What student tasks report.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FailKind {
     /// The server answered with a non-2xx status.
     Http(u16),
@@ -13,8 +14,12 @@ pub enum FailKind {
     Connect,
     /// The connection was reset or closed mid-request.
     Reset,
-    /// The answer could not be used (no token in a login answer, …).
+    /// The request could not be built or the answer could not be used.
     Protocol,
+    /// The answer failed a scenario check: the JSON pointer that failed.
+    Check(Arc<str>),
+    /// A value to capture was missing from the answer: its name.
+    Capture(Arc<str>),
 }
 
 impl fmt::Display for FailKind {
@@ -25,14 +30,16 @@ impl fmt::Display for FailKind {
             FailKind::Connect => f.write_str("connect"),
             FailKind::Reset => f.write_str("reset"),
             FailKind::Protocol => f.write_str("protocol"),
+            FailKind::Check(ptr) => write!(f, "check {ptr}"),
+            FailKind::Capture(name) => write!(f, "capture {name} missing"),
         }
     }
 }
 
 /// One request's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sample {
-    /// Index of the request kind in the scenario (login, upload, finish, …).
+    /// Index of the request kind: login, then each task, then logout.
     pub endpoint: usize,
     /// When it completed, in milliseconds since the run started.
     pub at_ms: u64,
@@ -51,8 +58,8 @@ pub struct Sample {
 pub enum Event {
     /// A request finished.
     Sample(Sample),
-    /// An upload started `us` microseconds after its planned time.
-    Lateness { us: u64 },
+    /// A task's run started `us` microseconds after its planned time.
+    Lateness { task: usize, us: u64 },
     /// A student task started.
     Spawned,
     /// A student logged in.
@@ -63,9 +70,9 @@ pub enum Event {
     SeqGaveUp { student: String, seq: u64 },
     /// A seq deliberately not uploaded (`--skip-seq`, `--skip-every`).
     SeqSkipped { student: String, seq: u64 },
-    /// A segment was uploaded.
+    /// A seq of the sequenced task was uploaded.
     Uploaded,
-    /// A student finished (its finish call answered, or failed for good).
+    /// A student logged out (its logout call answered, or failed for good).
     Finished { ok: bool },
     /// A student task ended.
     Ended,

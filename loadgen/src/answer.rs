@@ -1,0 +1,90 @@
+//! Judging an answer against its request's checks and taking its captures:
+//! pure, so every outcome is tested without a server. Many Flask APIs answer
+//! 200 with an error body: a check names the pointer that failed.
+
+use std::sync::Arc;
+
+use crate::scenario::{Captured, Request};
+use crate::stats::FailKind;
+
+/// True when two JSON values are equal, numbers compared by value (`1 == 1.0`).
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The outcome of one answer: the captured values (index, value), or why it failed.
+/// `names` are the capture names of the request's place (login's or setup's).
+pub fn judge(r: &Request, names: &[String], status: u16, body: &[u8]) -> Result<Vec<(usize, Captured)>, FailKind> {
+    let status_ok = if r.expect.status.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        r.expect.status.contains(&status)
+    };
+    if !status_ok {
+        return Err(FailKind::Http(status));
+    }
+    if r.expect.json.is_empty() && r.capture.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    for (ptr, want) in &r.expect.json {
+        let got = json.as_ref().and_then(|j| j.pointer(ptr));
+        if !got.is_some_and(|g| same(g, want)) {
+            return Err(FailKind::Check(Arc::from(ptr.as_str())));
+        }
+    }
+    let mut out = Vec::with_capacity(r.capture.len());
+    for (i, ptr) in &r.capture {
+        let name = || Arc::from(names.get(*i).map_or("?", String::as_str));
+        let value = match ptr.as_str() {
+            "" => json.clone(),
+            p => json.as_ref().and_then(|j| j.pointer(p)).cloned(),
+        };
+        match value {
+            Some(v) if !v.is_null() => out.push((*i, Captured::new(v))),
+            _ => return Err(FailKind::Capture(name())),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn supervise_login_answers() {
+        let s = Scenario::builtin().unwrap();
+        let ok = br#"{"status":"success","message":"\u767b\u5f55\u6210\u529f","exam_id":7,"student_id":"test_00001"}"#;
+        let caps = judge(&s.login, &s.captures, 200, ok).unwrap();
+        assert_eq!(caps, [(0, Captured::new(serde_json::json!(7)))]);
+        let refused = br#"{"status":"error","message":"no exam"}"#;
+        assert_eq!(judge(&s.login, &s.captures, 400, refused), Err(FailKind::Http(400)));
+        assert_eq!(
+            judge(&s.login, &s.captures, 200, refused).unwrap_err().to_string(),
+            "check /status"
+        );
+        let no_exam = br#"{"status":"success"}"#;
+        assert_eq!(
+            judge(&s.login, &s.captures, 200, no_exam).unwrap_err().to_string(),
+            "capture exam_id missing"
+        );
+        assert_eq!(
+            judge(&s.login, &s.captures, 200, b"<html>").unwrap_err().to_string(),
+            "check /status"
+        );
+    }
+
+    #[test]
+    fn expected_statuses_and_numbers() {
+        let text = "version = 2\n[login]\npath = \"/l\"\nexpect = { status = [404], json = { \"/n\" = 1 } }\n";
+        let s = Scenario::parse(text, "t", &Default::default()).unwrap();
+        assert!(judge(&s.login, &[], 404, br#"{"n":1.0}"#).is_ok());
+        assert_eq!(judge(&s.login, &[], 200, br#"{"n":1}"#), Err(FailKind::Http(200)));
+        assert!(judge(&s.login, &[], 404, br#"{"n":"1"}"#).is_err());
+    }
+}

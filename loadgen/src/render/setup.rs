@@ -1,0 +1,52 @@
+//! `loadgen setup`'s outcome for people: one line per request, then each
+//! captured value as `NAME=VALUE` (for `eval` or a CI variable). Text that
+//! came from the server is escaped.
+
+use std::io::{self, Write};
+
+use verify::text::escape_str;
+
+use crate::setup::SetupReport;
+
+/// Writes the setup outcome.
+pub fn write<W: Write>(out: &mut W, r: &SetupReport) -> io::Result<()> {
+    writeln!(out, "# loadgen setup: {} for {}", escape_str(&r.host), r.students)?;
+    for s in &r.steps {
+        let status = s.status.map_or("-".to_string(), |c| c.to_string());
+        match &s.failure {
+            None => writeln!(out, "# {} {} {}: {status} ok", s.name, s.method, s.path)?,
+            Some(f) => writeln!(
+                out,
+                "# {} {} {}: FAILED ({f}); answer: {}",
+                s.name,
+                s.method,
+                s.path,
+                escape_str(&s.answer)
+            )?,
+        }
+    }
+    for (k, v) in &r.captures {
+        writeln!(out, "{k}={}", shell_word(v))?;
+    }
+    Ok(())
+}
+
+/// A value as one shell word: bare when safe, else single-quoted (controls escaped).
+fn shell_word(v: &str) -> String {
+    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "_.-:/+@".contains(c)) {
+        return v.to_string();
+    }
+    format!("'{}'", escape_str(v).replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captured_values_are_shell_words() {
+        assert_eq!(shell_word("12"), "12");
+        assert_eq!(shell_word("a b'c"), "'a b'\\''c'");
+        assert_eq!(shell_word("x\n\u{1b}"), "'x\\n\\u{1b}'");
+    }
+}

@@ -1,0 +1,329 @@
+//! From the raw file to the checked scenario: every refusal names the file,
+//! the line and the key.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Duration;
+
+use hyper::Method;
+use hyper::header::HeaderName;
+use toml::Spanned;
+
+use super::raw::{RawExpect, RawFile, RawRequest, RawScenario, RawStatus};
+use super::template::{Place, Scope};
+use super::{Encoding, Expect, FilePart, Overrides, Request, Scenario, ScenarioError, Task, Template};
+
+/// Names templates give meaning to; a capture or var may not take them.
+const RESERVED: [&str; 7] = ["student_id", "n", "student_name", "seq", "student_list", "timestamp", "time"];
+
+struct Ctx<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, span: &Range<usize>) -> usize {
+        let upto = self.text.as_bytes().get(..span.start).unwrap_or(self.text.as_bytes());
+        upto.iter().filter(|b| **b == b'\n').count() + 1
+    }
+
+    fn err(&self, span: Option<&Range<usize>>, key: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid {
+            file: self.file.to_string(),
+            line: span.map(|s| self.line(s)),
+            key: (!key.is_empty()).then(|| key.to_string()),
+            message: message.into(),
+        }
+    }
+
+    fn template(&self, v: &Spanned<String>, key: &str, scope: &Scope) -> Result<Template, ScenarioError> {
+        Template::compile(v.get_ref(), scope).map_err(|m| self.err(Some(&v.span()), key, m))
+    }
+
+    fn duration(&self, v: &Spanned<String>, key: &str) -> Result<Duration, ScenarioError> {
+        verify::config::parse_millis(v.get_ref())
+            .map(Duration::from_millis)
+            .map_err(|e| self.err(Some(&v.span()), key, e.0))
+    }
+}
+
+/// Parses `text` (named `file` in messages) into a checked scenario.
+pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, ScenarioError> {
+    let cx = Ctx { text, file };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| cx.err(e.span().as_ref(), "", e.message()))?;
+    match &raw.version {
+        Some(v) if *v.get_ref() == 2 => {}
+        Some(v) => return Err(cx.err(Some(&v.span()), "version", "this loadgen reads version = 2 scenarios")),
+        None => {
+            return Err(cx.err(
+                None,
+                "version",
+                "missing `version = 2` at the top (version 1 scenarios changed shape: see CHANGELOG)",
+            ));
+        }
+    }
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in &raw.vars {
+        if RESERVED.contains(&k.as_str()) {
+            return Err(cx.err(Some(&v.span()), &format!("vars.{k}"), format!("'{k}' is a built-in template name")));
+        }
+        vars.insert(k.clone(), v.get_ref().clone());
+    }
+    vars.extend(o.vars.iter().cloned());
+
+    let no_captures: Vec<String> = Vec::new();
+    let student_name = match &raw.student_name {
+        Some(t) => {
+            let scope = Scope { place: Place::Login, captures: &no_captures, vars: &vars };
+            if t.get_ref().contains("{student_name}") {
+                return Err(cx.err(Some(&t.span()), "student_name", "student_name cannot use itself"));
+            }
+            cx.template(t, "student_name", &scope)?
+        }
+        None => Template::compile(
+            "Student {n}",
+            &Scope { place: Place::Login, captures: &no_captures, vars: &vars },
+        )
+        .map_err(|m| cx.err(None, "student_name", m))?,
+    };
+
+    let mut setup_captures = Vec::new();
+    let mut setup = Vec::new();
+    for (i, r) in raw.setup.iter().enumerate() {
+        let key = format!("setup[{}]", i + 1);
+        let name = format!("setup {}", i + 1);
+        let req = request(&cx, r, &key, &name, Place::Setup, &mut setup_captures, &vars)?;
+        setup.push(req);
+    }
+
+    let login_raw = raw
+        .login
+        .as_ref()
+        .ok_or_else(|| cx.err(None, "login", "a scenario needs a [login] table"))?;
+    let mut captures = Vec::new();
+    let login = request(&cx, login_raw, "login", "login", Place::Login, &mut captures, &vars)?;
+
+    let mut tasks: Vec<Task> = Vec::new();
+    for (i, r) in raw.tasks.iter().enumerate() {
+        let t = r.get_ref();
+        let name = t
+            .name
+            .as_ref()
+            .ok_or_else(|| cx.err(Some(&r.span()), &format!("task[{}].name", i + 1), "every [[task]] needs a name"))?;
+        let key = format!("task.{}", name.get_ref());
+        let n = name.get_ref();
+        if n.is_empty() || ["login", "logout", "Aggregated"].contains(&n.as_str()) || n.contains(['=', ',']) {
+            return Err(cx.err(Some(&name.span()), &format!("{key}.name"), format!("'{n}' cannot name a task")));
+        }
+        if tasks.iter().any(|o| &o.request.name == n) {
+            return Err(cx.err(Some(&name.span()), &format!("{key}.name"), format!("two tasks are named '{n}'")));
+        }
+        let sequenced = t.sequenced.as_ref().is_some_and(|s| *s.get_ref());
+        if sequenced && let Some(first) = tasks.iter().find(|o| o.sequenced) {
+            let span = t.sequenced.as_ref().map(Spanned::span);
+            return Err(cx.err(
+                span.as_ref(),
+                &format!("{key}.sequenced"),
+                format!("only one task may be sequenced, and '{}' already is", first.request.name),
+            ));
+        }
+        let place = if sequenced { Place::Sequenced } else { Place::Student };
+        let mut none = captures.clone();
+        let before = none.len();
+        let request = request(&cx, r, &key, n, place, &mut none, &vars)?;
+        if none.len() != before {
+            return Err(cx.err(Some(&r.span()), &format!("{key}.capture"), "captures come from [login] and [[setup]] answers only"));
+        }
+        let every = match &t.every {
+            Some(e) => cx.duration(e, &format!("{key}.every"))?,
+            None => return Err(cx.err(Some(&r.span()), &format!("{key}.every"), "every [[task]] needs `every`")),
+        };
+        let every = o.every.iter().find(|(k, _)| k == n).map_or(every, |(_, d)| *d);
+        if every.is_zero() {
+            return Err(cx.err(t.every.as_ref().map(Spanned::span).as_ref(), &format!("{key}.every"), "`every` must be above 0"));
+        }
+        let probability = t.probability.as_ref().map_or(Ok(1.0), |p| {
+            let v = *p.get_ref();
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(cx.err(Some(&p.span()), &format!("{key}.probability"), "probability must be between 0 and 1"))
+            }
+        })?;
+        tasks.push(Task {
+            request,
+            every,
+            jitter: t.jitter.as_ref().map(|j| cx.duration(j, &format!("{key}.jitter"))).transpose()?.unwrap_or_default(),
+            offset: t.offset.as_ref().map(|j| cx.duration(j, &format!("{key}.offset"))).transpose()?,
+            probability,
+            sequenced,
+        });
+    }
+    for (name, _) in &o.every {
+        if !tasks.iter().any(|t| &t.request.name == name) {
+            let names: Vec<&str> = tasks.iter().map(|t| t.request.name.as_str()).collect();
+            return Err(cx.err(None, "--every", format!("no task named '{name}' (tasks: {})", names.join(", "))));
+        }
+    }
+
+    let logout = match &raw.logout {
+        Some(r) => {
+            let mut none = captures.clone();
+            let req = request(&cx, r, "logout", "logout", Place::Student, &mut none, &vars)?;
+            if none.len() != captures.len() {
+                return Err(cx.err(Some(&r.span()), "logout.capture", "captures come from [login] and [[setup]] answers only"));
+            }
+            Some(req)
+        }
+        None => None,
+    };
+    Ok(Scenario {
+        source: file.to_string(),
+        student_name,
+        setup,
+        setup_captures,
+        login,
+        captures,
+        tasks,
+        logout,
+    })
+}
+
+/// One request; its captures are appended to `captures` (visible afterwards).
+fn request(
+    cx: &Ctx,
+    r: &Spanned<RawRequest>,
+    key: &str,
+    name: &str,
+    place: Place,
+    captures: &mut Vec<String>,
+    vars: &BTreeMap<String, String>,
+) -> Result<Request, ScenarioError> {
+    let raw = r.get_ref();
+    let k = |sub: &str| format!("{key}.{sub}");
+    if place != Place::Student && place != Place::Sequenced {
+        for (sub, present) in [
+            ("every", raw.every.as_ref().map(Spanned::span)),
+            ("jitter", raw.jitter.as_ref().map(Spanned::span)),
+            ("offset", raw.offset.as_ref().map(Spanned::span)),
+            ("probability", raw.probability.as_ref().map(Spanned::span)),
+            ("sequenced", raw.sequenced.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(span) = present {
+                return Err(cx.err(Some(&span), &k(sub), format!("`{sub}` is a [[task]] key")));
+            }
+        }
+    }
+    if !matches!(place, Place::Student | Place::Sequenced | Place::Setup)
+        && let Some(n) = &raw.name
+    {
+        return Err(cx.err(Some(&n.span()), &k("name"), format!("[{key}] is always named '{name}'")));
+    }
+    let scope = Scope { place, captures, vars };
+    let method = match &raw.method {
+        Some(m) => Method::from_bytes(m.get_ref().as_bytes())
+            .map_err(|_| cx.err(Some(&m.span()), &k("method"), format!("bad HTTP method '{}'", m.get_ref())))?,
+        None => Method::POST,
+    };
+    let path = raw
+        .path
+        .as_ref()
+        .ok_or_else(|| cx.err(Some(&r.span()), &k("path"), "a request needs a `path`"))?;
+    if !path.get_ref().starts_with('/') {
+        return Err(cx.err(Some(&path.span()), &k("path"), format!("path '{}' must start with /", path.get_ref())));
+    }
+    let file = raw.file.as_ref().map(|f| file_part(cx, f, &k("file"), &scope)).transpose()?;
+    let encoding = match raw.encoding.as_ref().map(|e| (e.get_ref().as_str(), e.span())) {
+        None if file.is_some() => Encoding::Multipart,
+        None => Encoding::Form,
+        Some(("form", _)) => Encoding::Form,
+        Some(("json", _)) => Encoding::Json,
+        Some(("multipart", _)) => Encoding::Multipart,
+        Some((other, span)) => {
+            return Err(cx.err(Some(&span), &k("encoding"), format!("encoding '{other}' is not form, json or multipart")));
+        }
+    };
+    if file.is_some() && encoding != Encoding::Multipart {
+        return Err(cx.err(Some(&r.span()), &k("file"), "a file part needs encoding = \"multipart\""));
+    }
+    let mut fields = Vec::new();
+    for (f, v) in &raw.fields {
+        fields.push((f.clone(), cx.template(v, &k(&format!("fields.{f}")), &scope)?));
+    }
+    let mut headers = Vec::new();
+    for (h, v) in &raw.headers {
+        let hk = k(&format!("headers.{h}"));
+        let hn = HeaderName::from_bytes(h.as_bytes()).map_err(|_| cx.err(Some(&v.span()), &hk, format!("bad header name '{h}'")))?;
+        headers.push((hn, cx.template(v, &hk, &scope)?));
+    }
+    let path_t = cx.template(path, &k("path"), &scope)?;
+    let expect = raw.expect.as_ref().map(|e| expect(cx, e, &k("expect"))).transpose()?.unwrap_or_default();
+    let mut capture = Vec::new();
+    for (c, ptr) in &raw.capture {
+        let ck = k(&format!("capture.{c}"));
+        let ok_name = !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if !ok_name || RESERVED.contains(&c.as_str()) || vars.contains_key(c) || c.starts_with("time") {
+            return Err(cx.err(Some(&ptr.span()), &ck, format!("'{c}' cannot name a capture (letters, digits, _; not a built-in or a var)")));
+        }
+        if !(ptr.get_ref().is_empty() || ptr.get_ref().starts_with('/')) {
+            return Err(cx.err(Some(&ptr.span()), &ck, format!("'{}' is not a JSON pointer (/a/b)", ptr.get_ref())));
+        }
+        if captures.iter().any(|x| x == c) {
+            return Err(cx.err(Some(&ptr.span()), &ck, format!("'{c}' is captured twice")));
+        }
+        captures.push(c.clone());
+        capture.push((captures.len() - 1, ptr.get_ref().clone()));
+    }
+    Ok(Request {
+        name: raw.name.as_ref().map_or_else(|| name.to_string(), |n| n.get_ref().clone()),
+        method,
+        path: path_t,
+        encoding,
+        fields,
+        headers,
+        file,
+        expect,
+        capture,
+    })
+}
+
+fn file_part(cx: &Ctx, f: &Spanned<RawFile>, key: &str, scope: &Scope) -> Result<FilePart, ScenarioError> {
+    let raw = f.get_ref();
+    let size_text = raw.size.get_ref();
+    let (a, b) = size_text.split_once('-').unwrap_or((size_text, size_text));
+    let parse = |t: &str| verify::config::parse_size(t).map_err(|e| cx.err(Some(&raw.size.span()), &format!("{key}.size"), e.0));
+    let (min, max) = (parse(a)?, parse(b)?);
+    if min > max || max > 4 << 30 {
+        return Err(cx.err(Some(&raw.size.span()), &format!("{key}.size"), format!("size '{size_text}' must be SIZE or MIN-MAX, MIN <= MAX <= 4GiB")));
+    }
+    if raw.field.get_ref().is_empty() {
+        return Err(cx.err(Some(&raw.field.span()), &format!("{key}.field"), "empty field name"));
+    }
+    Ok(FilePart {
+        field: raw.field.get_ref().clone(),
+        name: cx.template(&raw.name, &format!("{key}.name"), scope)?,
+        content_type: raw.content_type.as_ref().map_or_else(|| "application/octet-stream".to_string(), |c| c.get_ref().clone()),
+        size: (min, max),
+    })
+}
+
+fn expect(cx: &Ctx, e: &Spanned<RawExpect>, key: &str) -> Result<Expect, ScenarioError> {
+    let raw = e.get_ref();
+    let status = match &raw.status {
+        None => Vec::new(),
+        Some(RawStatus::One(s)) => vec![*s],
+        Some(RawStatus::Many(v)) => v.clone(),
+    };
+    if status.iter().any(|s| !(100..=599).contains(s)) {
+        return Err(cx.err(Some(&e.span()), &format!("{key}.status"), "statuses are 100-599"));
+    }
+    let mut json = Vec::new();
+    for (ptr, v) in &raw.json {
+        if !ptr.starts_with('/') {
+            return Err(cx.err(Some(&e.span()), &format!("{key}.json"), format!("'{ptr}' is not a JSON pointer (/a/b)")));
+        }
+        let v = serde_json::to_value(v).map_err(|err| cx.err(Some(&e.span()), &format!("{key}.json.{ptr}"), err.to_string()))?;
+        json.push((ptr.clone(), v));
+    }
+    Ok(Expect { status, json })
+}

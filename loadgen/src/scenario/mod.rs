@@ -1,0 +1,182 @@
+//! The client a virtual student simulates, described in TOML (version 2):
+//! one-time `[[setup]]` requests, a `[login]` with captures from its answer,
+//! any number of periodic `[[task]]`s (at most one `sequenced`), a
+//! `[logout]`. Parsed in two steps: `raw` keeps every value's place in the
+//! file, `compile` checks it and builds the typed scenario the engine runs, so
+//! a bad scenario is refused with its file, line and key.
+
+mod compile;
+mod raw;
+pub mod template;
+
+
+use std::time::Duration;
+
+use hyper::Method;
+use hyper::header::HeaderName;
+
+pub use template::{Captured, Escape, Template, Values};
+
+/// The built-in scenario: the real supervise client (also `loadgen scenario`).
+pub const DEFAULT_TOML: &str = include_str!("../../../fixtures/scenarios/supervise.toml");
+
+/// How a request body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// `application/x-www-form-urlencoded`.
+    #[default]
+    Form,
+    /// `application/json`.
+    Json,
+    /// `multipart/form-data`, with at most one file part.
+    Multipart,
+}
+
+/// The file part of a multipart request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePart {
+    /// The form field name (`video`, `screenshot`).
+    pub field: String,
+    /// The file name sent.
+    pub name: Template,
+    pub content_type: String,
+    /// Bytes sent, drawn per request from this range.
+    pub size: (u64, u64),
+}
+
+/// What an answer must be to count as a success.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Expect {
+    /// Accepted statuses; empty: any 2xx.
+    pub status: Vec<u16>,
+    /// JSON pointers and the values they must hold.
+    pub json: Vec<(String, serde_json::Value)>,
+}
+
+/// One request of the scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// Its name in the statistics (`login`, `heartbeat`, …).
+    pub name: String,
+    pub method: Method,
+    /// Values filled into the path are percent-encoded.
+    pub path: Template,
+    pub encoding: Encoding,
+    pub fields: Vec<(String, Template)>,
+    pub headers: Vec<(HeaderName, Template)>,
+    pub file: Option<FilePart>,
+    pub expect: Expect,
+    /// (capture index, JSON pointer) taken from a successful answer.
+    pub capture: Vec<(usize, String)>,
+}
+
+/// A periodic request of every logged-in student.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub request: Request,
+    /// Time between runs.
+    pub every: Duration,
+    /// Each run starts up to this much after its planned time (drawn per run).
+    pub jitter: Duration,
+    /// First run this long after login (default: `every`).
+    pub offset: Option<Duration>,
+    /// Each planned run happens with this probability.
+    pub probability: f64,
+    /// Carries seq 1, 2, 3 …: paced, retried with the same seq, given-up seqs listed.
+    pub sequenced: bool,
+}
+
+impl Task {
+    /// When the first run is due after login.
+    pub fn first(&self) -> Duration {
+        self.offset.unwrap_or(self.every)
+    }
+}
+
+/// A whole scenario, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Where it came from (file name or `built-in`), for messages.
+    pub source: String,
+    /// `{student_name}` of student `{n}`.
+    pub student_name: Template,
+    pub setup: Vec<Request>,
+    /// Names captured by setup, in index order.
+    pub setup_captures: Vec<String>,
+    pub login: Request,
+    /// Names captured by login, in index order.
+    pub captures: Vec<String>,
+    pub tasks: Vec<Task>,
+    pub logout: Option<Request>,
+}
+
+/// Why a scenario was refused: the file, the line, the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("read scenario {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("scenario {file}{}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default(), key.as_ref().map(|k| format!(", key `{k}`")).unwrap_or_default())]
+    Invalid {
+        file: String,
+        line: Option<usize>,
+        key: Option<String>,
+        message: String,
+    },
+}
+
+/// Options that change a scenario from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--var NAME=VALUE`: replaces `[vars]` constants.
+    pub vars: Vec<(String, String)>,
+    /// `--every NAME=DURATION`: a task's interval.
+    pub every: Vec<(String, Duration)>,
+}
+
+impl Scenario {
+    /// The built-in scenario.
+    pub fn builtin() -> Result<Scenario, ScenarioError> {
+        Scenario::parse(DEFAULT_TOML, "built-in", &Overrides::default())
+    }
+
+    /// Parses and checks a scenario.
+    pub fn parse(text: &str, name: &str, o: &Overrides) -> Result<Scenario, ScenarioError> {
+        compile::compile(text, name, o)
+    }
+
+    /// Reads a scenario file.
+    pub fn load(path: &std::path::Path, o: &Overrides) -> Result<Scenario, ScenarioError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Read(name.clone(), e))?;
+        Scenario::parse(&text, &name, o)
+    }
+
+    /// The sequenced task's index, if any.
+    pub fn sequenced(&self) -> Option<usize> {
+        self.tasks.iter().position(|t| t.sequenced)
+    }
+
+    /// Request kinds in statistics order: login, each task, logout.
+    pub fn endpoints(&self) -> Vec<(String, String, String)> {
+        let row = |r: &Request| (r.name.clone(), r.method.to_string(), r.path_text());
+        std::iter::once(row(&self.login))
+            .chain(self.tasks.iter().map(|t| row(&t.request)))
+            .chain(self.logout.iter().map(row))
+            .collect()
+    }
+
+    /// Statistics index of the logout request.
+    pub fn logout_index(&self) -> usize {
+        1 + self.tasks.len()
+    }
+}
+
+impl Request {
+    /// The path as written, for tables (templates shown unfilled).
+    pub fn path_text(&self) -> String {
+        self.path.source().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests;

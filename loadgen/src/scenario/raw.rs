@@ -1,0 +1,75 @@
+//! The scenario as written: serde types that keep each value's place in the
+//! file (`Spanned`), so `compile` can name the line of whatever it refuses.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+type Sp<T> = Spanned<T>;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub version: Option<Sp<i64>>,
+    pub student_name: Option<Sp<String>>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, Sp<String>>,
+    #[serde(default)]
+    pub setup: Vec<Sp<RawRequest>>,
+    pub login: Option<Sp<RawRequest>>,
+    #[serde(default, rename = "task")]
+    pub tasks: Vec<Sp<RawRequest>>,
+    pub logout: Option<Sp<RawRequest>>,
+}
+
+/// One request; the task keys are refused outside `[[task]]` by `compile`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    pub name: Option<Sp<String>>,
+    pub method: Option<Sp<String>>,
+    pub path: Option<Sp<String>>,
+    pub encoding: Option<Sp<String>>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, Sp<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Sp<String>>,
+    pub file: Option<Sp<RawFile>>,
+    pub expect: Option<Sp<RawExpect>>,
+    #[serde(default)]
+    pub capture: BTreeMap<String, Sp<String>>,
+    pub every: Option<Sp<String>>,
+    pub jitter: Option<Sp<String>>,
+    pub offset: Option<Sp<String>>,
+    pub probability: Option<Sp<f64>>,
+    pub sequenced: Option<Sp<bool>>,
+}
+
+/// A multipart file part.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub field: Sp<String>,
+    pub name: Sp<String>,
+    pub content_type: Option<Sp<String>>,
+    pub size: Sp<String>,
+}
+
+/// `status = 200` or `status = [200, 201]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawStatus {
+    One(u16),
+    Many(Vec<u16>),
+}
+
+/// Checks on an answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub status: Option<RawStatus>,
+    #[serde(default)]
+    pub json: BTreeMap<String, toml::Value>,
+}
