@@ -3,9 +3,11 @@
 # Debian, reading every request body before answering: scripts/bench/nginx.conf.in),
 # beside wrk and Locust (FastHttpUser, installed here in a virtualenv).
 #   1. CPU-seconds per 10,000 login POSTs, no pacing (loadgen hammer, wrk, Locust)
-#   2. RSS per 1,000 idle students (logged in, waiting for their next upload)
-#   3. Paced students uploading 4-5 MiB every 30 s: peak RSS, CPU, upload lateness
-# Usage: scripts/bench-loadgen.sh [PACED_STUDENTS...]   (default: 200 2000)
+#   1b. CPU-seconds per 10,000 heartbeats (loadgen hammer --request heartbeat, wrk)
+#   2. RSS per 1,000 idle students (logged in, waiting for their next request)
+#   3. Paced students on the supervise scenario (heartbeat 10 s, screenshot 60 s
+#      at ~200 KB, recording 30 s at 4-5 MiB): peak RSS, CPU, lateness per task
+# Usage: scripts/bench-loadgen.sh [PACED_STUDENTS...]   (default: 2000 10000)
 # Results: target/bench/loadgen/ (machine.txt, results.txt, raw outputs).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,8 +15,8 @@ cd "$repo"
 out=target/bench/loadgen
 work=$(mktemp -d /tmp/bench-loadgen.XXXXXX)
 mkdir -p "$out" "$work/body" "$work/proxy"
-paced=("${@:-200 2000}")
-[ $# -gt 0 ] || paced=(200 2000)
+paced=("$@")
+[ $# -gt 0 ] || paced=(2000 10000)
 
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -x /usr/bin/time ]; then
   sudo_=""; [ "$(id -u)" -ne 0 ] && sudo_=sudo
@@ -65,9 +67,24 @@ say "loadgen hammer --threads 1: ${lgv[*]} -> median $(median "${lgv[@]}")"
 say "wrk -t1 -c32:               ${wrkv[*]} -> median $(median "${wrkv[@]}")"
 say "locust FastHttpUser -u 32:  ${lcv[*]} -> median $(median "${lcv[@]}")"
 
+say "== 1b. CPU-seconds per 10,000 heartbeat POSTs (32 in flight, no pacing; median of 3)"
+lgv=(); wrkv=()
+for _ in 1 2 3; do
+  /usr/bin/time -f "%U %S" -o "$work/t" "$lg" hammer --host "$host" --request heartbeat --students 1 --requests 50000 \
+    --concurrency 32 --threads 1 --json "$work/h.json" > /dev/null
+  n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["requests"])' "$work/h.json")
+  lgv+=("$(per10k "$(cpu_of "$work/t")" "$n")")
+  /usr/bin/time -f "%U %S" -o "$work/t" wrk -t1 -c32 -d5s -s scripts/bench/wrk-heartbeat.lua "$host/api/heartbeat" > "$work/wrk.txt"
+  n=$(awk '/requests in/{print $1}' "$work/wrk.txt")
+  wrkv+=("$(per10k "$(cpu_of "$work/t")" "$n")")
+done
+say "loadgen hammer --request heartbeat: ${lgv[*]} -> median $(median "${lgv[@]}")"
+say "wrk -t1 -c32 (heartbeat.lua):      ${wrkv[*]} -> median $(median "${wrkv[@]}")"
+
 say "== 2. RSS per 1,000 idle students (logged in, next upload an hour away)"
 rss_idle() { # students spawn-rate -> VmRSS in KiB once all have logged in
-  "$lg" run --host "$host" --students "$1" --spawn-rate "$2" --segment-interval 1h --run-time 14s --threads 1 \
+  "$lg" run --host "$host" --students "$1" --spawn-rate "$2" --segment-interval 1h --every heartbeat=1h --every screenshot=1h \
+    --run-time 14s --threads 1 \
     --stop-timeout 1s > /dev/null 2>&1 &
   local pid=$!
   sleep 10
@@ -80,20 +97,23 @@ for rate in 2000 100000; do
 done
 say "(at 100000/s all 10,000 log in at once over 10,000 connections; the allocator keeps their buffers)"
 
-say "== 3. Paced uploads: 4-5 MiB every 30 s, students spawned over the first 30 s, 95 s run"
+say "== 3. Paced students, supervise scenario (heartbeat 10 s, screenshot 60 s ~200 KB, recording 30 s 4-5 MiB), spawned over 30 s, 95 s run"
 for n in "${paced[@]}"; do
   rate=$(python3 -c "print(max($n / 30, 1))")
   /usr/bin/time -f "%U %S %M %e" -o "$work/t" "$lg" run --host "$host" --students "$n" --spawn-rate "$rate" \
-    --segment-interval 30s --segment-size 4MiB-5MiB --run-time 95s --stop-timeout 30s --threads 2 --progress-interval 30s \
+    --segment-size 4MiB-5MiB --run-time 95s --stop-timeout 30s --threads 2 --progress-interval 30s \
     --json "$out/paced-$n.json" > "$out/paced-$n.txt" 2> "$out/paced-$n.err" || true
   read -r u s m e < "$work/t"
   python3 - "$out/paced-$n.json" "$u" "$s" "$m" "$e" "$n" <<'PY' | tee -a "$results"
 import json, sys
 r = json.load(open(sys.argv[1])); u, s, m, e, n = map(float, sys.argv[2:7])
-l, up = r["lateness"], r["endpoints"][1]
-print(f"{int(n)} students: {r['students']['segments_uploaded']} uploads ({up['bytes_sent'] / 2**30:.2f} GiB, {up['failures']} failed), "
-      f"peak RSS {m / 1024:.0f} MiB, CPU {(u + s) / e:.2f} cores ({u:.1f} user + {s:.1f} sys over {e:.0f} s), "
-      f"lateness p50 {l['p50_ms']:.1f} ms p99 {l['p99_ms']:.1f} ms max {l['max_ms']:.1f} ms, upload p99 {up['latency_ms']['p99']:.0f} ms")
+eps = {x["name"]: x for x in r["endpoints"]}
+rec = eps["recording"]
+print(f"{int(n)} students: peak RSS {m / 1024:.0f} MiB, CPU {(u + s) / e:.2f} cores ({u:.1f} user + {s:.1f} sys over {e:.0f} s), "
+      f"{r['total']['requests']} requests ({r['total']['failures']} failed), recordings {rec['requests']} ({rec['bytes_sent'] / 2**30:.2f} GiB, p99 {rec['latency_ms']['p99']:.0f} ms)")
+for l in r["task_lateness"]:
+    x = eps[l["name"]]
+    print(f"  {l['name']}: {x['requests']} requests, {x['failures']} failed, lateness p50 {l['p50_ms']:.1f} ms p99 {l['p99_ms']:.1f} ms max {l['max_ms']:.1f} ms over {l['runs']} runs")
 PY
 done
 echo "results in $results"

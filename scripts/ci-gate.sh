@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A CI job in one script: start the reference target, run a load test with
-# loadgen, stop the target (celery drains its queue first), then run the gate
+# A CI job in one script: start the reference target, create the exam with
+# `loadgen setup`, run a load test with loadgen (the supervise client), stop the target (celery drains its queue first), then run the gate
 # over its logs and recordings. Exits with the gate's code (0 pass, 1
 # findings, 2 error). Extra arguments go to `loadgen run` (e.g. --skip-seq 3
 # to watch the gate fail). Outputs land in DIR (default target/ci-gate):
@@ -24,9 +24,10 @@ work=$out/target
 trap '"$repo/scripts/target-down.sh" "$work" 30' EXIT
 url=$("$repo/scripts/target-up.sh" "$work")
 last=$(printf 'test_%05d' "$students")
+"$bin/loadgen" setup --host "$url" --students "$students" > "$out/setup.txt"
 
 "$bin/loadgen" run --host "$url" --students "$students" --spawn-rate 20 --segments "$segments" \
-  --segment-interval 2s --segment-size 16K-32K --json "$out/loadgen.json" "${extra[@]}" || true
+  --segment-interval 2s --segment-size 16K-32K --every heartbeat=1s --every screenshot=3s --json "$out/loadgen.json" "${extra[@]}" || true
 "$repo/scripts/target-down.sh" "$work" 30   # merges finish before the audit reads their log
 trap - EXIT
 

@@ -158,8 +158,7 @@ fn payloads(s: &Scenario, file: Option<&std::path::Path>) -> Result<Vec<Option<P
     let from_file = file
         .map(|p| Payload::from_file(p).map_err(|e| UsageError(format!("--payload {}: {e}", p.display()))))
         .transpose()?;
-    Ok(s
-        .tasks
+    Ok(s.tasks
         .iter()
         .map(|t| {
             let f = t.request.file.as_ref()?;

@@ -63,7 +63,11 @@ async fn send(
         Ok(p) => {
             let sent = p.body.len();
             match client.send(&p.method, &p.path, &p.headers, p.body).await {
-                Ok(a) => (answer::judge(r, &s.captures, a.status, &a.body), sent, a.body.len() as u64),
+                Ok(a) => (
+                    answer::judge(r, &s.captures, a.status, &a.body),
+                    sent,
+                    a.body.len() as u64,
+                ),
                 Err(k) => (Err(k), sent, 0),
             }
         }
@@ -145,9 +149,17 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
         }));
     }
     drop(tx);
-    let mut eps = vec![("login".to_string(), s.login.method.to_string(), s.login.path.source().to_string())];
+    let mut eps = vec![(
+        "login".to_string(),
+        s.login.method.to_string(),
+        s.login.path.source().to_string(),
+    )];
     if let Some(t) = task.and_then(|t| s.tasks.get(t)) {
-        eps.push((t.request.name.clone(), t.request.method.to_string(), t.request.path.source().to_string()));
+        eps.push((
+            t.request.name.clone(),
+            t.request.method.to_string(),
+            t.request.path.source().to_string(),
+        ));
     }
     let mut c = Collector::new(&eps, &[], None);
     while let Some(ev) = rx.recv().await {

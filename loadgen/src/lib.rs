@@ -78,8 +78,9 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
         }
         Command::Setup(a) => {
             let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
-            let ids = verify::idspace::IdRange::from_count(&a.ids.id_prefix, a.ids.id_width, a.ids.first_id, a.students)
-                .ok_or_else(|| verify::config::UsageError("--students must be at least 1".into()))?;
+            let ids =
+                verify::idspace::IdRange::from_count(&a.ids.id_prefix, a.ids.id_width, a.ids.first_id, a.students)
+                    .ok_or_else(|| verify::config::UsageError("--students must be at least 1".into()))?;
             let scenario = a.scenario.load()?;
             if scenario.setup.is_empty() {
                 anyhow::bail!(verify::config::UsageError(format!(

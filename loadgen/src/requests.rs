@@ -121,7 +121,10 @@ mod tests {
         };
         let login = prepare(&s.login, &v, Bytes::new()).unwrap();
         assert_eq!((login.method.as_str(), login.path.as_str()), ("POST", "/api/login"));
-        assert_eq!(body_text(&login), r#"{"student_id":"test_00001","student_name":"Student 1"}"#);
+        assert_eq!(
+            body_text(&login),
+            r#"{"student_id":"test_00001","student_name":"Student 1"}"#
+        );
         let hb = prepare(&s.tasks[0].request, &v, Bytes::new()).unwrap();
         assert_eq!(body_text(&hb), r#"{"exam_id":12,"student_id":"test_00001"}"#);
     }
@@ -164,6 +167,9 @@ mod tests {
             captures: &bad,
             ..Values::default()
         };
-        assert!(matches!(prepare(&s.tasks[0].request, &v, Bytes::new()), Err(FailKind::Protocol)));
+        assert!(matches!(
+            prepare(&s.tasks[0].request, &v, Bytes::new()),
+            Err(FailKind::Protocol)
+        ));
     }
 }

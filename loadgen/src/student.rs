@@ -209,13 +209,17 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
             break;
         }
         if attempt == ctx.plan.login_retries
-            || !run_stop.sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt)).await
+            || !run_stop
+                .sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt))
+                .await
         {
             break;
         }
     }
     let Some(captures) = captures else {
-        ctx.emit(Event::LoginGaveUp { student: who.id.clone() });
+        ctx.emit(Event::LoginGaveUp {
+            student: who.id.clone(),
+        });
         ctx.emit(Event::Ended);
         return;
     };
@@ -273,12 +277,18 @@ async fn task_loop(
 ) {
     let Some(t) = ctx.scenario.tasks.get(i) else { return };
     let endpoint = 1 + i;
-    let mut rng = (who.seed ^ (i as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng =
+        (who.seed ^ (i as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let jitter_us = u64::try_from(t.jitter.as_micros()).unwrap_or(u64::MAX);
     let mut planned = t0 + t.first();
     let mut seq = 1u64;
     while !t.sequenced || ctx.plan.segments.is_none_or(|n| seq <= n) {
-        let at = planned + Duration::from_micros(if jitter_us > 0 { xorshift(&mut rng) % (jitter_us + 1) } else { 0 });
+        let at = planned
+            + Duration::from_micros(if jitter_us > 0 {
+                xorshift(&mut rng) % (jitter_us + 1)
+            } else {
+                0
+            });
         if !stops.sleep_until(at).await {
             break;
         }
@@ -288,7 +298,12 @@ async fn task_loop(
         if t.probability < 1.0 && (roll >> 11) as f64 / (1u64 << 53) as f64 >= t.probability {
             continue;
         }
-        let file = || ctx.payloads.get(i).and_then(Option::as_ref).map_or_else(Bytes::new, |p| p.segment(size_roll));
+        let file = || {
+            ctx.payloads
+                .get(i)
+                .and_then(Option::as_ref)
+                .map_or_else(Bytes::new, |p| p.segment(size_roll))
+        };
         let late = Instant::now().saturating_duration_since(at);
         let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
         if !t.sequenced {
@@ -317,7 +332,9 @@ async fn task_loop(
                     break;
                 }
                 if attempt == ctx.plan.retries
-                    || !stops.sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt)).await
+                    || !stops
+                        .sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt))
+                        .await
                 {
                     break;
                 }

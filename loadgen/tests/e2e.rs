@@ -1,6 +1,7 @@
-//! End to end: real `loadgen` processes against the reference target (real
-//! gunicorn and celery on 127.0.0.1, started from scripts/target-up.sh), then
-//! the real `verify` binary judges what the server wrote.
+//! End to end: real `loadgen` processes (`setup`, then `run` with the
+//! built-in supervise client) against the reference target (real gunicorn and
+//! celery on 127.0.0.1, started from scripts/target-up.sh), then the server's
+//! own counts and the real `verify` binary judge what the server took.
 
 mod support;
 
@@ -13,17 +14,10 @@ use verify::report::seq::SeqReport;
 
 fn loadgen(target: &Target, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_loadgen"));
-    c.args([
-        "run",
-        "--host",
-        &target.url,
-        "--spawn-rate",
-        "50",
-        "--segment-interval",
-        "1s",
-        "--segment-size",
-        "2K-4K",
-    ]);
+    c.args(["run", "--host", &target.url, "--spawn-rate", "50", "--segment-size", "2K-4K"]);
+    if !args.contains(&"--segment-interval") {
+        c.args(["--segment-interval", "1s"]);
+    }
     c.args(args)
         .env_remove("WORKER_OFFSET")
         .stdout(Stdio::piped())
@@ -80,6 +74,7 @@ fn verify_seq(t: &Target, expect: &str, segments: &str) -> (i32, SeqReport) {
 #[test]
 fn sixty_students_six_segments_are_clean() {
     let t = Target::start();
+    t.setup(60);
     let json = t.dir.path().join("run.json");
     check(
         loadgen(
@@ -111,6 +106,7 @@ fn sixty_students_six_segments_are_clean() {
 #[test]
 fn two_generators_with_the_same_offset_share_ids_and_verify_names_them() {
     let t = Target::start();
+    t.setup(8);
     let args = ["--students", "8", "--segments", "3"];
     let a = loadgen(&t, &args, &[("WORKER_OFFSET", "0")]).spawn().unwrap();
     let b = loadgen(&t, &args, &[("WORKER_OFFSET", "0")]).spawn().unwrap();
@@ -131,6 +127,7 @@ fn two_generators_with_the_same_offset_share_ids_and_verify_names_them() {
 #[test]
 fn shards_split_the_population_without_overlap() {
     let t = Target::start();
+    t.setup(20);
     let args = ["--students", "20", "--segments", "2"];
     let a = loadgen(&t, &[&args[..], &["--shard", "1/2"]].concat(), &[])
         .spawn()
@@ -149,6 +146,7 @@ fn shards_split_the_population_without_overlap() {
 #[test]
 fn skipped_seqs_are_exactly_the_gaps_verify_finds() {
     let t = Target::start();
+    t.setup(5);
     let json = t.dir.path().join("run.json");
     let args = [
         "--students",
@@ -174,47 +172,179 @@ fn skipped_seqs_are_exactly_the_gaps_verify_finds() {
     }
 }
 
-/// Issue 7's end-to-end: faults injected through loadgen (shared IDs, a
-/// skipped seq) into the real target; the gate finds exactly them, from the
-/// log, the disk and celery, and cross-checks them.
-#[test]
-fn gate_finds_injected_faults_from_every_side() {
-    let t = Target::start();
-    let args = ["--students", "4", "--segments", "3", "--skip-seq", "2"];
-    let a = loadgen(&t, &args, &[("WORKER_OFFSET", "0")]).spawn().unwrap();
-    let b = loadgen(&t, &args, &[("WORKER_OFFSET", "0")]).spawn().unwrap();
-    check(a.wait_with_output().unwrap(), "loadgen a");
-    check(b.wait_with_output().unwrap(), "loadgen b");
-    // Stop the target first: celery drains its queue, so every merge is logged.
+/// Stops the target (celery drains its queue, so every merge is logged), then
+/// runs `verify gate` over its logs and tree: (exit code, report).
+fn gate(t: &Target, expect: &str, segments: &str) -> (i32, verify::report::gate::GateReport) {
     let down = Command::new(repo().join("scripts/target-down.sh"))
         .arg(t.dir.path())
         .arg("30")
         .output()
         .unwrap();
     assert!(down.status.success());
-    let logs = t.dir.path().join("logs");
+    let merge_log = t.dir.path().join("logs/celery_worker_merge.log");
     let out = Command::new(verify_bin())
-        .args([
-            "gate",
-            "--log",
-            &t.log(),
-            "--celery-log",
-            &logs.join("celery_worker_merge.log").display().to_string(),
-        ])
+        .args(["gate", "--log", &t.log(), "--celery-log", merge_log.to_str().unwrap()])
         .args([
             "--dir",
             &t.data(),
             "--expect",
-            "test_00001..test_00004",
+            expect,
             "--expect-segments",
-            "3",
+            segments,
             "--format",
             "json",
         ])
         .output()
         .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).expect("verify gate JSON"),
+    )
+}
+
+/// Issue 12: the real client's flow. Recordings every 2 s (3 each, ending
+/// at 6 s), heartbeats every 0.8 s (0.8 … 5.6: 7 each), screenshots every
+/// 2.5 s (2.5 and 5.0: 2 each); every planned time is at least 0.4 s from
+/// the end, so the counts are exact.
+#[test]
+fn supervise_client_twenty_students_every_call_counted_by_the_server() {
+    let t = Target::start();
+    let exam = t.setup(20);
+    let json = t.dir.path().join("run.json");
+    let args = [
+        "--students",
+        "20",
+        "--segments",
+        "3",
+        "--segment-interval",
+        "2s",
+        "--every",
+        "heartbeat=800ms",
+        "--every",
+        "screenshot=2500ms",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    check(loadgen(&t, &args, &[]).output().unwrap(), "loadgen");
+    let run: loadgen::report::RunReport = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let per: Vec<(&str, u64, u64)> = run
+        .endpoints
+        .iter()
+        .map(|e| (e.name.as_str(), e.requests, e.failures))
+        .collect();
+    assert_eq!(
+        per,
+        [
+            ("login", 20, 0),
+            ("heartbeat", 140, 0),
+            ("screenshot", 40, 0),
+            ("recording", 60, 0),
+            ("logout", 20, 0)
+        ]
+    );
+    let late: Vec<(&str, u64)> = run.task_lateness.iter().map(|l| (l.name.as_str(), l.runs)).collect();
+    assert_eq!(late, [("heartbeat", 140), ("screenshot", 40), ("recording", 60)]);
+    // The server's side: per student exactly one login and one logout, and the planned calls.
+    let counts = t.counts();
+    let students = counts.get(&exam).expect("calls in the setup's exam");
+    assert_eq!(students.len(), 20);
+    for (id, kinds) in students {
+        let got: Vec<(&str, u64)> = kinds.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        assert_eq!(
+            got,
+            [
+                ("heartbeat", 7),
+                ("login", 1),
+                ("logout", 1),
+                ("recording", 3),
+                ("screenshot", 2)
+            ],
+            "{id}"
+        );
+    }
+    // The exact recordings tree: seq 0001-0003 per student, nothing else.
+    let rec = t.dir.path().join("server_data").join(&exam).join("recordings");
+    for n in 1..=20 {
+        let id = format!("test_{n:05}");
+        let mut seqs: Vec<String> = std::fs::read_dir(rec.join(&id))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .map(|name| {
+                let rest = name.strip_prefix(&format!("{id}_")).unwrap_or_else(|| panic!("{name}"));
+                assert_eq!(rest.len(), "YYYYMMDD_HHMMSS_seq_0001.mp4".len(), "{name}");
+                rest[16..].to_string()
+            })
+            .collect();
+        seqs.sort();
+        assert_eq!(seqs, ["seq_0001.mp4", "seq_0002.mp4", "seq_0003.mp4"], "{id}");
+    }
+    let (code, r) = gate(&t, "test_00001..test_00020", "3");
+    assert_eq!(code, 0, "{:?}", r.failed_on);
+}
+
+#[test]
+fn supervise_client_skip_seq_2_fails_the_gate_with_exactly_that_gap() {
+    let t = Target::start();
+    t.setup(20);
+    let args = ["--students", "20", "--segments", "3", "--skip-seq", "2"];
+    check(loadgen(&t, &args, &[]).output().unwrap(), "loadgen");
+    let (code, r) = gate(&t, "test_00001..test_00020", "3");
+    assert_eq!(code, 1);
+    let seq = r.seq.as_ref().unwrap();
+    assert_eq!(seq.students.len(), 20);
+    for s in &seq.students {
+        assert_eq!(s.gaps, [[2, 2]], "{}", s.id);
+        assert!(
+            s.duplicates.is_empty() && s.unsequenced.is_empty() && s.short.is_none(),
+            "{}",
+            s.id
+        );
+    }
+    let cross = r.cross.as_ref().unwrap();
+    assert_eq!(cross.gaps.len(), 20);
+    assert!(cross.gaps.iter().all(|g| g.seqs == [[2, 2]]));
+}
+
+#[test]
+fn a_login_refused_by_the_server_is_counted_never_hidden() {
+    // No setup: no active exam, every login is refused with 400.
+    let t = Target::start();
+    let json = t.dir.path().join("run.json");
+    let args = [
+        "--students",
+        "3",
+        "--segments",
+        "1",
+        "--login-retries",
+        "1",
+        "--backoff",
+        "50ms",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let out = loadgen(&t, &args, &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let r: verify::report::gate::GateReport = serde_json::from_slice(&out.stdout).unwrap();
+    let run: loadgen::report::RunReport = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(run.students.login_failed, ["test_00001", "test_00002", "test_00003"]);
+    let login = &run.endpoints[0];
+    assert_eq!((login.requests, login.failures), (6, 6));
+    assert_eq!(login.failure_kinds.get("http 400"), Some(&6));
+}
+
+/// Issue 7's end-to-end: faults injected through loadgen (shared IDs, a
+/// skipped seq) into the real target; the gate finds exactly them, from the
+/// log, the disk and celery, and cross-checks them.
+#[test]
+fn gate_finds_injected_faults_from_every_side() {
+    let t = Target::start();
+    t.setup(4);
+    let args = ["--students", "4", "--segments", "3", "--skip-seq", "2"];
+    let a = loadgen(&t, &args, &[("WORKER_OFFSET", "0")]).spawn().unwrap();
+    let b = loadgen(&t, &args, &[("WORKER_OFFSET", "0")]).spawn().unwrap();
+    check(a.wait_with_output().unwrap(), "loadgen a");
+    check(b.wait_with_output().unwrap(), "loadgen b");
+    let (code, r) = gate(&t, "test_00001..test_00004", "3");
+    assert_eq!(code, 1);
     let ids = r.ids.as_ref().unwrap();
     let shared: Vec<&str> = ids
         .duplicates

@@ -84,6 +84,10 @@ fn worker(port: u16, name: &str, extra: &[&str]) -> Proc {
                 "1s",
                 "--segment-size",
                 "8K",
+                "--every",
+                "heartbeat=1s",
+                "--every",
+                "screenshot=2s",
                 "--stop-timeout",
                 "5s",
             ])
@@ -126,6 +130,7 @@ fn ids(t: &Target) -> verify::report::ids::IdsReport {
 #[test]
 fn a_real_master_drives_two_workers_and_every_id_is_unique() {
     let t = Target::start();
+    t.setup(40);
     let port = free_port();
     let mut m = master(&t, port, 2, 40, "15s");
     let mut w1 = worker(port, "loadgen-a", &[]);
@@ -160,8 +165,9 @@ fn a_real_master_drives_two_workers_and_every_id_is_unique() {
     assert!(requests > 200, "{csv}");
     assert_eq!(failures, 0, "{csv}");
     assert!(median > 0.0 && median < 1000.0, "sensible percentiles: {csv}");
-    for path in ["/api/login", "/api/upload", "/api/finish"] {
-        assert!(csv.contains(&format!("POST,{path},")), "{csv}");
+    // Every task of the scenario under its own name.
+    for name in ["login", "heartbeat", "screenshot", "recording", "logout"] {
+        assert!(csv.contains(&format!("POST,{name},")), "{csv}");
     }
     let r = ids(&t);
     assert_eq!((r.summary.distinct_ids, r.summary.duplicated_ids), (40, 0));
@@ -172,6 +178,8 @@ fn a_real_master_drives_two_workers_and_every_id_is_unique() {
 #[test]
 fn a_killed_worker_is_dropped_and_no_id_is_reused() {
     let t = Target::start();
+    // Users moved off the dead worker take IDs above the population: enrol them too.
+    t.setup(20 + 12 * 1024);
     let port = free_port();
     let mut m = master(&t, port, 2, 20, "14s");
     let mut w1 = worker(port, "loadgen-keep", &[]);
@@ -195,6 +203,7 @@ fn a_killed_worker_is_dropped_and_no_id_is_reused() {
 #[test]
 fn when_the_master_dies_the_worker_exits_with_a_report() {
     let t = Target::start();
+    t.setup(4);
     let port = free_port();
     let mut m = master(&t, port, 1, 4, "60s");
     let mut w = worker(

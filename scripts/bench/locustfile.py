@@ -12,4 +12,5 @@ class Hammer(FastHttpUser):
 
     @task
     def login(self):
-        self.client.post("/api/login", data={"student_id": next(IDS), "exam_id": "30"})
+        sid = next(IDS)
+        self.client.post("/api/login", json={"student_id": sid, "student_name": f"Student {sid[5:]}"})

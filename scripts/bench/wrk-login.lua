@@ -1,4 +1,4 @@
--- wrk: the same login POST as `loadgen hammer`.
+-- wrk: the same login POST as `loadgen hammer` (the supervise client's JSON login).
 wrk.method = "POST"
-wrk.body = "exam_id=30&student_id=test_00001"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = '{"student_id":"test_00001","student_name":"Student 1"}'
+wrk.headers["Content-Type"] = "application/json"

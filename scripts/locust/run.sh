@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts a real Locust master (headless) on 127.0.0.1 and N `loadgen worker`s
-# against a target; stops everything it started when the master exits.
+# against a target; stops everything it started when the master exits. Run
+# `loadgen setup --host URL --students USERS` first: the server refuses
+# students not enrolled in an active exam.
 # Usage: scripts/locust/run.sh URL WORKERS USERS RATE RUN_TIME [CSV_PREFIX]
 #   e.g. scripts/locust/run.sh http://127.0.0.1:5000 2 40 20 30s /tmp/locust
 # Env: LOADGEN (default target/release/loadgen), WORKER_ARGS (extra worker options).

@@ -69,7 +69,7 @@ pub fn write_stats<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         cells
     };
     for e in &r.endpoints {
-        row(out, &line(e, &e.path, &e.method))?;
+        row(out, &line(e, &e.name, &e.method))?;
     }
     row(out, &line(&r.total, "Aggregated", ""))
 }

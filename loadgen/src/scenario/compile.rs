@@ -14,7 +14,15 @@ use super::template::{Place, Scope};
 use super::{Encoding, Expect, FilePart, Overrides, Request, Scenario, ScenarioError, Task, Template};
 
 /// Names templates give meaning to; a capture or var may not take them.
-const RESERVED: [&str; 7] = ["student_id", "n", "student_name", "seq", "student_list", "timestamp", "time"];
+const RESERVED: [&str; 7] = [
+    "student_id",
+    "n",
+    "student_name",
+    "seq",
+    "student_list",
+    "timestamp",
+    "time",
+];
 
 struct Ctx<'a> {
     text: &'a str,
@@ -65,7 +73,11 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in &raw.vars {
         if RESERVED.contains(&k.as_str()) {
-            return Err(cx.err(Some(&v.span()), &format!("vars.{k}"), format!("'{k}' is a built-in template name")));
+            return Err(cx.err(
+                Some(&v.span()),
+                &format!("vars.{k}"),
+                format!("'{k}' is a built-in template name"),
+            ));
         }
         vars.insert(k.clone(), v.get_ref().clone());
     }
@@ -74,7 +86,11 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
     let no_captures: Vec<String> = Vec::new();
     let student_name = match &raw.student_name {
         Some(t) => {
-            let scope = Scope { place: Place::Login, captures: &no_captures, vars: &vars };
+            let scope = Scope {
+                place: Place::Login,
+                captures: &no_captures,
+                vars: &vars,
+            };
             if t.get_ref().contains("{student_name}") {
                 return Err(cx.err(Some(&t.span()), "student_name", "student_name cannot use itself"));
             }
@@ -82,7 +98,11 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
         }
         None => Template::compile(
             "Student {n}",
-            &Scope { place: Place::Login, captures: &no_captures, vars: &vars },
+            &Scope {
+                place: Place::Login,
+                captures: &no_captures,
+                vars: &vars,
+            },
         )
         .map_err(|m| cx.err(None, "student_name", m))?,
     };
@@ -106,17 +126,28 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
     let mut tasks: Vec<Task> = Vec::new();
     for (i, r) in raw.tasks.iter().enumerate() {
         let t = r.get_ref();
-        let name = t
-            .name
-            .as_ref()
-            .ok_or_else(|| cx.err(Some(&r.span()), &format!("task[{}].name", i + 1), "every [[task]] needs a name"))?;
+        let name = t.name.as_ref().ok_or_else(|| {
+            cx.err(
+                Some(&r.span()),
+                &format!("task[{}].name", i + 1),
+                "every [[task]] needs a name",
+            )
+        })?;
         let key = format!("task.{}", name.get_ref());
         let n = name.get_ref();
         if n.is_empty() || ["login", "logout", "Aggregated"].contains(&n.as_str()) || n.contains(['=', ',']) {
-            return Err(cx.err(Some(&name.span()), &format!("{key}.name"), format!("'{n}' cannot name a task")));
+            return Err(cx.err(
+                Some(&name.span()),
+                &format!("{key}.name"),
+                format!("'{n}' cannot name a task"),
+            ));
         }
         if tasks.iter().any(|o| &o.request.name == n) {
-            return Err(cx.err(Some(&name.span()), &format!("{key}.name"), format!("two tasks are named '{n}'")));
+            return Err(cx.err(
+                Some(&name.span()),
+                &format!("{key}.name"),
+                format!("two tasks are named '{n}'"),
+            ));
         }
         let sequenced = t.sequenced.as_ref().is_some_and(|s| *s.get_ref());
         if sequenced && let Some(first) = tasks.iter().find(|o| o.sequenced) {
@@ -124,7 +155,10 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
             return Err(cx.err(
                 span.as_ref(),
                 &format!("{key}.sequenced"),
-                format!("only one task may be sequenced, and '{}' already is", first.request.name),
+                format!(
+                    "only one task may be sequenced, and '{}' already is",
+                    first.request.name
+                ),
             ));
         }
         let place = if sequenced { Place::Sequenced } else { Place::Student };
@@ -132,7 +166,11 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
         let before = none.len();
         let request = request(&cx, r, &key, n, place, &mut none, &vars)?;
         if none.len() != before {
-            return Err(cx.err(Some(&r.span()), &format!("{key}.capture"), "captures come from [login] and [[setup]] answers only"));
+            return Err(cx.err(
+                Some(&r.span()),
+                &format!("{key}.capture"),
+                "captures come from [login] and [[setup]] answers only",
+            ));
         }
         let every = match &t.every {
             Some(e) => cx.duration(e, &format!("{key}.every"))?,
@@ -140,21 +178,38 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
         };
         let every = o.every.iter().find(|(k, _)| k == n).map_or(every, |(_, d)| *d);
         if every.is_zero() {
-            return Err(cx.err(t.every.as_ref().map(Spanned::span).as_ref(), &format!("{key}.every"), "`every` must be above 0"));
+            return Err(cx.err(
+                t.every.as_ref().map(Spanned::span).as_ref(),
+                &format!("{key}.every"),
+                "`every` must be above 0",
+            ));
         }
         let probability = t.probability.as_ref().map_or(Ok(1.0), |p| {
             let v = *p.get_ref();
             if (0.0..=1.0).contains(&v) {
                 Ok(v)
             } else {
-                Err(cx.err(Some(&p.span()), &format!("{key}.probability"), "probability must be between 0 and 1"))
+                Err(cx.err(
+                    Some(&p.span()),
+                    &format!("{key}.probability"),
+                    "probability must be between 0 and 1",
+                ))
             }
         })?;
         tasks.push(Task {
             request,
             every,
-            jitter: t.jitter.as_ref().map(|j| cx.duration(j, &format!("{key}.jitter"))).transpose()?.unwrap_or_default(),
-            offset: t.offset.as_ref().map(|j| cx.duration(j, &format!("{key}.offset"))).transpose()?,
+            jitter: t
+                .jitter
+                .as_ref()
+                .map(|j| cx.duration(j, &format!("{key}.jitter")))
+                .transpose()?
+                .unwrap_or_default(),
+            offset: t
+                .offset
+                .as_ref()
+                .map(|j| cx.duration(j, &format!("{key}.offset")))
+                .transpose()?,
             probability,
             sequenced,
         });
@@ -162,7 +217,11 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
     for (name, _) in &o.every {
         if !tasks.iter().any(|t| &t.request.name == name) {
             let names: Vec<&str> = tasks.iter().map(|t| t.request.name.as_str()).collect();
-            return Err(cx.err(None, "--every", format!("no task named '{name}' (tasks: {})", names.join(", "))));
+            return Err(cx.err(
+                None,
+                "--every",
+                format!("no task named '{name}' (tasks: {})", names.join(", ")),
+            ));
         }
     }
 
@@ -171,7 +230,11 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
             let mut none = captures.clone();
             let req = request(&cx, r, "logout", "logout", Place::Student, &mut none, &vars)?;
             if none.len() != captures.len() {
-                return Err(cx.err(Some(&r.span()), "logout.capture", "captures come from [login] and [[setup]] answers only"));
+                return Err(cx.err(
+                    Some(&r.span()),
+                    "logout.capture",
+                    "captures come from [login] and [[setup]] answers only",
+                ));
             }
             Some(req)
         }
@@ -221,8 +284,13 @@ fn request(
     }
     let scope = Scope { place, captures, vars };
     let method = match &raw.method {
-        Some(m) => Method::from_bytes(m.get_ref().as_bytes())
-            .map_err(|_| cx.err(Some(&m.span()), &k("method"), format!("bad HTTP method '{}'", m.get_ref())))?,
+        Some(m) => Method::from_bytes(m.get_ref().as_bytes()).map_err(|_| {
+            cx.err(
+                Some(&m.span()),
+                &k("method"),
+                format!("bad HTTP method '{}'", m.get_ref()),
+            )
+        })?,
         None => Method::POST,
     };
     let path = raw
@@ -230,9 +298,17 @@ fn request(
         .as_ref()
         .ok_or_else(|| cx.err(Some(&r.span()), &k("path"), "a request needs a `path`"))?;
     if !path.get_ref().starts_with('/') {
-        return Err(cx.err(Some(&path.span()), &k("path"), format!("path '{}' must start with /", path.get_ref())));
+        return Err(cx.err(
+            Some(&path.span()),
+            &k("path"),
+            format!("path '{}' must start with /", path.get_ref()),
+        ));
     }
-    let file = raw.file.as_ref().map(|f| file_part(cx, f, &k("file"), &scope)).transpose()?;
+    let file = raw
+        .file
+        .as_ref()
+        .map(|f| file_part(cx, f, &k("file"), &scope))
+        .transpose()?;
     let encoding = match raw.encoding.as_ref().map(|e| (e.get_ref().as_str(), e.span())) {
         None if file.is_some() => Encoding::Multipart,
         None => Encoding::Form,
@@ -240,11 +316,19 @@ fn request(
         Some(("json", _)) => Encoding::Json,
         Some(("multipart", _)) => Encoding::Multipart,
         Some((other, span)) => {
-            return Err(cx.err(Some(&span), &k("encoding"), format!("encoding '{other}' is not form, json or multipart")));
+            return Err(cx.err(
+                Some(&span),
+                &k("encoding"),
+                format!("encoding '{other}' is not form, json or multipart"),
+            ));
         }
     };
     if file.is_some() && encoding != Encoding::Multipart {
-        return Err(cx.err(Some(&r.span()), &k("file"), "a file part needs encoding = \"multipart\""));
+        return Err(cx.err(
+            Some(&r.span()),
+            &k("file"),
+            "a file part needs encoding = \"multipart\"",
+        ));
     }
     let mut fields = Vec::new();
     for (f, v) in &raw.fields {
@@ -253,20 +337,34 @@ fn request(
     let mut headers = Vec::new();
     for (h, v) in &raw.headers {
         let hk = k(&format!("headers.{h}"));
-        let hn = HeaderName::from_bytes(h.as_bytes()).map_err(|_| cx.err(Some(&v.span()), &hk, format!("bad header name '{h}'")))?;
+        let hn = HeaderName::from_bytes(h.as_bytes())
+            .map_err(|_| cx.err(Some(&v.span()), &hk, format!("bad header name '{h}'")))?;
         headers.push((hn, cx.template(v, &hk, &scope)?));
     }
     let path_t = cx.template(path, &k("path"), &scope)?;
-    let expect = raw.expect.as_ref().map(|e| expect(cx, e, &k("expect"))).transpose()?.unwrap_or_default();
+    let expect = raw
+        .expect
+        .as_ref()
+        .map(|e| expect(cx, e, &k("expect")))
+        .transpose()?
+        .unwrap_or_default();
     let mut capture = Vec::new();
     for (c, ptr) in &raw.capture {
         let ck = k(&format!("capture.{c}"));
         let ok_name = !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
         if !ok_name || RESERVED.contains(&c.as_str()) || vars.contains_key(c) || c.starts_with("time") {
-            return Err(cx.err(Some(&ptr.span()), &ck, format!("'{c}' cannot name a capture (letters, digits, _; not a built-in or a var)")));
+            return Err(cx.err(
+                Some(&ptr.span()),
+                &ck,
+                format!("'{c}' cannot name a capture (letters, digits, _; not a built-in or a var)"),
+            ));
         }
         if !(ptr.get_ref().is_empty() || ptr.get_ref().starts_with('/')) {
-            return Err(cx.err(Some(&ptr.span()), &ck, format!("'{}' is not a JSON pointer (/a/b)", ptr.get_ref())));
+            return Err(cx.err(
+                Some(&ptr.span()),
+                &ck,
+                format!("'{}' is not a JSON pointer (/a/b)", ptr.get_ref()),
+            ));
         }
         if captures.iter().any(|x| x == c) {
             return Err(cx.err(Some(&ptr.span()), &ck, format!("'{c}' is captured twice")));
@@ -275,7 +373,10 @@ fn request(
         capture.push((captures.len() - 1, ptr.get_ref().clone()));
     }
     Ok(Request {
-        name: raw.name.as_ref().map_or_else(|| name.to_string(), |n| n.get_ref().clone()),
+        name: raw
+            .name
+            .as_ref()
+            .map_or_else(|| name.to_string(), |n| n.get_ref().clone()),
         method,
         path: path_t,
         encoding,
@@ -291,10 +392,16 @@ fn file_part(cx: &Ctx, f: &Spanned<RawFile>, key: &str, scope: &Scope) -> Result
     let raw = f.get_ref();
     let size_text = raw.size.get_ref();
     let (a, b) = size_text.split_once('-').unwrap_or((size_text, size_text));
-    let parse = |t: &str| verify::config::parse_size(t).map_err(|e| cx.err(Some(&raw.size.span()), &format!("{key}.size"), e.0));
+    let parse = |t: &str| {
+        verify::config::parse_size(t).map_err(|e| cx.err(Some(&raw.size.span()), &format!("{key}.size"), e.0))
+    };
     let (min, max) = (parse(a)?, parse(b)?);
     if min > max || max > 4 << 30 {
-        return Err(cx.err(Some(&raw.size.span()), &format!("{key}.size"), format!("size '{size_text}' must be SIZE or MIN-MAX, MIN <= MAX <= 4GiB")));
+        return Err(cx.err(
+            Some(&raw.size.span()),
+            &format!("{key}.size"),
+            format!("size '{size_text}' must be SIZE or MIN-MAX, MIN <= MAX <= 4GiB"),
+        ));
     }
     if raw.field.get_ref().is_empty() {
         return Err(cx.err(Some(&raw.field.span()), &format!("{key}.field"), "empty field name"));
@@ -302,7 +409,10 @@ fn file_part(cx: &Ctx, f: &Spanned<RawFile>, key: &str, scope: &Scope) -> Result
     Ok(FilePart {
         field: raw.field.get_ref().clone(),
         name: cx.template(&raw.name, &format!("{key}.name"), scope)?,
-        content_type: raw.content_type.as_ref().map_or_else(|| "application/octet-stream".to_string(), |c| c.get_ref().clone()),
+        content_type: raw
+            .content_type
+            .as_ref()
+            .map_or_else(|| "application/octet-stream".to_string(), |c| c.get_ref().clone()),
         size: (min, max),
     })
 }
@@ -320,9 +430,14 @@ fn expect(cx: &Ctx, e: &Spanned<RawExpect>, key: &str) -> Result<Expect, Scenari
     let mut json = Vec::new();
     for (ptr, v) in &raw.json {
         if !ptr.starts_with('/') {
-            return Err(cx.err(Some(&e.span()), &format!("{key}.json"), format!("'{ptr}' is not a JSON pointer (/a/b)")));
+            return Err(cx.err(
+                Some(&e.span()),
+                &format!("{key}.json"),
+                format!("'{ptr}' is not a JSON pointer (/a/b)"),
+            ));
         }
-        let v = serde_json::to_value(v).map_err(|err| cx.err(Some(&e.span()), &format!("{key}.json.{ptr}"), err.to_string()))?;
+        let v = serde_json::to_value(v)
+            .map_err(|err| cx.err(Some(&e.span()), &format!("{key}.json.{ptr}"), err.to_string()))?;
         json.push((ptr.clone(), v));
     }
     Ok(Expect { status, json })

@@ -9,7 +9,6 @@ mod compile;
 mod raw;
 pub mod template;
 
-
 use std::time::Duration;
 
 use hyper::Method;

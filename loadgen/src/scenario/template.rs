@@ -281,10 +281,9 @@ fn push_var(out: &mut String, var: &Var, v: &Values) {
         }
         Var::Capture(i) => out.push_str(v.captures.get(*i).map_or("", |c| c.text.as_str())),
         Var::Time { offset_ms, format } => {
-            let at = v
-                .at
-                .checked_add_signed(TimeDelta::milliseconds(*offset_ms))
-                .unwrap_or(v.at);
+            let at =
+                v.at.checked_add_signed(TimeDelta::milliseconds(*offset_ms))
+                    .unwrap_or(v.at);
             let _ = write!(out, "{}", at.format(format));
         }
     }
@@ -319,7 +318,10 @@ mod tests {
         let vars = BTreeMap::from([("exam_name".to_string(), "final".to_string())]);
         let sc = scope(Place::Sequenced, &caps, &vars);
         let t = Template::compile("{student_id}_{n}_{seq}_{exam_id}_{exam_name}_{{x}}", &sc).unwrap();
-        let captured = [Captured::new(serde_json::json!(7)), Captured::new(serde_json::json!("a b/c"))];
+        let captured = [
+            Captured::new(serde_json::json!(7)),
+            Captured::new(serde_json::json!("a b/c")),
+        ];
         let at = Local.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
         let v = Values {
             student_id: "test_00001",
@@ -334,7 +336,12 @@ mod tests {
         assert_eq!(p.fill(&v, Escape::Url), "/s/a%20b%2Fc/test_00001");
         let tm = Template::compile("{time:%Y-%m-%d %H:%M:%S}|{time+3h:%H}|{time-1m:%M}", &sc).unwrap();
         assert_eq!(tm.fill(&v, Escape::None), "2026-01-02 03:04:05|06|03");
-        assert!(Template::compile("{timestamp}", &sc).unwrap().fill(&v, Escape::None).starts_with("2026-01-02T03:04:05.000"));
+        assert!(
+            Template::compile("{timestamp}", &sc)
+                .unwrap()
+                .fill(&v, Escape::None)
+                .starts_with("2026-01-02T03:04:05.000")
+        );
         // A lone capture keeps its JSON type in JSON bodies.
         let e = Template::compile("{exam_id}", &sc).unwrap();
         assert_eq!(e.fill_json(&v), serde_json::json!(7));

@@ -32,7 +32,10 @@ fn the_builtin_is_the_supervise_client() {
     assert_eq!(names, ["heartbeat", "screenshot", "recording"]);
     assert_eq!(s.sequenced(), Some(2));
     let rec = &s.tasks[2];
-    assert_eq!((rec.every, rec.request.encoding), (Duration::from_secs(30), Encoding::Multipart));
+    assert_eq!(
+        (rec.every, rec.request.encoding),
+        (Duration::from_secs(30), Encoding::Multipart)
+    );
     let file = rec.request.file.as_ref().unwrap();
     assert_eq!((file.field.as_str(), file.size), ("video", (15 << 20, 20 << 20)));
     assert_eq!(s.tasks[0].every, Duration::from_secs(10));
@@ -51,7 +54,10 @@ fn the_readme_scenario_for_another_api_parses() {
     let s = Scenario::load(&path, &Overrides::default()).unwrap();
     assert_eq!(s.captures, ["token"]);
     assert_eq!(s.tasks[1].request.expect.status, [200, 201]);
-    assert_eq!(s.tasks[1].request.expect.json, [("/ok".to_string(), serde_json::json!(true))]);
+    assert_eq!(
+        s.tasks[1].request.expect.json,
+        [("/ok".to_string(), serde_json::json!(true))]
+    );
     assert_eq!(s.tasks[0].jitter, Duration::from_secs(1));
     assert_eq!(s.logout.unwrap().method, Method::DELETE);
 }
@@ -78,20 +84,30 @@ fn overrides_change_intervals_and_vars() {
 #[test]
 fn unknown_keys_are_refused_with_their_line() {
     let e = refused(&MINI.replace("every = \"1s\"", "every = \"1s\"\nevry = 3"));
-    assert!(e.starts_with("scenario s.toml line 8") && e.contains("unknown field `evry`"), "{e}");
+    assert!(
+        e.starts_with("scenario s.toml line 8") && e.contains("unknown field `evry`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn two_sequenced_tasks_are_refused() {
-    let text = format!("{MINI}sequenced = true\n[[task]]\nname = \"rec\"\nevery = \"2s\"\npath = \"/r\"\nsequenced = true\n");
+    let text =
+        format!("{MINI}sequenced = true\n[[task]]\nname = \"rec\"\nevery = \"2s\"\npath = \"/r\"\nsequenced = true\n");
     let e = refused(&text);
-    assert!(e.contains("line 14") && e.contains("key `task.rec.sequenced`") && e.contains("'beat' already is"), "{e}");
+    assert!(
+        e.contains("line 14") && e.contains("key `task.rec.sequenced`") && e.contains("'beat' already is"),
+        "{e}"
+    );
 }
 
 #[test]
 fn undefined_templates_and_captures_are_refused() {
     let e = refused(&MINI.replace("/b/{exam_id}", "/b/{exam}"));
-    assert!(e.contains("line 8") && e.contains("key `task.beat.path`") && e.contains("undefined template {exam}"), "{e}");
+    assert!(
+        e.contains("line 8") && e.contains("key `task.beat.path`") && e.contains("undefined template {exam}"),
+        "{e}"
+    );
     let e = refused(&MINI.replace("/b/{exam_id}", "/b/{seq}"));
     assert!(e.contains("only for the sequenced task"), "{e}");
     let e = refused(&MINI.replace("path = \"/api/login\"", "path = \"/api/login/{exam_id}\""));
@@ -105,10 +121,15 @@ fn undefined_templates_and_captures_are_refused() {
 #[test]
 fn bad_durations_sizes_and_values_are_refused() {
     let e = refused(&MINI.replace("every = \"1s\"", "every = \"1 fortnight\""));
-    assert!(e.contains("line 7") && e.contains("key `task.beat.every`") && e.contains("bad duration"), "{e}");
+    assert!(
+        e.contains("line 7") && e.contains("key `task.beat.every`") && e.contains("bad duration"),
+        "{e}"
+    );
     let e = refused(&MINI.replace("every = \"1s\"", "every = \"0s\""));
     assert!(e.contains("must be above 0"), "{e}");
-    let e = refused(&format!("{MINI}file = {{ field = \"f\", name = \"a\", size = \"9K-1K\" }}\n"));
+    let e = refused(&format!(
+        "{MINI}file = {{ field = \"f\", name = \"a\", size = \"9K-1K\" }}\n"
+    ));
     assert!(e.contains("key `task.beat.file.size`"), "{e}");
     let e = refused(&format!("{MINI}probability = 1.5\n"));
     assert!(e.contains("key `task.beat.probability`"), "{e}");
@@ -126,7 +147,9 @@ fn versions_and_names_are_checked() {
     assert!(e.contains("key `version`") && e.contains("CHANGELOG"), "{e}");
     let e = refused(&MINI.replace("version = 2", "version = 1"));
     assert!(e.contains("line 1"), "{e}");
-    let e = refused(&format!("{MINI}[[task]]\nname = \"beat\"\nevery = \"1s\"\npath = \"/c\"\n"));
+    let e = refused(&format!(
+        "{MINI}[[task]]\nname = \"beat\"\nevery = \"1s\"\npath = \"/c\"\n"
+    ));
     assert!(e.contains("two tasks are named 'beat'"), "{e}");
     let e = refused(&format!("{MINI}[[task]]\nevery = \"1s\"\npath = \"/c\"\n"));
     assert!(e.contains("needs a name"), "{e}");

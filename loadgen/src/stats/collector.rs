@@ -6,8 +6,7 @@ use hdrhistogram::Histogram;
 
 use super::event::{Event, FailKind, Sample};
 use crate::report::{
-    EndpointReport, HistoryRow, Latency, Lateness, PERCENTILES, RunReport, SCHEMA, StudentIssue, Students,
-    TaskLateness,
+    EndpointReport, HistoryRow, Latency, Lateness, PERCENTILES, RunReport, SCHEMA, StudentIssue, Students, TaskLateness,
 };
 
 /// Highest latency the histograms track exactly: one hour, in microseconds.

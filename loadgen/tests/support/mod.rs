@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -38,6 +39,35 @@ impl Target {
 
     pub fn data(&self) -> String {
         self.dir.path().join("server_data").display().to_string()
+    }
+
+    /// `loadgen setup` for `students` students (the built-in scenario): an
+    /// active exam holding them; returns its ID.
+    pub fn setup(&self, students: u64) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args(["setup", "--host", &self.url, "--students", &students.to_string()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "loadgen setup: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix("exam_id="))
+            .unwrap_or_else(|| panic!("no exam_id in: {text}"))
+            .to_string()
+    }
+
+    /// The server's own counts: exam -> student -> call kind -> calls.
+    pub fn counts(&self) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, u64>>> {
+        let out = Command::new("curl")
+            .args(["-fsS", &format!("{}/api/_counts", self.url)])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
     }
 }
 
