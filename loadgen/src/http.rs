@@ -208,8 +208,13 @@ impl Client {
             let mut attempt = 0;
             loop {
                 let (mut sender, reused) = self.checkout().await?;
-                let mut req = Request::builder().method(method.clone()).uri(&uri);
-                let h = req.headers_mut().expect("builder is valid");
+                // An invalid URI (a scenario path with a space) is a `protocol` failure, never a panic.
+                let mut req = Request::builder()
+                    .method(method.clone())
+                    .uri(&uri)
+                    .body(body.clone())
+                    .map_err(|_| FailKind::Protocol)?;
+                let h = req.headers_mut();
                 h.insert(
                     HOST,
                     HeaderValue::from_str(&self.target.authority).map_err(|_| FailKind::Protocol)?,
@@ -217,7 +222,6 @@ impl Client {
                 for (k, v) in headers {
                     h.insert(k.clone(), v.clone());
                 }
-                let req = req.body(body.clone()).map_err(|_| FailKind::Protocol)?;
                 match sender.send_request(req).await {
                     Ok(resp) => {
                         let status = resp.status().as_u16();

@@ -14,7 +14,15 @@ use verify::report::seq::SeqReport;
 
 fn loadgen(target: &Target, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_loadgen"));
-    c.args(["run", "--host", &target.url, "--spawn-rate", "50", "--segment-size", "2K-4K"]);
+    c.args([
+        "run",
+        "--host",
+        &target.url,
+        "--spawn-rate",
+        "50",
+        "--segment-size",
+        "2K-4K",
+    ]);
     if !args.contains(&"--segment-interval") {
         c.args(["--segment-interval", "1s"]);
     }

@@ -58,6 +58,15 @@ impl Ctx<'_> {
 /// Parses `text` (named `file` in messages) into a checked scenario.
 pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, ScenarioError> {
     let cx = Ctx { text, file };
+    // Syntax first, then the version (a version 1 file would only show unknown keys), then the shape.
+    let table: toml::Table = toml::from_str(text).map_err(|e| cx.err(e.span().as_ref(), "", e.message()))?;
+    if !table.contains_key("version") {
+        return Err(cx.err(
+            None,
+            "version",
+            "missing `version = 2` at the top (version 1 scenarios changed shape: see CHANGELOG)",
+        ));
+    }
     let raw: RawScenario = toml::from_str(text).map_err(|e| cx.err(e.span().as_ref(), "", e.message()))?;
     match &raw.version {
         Some(v) if *v.get_ref() == 2 => {}
@@ -342,6 +351,18 @@ fn request(
         headers.push((hn, cx.template(v, &hk, &scope)?));
     }
     let path_t = cx.template(path, &k("path"), &scope)?;
+    // Filled values are percent-encoded; what is written must already be a valid URL path.
+    let probe = path_t.fill(&super::Values::default(), super::Escape::Url);
+    if probe.parse::<hyper::Uri>().is_err() {
+        return Err(cx.err(
+            Some(&path.span()),
+            &k("path"),
+            format!(
+                "'{}' is not a valid URL path (percent-encode spaces and the like)",
+                path.get_ref()
+            ),
+        ));
+    }
     let expect = raw
         .expect
         .as_ref()
