@@ -45,8 +45,8 @@ fn a_bad_scenario_exits_2_naming_file_line_and_key() {
         (
             "v1.toml",
             "exam_id = \"30\"\n[login]\npath = \"/l\"\n",
-            "",
-            "unknown field `exam_id`",
+            "key `version`",
+            "CHANGELOG",
         ),
     ];
     for (name, text, line, what) in cases {
