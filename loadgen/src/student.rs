@@ -103,7 +103,9 @@ impl Ctx {
         u64::try_from(at.saturating_duration_since(self.start).as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Sends one request, judges the answer, reports it once; returns the captures.
+    /// Sends one request, judges the answer, reports it once; returns the
+    /// captures. Callers box this future: an idle student then holds only its
+    /// timers, not the state of a request it is not making.
     async fn exchange(
         &self,
         endpoint: usize,
@@ -198,7 +200,7 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
             at: Local::now(),
             ..base
         };
-        if let Ok(got) = ctx.exchange(LOGIN, &s.login, &v, Bytes::new()).await {
+        if let Ok(got) = Box::pin(ctx.exchange(LOGIN, &s.login, &v, Bytes::new())).await {
             let mut caps = vec![Captured::new(serde_json::Value::Null); s.captures.len()];
             for (i, c) in got {
                 if let Some(slot) = caps.get_mut(i) {
@@ -252,7 +254,10 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
         let mut ok = false;
         for attempt in 0..=ctx.plan.retries.min(2) {
             let v = Values { at: Local::now(), ..v };
-            if ctx.exchange(s.logout_index(), logout, &v, Bytes::new()).await.is_ok() {
+            if Box::pin(ctx.exchange(s.logout_index(), logout, &v, Bytes::new()))
+                .await
+                .is_ok()
+            {
                 ok = true;
                 break;
             }
@@ -309,7 +314,7 @@ async fn task_loop(
         if !t.sequenced {
             ctx.emit(Event::Lateness { task: i, us });
             let v = Values { at: ctx.wall(at), ..v };
-            let _ = ctx.exchange(endpoint, &t.request, &v, file()).await;
+            let _ = Box::pin(ctx.exchange(endpoint, &t.request, &v, file())).await;
             continue;
         }
         if ctx.plan.skip.skips(seq) {
@@ -327,7 +332,7 @@ async fn task_loop(
                     at: ctx.wall(at),
                     ..v
                 };
-                if ctx.exchange(endpoint, &t.request, &v, file()).await.is_ok() {
+                if Box::pin(ctx.exchange(endpoint, &t.request, &v, file())).await.is_ok() {
                     ok = true;
                     break;
                 }

@@ -382,3 +382,44 @@ fn gate_finds_injected_faults_from_every_side() {
     assert_eq!(col, ["test_00001", "test_00002", "test_00003", "test_00004"]);
     assert!(r.failed_on.contains(&"cross:gap_both".to_string()) && r.failed_on.contains(&"ids:collision".to_string()));
 }
+
+/// Task options against the real server: a task with probability 0 never
+/// runs, an `offset` (with jitter) places the first run, once, as `every` is
+/// longer than the run.
+#[test]
+fn task_offset_probability_and_jitter_shape_the_calls() {
+    let t = Target::start();
+    let exam = t.setup(4);
+    let builtin = loadgen::scenario::DEFAULT_TOML;
+    let text = builtin
+        .replace("every = \"10s\"", "every = \"300ms\"\nprobability = 0.0")
+        .replace(
+            "every = \"60s\"",
+            "every = \"60s\"\noffset = \"200ms\"\njitter = \"100ms\"",
+        );
+    let path = t.dir.path().join("shape.toml");
+    std::fs::write(&path, text).unwrap();
+    let json = t.dir.path().join("run.json");
+    let args = [
+        "--students",
+        "4",
+        "--segments",
+        "3",
+        "--scenario",
+        path.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    check(loadgen(&t, &args, &[]).output().unwrap(), "loadgen");
+    let counts = t.counts();
+    for (id, kinds) in &counts[&exam] {
+        assert_eq!(kinds.get("heartbeat"), None, "{id}: probability 0 never runs");
+        assert_eq!(kinds.get("screenshot"), Some(&1), "{id}: one run at the offset");
+        assert_eq!(kinds.get("recording"), Some(&3), "{id}");
+    }
+    let run: loadgen::report::RunReport = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let shot = run.task_lateness.iter().find(|l| l.name == "screenshot").unwrap();
+    assert_eq!(shot.runs, 4);
+    let beat = run.task_lateness.iter().find(|l| l.name == "heartbeat").unwrap();
+    assert_eq!(beat.runs, 0, "a run not drawn is not measured");
+}

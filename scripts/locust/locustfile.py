@@ -12,4 +12,4 @@ class StudentUser(User):
 
     @task
     def upload_segment(self):
-        """Runs in loadgen (login, paced segment uploads, finish)."""
+        """Runs in loadgen: the scenario (login, heartbeats, screenshots, recordings, logout)."""
