@@ -7,6 +7,7 @@
 
 mod compile;
 mod raw;
+mod request;
 pub mod template;
 
 use std::time::Duration;
