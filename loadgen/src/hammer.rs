@@ -54,7 +54,7 @@ async fn send(
         n: w.n,
         student_name: &w.name,
         captures: &w.captures,
-        at: chrono::Local::now(),
+        at: None,
         ..Values::default()
     };
     let t0 = Instant::now();

@@ -3,9 +3,9 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use hyper::Method;
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
-use crate::http::{Body, content_type};
+use crate::http::Body;
 use crate::scenario::{Encoding, Escape, Request, Values};
 use crate::stats::FailKind;
 
@@ -20,6 +20,7 @@ pub struct Prepared {
 
 /// The multipart boundary: fixed, and long enough never to occur in a payload by chance.
 const BOUNDARY: &str = "loadgen-7d1f3c9a2b8e4f60a5c1d2e3f4a5b6c7";
+const MULTIPART: &str = "multipart/form-data; boundary=loadgen-7d1f3c9a2b8e4f60a5c1d2e3f4a5b6c7";
 
 /// Fields with their values; a field that is only `{seq}` is left out when there is no seq.
 fn fields<'a>(r: &'a Request, v: &'a Values) -> impl Iterator<Item = (&'a str, &'a crate::scenario::Template)> + 'a {
@@ -40,7 +41,10 @@ pub fn prepare(r: &Request, v: &Values, file: Bytes) -> Result<Prepared, FailKin
     }
     let body = match r.encoding {
         Encoding::Form => {
-            hs.push(content_type("application/x-www-form-urlencoded"));
+            hs.push((
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            ));
             let mut ser = form_urlencoded::Serializer::new(String::new());
             for (k, t) in fields(r, v) {
                 ser.append_pair(k, &t.fill(v, Escape::None));
@@ -48,13 +52,13 @@ pub fn prepare(r: &Request, v: &Values, file: Bytes) -> Result<Prepared, FailKin
             Body::new([Bytes::from(ser.finish())])
         }
         Encoding::Json => {
-            hs.push(content_type("application/json"));
+            hs.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
             let obj: serde_json::Map<String, serde_json::Value> =
                 fields(r, v).map(|(k, t)| (k.to_string(), t.fill_json(v))).collect();
             Body::new([Bytes::from(serde_json::Value::Object(obj).to_string())])
         }
         Encoding::Multipart => {
-            hs.push(content_type(&format!("multipart/form-data; boundary={BOUNDARY}")));
+            hs.push((CONTENT_TYPE, HeaderValue::from_static(MULTIPART)));
             let mut head = BytesMut::with_capacity(512);
             for (k, t) in fields(r, v) {
                 head.put_slice(
@@ -149,6 +153,7 @@ mod tests {
         assert!(!body_text(&without).contains("name=\"sequence\""));
         assert_eq!(with.body.len(), text.len() as u64);
         assert!(with.body.len() > 1000);
+        assert_eq!(MULTIPART, format!("multipart/form-data; boundary={BOUNDARY}"));
     }
 
     #[test]

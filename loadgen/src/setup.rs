@@ -81,7 +81,7 @@ pub async fn setup(cfg: SetupConfig) -> anyhow::Result<SetupReport> {
         let v = Values {
             student_list: &list,
             captures: &caps,
-            at: chrono::Local::now(),
+            at: None,
             ..Values::default()
         };
         let mut step = SetupStep {

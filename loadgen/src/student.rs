@@ -197,7 +197,7 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
     for attempt in 0..=ctx.plan.login_retries {
         let v = Values {
             student_name: &name,
-            at: Local::now(),
+            at: None,
             ..base
         };
         if let Ok(got) = Box::pin(ctx.exchange(LOGIN, &s.login, &v, Bytes::new())).await {
@@ -253,7 +253,7 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
     if let Some(logout) = &s.logout {
         let mut ok = false;
         for attempt in 0..=ctx.plan.retries.min(2) {
-            let v = Values { at: Local::now(), ..v };
+            let v = Values { at: None, ..v };
             if Box::pin(ctx.exchange(s.logout_index(), logout, &v, Bytes::new()))
                 .await
                 .is_ok()
@@ -313,7 +313,10 @@ async fn task_loop(
         let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
         if !t.sequenced {
             ctx.emit(Event::Lateness { task: i, us });
-            let v = Values { at: ctx.wall(at), ..v };
+            let v = Values {
+                at: t.request.uses_time().then(|| ctx.wall(at)),
+                ..v
+            };
             let _ = Box::pin(ctx.exchange(endpoint, &t.request, &v, file())).await;
             continue;
         }
@@ -329,7 +332,7 @@ async fn task_loop(
             for attempt in 0..=ctx.plan.retries {
                 let v = Values {
                     seq: sent_seq,
-                    at: ctx.wall(at),
+                    at: t.request.uses_time().then(|| ctx.wall(at)),
                     ..v
                 };
                 if Box::pin(ctx.exchange(endpoint, &t.request, &v, file())).await.is_ok() {

@@ -172,6 +172,15 @@ impl Scenario {
 }
 
 impl Request {
+    /// True when a template of the request reads its moment (`{timestamp}`, `{time:…}`):
+    /// only then is the clock read for it.
+    pub fn uses_time(&self) -> bool {
+        self.path.uses_time()
+            || self.fields.iter().any(|(_, t)| t.uses_time())
+            || self.headers.iter().any(|(_, t)| t.uses_time())
+            || self.file.as_ref().is_some_and(|f| f.name.uses_time())
+    }
+
     /// The path as written, for tables (templates shown unfilled).
     pub fn path_text(&self) -> String {
         self.path.source().to_string()

@@ -75,7 +75,7 @@ impl Captured {
 }
 
 /// The values one request is filled with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Values<'a> {
     pub student_id: &'a str,
     pub n: u64,
@@ -83,22 +83,9 @@ pub struct Values<'a> {
     pub seq: Option<u64>,
     pub captures: &'a [Captured],
     pub student_list: &'a str,
-    /// The request's moment: a task's planned start, else now.
-    pub at: DateTime<Local>,
-}
-
-impl Default for Values<'_> {
-    fn default() -> Self {
-        Values {
-            student_id: "",
-            n: 0,
-            student_name: "",
-            seq: None,
-            captures: &[],
-            student_list: "",
-            at: Local::now(),
-        }
-    }
+    /// The request's moment: a task's planned start; `None`: now, read only
+    /// when a template needs it (the clock is not read per request otherwise).
+    pub at: Option<DateTime<Local>>,
 }
 
 /// How filled values are escaped.
@@ -228,6 +215,13 @@ impl Template {
         }
     }
 
+    /// True when filling reads the request's moment (`{timestamp}`, `{time:…}`).
+    pub fn uses_time(&self) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Var(Var::Timestamp | Var::Time { .. })))
+    }
+
     /// True when the template has no placeholder.
     pub fn is_literal(&self) -> bool {
         self.pieces.iter().all(|p| matches!(p, Piece::Lit(_)))
@@ -277,13 +271,14 @@ fn push_var(out: &mut String, var: &Var, v: &Values) {
         }
         Var::StudentList => out.push_str(v.student_list),
         Var::Timestamp => {
-            let _ = write!(out, "{}", v.at.format(ISO));
+            let _ = write!(out, "{}", v.at.unwrap_or_else(Local::now).format(ISO));
         }
         Var::Capture(i) => out.push_str(v.captures.get(*i).map_or("", |c| c.text.as_str())),
         Var::Time { offset_ms, format } => {
-            let at =
-                v.at.checked_add_signed(TimeDelta::milliseconds(*offset_ms))
-                    .unwrap_or(v.at);
+            let now = v.at.unwrap_or_else(Local::now);
+            let at = now
+                .checked_add_signed(TimeDelta::milliseconds(*offset_ms))
+                .unwrap_or(now);
             let _ = write!(out, "{}", at.format(format));
         }
     }
@@ -328,7 +323,7 @@ mod tests {
             n: 1,
             seq: Some(3),
             captures: &captured,
-            at,
+            at: Some(at),
             ..Values::default()
         };
         assert_eq!(t.fill(&v, Escape::None), "test_00001_1_3_7_final_{x}");
