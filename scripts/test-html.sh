@@ -29,7 +29,7 @@ work=$(mktemp -d /tmp/html-test.XXXXXX)
 trap 'scripts/target-down.sh "$work" 5; rm -rf "$work"' EXIT
 url=$(scripts/target-up.sh "$work")
 target/debug/loadgen setup --host "$url" --students 6 >/dev/null
-target/debug/loadgen run --host "$url" --students 6 --segments 3 --segment-interval 1s --segment-size 8K \
+target/debug/loadgen run --host "$url" --students 6 --segments 3 --segment-interval 1s --segment-size 8K --every heartbeat=500ms --every screenshot=1s \
   --spawn-rate 6 --html "$out/run.html" --json "$out/run.json" >/dev/null 2>&1
 
 passed=0 failed=0
