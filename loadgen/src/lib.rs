@@ -200,8 +200,8 @@ pub fn plan<W: Write>(out: &mut W, a: &cli::PlanArgs) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "{} students over {} machines; IDs never overlap:",
-        a.students, a.workers
+        "{} students over {} machines; IDs never overlap.\n  once, from any machine (the exam holding every student):\n    loadgen setup --host {} --students {} --id-prefix {} --id-width {} --first-id {}",
+        a.students, a.workers, a.host, a.students, a.ids.scheme.id_prefix, a.ids.scheme.id_width, a.ids.scheme.first_id
     )?;
     for k in 1..=a.workers {
         let mut ids = a.ids.clone();
