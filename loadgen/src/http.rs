@@ -140,6 +140,8 @@ pub struct Answer {
 pub struct Client {
     addr: SocketAddr,
     target: Target,
+    /// The Host header, validated once (`None`: the authority is not a valid header value).
+    host: Option<HeaderValue>,
     idle: Mutex<Vec<SendRequest<Body>>>,
     max_idle: usize,
     timeout: Duration,
@@ -150,6 +152,7 @@ impl Client {
     pub fn new(target: Target, addr: SocketAddr, timeout: Duration, max_idle: usize) -> Client {
         Client {
             addr,
+            host: HeaderValue::from_str(&target.authority).ok(),
             target,
             idle: Mutex::new(Vec::new()),
             max_idle,
@@ -203,7 +206,12 @@ impl Client {
         headers: &[(HeaderName, HeaderValue)],
         body: Body,
     ) -> Result<Answer, FailKind> {
-        let uri = format!("{}{path}", self.target.base);
+        let uri = if self.target.base.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.target.base)
+        };
+        let host = self.host.clone().ok_or(FailKind::Protocol)?;
         let exchange = async {
             let mut attempt = 0;
             loop {
@@ -215,10 +223,7 @@ impl Client {
                     .body(body.clone())
                     .map_err(|_| FailKind::Protocol)?;
                 let h = req.headers_mut();
-                h.insert(
-                    HOST,
-                    HeaderValue::from_str(&self.target.authority).map_err(|_| FailKind::Protocol)?,
-                );
+                h.insert(HOST, host.clone());
                 for (k, v) in headers {
                     h.insert(k.clone(), v.clone());
                 }
