@@ -83,6 +83,16 @@ impl LoginMatcher {
                 });
             }
         };
+        // An optional `id` group that did not take part in the match: a line
+        // with the event but no ID, never a panic.
+        let Some(id) = caps.name("id") else {
+            let cut: String = text.chars().take(SAMPLE_CHARS).collect();
+            return Some(Observation::Malformed {
+                file,
+                line,
+                text: escape_str(&cut),
+            });
+        };
         let h = header(text);
         let time = caps
             .name("ts")
@@ -91,7 +101,7 @@ impl LoginMatcher {
             .map(|s| (s.text, s.unix));
         let source = caps.name("source").map(|m| m.as_str().to_string()).or(h.source);
         Some(Observation::Login(LoginEvent {
-            id: caps["id"].to_string(),
+            id: id.as_str().to_string(),
             file,
             line,
             time,

@@ -117,9 +117,14 @@ fn zone(s: &str) -> Option<i64> {
         b'-' => -1,
         _ => return None,
     };
-    let digits: String = s[1..].chars().filter(|c| *c != ':').collect();
-    (digits.len() == 4).then_some(())?;
-    Some(sign * (num(&digits[..2])? * 3600 + num(&digits[2..])? * 60))
+    // ASCII digits only: slicing a multibyte string at 2 could split a character.
+    let digits: Vec<u8> = s.bytes().skip(1).filter(|c| *c != b':').collect();
+    let [h1, h2, m1, m2] = digits[..] else { return None };
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let d = |c: u8| i64::from(c - b'0');
+    Some(sign * ((d(h1) * 10 + d(h2)) * 3600 + (d(m1) * 10 + d(m2)) * 60))
 }
 
 /// `YYYY-MM-DD[ T]HH:MM:SS[,mmm|.mmm][ ±ZZZZ|Z]` at the start of `s`.
