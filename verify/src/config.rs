@@ -68,8 +68,19 @@ pub fn expectation(a: &ExpectArgs) -> Result<Expectation, UsageError> {
             .ok_or_else(|| UsageError("--expect-count must be at least 1".into()))?;
         ranges.push(r);
     }
+    // The expectation is listed ID by ID (missing students are named): a
+    // population past this bound is a typo, not an exam.
+    let total = ranges.iter().fold(0u64, |n, r| n.saturating_add(r.len()));
+    if total > MAX_POPULATION {
+        return Err(UsageError(format!(
+            "--expect: {total} students is more than {MAX_POPULATION}, the most one audit checks (a typo in a range?)"
+        )));
+    }
     Ok(Expectation { ranges })
 }
+
+/// The largest population `--expect` takes.
+pub const MAX_POPULATION: u64 = 10_000_000;
 
 /// Parses `--fail-on` for an audit's kinds.
 pub fn fail_on<K: Kind>(text: Option<&str>) -> Result<FailOn<K>, UsageError> {

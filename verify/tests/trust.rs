@@ -58,3 +58,88 @@ fn optional_id_group_that_did_not_match_is_malformed() {
     assert_eq!(v["summary"]["login_events"], 1);
     assert_eq!(v["summary"]["malformed"], 1);
 }
+
+/// Runs `verify` as an unprivileged user when the tests run as root (root
+/// reads folders at mode 000): `None` when that is not possible here.
+fn verify_unprivileged(args: &[&str]) -> Option<support::Run> {
+    use std::process::Command;
+    let root = Command::new("id").arg("-u").output().ok()?.stdout == b"0\n";
+    let mut c = if root {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_verify"),
+        ]);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_verify"))
+    };
+    let out = c.args(args).env("NO_COLOR", "1").output().ok()?;
+    Some(support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Item 2: an exam folder that cannot be read is an error (exit 2), never a
+/// silent skip that lets the clean exams pass.
+#[test]
+fn unreadable_exam_folder_is_an_error_not_a_skip() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let data = d.path().join("server_data");
+    for exam in ["30", "31"] {
+        let folder = data.join(exam).join("recordings/test_00001");
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(folder.join("test_00001_20251123_180000_seq_0001.mp4"), b"x").unwrap();
+    }
+    fs::set_permissions(data.join("30"), fs::Permissions::from_mode(0o000)).unwrap();
+    let r = verify_unprivileged(&["seq", "--dir", data.to_str().unwrap(), "--format", "json"]);
+    fs::set_permissions(data.join("30"), fs::Permissions::from_mode(0o755)).unwrap();
+    let Some(r) = r else {
+        eprintln!("skipped: cannot run verify as an unprivileged user here");
+        return;
+    };
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let errors = v["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e.to_string().contains("server_data/30")),
+        "{errors:?}"
+    );
+}
+
+/// Item 9: `--dir` naming a symbolic link to a folder follows that one link.
+#[test]
+fn dir_given_as_a_symlink_is_followed() {
+    let d = tempfile::tempdir().unwrap();
+    let real = d.path().join("real/recordings/test_00001");
+    fs::create_dir_all(&real).unwrap();
+    fs::write(real.join("test_00001_20251123_180000_seq_0001.mp4"), b"x").unwrap();
+    let link = d.path().join("link");
+    std::os::unix::fs::symlink(d.path().join("real"), &link).unwrap();
+    let r = verify(&["seq", "--dir", link.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["summary"]["segments"], 1);
+}
+
+/// Item 8: a population past the bound is refused with a clear message
+/// instead of being listed ID by ID.
+#[test]
+fn huge_expected_population_is_refused_clearly() {
+    let d = tempfile::tempdir().unwrap();
+    let r = verify(&[
+        "seq",
+        "--dir",
+        d.path().to_str().unwrap(),
+        "--expect",
+        "test_00001..test_99999999999",
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("more than 10000000"), "{}", r.stderr);
+}

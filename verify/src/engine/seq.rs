@@ -58,12 +58,12 @@ pub fn run_seq(cfg: &SeqConfig) -> Result<SeqReport, ScanError> {
         path: escape_os(cfg.dir.as_os_str()),
         source,
     };
-    let (layout, exam_dirs) = tree::detect(&cfg.dir, cfg.scan.follow_links).map_err(root_err)?;
+    let (layout, exam_dirs, detect_errors) = tree::detect(&cfg.dir, cfg.scan.follow_links).map_err(root_err)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build()?;
 
     let mut exams = Vec::new();
     let mut results = Vec::new();
-    let (mut stray, mut errors, mut skipped_links) = (Vec::new(), Vec::new(), 0);
+    let (mut stray, mut errors, mut skipped_links) = (Vec::new(), detect_errors, 0);
     for ed in &exam_dirs {
         let listing = tree::list_students(&ed.recordings, cfg.scan.follow_links);
         exams.push(ExamScanned {

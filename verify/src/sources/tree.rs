@@ -49,33 +49,57 @@ pub struct Listing {
 const RECORDINGS: &str = "recordings";
 
 /// Decides what `root` is: a recordings folder, an exam folder or a `server_data`.
-pub fn detect(root: &Path, follow: bool) -> io::Result<(Layout, Vec<ExamDir>)> {
-    if !stat(root, follow)?.is_dir() {
+/// The root the user named is followed even when it is a symbolic link. An
+/// exam folder that cannot be read is an error entry, never a silent skip
+/// (returned with the layout; the caller reports them).
+pub fn detect(root: &Path, follow: bool) -> io::Result<(Layout, Vec<ExamDir>, Vec<PathError>)> {
+    if !fs::metadata(root)?.is_dir() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a directory"));
     }
     let name_of = |p: &Path| p.file_name().map(escape_os);
     if root.file_name() == Some(OsStr::new(RECORDINGS)) {
         let exam = root.parent().and_then(name_of);
-        return Ok((Layout::Recordings, vec![exam_dir(exam, root.to_path_buf())]));
+        return Ok((Layout::Recordings, vec![exam_dir(exam, root.to_path_buf())], Vec::new()));
     }
     let own = root.join(RECORDINGS);
-    if is_dir(&own, follow) {
-        let exam = fs::canonicalize(root).ok().as_deref().and_then(name_of);
-        return Ok((Layout::Exam, vec![exam_dir(exam, own)]));
+    match fs::metadata(&own) {
+        Ok(m) if m.is_dir() => {
+            let exam = fs::canonicalize(root).ok().as_deref().and_then(name_of);
+            return Ok((Layout::Exam, vec![exam_dir(exam, own)], Vec::new()));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
     }
     let mut exams = Vec::new();
+    let mut errors = Vec::new();
     for entry in fs::read_dir(root)? {
-        let Ok(entry) = entry else { continue };
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                errors.push(PathError::io(root, &e));
+                continue;
+            }
+        };
+        if !is_dir(&entry.path(), follow) {
+            continue;
+        }
         let rec = entry.path().join(RECORDINGS);
-        if is_dir(&entry.path(), follow) && is_dir(&rec, follow) {
-            exams.push(exam_dir(Some(escape_os(&entry.file_name())), rec));
+        match stat(&rec, follow) {
+            Ok(m) if m.is_dir() => exams.push(exam_dir(Some(escape_os(&entry.file_name())), rec)),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            // EACCES and the like: an exam folder we cannot look into.
+            Err(e) => errors.push(PathError::io(&entry.path(), &e)),
         }
     }
     if exams.is_empty() {
-        return Ok((Layout::Recordings, vec![exam_dir(None, root.to_path_buf())]));
+        // A recordings folder itself: its unreadable student folders are
+        // reported by the scan of each folder.
+        return Ok((Layout::Recordings, vec![exam_dir(None, root.to_path_buf())], Vec::new()));
     }
     exams.sort_by(|a, b| a.exam.cmp(&b.exam));
-    Ok((Layout::ServerData, exams))
+    Ok((Layout::ServerData, exams, errors))
 }
 
 fn exam_dir(exam: Option<String>, recordings: PathBuf) -> ExamDir {
