@@ -176,6 +176,9 @@ pub struct SeqArgs {
     /// The seq number students start at.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub first_seq: u64,
+    /// Seqs above this are reported as unparseable instead of counted as gaps.
+    #[arg(long, default_value_t = crate::audit::seq::MAX_SEQ, value_name = "N")]
+    pub max_seq: u64,
     /// Report segments smaller than this as empty (zero-byte files always are), e.g. 1K, 4MiB.
     #[arg(long, value_name = "SIZE")]
     pub min_size: Option<String>,

@@ -222,6 +222,7 @@ impl SeqArgs {
                 min_size,
                 stall_factor: self.stall_factor,
                 expect_segments: self.expect_segments,
+                max_seq: self.max_seq,
             },
             expect: expectation(&self.expect)?,
             fail_on: fail_on(self.output.fail_on.as_deref())?,

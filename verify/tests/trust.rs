@@ -143,3 +143,43 @@ fn huge_expected_population_is_refused_clearly() {
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("more than 10000000"), "{}", r.stderr);
 }
+
+/// Item 1: counts that would overflow never wrap to a pass. seq 1 and
+/// u64::MAX: the huge seq is reported (unparseable, above --max-seq), the
+/// real gap of the second student still fails the run, in `seq` and `gate`.
+#[test]
+fn huge_seq_numbers_never_wrap_a_gap_count_into_a_pass() {
+    let d = tempfile::tempdir().unwrap();
+    let rec = d.path().join("30/recordings");
+    for (id, seqs) in [("test_00001", vec![1u64, u64::MAX]), ("test_00002", vec![1, 5])] {
+        fs::create_dir_all(rec.join(id)).unwrap();
+        for s in seqs {
+            fs::write(rec.join(id).join(format!("{id}_20251123_180000_seq_{s:04}.mp4")), b"x").unwrap();
+        }
+    }
+    let dir = d.path().join("30");
+    let r = verify(&["seq", "--dir", dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["summary"]["findings"]["gap"], 3, "{}", r.stdout);
+    assert_eq!(v["summary"]["findings"]["unparseable"], 1, "{}", r.stdout);
+    let failed = v["failed_on"].to_string();
+    assert!(failed.contains("gap") && failed.contains("unparseable"), "{failed}");
+    let r = verify(&["gate", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let r = verify(&["gate", "--dir", dir.to_str().unwrap(), "--github"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    // Raised past the huge seq, the bound lets the gap through: still no wrap.
+    let r = verify(&[
+        "seq",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--max-seq",
+        &u64::MAX.to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["summary"]["findings"]["gap"], u64::MAX, "saturated, not wrapped");
+}

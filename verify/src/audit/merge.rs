@@ -285,7 +285,10 @@ impl MergeFold {
             retries: tasks.iter().map(|t| t.retried).sum(),
             never_finished: never.len() as u64,
             students_with_gaps: students.len() as u64,
-            missing_seqs: gaps.iter().map(|g| crate::audit::ranges::count(&g.missing)).sum(),
+            missing_seqs: gaps
+                .iter()
+                .map(|g| crate::audit::ranges::count(&g.missing))
+                .fold(0, u64::saturating_add),
             warnings: warnings.len() as u64,
         };
         MergePieces {

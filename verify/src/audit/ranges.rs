@@ -5,8 +5,8 @@
 pub fn gaps(sorted_unique: &[u64]) -> Vec<[u64; 2]> {
     sorted_unique
         .windows(2)
-        .filter(|w| w[1] > w[0] + 1)
-        .map(|w| [w[0] + 1, w[1] - 1])
+        .filter(|w| w[1] > w[0].saturating_add(1))
+        .map(|w| [w[0].saturating_add(1), w[1].saturating_sub(1)])
         .collect()
 }
 
@@ -15,7 +15,7 @@ pub fn compress(sorted_unique: &[u64]) -> Vec<[u64; 2]> {
     let mut out: Vec<[u64; 2]> = Vec::new();
     for &n in sorted_unique {
         match out.last_mut() {
-            Some(r) if r[1] + 1 == n => r[1] = n,
+            Some(r) if r[1].checked_add(1) == Some(n) => r[1] = n,
             _ => out.push([n, n]),
         }
     }
@@ -23,8 +23,12 @@ pub fn compress(sorted_unique: &[u64]) -> Vec<[u64; 2]> {
 }
 
 /// Number of values covered by inclusive ranges.
+/// Saturates at `u64::MAX`: a count that wrapped to 0 would turn a finding into a pass.
 pub fn count(ranges: &[[u64; 2]]) -> u64 {
-    ranges.iter().map(|[a, b]| b - a + 1).sum()
+    ranges
+        .iter()
+        .map(|[a, b]| b.saturating_sub(*a).saturating_add(1))
+        .fold(0, u64::saturating_add)
 }
 
 /// `5-7, 12` for people.
@@ -49,6 +53,8 @@ mod tests {
         assert_eq!(count(&g), 4);
         assert!(gaps(&[]).is_empty() && gaps(&[3]).is_empty());
         assert_eq!(compress(&[3, 4, 5, 9, 11, 12]), [[3, 5], [9, 9], [11, 12]]);
+        assert_eq!(count(&[[0, u64::MAX], [1, 3]]), u64::MAX, "saturates, never wraps");
+        assert_eq!(gaps(&[1, u64::MAX]), [[2, u64::MAX - 1]]);
     }
 
     proptest! {

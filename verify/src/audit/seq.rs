@@ -58,7 +58,13 @@ pub struct SeqRules {
     pub stall_factor: f64,
     /// Students whose last seq is below this are short.
     pub expect_segments: Option<u64>,
+    /// Seqs above this are no seqs a client sends: reported as unparseable,
+    /// kept out of the range arithmetic.
+    pub max_seq: u64,
 }
+
+/// The default `--max-seq`.
+pub const MAX_SEQ: u64 = 1_000_000_000;
 
 impl Default for SeqRules {
     fn default() -> Self {
@@ -67,6 +73,7 @@ impl Default for SeqRules {
             min_size: 0,
             stall_factor: 3.0,
             expect_segments: None,
+            max_seq: MAX_SEQ,
         }
     }
 }
@@ -104,6 +111,11 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
             });
         }
         match seg.seq {
+            Some(s) if s > rules.max_seq => out.unparseable.push(format!(
+                "{} (seq {s} is above --max-seq {})",
+                escape_os(&seg.name),
+                rules.max_seq
+            )),
             Some(s) => seqs.push((s, seg.time, i)),
             None => out.unsequenced.push(escape_os(&seg.name)),
         }

@@ -50,9 +50,10 @@ pub fn run_gate(cfg: &GateConfig) -> Result<GateReport, GateError> {
 
 /// `--max-missing-ratio`: gaps under the ratio stop failing the seq check.
 fn apply_missing_ratio(s: &mut SeqReport, ratio: f64, expect_segments: Option<u64>) {
-    let missing = s.summary.findings[&SeqKind::Gap] + s.summary.findings[&SeqKind::LeadingGap];
+    let count = |k| s.summary.findings.get(&k).copied().unwrap_or(0);
+    let missing = u64::saturating_add(count(SeqKind::Gap), count(SeqKind::LeadingGap));
     let expected: u64 = match expect_segments {
-        Some(n) => n * s.summary.students.max(1),
+        Some(n) => n.saturating_mul(s.summary.students.max(1)),
         None => s.summary.segments.max(1),
     };
     if (missing as f64) <= ratio * expected as f64 {
@@ -300,7 +301,8 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
     let mut findings: BTreeMap<SeqKind, u64> = SeqKind::ALL.iter().map(|&k| (k, 0)).collect();
     for (_, r) in &reports {
         for (k, n) in &r.summary.findings {
-            *findings.entry(*k).or_default() += n;
+            let total = findings.entry(*k).or_default();
+            *total = total.saturating_add(*n);
         }
     }
     let unexpected: BTreeSet<StudentRef> = reports
@@ -345,11 +347,11 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
             let e = tasks
                 .entry(t.name.clone())
                 .or_insert_with(|| TaskStats::empty(&t.name, t.duration_ms));
-            e.received += t.received;
-            e.succeeded += t.succeeded;
-            e.failed += t.failed;
-            e.retried += t.retried;
-            e.never_finished += t.never_finished;
+            e.received = e.received.saturating_add(t.received);
+            e.succeeded = e.succeeded.saturating_add(t.succeeded);
+            e.failed = e.failed.saturating_add(t.failed);
+            e.retried = e.retried.saturating_add(t.retried);
+            e.never_finished = e.never_finished.saturating_add(t.never_finished);
             // Percentiles do not combine exactly: keep the worst of each.
             if let (Some(a), Some(b)) = (e.duration_ms.as_mut(), t.duration_ms) {
                 a.p50 = a.p50.max(b.p50);
@@ -364,17 +366,17 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
             continue;
         }
         let o = &r.summary;
-        s.files += o.files;
-        s.lines += o.lines;
-        s.celery_lines += o.celery_lines;
-        s.continuation_lines += o.continuation_lines;
-        s.tasks += o.tasks;
-        s.succeeded += o.succeeded;
-        s.failed += o.failed;
-        s.retries += o.retries;
-        s.never_finished += o.never_finished;
-        s.missing_seqs += o.missing_seqs;
-        s.warnings += o.warnings;
+        s.files = s.files.saturating_add(o.files);
+        s.lines = s.lines.saturating_add(o.lines);
+        s.celery_lines = s.celery_lines.saturating_add(o.celery_lines);
+        s.continuation_lines = s.continuation_lines.saturating_add(o.continuation_lines);
+        s.tasks = s.tasks.saturating_add(o.tasks);
+        s.succeeded = s.succeeded.saturating_add(o.succeeded);
+        s.failed = s.failed.saturating_add(o.failed);
+        s.retries = s.retries.saturating_add(o.retries);
+        s.never_finished = s.never_finished.saturating_add(o.never_finished);
+        s.missing_seqs = s.missing_seqs.saturating_add(o.missing_seqs);
+        s.warnings = s.warnings.saturating_add(o.warnings);
     }
     base.tasks = tasks.into_values().collect();
     base.failures = reports.iter().flat_map(|(_, r)| r.failures.clone()).collect();

@@ -114,14 +114,16 @@ fn assemble(
     // Per exam: student ID -> has segments, for the expectation.
     let mut seen: HashMap<Option<String>, HashMap<String, bool>> = HashMap::new();
     for r in results {
-        files += r.files;
-        skipped_links += r.skipped_links;
+        // Saturating: a total that wrapped to 0 would pass a run with findings.
+        files = u64::saturating_add(files, r.files);
+        skipped_links = u64::saturating_add(skipped_links, r.skipped_links);
         errors.extend(r.errors);
         let f = r.findings;
-        segments += f.segments + f.foreign.len() as u64;
-        in_flight += f.in_flight;
+        segments = u64::saturating_add(segments, f.segments.saturating_add(f.foreign.len() as u64));
+        in_flight = u64::saturating_add(in_flight, f.in_flight);
         for (kind, n) in f.counts() {
-            *findings.entry(kind).or_default() += n;
+            let total = findings.entry(kind).or_default();
+            *total = total.saturating_add(n);
         }
         seen.entry(f.exam.clone())
             .or_default()
