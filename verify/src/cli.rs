@@ -83,6 +83,9 @@ pub struct GateArgs {
     /// Report students whose last seq is below N.
     #[arg(long, value_name = "N")]
     pub expect_segments: Option<u64>,
+    /// Seqs above this are reported as unparseable instead of counted as gaps.
+    #[arg(long, default_value_t = crate::audit::seq::MAX_SEQ, value_name = "N")]
+    pub max_seq: u64,
     /// Collision window for duplicate logins (default 120s).
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,

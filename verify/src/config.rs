@@ -387,6 +387,7 @@ impl GateArgs {
             },
             rules: SeqRules {
                 expect_segments: self.expect_segments.or(file.expect_segments),
+                max_seq: self.max_seq,
                 ..SeqRules::default()
             },
             expect: expect.clone(),

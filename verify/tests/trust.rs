@@ -183,3 +183,64 @@ fn huge_seq_numbers_never_wrap_a_gap_count_into_a_pass() {
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["summary"]["findings"]["gap"], u64::MAX, "saturated, not wrapped");
 }
+
+/// Celery merge-log lines as the reference target writes them.
+fn celery_gap_line(id: &str, missing: &str) -> String {
+    format!(
+        "[2025-11-23 18:00:00,123: WARNING/ForkPoolWorker-1] tasks.merge_segments[0f0e0d0c-0b0a-0908-0706-050403020100]: 序号缺失 student_id={id} exam_id=30 missing={missing}\n"
+    )
+}
+
+/// Item 5: a disk gap of 10^14 seqs is compared with the server's gaps as
+/// ranges (it used to be expanded into a set and abort on allocation).
+#[test]
+fn huge_disk_gap_is_cross_checked_as_ranges() {
+    let d = tempfile::tempdir().unwrap();
+    let folder = d.path().join("30/recordings/test_00001");
+    fs::create_dir_all(&folder).unwrap();
+    for s in [1u64, 99_999_999_999_999] {
+        fs::write(folder.join(format!("test_00001_20251123_180000_seq_{s:04}.mp4")), b"x").unwrap();
+    }
+    let log = write(d.path(), "merge.log", celery_gap_line("test_00001", "2-5").as_bytes());
+    let dir = d.path().join("30");
+    let r = verify(&[
+        "gate",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--celery-log",
+        &log,
+        "--max-seq",
+        "100000000000000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let gaps = v["cross"]["gaps"].to_string();
+    assert!(gaps.contains("[2,5]") && gaps.contains("[6,99999999999998]"), "{gaps}");
+}
+
+/// Item 6: a `序号缺失` line claiming huge ranges stays a few ranges in memory
+/// (four 3 KB lines of `1-99999` ranges used to take 943 MB).
+#[test]
+fn wide_server_gap_ranges_stay_ranges() {
+    let d = tempfile::tempdir().unwrap();
+    let ranges: Vec<String> = (0..400)
+        .map(|i| format!("{}-{}", i * 100_000 + 1, i * 100_000 + 99_999))
+        .collect();
+    let mut text = String::new();
+    for n in 1..=4 {
+        text.push_str(&celery_gap_line(&format!("test_0000{n}"), &ranges.join(",")));
+    }
+    // A range wider than 100,000 used to be dropped without a word.
+    text.push_str(&celery_gap_line("test_00005", "5-300000"));
+    let log = write(d.path(), "merge.log", text.as_bytes());
+    let r = verify(&["merge", "--log", &log, "--format", "json"]);
+    assert!(r.code == 0 || r.code == 1, "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let gaps = v["server_gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 5);
+    assert_eq!(gaps[0]["missing"].as_array().unwrap().len(), 400);
+    assert_eq!(gaps[4]["missing"], serde_json::json!([[5, 300000]]));
+    assert_eq!(v["summary"]["missing_seqs"], 4 * 400 * 99_999 + 299_996);
+}

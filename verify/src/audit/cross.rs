@@ -9,11 +9,7 @@ use crate::report::ids::{IdsKind, IdsReport};
 use crate::report::merge::MergeReport;
 use crate::report::seq::SeqReport;
 
-use super::ranges::compress;
-
-fn expand(ranges: &[[u64; 2]]) -> BTreeSet<u64> {
-    ranges.iter().flat_map(|[a, b]| *a..=*b).collect()
-}
+use super::ranges::{intersect, normalize, subtract};
 
 /// Compares the audits that ran (any may be missing).
 pub fn cross_check(
@@ -54,36 +50,34 @@ pub fn cross_check(
     out
 }
 
-/// Server-reported gaps against disk gaps, per student and seq.
+/// Server-reported gaps against disk gaps, per student and seq. Compared as
+/// ranges: a gap of 10^14 seqs costs one range, not 10^14 set entries.
 fn gaps(seq: &SeqReport, merge: &MergeReport) -> Vec<GapRow> {
-    let mut server: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    let mut server: BTreeMap<&str, Vec<[u64; 2]>> = BTreeMap::new();
     for g in &merge.server_gaps {
-        server.entry(&g.id).or_default().extend(expand(&g.missing));
+        server.entry(&g.id).or_default().extend_from_slice(&g.missing);
     }
-    let mut disk: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    let mut disk: BTreeMap<&str, Vec<[u64; 2]>> = BTreeMap::new();
     for s in &seq.students {
-        let mut set = expand(&s.gaps);
-        if let Some(l) = s.leading_gap {
-            set.extend(l[0]..=l[1]);
-        }
-        if !set.is_empty() {
-            disk.entry(&s.id).or_default().extend(set);
+        let ranges: Vec<[u64; 2]> = s.gaps.iter().copied().chain(s.leading_gap).collect();
+        if !ranges.is_empty() {
+            disk.entry(&s.id).or_default().extend(ranges);
         }
     }
     let ids: BTreeSet<&str> = server.keys().chain(disk.keys()).copied().collect();
-    let empty = BTreeSet::new();
     let mut rows = Vec::new();
     for id in ids {
-        let (sv, dk) = (server.get(id).unwrap_or(&empty), disk.get(id).unwrap_or(&empty));
-        for (kind, set) in [
-            (CrossKind::GapBoth, sv.intersection(dk).copied().collect::<Vec<_>>()),
-            (CrossKind::GapServerOnly, sv.difference(dk).copied().collect()),
-            (CrossKind::GapDiskOnly, dk.difference(sv).copied().collect()),
+        let sv = normalize(server.get(id).cloned().unwrap_or_default());
+        let dk = normalize(disk.get(id).cloned().unwrap_or_default());
+        for (kind, seqs) in [
+            (CrossKind::GapBoth, intersect(&sv, &dk)),
+            (CrossKind::GapServerOnly, subtract(&sv, &dk)),
+            (CrossKind::GapDiskOnly, subtract(&dk, &sv)),
         ] {
-            if !set.is_empty() {
+            if !seqs.is_empty() {
                 rows.push(GapRow {
                     id: id.to_string(),
-                    seqs: compress(&set),
+                    seqs,
                     kind,
                 });
             }

@@ -51,7 +51,7 @@ struct FailureTally {
 #[derive(Debug, Clone)]
 struct GapSeen {
     id: String,
-    seqs: Vec<u64>,
+    seqs: Vec<[u64; 2]>,
     file: usize,
     line: u64,
     time: Option<String>,
@@ -81,8 +81,9 @@ pub struct MergeFold {
 
 /// The seq numbers a gap message names after the student ID: the value of a
 /// `missing=`/`missing:`/`缺失=` key when there is one (`3,5,7-9`), otherwise
-/// every number and range left after dropping `key=value` fields.
-pub fn missing_seqs(after_id: &str) -> Vec<u64> {
+/// every number and range left after dropping `key=value` fields. Kept as
+/// sorted, merged ranges: `1-99999` is one range, whatever its width.
+pub fn missing_seqs(after_id: &str) -> Vec<[u64; 2]> {
     static KEYED: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
         Regex::new(r"(?:missing_seqs|missing|seqs?|缺失序号|缺失)\s*[=:：]\s*([\[\]0-9,，\s-]+)").expect("valid regex")
     });
@@ -96,16 +97,14 @@ pub fn missing_seqs(after_id: &str) -> Vec<u64> {
     };
     let mut out = Vec::new();
     for part in text.split(|c: char| !(c.is_ascii_digit() || c == '-')) {
-        let nums: Vec<u64> = part.split('-').filter_map(|n| n.parse().ok()).collect();
-        match nums.as_slice() {
-            [a] => out.push(*a),
-            [a, b] if a <= b && b - a < 100_000 => out.extend(*a..=*b),
+        let mut nums = part.split('-').filter_map(|n| n.parse::<u64>().ok());
+        match (nums.next(), nums.next(), nums.next()) {
+            (Some(a), None, _) => out.push([a, a]),
+            (Some(a), Some(b), None) if a <= b => out.push([a, b]),
             _ => {}
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    crate::audit::ranges::normalize(out)
 }
 
 impl MergeFold {
@@ -192,7 +191,7 @@ impl MergeFold {
         self.gaps
             .iter()
             .skip(since)
-            .map(|g| (g.id.clone(), crate::audit::ranges::compress(&g.seqs)))
+            .map(|g| (g.id.clone(), g.seqs.clone()))
             .collect()
     }
 
@@ -253,7 +252,7 @@ impl MergeFold {
             .iter()
             .map(|g| ServerGap {
                 id: g.id.clone(),
-                missing: crate::audit::ranges::compress(&g.seqs),
+                missing: g.seqs.clone(),
                 file: file_name(g.file),
                 line: g.line,
                 time: g.time.clone(),
@@ -330,9 +329,14 @@ mod tests {
 
     #[test]
     fn missing_seqs_from_various_wordings() {
-        assert_eq!(missing_seqs(" exam_id=30 missing=3,5,7-9"), [3, 5, 7, 8, 9]);
-        assert_eq!(missing_seqs(" exam_id=30 缺失序号:[4, 6]"), [4, 6]);
-        assert_eq!(missing_seqs(" 缺少 12 14-15 号片段 exam_id=30"), [12, 14, 15]);
+        assert_eq!(missing_seqs(" exam_id=30 missing=3,5,7-9"), [[3, 3], [5, 5], [7, 9]]);
+        assert_eq!(missing_seqs(" exam_id=30 缺失序号:[4, 6]"), [[4, 4], [6, 6]]);
+        assert_eq!(missing_seqs(" 缺少 12 14-15 号片段 exam_id=30"), [[12, 12], [14, 15]]);
+        assert_eq!(
+            missing_seqs(" missing=1-99999,5-200000,3"),
+            [[1, 200_000]],
+            "ranges stay ranges"
+        );
         assert!(missing_seqs(" exam_id=30").is_empty());
     }
 }

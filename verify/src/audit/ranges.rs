@@ -31,6 +31,59 @@ pub fn count(ranges: &[[u64; 2]]) -> u64 {
         .fold(0, u64::saturating_add)
 }
 
+/// Sorted, merged ranges (overlapping or touching ones joined): the form
+/// the set operations below take and give. Never expands a range.
+pub fn normalize(mut ranges: Vec<[u64; 2]>) -> Vec<[u64; 2]> {
+    ranges.retain(|[a, b]| a <= b);
+    ranges.sort_unstable();
+    let mut out: Vec<[u64; 2]> = Vec::with_capacity(ranges.len());
+    for [a, b] in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last[1].saturating_add(1) => last[1] = last[1].max(b),
+            _ => out.push([a, b]),
+        }
+    }
+    out
+}
+
+/// Values in both of two normalized range lists.
+pub fn intersect(x: &[[u64; 2]], y: &[[u64; 2]]) -> Vec<[u64; 2]> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while let (Some(&[a1, b1]), Some(&[a2, b2])) = (x.get(i), y.get(j)) {
+        let (lo, hi) = (a1.max(a2), b1.min(b2));
+        if lo <= hi {
+            out.push([lo, hi]);
+        }
+        if b1 < b2 { i += 1 } else { j += 1 }
+    }
+    out
+}
+
+/// Values of `x` not in `y` (both normalized).
+pub fn subtract(x: &[[u64; 2]], y: &[[u64; 2]]) -> Vec<[u64; 2]> {
+    let mut out = Vec::new();
+    for &[a, b] in x {
+        let mut start = a;
+        let mut open = true;
+        for &[c, d] in y.iter().filter(|[c, d]| *d >= a && *c <= b) {
+            if c > start {
+                out.push([start, c - 1]);
+            }
+            match d.checked_add(1) {
+                Some(next) if next <= b => start = start.max(next),
+                _ => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        if open && start <= b {
+            out.push([start, b]);
+        }
+    }
+    out
+}
+
 /// `5-7, 12` for people.
 pub fn format(ranges: &[[u64; 2]]) -> String {
     let parts: Vec<String> = ranges
@@ -57,7 +110,35 @@ mod tests {
         assert_eq!(gaps(&[1, u64::MAX]), [[2, u64::MAX - 1]]);
     }
 
+    #[test]
+    fn set_operations_on_huge_ranges_stay_ranges() {
+        let x = normalize(vec![[2, u64::MAX - 1], [1, 1]]);
+        assert_eq!(x, [[1, u64::MAX - 1]]);
+        let y = vec![[2, 4], [10, 20]];
+        assert_eq!(intersect(&x, &y), [[2, 4], [10, 20]]);
+        assert_eq!(subtract(&x, &y), [[1, 1], [5, 9], [21, u64::MAX - 1]]);
+        assert_eq!(subtract(&y, &x), Vec::<[u64; 2]>::new());
+        assert_eq!(subtract(&[[0, u64::MAX]], &[[5, u64::MAX]]), [[0, 4]]);
+    }
+
     proptest! {
+        /// The range operations agree with the same operations on expanded sets.
+        #[test]
+        fn range_operations_match_sets(
+            xs in proptest::collection::vec((0u64..60, 0u64..8), 0..8),
+            ys in proptest::collection::vec((0u64..60, 0u64..8), 0..8),
+        ) {
+            use std::collections::BTreeSet;
+            let to_ranges = |v: &Vec<(u64, u64)>| normalize(v.iter().map(|(a, l)| [*a, a + l]).collect());
+            let to_set = |r: &[[u64; 2]]| r.iter().flat_map(|[a, b]| *a..=*b).collect::<BTreeSet<u64>>();
+            let (x, y) = (to_ranges(&xs), to_ranges(&ys));
+            let (sx, sy) = (to_set(&x), to_set(&y));
+            prop_assert_eq!(to_set(&intersect(&x, &y)), sx.intersection(&sy).copied().collect::<BTreeSet<_>>());
+            prop_assert_eq!(to_set(&subtract(&x, &y)), sx.difference(&sy).copied().collect::<BTreeSet<_>>());
+            let merged = normalize(intersect(&x, &y));
+            prop_assert_eq!(merged.clone(), normalize(merged));
+        }
+
         /// Gaps plus the numbers present cover the whole range exactly, and no
         /// two gap ranges overlap or touch.
         #[test]
