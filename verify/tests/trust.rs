@@ -244,3 +244,24 @@ fn wide_server_gap_ranges_stay_ranges() {
     assert_eq!(gaps[4]["missing"], serde_json::json!([[5, 300000]]));
     assert_eq!(v["summary"]["missing_seqs"], 4 * 400 * 99_999 + 299_996);
 }
+
+/// Item 11: `succeeded in NaNs` is no duration: the report has no NaN, and
+/// `verify gate --merge` reads its own report back.
+#[test]
+fn non_finite_task_durations_never_reach_the_report() {
+    let d = tempfile::tempdir().unwrap();
+    let id = "0f0e0d0c-0b0a-0908-0706-050403020100";
+    let text = format!(
+        "[2025-11-23 18:00:00,100: INFO/MainProcess] Task tasks.merge_segments[{id}] received\n\
+         [2025-11-23 18:00:00,200: INFO/ForkPoolWorker-1] Task tasks.merge_segments[{id}] succeeded in NaNs: 3\n\
+         [2025-11-23 18:00:00,300: INFO/MainProcess] Task tasks.merge_segments[{id}a] received\n\
+         [2025-11-23 18:00:00,400: INFO/ForkPoolWorker-1] Task tasks.merge_segments[{id}a] succeeded in infs: 3\n"
+    );
+    let log = write(d.path(), "merge.log", text.as_bytes());
+    let r = verify(&["gate", "--celery-log", &log, "--format", "json"]);
+    assert!(r.code == 0 || r.code == 1, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("NaN"), "{}", r.stdout);
+    let report = write(d.path(), "gate.json", r.stdout.as_bytes());
+    let back = verify(&["gate", "--merge", &report, "--format", "json"]);
+    assert!(back.code == 0 || back.code == 1, "{}{}", back.stdout, back.stderr);
+}

@@ -96,8 +96,11 @@ pub fn task_event(message: &str) -> Option<TaskEvent<'_>> {
                 .split_once("s:")
                 .map_or(t.trim_end_matches('s'), |(a, _)| a)
                 .trim()
-                .parse()
-                .ok();
+                .parse::<f64>()
+                .ok()
+                // NaN, infinities and negatives are no durations: a NaN would
+                // reach the JSON as null and make the report unreadable.
+                .filter(|s| s.is_finite() && *s >= 0.0);
             return Some(TaskEvent::Succeeded { name, id, seconds });
         }
         if after.starts_with("retry:") {
