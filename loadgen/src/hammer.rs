@@ -63,11 +63,7 @@ async fn send(
         Ok(p) => {
             let sent = p.body.len();
             match client.send(&p.method, &p.path, &p.headers, p.body).await {
-                Ok(a) => (
-                    answer::judge(r, &s.captures, a.status, &a.body),
-                    sent,
-                    a.body.len() as u64,
-                ),
+                Ok(a) => (answer::judge(r, &s.captures, a.status, &a.body), sent, a.len),
                 Err(k) => (Err(k), sent, 0),
             }
         }

@@ -131,8 +131,47 @@ impl Target {
 pub struct Answer {
     /// HTTP status.
     pub status: u16,
-    /// Response body.
+    /// The start of the response body, at most `KEEP` bytes: enough for checks and captures.
     pub body: Bytes,
+    /// The whole body's length (the rest was read and counted, not kept).
+    pub len: u64,
+}
+
+/// Bytes of an answer kept for checks and captures; the rest is counted and dropped,
+/// so a server streaming huge answers cannot grow the generator's memory.
+pub const KEEP: usize = 64 * 1024;
+
+/// Reads a body to its end as a stream, keeping its first `KEEP` bytes.
+async fn read_capped(mut body: hyper::body::Incoming) -> Result<(Bytes, u64), FailKind> {
+    let mut kept: Option<bytes::BytesMut> = None;
+    let mut first: Option<Bytes> = None;
+    let mut len = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| FailKind::Reset)?;
+        let Ok(data) = frame.into_data() else { continue };
+        len = len.saturating_add(data.len() as u64);
+        let held = first.as_ref().map_or(0, Bytes::len) + kept.as_ref().map_or(0, |k| k.len());
+        if held >= KEEP {
+            continue;
+        }
+        let take = data.slice(..data.len().min(KEEP - held));
+        match (&mut first, &mut kept) {
+            // The common case, one frame: kept without a copy.
+            (None, _) => first = Some(take),
+            (Some(f), None) => {
+                let mut b = bytes::BytesMut::with_capacity(f.len() + take.len());
+                b.extend_from_slice(f);
+                b.extend_from_slice(&take);
+                kept = Some(b);
+            }
+            (Some(_), Some(k)) => k.extend_from_slice(&take),
+        }
+    }
+    let body = match kept {
+        Some(k) => k.freeze(),
+        None => first.unwrap_or_default(),
+    };
+    Ok((body, len))
 }
 
 /// The shared client.
@@ -230,14 +269,9 @@ impl Client {
                 match sender.send_request(req).await {
                     Ok(resp) => {
                         let status = resp.status().as_u16();
-                        let bytes = resp
-                            .into_body()
-                            .collect()
-                            .await
-                            .map_err(|_| FailKind::Reset)?
-                            .to_bytes();
+                        let (body, len) = read_capped(resp.into_body()).await?;
                         self.checkin(sender);
-                        return Ok(Answer { status, body: bytes });
+                        return Ok(Answer { status, body, len });
                     }
                     Err(e)
                         if reused

@@ -122,7 +122,7 @@ impl Ctx {
                     Ok(a) => (
                         answer::judge(r, &self.scenario.captures, a.status, &a.body),
                         sent,
-                        a.body.len() as u64,
+                        a.len,
                     ),
                     Err(k) => (Err(k), sent, 0),
                 }
