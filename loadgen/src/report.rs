@@ -55,6 +55,11 @@ pub struct Students {
     pub logged_in: u64,
     /// Students that never logged in (retries exhausted), by ID.
     pub login_failed: Vec<String>,
+    /// Students whose task ended without finishing (panicked, or abandoned
+    /// after `--stop-timeout`), with why; each fails the run, and the seq it
+    /// had in flight is listed in `gave_up`.
+    #[serde(default)]
+    pub ended_abnormally: Vec<AbnormalEnd>,
     /// Segments uploaded successfully.
     pub segments_uploaded: u64,
     /// Seqs given up after retries, per student: holes the server will show.
@@ -65,6 +70,16 @@ pub struct Students {
     pub finished: u64,
     /// Students whose finish call failed for good.
     pub finish_failed: u64,
+}
+
+/// A student that ended abnormally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbnormalEnd {
+    /// Student ID.
+    pub id: String,
+    /// `panicked` or `abandoned after --stop-timeout`.
+    pub why: String,
 }
 
 /// Seqs of one student.

@@ -2,6 +2,7 @@
 //! `--run-time` or Ctrl-C, let in-flight uploads finish within
 //! `--stop-timeout`, collect every event into the report.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -31,6 +32,8 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let addr = cfg.target.resolve().await?;
     let client = Client::new(cfg.target.clone(), addr, cfg.timeout, cfg.max_idle_connections);
     let (tx, rx) = mpsc::unbounded_channel();
+    // Reports students whose tasks end abnormally; dropped once they are all joined.
+    let ends = tx.clone();
     let (stop_tx, stop_rx) = watch::channel(false);
     let start = Instant::now();
     let ctx = Arc::new(Ctx {
@@ -71,6 +74,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
 
     // Spawn at the spawn rate; stop spawning when told to stop.
     let mut students = JoinSet::new();
+    let mut names: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut stop_seen = stop_rx.clone();
     for (i, id) in cfg.ids.ids().enumerate() {
         let at = start + Duration::from_secs_f64(i as f64 / cfg.spawn_rate);
@@ -79,12 +83,21 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
             _ = stop_seen.wait_for(|s| *s) => break,
         }
         let n = cfg.ids.first.saturating_add(i as u64);
-        students.spawn(student::run(ctx.clone(), Student { id, n, seed: n }, stop_rx.clone()));
+        let handle = students.spawn(student::run(
+            ctx.clone(),
+            Student {
+                id: id.clone(),
+                n,
+                seed: n,
+            },
+            stop_rx.clone(),
+        ));
+        names.insert(handle.id(), id);
     }
     drop(ctx);
 
     // Wait for the students: all done, or the stop plus its timeout.
-    let all_done = async { while students.join_next().await.is_some() {} };
+    let all_done = join_all(&mut students, &mut names, &ends, "panicked");
     let mut stop_seen2 = stop_tx.subscribe();
     tokio::select! {
         _ = all_done => {}
@@ -96,13 +109,39 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
                 eprintln!("loadgen: {} student(s) still busy after --stop-timeout; abandoning them", students.len());
             }
             students.abort_all();
-            while students.join_next().await.is_some() {}
+            join_all(&mut students, &mut names, &ends, "abandoned after --stop-timeout").await;
         }
     }
+    drop(ends);
     stopper.abort();
     let duration = start.elapsed();
     let collector = collector.await?;
     Ok(report(&cfg, &collector, duration))
+}
+
+/// Joins student tasks; one that did not end by itself (`why`: a panic, or
+/// cancelled after the stop timeout) is reported, never silently dropped.
+async fn join_all(
+    students: &mut JoinSet<()>,
+    names: &mut HashMap<tokio::task::Id, String>,
+    ends: &mpsc::UnboundedSender<Event>,
+    why: &str,
+) {
+    while let Some(res) = students.join_next_with_id().await {
+        match res {
+            Ok((id, ())) => {
+                names.remove(&id);
+            }
+            Err(e) => {
+                let why = if e.is_panic() { "panicked" } else { why };
+                let student = names.remove(&e.id()).unwrap_or_else(|| "?".into());
+                let _ = ends.send(Event::EndedAbnormally {
+                    student,
+                    why: why.to_string(),
+                });
+            }
+        }
+    }
 }
 
 /// Receives events until every sender is gone; ticks history and progress.

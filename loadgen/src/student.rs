@@ -348,7 +348,10 @@ async fn task_loop(
                 }
             }
             ctx.emit(if ok {
-                Event::Uploaded
+                Event::Uploaded {
+                    student: who.id.clone(),
+                    seq,
+                }
             } else {
                 Event::SeqGaveUp {
                     student: who.id.clone(),

@@ -98,3 +98,158 @@ fn a_huge_answer_is_counted_not_held() {
     // Not JSON: the login's check fails, counted, with its pointer.
     assert_eq!(report.endpoints[0].failure_kinds.get("check /status"), Some(&1));
 }
+
+/// A keep-alive HTTP server on 127.0.0.1: `answer(path)` gives the JSON to
+/// send, or `None` to never answer (a hung server). Paths seen are recorded.
+fn serve(answer: fn(&str) -> Option<String>) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let seen = seen2.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut w = stream;
+                loop {
+                    let mut first = String::new();
+                    if r.read_line(&mut first).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+                    read_request(&mut r);
+                    seen.lock().unwrap().push(path.clone());
+                    match answer(&path) {
+                        Some(body) => {
+                            let head = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/json\r\n\r\n",
+                                body.len()
+                            );
+                            if w.write_all(head.as_bytes())
+                                .and_then(|_| w.write_all(body.as_bytes()))
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                        None => {
+                            // Hung: hold the connection until the client goes.
+                            let mut sink = Vec::new();
+                            let _ = r.read_to_end(&mut sink);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+const SCENARIO: &str = r#"version = 2
+[login]
+path = "/login"
+encoding = "json"
+fields = { student_id = "{student_id}" }
+capture = { token = "/token" }
+[[task]]
+name = "rec"
+every = "200ms"
+sequenced = true
+path = "/u/{token}"
+fields = { seq = "{seq}" }
+file = { field = "f", name = "s.mp4", size = "1K" }
+[logout]
+path = "/out/{token}"
+"#;
+
+fn run(port: u16, extra: &[&str]) -> (i32, loadgen::report::RunReport) {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let json = dir.path().join("r.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "run",
+            "--host",
+            &format!("http://127.0.0.1:{port}"),
+            "--students",
+            "3",
+            "--spawn-rate",
+            "100",
+        ])
+        .args([
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--backoff",
+            "10ms",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+/// Item 3: a token with a space, a quote, a slash and a question mark,
+/// placed into paths, is percent-encoded; no student dies.
+#[test]
+fn a_hostile_token_in_a_path_is_encoded_and_no_student_dies() {
+    let (port, seen) = serve(|path| {
+        Some(if path == "/login" {
+            r#"{"token":"a b\"c/?#"}"#.to_string()
+        } else {
+            "{}".to_string()
+        })
+    });
+    let (code, r) = run(port, &["--segments", "2"]);
+    assert_eq!(code, 0, "{r:?}");
+    assert_eq!(
+        (r.students.logged_in, r.students.finished, r.students.segments_uploaded),
+        (3, 3, 6)
+    );
+    assert!(r.students.ended_abnormally.is_empty());
+    let seen = seen.lock().unwrap();
+    assert!(seen.iter().any(|p| p == "/u/a%20b%22c%2F%3F%23"), "{seen:?}");
+    assert!(seen.iter().any(|p| p == "/out/a%20b%22c%2F%3F%23"), "{seen:?}");
+}
+
+/// Item 3: students stuck on a server that never answers are abandoned at
+/// the stop timeout, and that fails the run with the seq each had in flight
+/// (it used to pass: no request had failed yet).
+#[test]
+fn students_abandoned_at_the_stop_timeout_fail_the_run() {
+    let (port, _) = serve(|path| (path == "/login").then(|| r#"{"token":"t"}"#.to_string()));
+    let (code, r) = run(port, &["--run-time", "1s", "--stop-timeout", "500ms"]);
+    assert_eq!(code, 1, "{r:?}");
+    assert_eq!(r.verdict, "fail");
+    let ended: Vec<(&str, &str)> = r
+        .students
+        .ended_abnormally
+        .iter()
+        .map(|a| (a.id.as_str(), a.why.as_str()))
+        .collect();
+    assert_eq!(
+        ended,
+        [
+            ("test_00001", "abandoned after --stop-timeout"),
+            ("test_00002", "abandoned after --stop-timeout"),
+            ("test_00003", "abandoned after --stop-timeout")
+        ]
+    );
+    assert!(
+        r.students.gave_up.iter().all(|g| g.seqs == [1]) && r.students.gave_up.len() == 3,
+        "{:?}",
+        r.students.gave_up
+    );
+}

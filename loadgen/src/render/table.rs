@@ -89,6 +89,19 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
             l.runs
         )?;
     }
+    if !s.ended_abnormally.is_empty() {
+        let items: Vec<String> = s
+            .ended_abnormally
+            .iter()
+            .map(|a| format!("{} ({})", a.id, a.why))
+            .collect();
+        writeln!(
+            out,
+            "ended abnormally ({}), failing the run: {}",
+            items.len(),
+            list(&items)
+        )?;
+    }
     if !s.login_failed.is_empty() {
         writeln!(
             out,

@@ -1,6 +1,6 @@
 //! The fold of events into statistics, and the report it gives.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hdrhistogram::Histogram;
 
@@ -203,6 +203,8 @@ pub struct Collector {
     history: Vec<HistoryRow>,
     gave_up: BTreeMap<String, Vec<u64>>,
     skipped: BTreeMap<String, Vec<u64>>,
+    /// The last seq each student finished with (uploaded, given up or skipped).
+    last_seq: HashMap<String, u64>,
 }
 
 impl Collector {
@@ -219,6 +221,7 @@ impl Collector {
             history: Vec::new(),
             gave_up: BTreeMap::new(),
             skipped: BTreeMap::new(),
+            last_seq: HashMap::new(),
         }
     }
 
@@ -243,9 +246,29 @@ impl Collector {
             }
             Event::LoggedIn => self.students.logged_in += 1,
             Event::LoginGaveUp { student } => self.students.login_failed.push(student),
-            Event::SeqGaveUp { student, seq } => self.gave_up.entry(student).or_default().push(seq),
-            Event::SeqSkipped { student, seq } => self.skipped.entry(student).or_default().push(seq),
-            Event::Uploaded => self.students.segments_uploaded += 1,
+            Event::SeqGaveUp { student, seq } => {
+                self.last_seq.insert(student.clone(), seq);
+                self.gave_up.entry(student).or_default().push(seq);
+            }
+            Event::SeqSkipped { student, seq } => {
+                self.last_seq.insert(student.clone(), seq);
+                self.skipped.entry(student).or_default().push(seq);
+            }
+            Event::Uploaded { student, seq } => {
+                self.last_seq.insert(student, seq);
+                self.students.segments_uploaded += 1;
+            }
+            Event::EndedAbnormally { student, why } => {
+                // The seq it had in flight (if it uploads seqs) is lost: say so.
+                if self.sequenced.is_some() {
+                    let next = self.last_seq.get(&student).map_or(1, |s| s.saturating_add(1));
+                    self.gave_up.entry(student.clone()).or_default().push(next);
+                }
+                self.students
+                    .ended_abnormally
+                    .push(crate::report::AbnormalEnd { id: student, why });
+                self.active = self.active.saturating_sub(1);
+            }
             Event::Finished { ok } => {
                 if ok {
                     self.students.finished += 1;
@@ -339,6 +362,7 @@ impl Collector {
         students.gave_up = self.gave_up.iter().map(issue).collect();
         students.skipped = self.skipped.iter().map(issue).collect();
         students.login_failed.sort();
+        students.ended_abnormally.sort_by(|a, b| a.id.cmp(&b.id));
         (endpoints, total, lateness, students)
     }
 }
@@ -367,7 +391,8 @@ impl Collector {
         };
         RunReport {
             schema: SCHEMA.to_string(),
-            verdict: if fail_ratio > meta.max_fail_ratio {
+            // A student that ended abnormally never passes, whatever the ratio says.
+            verdict: if fail_ratio > meta.max_fail_ratio || !students.ended_abnormally.is_empty() {
                 "fail"
             } else {
                 "pass"

@@ -71,7 +71,10 @@ pub enum Event {
     /// A seq deliberately not uploaded (`--skip-seq`, `--skip-every`).
     SeqSkipped { student: String, seq: u64 },
     /// A seq of the sequenced task was uploaded.
-    Uploaded,
+    Uploaded { student: String, seq: u64 },
+    /// A student task ended without finishing its work (panicked, or
+    /// abandoned after `--stop-timeout`): it fails the run.
+    EndedAbnormally { student: String, why: String },
     /// A student logged out (its logout call answered, or failed for good).
     Finished { ok: bool },
     /// A student task ended.
