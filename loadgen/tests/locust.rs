@@ -178,8 +178,8 @@ fn a_real_master_drives_two_workers_and_every_id_is_unique() {
 #[test]
 fn a_killed_worker_is_dropped_and_no_id_is_reused() {
     let t = Target::start();
-    // Users moved off the dead worker take IDs above the population: enrol them too.
-    t.setup(20 + 12 * 1024);
+    // Users moved off the dead worker take IDs above the population (21 + pair(i, k) < 21 + 121): enrol them too.
+    t.setup(20 + 200);
     let port = free_port();
     let mut m = master(&t, port, 2, 20, "14s");
     let mut w1 = worker(port, "loadgen-keep", &[]);

@@ -4,15 +4,20 @@
 //! - worker `i` of `W` expected workers first takes the `i`-th balanced
 //!   contiguous block of the master's `-u` population (as `loadgen plan` does);
 //! - past its block (users moved to it, or it joined beyond `W`) it takes IDs
-//!   above the population, interleaved by index: `first + N + k * STRIDE + i`.
+//!   above the population: `first + N + pair(i, k)` for its `k`-th extra ID,
+//!   where `pair` is Szudzik's pairing, a bijection of pairs onto numbers.
 //!
-//! No ID is handed out twice within a run, whatever the master does. Up to
-//! `STRIDE` worker indexes are supported.
+//! No ID is handed out twice within a run, whatever the master does, for any
+//! worker index (Locust gives a restarted worker a new, higher one). Small
+//! indexes and counts give small numbers: `pair(i, k) < (max(i, k) + 1)²`.
 
 use verify::idspace::{format_id, shard};
 
-/// Worker indexes supported by the overflow scheme.
-pub const STRIDE: u64 = 1024;
+/// Szudzik's pairing: a bijection from pairs of numbers onto numbers.
+fn pair(x: u64, y: u64) -> u128 {
+    let (x, y) = (u128::from(x), u128::from(y));
+    if x < y { y * y + x } else { x * x + x + y }
+}
 
 /// Hands out one worker's IDs.
 #[derive(Debug, Clone)]
@@ -41,25 +46,29 @@ impl IdAllocator {
     }
 
     fn block(&self) -> Option<(u64, u64)> {
-        shard("", 0, self.first, self.population, self.index + 1, self.workers).map(|r| (r.first, r.len()))
+        let k = self.index.checked_add(1)?;
+        shard("", 0, self.first, self.population, k, self.workers).map(|r| (r.first, r.len()))
     }
 
-    /// The number of the `k`-th ID of this worker.
-    pub fn number(&self, k: u64) -> u64 {
+    /// The number of the `k`-th ID of this worker; `None` past `u64` (never
+    /// a wrapped, reused number).
+    pub fn number(&self, k: u64) -> Option<u64> {
         match self.block() {
-            Some((start, len)) if k < len => start + k,
+            Some((start, len)) if k < len => start.checked_add(k),
             block => {
                 let over = k - block.map_or(0, |b| b.1);
-                self.first + self.population + over * STRIDE + self.index
+                let base = u128::from(self.first) + u128::from(self.population);
+                u64::try_from(base + pair(self.index, over)).ok()
             }
         }
     }
 
-    /// The next ID (the counter only grows).
-    pub fn next_id(&mut self) -> String {
-        let n = self.number(self.next);
+    /// The next ID and its number (the counter only grows); `None` when the
+    /// scheme has no number left for this worker.
+    pub fn take(&mut self) -> Option<(u64, String)> {
+        let n = self.number(self.next)?;
         self.next += 1;
-        format_id(&self.prefix, self.width, n)
+        Some((n, format_id(&self.prefix, self.width, n)))
     }
 
     /// IDs handed out so far.
@@ -71,17 +80,17 @@ impl IdAllocator {
     pub fn describe(&self) -> String {
         match self.block() {
             Some((s, len)) => format!(
-                "{}..{} (worker index {} of {}; beyond it {}+k*{STRIDE}+{})",
+                "{}..{} (worker index {} of {}; beyond it {}+pair({}, k))",
                 format_id(&self.prefix, self.width, s),
-                format_id(&self.prefix, self.width, s + len - 1),
+                format_id(&self.prefix, self.width, s.saturating_add(len).saturating_sub(1)),
                 self.index,
                 self.workers,
-                self.first + self.population,
+                self.first.saturating_add(self.population),
                 self.index
             ),
             None => format!(
-                "overflow only: {}+k*{STRIDE}+{} (worker index {} of {})",
-                self.first + self.population,
+                "overflow only: {}+pair({}, k) (worker index {} of {})",
+                self.first.saturating_add(self.population),
                 self.index,
                 self.index,
                 self.workers
@@ -100,20 +109,35 @@ mod tests {
     fn blocks_like_plan_then_overflow() {
         let mut a = IdAllocator::new("test_", 5, 1, 40, 2, 0);
         let mut b = IdAllocator::new("test_", 5, 1, 40, 2, 1);
-        assert_eq!(a.next_id(), "test_00001");
-        assert_eq!(b.next_id(), "test_00021");
-        assert_eq!(a.number(19), 20);
-        assert_eq!(a.number(20), 41, "past the block: above the population");
-        assert_eq!(b.number(20), 42);
+        assert_eq!(a.take(), Some((1, "test_00001".to_string())));
+        assert_eq!(b.take().unwrap().1, "test_00021");
+        assert_eq!(a.number(19), Some(20));
+        assert_eq!(a.number(20), Some(41), "past the block: above the population");
+        assert_eq!(b.number(20), Some(43));
+        assert_eq!(a.number(21), Some(42));
+    }
+
+    #[test]
+    fn indexes_past_1024_and_huge_ones_never_reuse_or_wrap() {
+        let mut seen = HashSet::new();
+        for index in [0, 1, 1023, 1024, 1025, 5000] {
+            let a = IdAllocator::new("t_", 5, 1, 10, 2, index);
+            for k in 0..50 {
+                assert!(seen.insert(a.number(k).unwrap()), "index {index} k {k}");
+            }
+        }
+        let huge = IdAllocator::new("t_", 5, 1, 10, 2, u64::MAX);
+        assert_eq!(huge.number(0), None, "no number rather than a wrapped one");
     }
 
     proptest! {
         /// Any number of IDs from any workers (more than expected included) never collide.
         #[test]
-        fn never_collide(population in 1u64..200, workers in 1u64..6, extra in 0u64..4, takes in proptest::collection::vec(0u64..300, 1..9)) {
+        fn never_collide(population in 1u64..200, workers in 1u64..6, base in prop_oneof![Just(0u64), 1000u64..3000], extra in 0u64..4, takes in proptest::collection::vec(0u64..300, 1..9)) {
+            // Indexes from 0, or (a restarted master's workers) well past 1024.
             let mut seen = HashSet::new();
             for (i, take) in takes.iter().enumerate().take((workers + extra) as usize) {
-                let a = IdAllocator::new("t_", 5, 1, population, workers, i as u64);
+                let a = IdAllocator::new("t_", 5, 1, population, workers, base + i as u64);
                 for k in 0..*take {
                     prop_assert!(seen.insert(a.number(k)), "duplicate id");
                 }

@@ -181,8 +181,12 @@ impl Worker {
             if want > have {
                 for _ in have..want {
                     let Some(ids) = self.ids.as_mut() else { break };
-                    let n = ids.number(ids.used());
-                    let id = ids.next_id();
+                    let Some((n, id)) = ids.take() else {
+                        eprintln!(
+                            "loadgen worker: no unique student ID left for this worker index; not starting more users"
+                        );
+                        break;
+                    };
                     let (stop, rx) = watch::channel(false);
                     let handle = tokio::spawn(student::run(ctx.clone(), Student { id, n, seed: n }, rx));
                     self.users.push(User {
