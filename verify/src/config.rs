@@ -35,6 +35,9 @@ pub struct OutputConfig {
     pub limit: usize,
     /// ANSI colour on.
     pub color: bool,
+    /// Standard output is read by a CI runner (`--github`, or inside GitHub
+    /// Actions): text also has `::` and `##[` broken.
+    pub runner: bool,
 }
 
 impl OutputConfig {
@@ -52,6 +55,7 @@ impl OutputConfig {
             html: a.html.clone(),
             limit: a.limit,
             color,
+            runner: std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
         }
     }
 }

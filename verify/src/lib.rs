@@ -117,7 +117,8 @@ fn emit_gate(
     report: &report::gate::GateReport,
     sets: &engine::gate::FailOnSets,
 ) -> anyhow::Result<Outcome> {
-    let out = OutputConfig::from_args(&g.output);
+    let mut out = OutputConfig::from_args(&g.output);
+    out.runner |= g.github;
     let view = render::gate::GateView { report, fail_on: sets };
     let parts = view.parts();
     let part_refs: Vec<&dyn AuditView> = parts.iter().map(|p| p.as_ref()).collect();
@@ -210,6 +211,7 @@ fn emit_many<R: serde::Serialize>(
             render::table::Style {
                 color: out.color,
                 limit: out.limit,
+                runner: out.runner,
             },
         )?,
         Format::Json => render::json::write(&mut w, report)?,

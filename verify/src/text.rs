@@ -1,6 +1,9 @@
 //! Names made safe for terminals and JSON: bytes that are not UTF-8 become
-//! `\xNN`, control characters are escaped, so a hostile file name cannot
-//! rewrite the screen.
+//! `\xNN`, control characters, bidi controls and zero-width characters are
+//! escaped, so a hostile file name cannot rewrite the screen or pass for
+//! another (`test_00001\u{200b}` is not `test_00001`). One sanitizer, used
+//! where names are read and again by every renderer; escaping is idempotent.
+//! Format-specific helpers (HTML, XML, CI runner commands) sit beside it.
 
 use std::ffi::OsStr;
 use std::fmt::Write;
@@ -37,18 +40,57 @@ pub fn escape_str(s: &str) -> String {
     out
 }
 
+/// Characters that change how text displays without showing themselves:
+/// controls, bidi embeddings/overrides/isolates, zero-width characters, BOM.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}' | '\u{2028}' | '\u{2029}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
 fn push_escaped(out: &mut String, s: &str) {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(is_hidden) {
         out.push_str(s);
         return;
     }
     for c in s.chars() {
-        if c.is_control() {
+        if is_hidden(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
+}
+
+/// Text for HTML: sanitized, then `&`, `<`, `>`, `"` escaped.
+pub fn html(s: &str) -> String {
+    escape_str(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Text for XML 1.0: sanitized, and code points XML cannot hold (U+FFFE,
+/// U+FFFF, lone surrogates cannot occur in `str`) written as `\u{…}`.
+pub fn xml(s: &str) -> String {
+    let clean = escape_str(s);
+    if !clean.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}')) {
+        return clean;
+    }
+    clean
+        .chars()
+        .map(|c| match c {
+            '\u{FFFE}' | '\u{FFFF}' => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// Text printed where a CI runner reads commands (GitHub Actions): sanitized
+/// (so no CR can start a line), and `::` and `##[` broken so that nothing in
+/// a file name or log line parses as a workflow command.
+pub fn runner(s: &str) -> String {
+    escape_str(s).replace("::", ":\\u{3a}").replace("##[", "#\\u{23}[")
 }
 
 #[cfg(test)]
@@ -60,5 +102,15 @@ mod tests {
         assert_eq!(escape_bytes(b"ok_\xff\xfe.mp4"), "ok_\\xFF\\xFE.mp4");
         assert_eq!(escape_bytes("学生_1".as_bytes()), "学生_1");
         assert_eq!(escape_str("a\x1b[31mb\n"), "a\\u{1b}[31mb\\n");
+        assert_eq!(escape_str("test_00001\u{200b}"), "test_00001\\u{200b}");
+        assert_eq!(escape_str("a\u{202e}b\u{2066}"), "a\\u{202e}b\\u{2066}");
+        assert_eq!(
+            escape_str(&escape_str("x\x1b\u{202e}")),
+            escape_str("x\x1b\u{202e}"),
+            "idempotent"
+        );
+        assert_eq!(html("<img src=x>&\"\r"), "&lt;img src=x&gt;&amp;&quot;\\r");
+        assert_eq!(xml("a\u{fffe}b"), "a\\u{fffe}b");
+        assert_eq!(runner("x::error ##[error]y\rz"), "x:\\u{3a}error #\\u{23}[error]y\\rz");
     }
 }

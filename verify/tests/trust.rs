@@ -265,3 +265,133 @@ fn non_finite_task_durations_never_reach_the_report() {
     let back = verify(&["gate", "--merge", &report, "--format", "json"]);
     assert!(back.code == 0 || back.code == 1, "{}{}", back.stdout, back.stderr);
 }
+
+/// A name that tries everything: ESC/CSI colour, a bidi override, a bare CR
+/// starting a forged workflow command, the runner's legacy matcher, raw
+/// HTML, an HTML comment opener, and a code point XML cannot hold.
+const HOSTILE: &str =
+    "x\x1b[31m\u{202e}<img src=x onerror=alert(1)>\r::error title=forged::pwned ##[error]bad\u{fffe}<!--<script>.txt";
+
+/// A tree whose student folder holds the hostile name, and a second student
+/// folder that only differs from a real ID by a zero-width space.
+fn hostile_tree(root: &std::path::Path) -> std::path::PathBuf {
+    let rec = root.join("30/recordings");
+    for id in ["test_00001", "test_00001\u{200b}"] {
+        fs::create_dir_all(rec.join(id)).unwrap();
+        fs::write(rec.join(id).join("test_00001_20251123_180000_seq_0001.mp4"), b"x").unwrap();
+    }
+    fs::write(rec.join("test_00001").join(HOSTILE), b"x").unwrap();
+    root.join("30")
+}
+
+fn hidden_free(text: &str, what: &str) {
+    for c in ['\x1b', '\u{202e}', '\u{200b}', '\r', '\u{fffe}'] {
+        assert!(!text.contains(c), "{what} holds {c:?}:\n{text}");
+    }
+}
+
+/// Item 13: no raw ESC, bidi or zero-width character reaches the terminal.
+#[test]
+fn hostile_names_are_escaped_in_the_terminal_table() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = hostile_tree(d.path());
+    let r = verify(&["seq", "--dir", dir.to_str().unwrap(), "--limit", "0"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    hidden_free(&r.stdout, "seq table");
+    assert!(
+        r.stdout.contains("test_00001\\u{200b}"),
+        "the look-alike ID is visible:\n{}",
+        r.stdout
+    );
+    let r = verify(&["gate", "--dir", dir.to_str().unwrap(), "--limit", "0"]);
+    hidden_free(&r.stdout, "gate table");
+}
+
+/// Item 14: under --github no text forges a workflow command or trips the
+/// runner's legacy `##[` matcher.
+#[test]
+fn hostile_names_cannot_forge_github_commands() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = hostile_tree(d.path());
+    let summary = d.path().join("summary.md");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(["gate", "--dir", dir.to_str().unwrap(), "--github", "--limit", "0"])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains('\r') && !stdout.contains("##["), "{stdout}");
+    for line in stdout.lines().filter(|l| l.starts_with("::")) {
+        assert!(
+            ["::error title=", "::warning title=", "::notice title="]
+                .iter()
+                .any(|p| line.starts_with(p)),
+            "a forged command: {line}"
+        );
+        assert_eq!(line.matches("::").count(), 2, "one command per line: {line}");
+    }
+    let md = fs::read_to_string(&summary).unwrap();
+    assert!(!md.contains("<img"), "{md}");
+}
+
+/// Item 15: Markdown cells are HTML-escaped and hold no CR.
+#[test]
+fn hostile_names_stay_text_in_markdown() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = hostile_tree(d.path());
+    let md = d.path().join("gate.md");
+    verify(&[
+        "gate",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
+    ]);
+    let text = fs::read_to_string(&md).unwrap();
+    hidden_free(&text, "markdown");
+    assert!(
+        !text.contains("<img") && !text.contains("<!--") && text.contains("&lt;img"),
+        "{text}"
+    );
+}
+
+/// Item 16: the HTML page cannot be cut short or commented out by a name,
+/// and a folder named `__REPORT__` is not taken for the placeholder.
+#[test]
+fn hostile_names_cannot_break_the_html_page() {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().join("__REPORT__");
+    let dir = hostile_tree(&base);
+    let page = d.path().join("gate.html");
+    verify(&["gate", "--dir", dir.to_str().unwrap(), "--html", page.to_str().unwrap()]);
+    let html = fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("<!--<script>") && !html.contains("<img"),
+        "raw markup from a name"
+    );
+    let start = html.find(r#"<script id="report" type="application/json">"#).unwrap();
+    let json_start = start + r#"<script id="report" type="application/json">"#.len();
+    let json_end = json_start + html[json_start..].find("</script>").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&html[json_start..json_end]).expect("the embedded JSON is whole");
+    assert!(
+        v.to_string().contains("__REPORT__"),
+        "the folder name is data, not the placeholder"
+    );
+    assert!(
+        v.to_string().contains("<img"),
+        "the JSON still says what the name was (escaped as \\u003c)"
+    );
+}
+
+/// Item 17: JUnit holds no code point XML cannot carry.
+#[test]
+fn hostile_names_keep_junit_well_formed() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = hostile_tree(d.path());
+    let xml = d.path().join("j.xml");
+    verify(&["seq", "--dir", dir.to_str().unwrap(), "--junit", xml.to_str().unwrap()]);
+    let text = fs::read_to_string(&xml).unwrap();
+    hidden_free(&text, "junit");
+    assert!(text.contains("\\u{fffe}"), "{text}");
+}

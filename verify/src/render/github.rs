@@ -11,9 +11,13 @@ pub const MAX_PER_LEVEL: usize = 10;
 /// `$GITHUB_STEP_SUMMARY` size cap.
 pub const SUMMARY_MAX_BYTES: usize = 1 << 20;
 
-/// Escapes an annotation message (`%`, CR, LF).
+/// Escapes an annotation message: sanitized (a bare CR would start a forged
+/// command line), `::` and `##[` broken, then `%`, CR, LF as the toolkit does.
 fn data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    crate::text::runner(s)
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes an annotation property (also `:` and `,`).
@@ -87,7 +91,9 @@ mod tests {
 
     #[test]
     fn escapes_like_the_actions_toolkit() {
-        assert_eq!(data("50% a\nb"), "50%25 a%0Ab");
+        // A newline from a name or a log line is shown, never obeyed.
+        assert_eq!(data("50% a\nb"), "50%25 a\\nb");
+        assert_eq!(data("a\r::error::x ##[error]"), "a\\r:\\u{3a}error:\\u{3a}x #\\u{23}[error]");
         assert_eq!(property("seq:gap, x"), "seq%3Agap%2C x");
     }
 }

@@ -8,16 +8,28 @@ use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("assets/report.html");
 
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+/// The report as JSON that cannot end or comment out its script element:
+/// `<`, `>`, `&` and U+2028/2029 only occur inside JSON strings, where
+/// `\uXXXX` means the same characters.
+fn embeddable_json<R: Serialize>(report: &R) -> io::Result<String> {
+    Ok(serde_json::to_string(report)?
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029"))
 }
 
-/// Writes the page for `report` (a seq, ids or gate report).
+/// Writes the page for `report` (a seq, ids or gate report). The template is
+/// split at its placeholders, so text inside the report or the title (a
+/// `--dir` holding `__REPORT__`) is never taken for one.
 pub fn write<W: Write, R: Serialize>(out: &mut W, title: &str, report: &R) -> io::Result<()> {
-    // `</` inside JSON strings would end the script element early.
-    let json = serde_json::to_string(report)?.replace("</", "<\\/");
-    let page = TEMPLATE
-        .replacen("__TITLE__", &escape_html(title), 1)
-        .replacen("__REPORT__", &json, 1);
-    out.write_all(page.as_bytes())
+    let json = embeddable_json(report)?;
+    let (head, tail) = TEMPLATE.split_once("__REPORT__").unwrap_or((TEMPLATE, ""));
+    let (before, after) = head.split_once("__TITLE__").unwrap_or((head, ""));
+    out.write_all(before.as_bytes())?;
+    out.write_all(crate::text::html(title).as_bytes())?;
+    out.write_all(after.as_bytes())?;
+    out.write_all(json.as_bytes())?;
+    out.write_all(tail.as_bytes())
 }

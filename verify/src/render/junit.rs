@@ -16,24 +16,29 @@ pub fn write<W: Write>(out: &mut W, name: &str, audits: &[&dyn AuditView]) -> io
 }
 
 fn suite(audit: &dyn AuditView) -> TestSuite {
-    let mut suite = TestSuite::new(audit.name());
+    // Every string through the XML-safe sanitizer: U+FFFE in a file name
+    // would make the whole document unparseable.
+    let x = |s: &str| crate::text::xml(s);
+    let mut suite = TestSuite::new(x(audit.name()));
     for case in audit.junit_cases() {
         let status = if let Some(err) = &case.error {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-            s.set_message(err.clone());
+            s.set_message(x(err));
             s
         } else if case.failures.is_empty() {
             TestCaseStatus::success()
         } else {
+            let failures: Vec<String> = case.failures.iter().map(|f| x(f)).collect();
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(case.failures.join("; "));
-            s.set_description(case.failures.join("\n"));
+            s.set_message(failures.join("; "));
+            s.set_description(failures.join("\n"));
             s
         };
-        let mut tc = TestCase::new(case.name, status);
-        tc.set_classname(case.classname);
+        let mut tc = TestCase::new(x(&case.name), status);
+        tc.set_classname(x(&case.classname));
         if !case.notes.is_empty() {
-            tc.set_system_out(case.notes.join("\n"));
+            let notes: Vec<String> = case.notes.iter().map(|n| x(n)).collect();
+            tc.set_system_out(notes.join("\n"));
         }
         suite.add_test_case(tc);
     }

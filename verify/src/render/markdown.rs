@@ -6,8 +6,10 @@ use std::fmt::Write;
 use super::AuditView;
 use crate::exit::Outcome;
 
+/// A table cell: sanitized (no CR or newline can start a heading), HTML
+/// escaped (a file named `<img …>` stays text), `|` escaped.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::text::html(s).replace('|', "\\|")
 }
 
 /// The report as Markdown, at most `max_bytes` long (rows are dropped, and

@@ -8,6 +8,7 @@ use tabled::settings::Style as TableStyle;
 
 use super::AuditView;
 use crate::exit::Outcome;
+use crate::text::escape_str;
 
 /// Presentation settings for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,14 +17,25 @@ pub struct Style {
     pub color: bool,
     /// Maximum findings rows (0: all).
     pub limit: usize,
+    /// A CI runner reads the output: break `::` and `##[` too.
+    pub runner: bool,
 }
 
 /// Writes the human report.
 pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::Result<()> {
-    writeln!(out, "{}", audit.title())?;
+    // Every cell through the sanitizer at this boundary: text from file names
+    // and log lines never reaches the terminal raw (ESC, bidi, zero-width).
+    let clean = |s: &str| {
+        if style.runner {
+            crate::text::runner(s)
+        } else {
+            escape_str(s)
+        }
+    };
+    writeln!(out, "{}", clean(&audit.title()))?;
     let mut summary = Builder::default();
     for row in audit.summary_rows() {
-        summary.push_record(row);
+        summary.push_record(row.iter().map(|c| clean(c)));
     }
     writeln!(out, "{}", summary.build().with(TableStyle::rounded()))?;
 
@@ -47,7 +59,7 @@ pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::
                 format!("{} (note)", r.label())
             };
             table.push_record(
-                [r.exam.clone(), r.student.clone(), kind, r.detail.clone()]
+                [clean(&r.exam), clean(&r.student), clean(&kind), clean(&r.detail)]
                     .into_iter()
                     .skip(skip),
             );
@@ -70,7 +82,7 @@ pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::
             errors.len().min(style.limit)
         };
         for e in &errors[..keep] {
-            writeln!(out, "  {}: {}", e.path, e.error)?;
+            writeln!(out, "  {}: {}", clean(&e.path), clean(&e.error))?;
         }
         if keep < errors.len() {
             writeln!(out, "  … and {} more", errors.len() - keep)?;
