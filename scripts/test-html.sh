@@ -32,8 +32,17 @@ target/debug/loadgen setup --host "$url" --students 6 >/dev/null
 target/debug/loadgen run --host "$url" --students 6 --segments 3 --segment-interval 1s --segment-size 8K --every heartbeat=500ms --every screenshot=1s \
   --spawn-rate 6 --html "$out/run.html" --json "$out/run.json" >/dev/null 2>&1
 
+# A hostile tree: a gap of 10^14 seqs and a file name made of markup (issue 13).
+h=$(mktemp -d /tmp/html-hostile.XXXXXX)
+mkdir -p "$h/30/recordings/test_00001"
+for q in 0001 99999999999999; do : > "$h/30/recordings/test_00001/test_00001_20251123_180000_seq_$q.mp4"; done
+echo x > "$h/30/recordings/test_00001/<!--<script>alert(1)<img src=x onerror=alert(2)>.txt"
+target/debug/verify gate --dir "$h/30" --max-seq 100000000000000 --html "$out/hostile.html" >/dev/null || true
+target/debug/verify gate --dir "$h/30" --max-seq 100000000000000 --format json > "$out/hostile.json" || true
+rm -rf "$h"
+
 passed=0 failed=0
-for page in gate run; do
+for page in gate run hostile; do
   browser --window-size=1300,1100 --screenshot="$out/$page.png" "file://$repo/$out/$page.html" >/dev/null 2>&1
   browser --enable-logging=stderr --v=0 --dump-dom "file://$repo/$out/$page.html" > "$out/$page.dom" 2> "$out/$page.console"
   if python3 - "$page" "$out/$page.dom" "$out/$page.console" "$out/$page.json" <<'PY'
@@ -47,6 +56,11 @@ if page == "gate":
             "duplicate seqs": s["findings"]["duplicate"], "logins": i["login_events"], "distinct IDs": i["distinct_ids"],
             "collisions": i["collisions"], "server gaps": len(report["merge"]["server_gaps"])}
     ok_map = 'id="map"' in dom and 'id="timeline"' in dom
+elif page == "hostile":
+    # The page finished drawing (one rectangle per gap range), lists the
+    # unparseable name as text, and no markup from the name became elements.
+    want = {"missing seqs": report["seq"]["summary"]["findings"]["gap"]}
+    ok_map = 'id="map"' in dom and "unparseable" in dom and "<img src=x" not in dom and "&lt;img" in dom
 else:
     want = {"requests": report["total"]["requests"], "failures": report["total"]["failures"],
             "students logged in": report["students"]["logged_in"], "segments uploaded": report["students"]["segments_uploaded"]}
