@@ -34,3 +34,6 @@ scripts/target-smoke.sh target/debug/verify
 
 echo "== HTML reports in headless Chromium (installed from Debian when missing)"
 scripts/test-html.sh
+
+echo "== fuzz targets, 20 s each (cargo-fuzz on the nightly toolchain; skipped without one)"
+scripts/fuzz.sh 20

@@ -76,13 +76,14 @@ pub fn id_range(a: &IdArgs, students: u64) -> Result<(IdRange, String), UsageErr
         return Ok((r, format!("shard {k}/{n} of {students}")));
     }
     let offset = a.worker_offset.unwrap_or(0);
-    let r = IdRange::from_count(
-        &a.scheme.id_prefix,
-        a.scheme.id_width,
-        a.scheme.first_id + offset,
-        students,
-    )
-    .expect("students > 0");
+    let too_big = || {
+        UsageError(format!(
+            "--first-id, --worker-offset and --students overflow the ID numbers ({students} from {} + {offset})",
+            a.scheme.first_id
+        ))
+    };
+    let first = a.scheme.first_id.checked_add(offset).ok_or_else(too_big)?;
+    let r = IdRange::from_count(&a.scheme.id_prefix, a.scheme.id_width, first, students).ok_or_else(too_big)?;
     let source = if a.worker_offset.is_some() {
         format!("worker-offset {offset}")
     } else {
@@ -373,6 +374,10 @@ mod tests {
         assert_eq!(r.to_string(), "test_00001..test_00060");
         assert!(parse_shard("0/3").is_err() && parse_shard("4/3").is_err() && parse_shard("x").is_err());
         assert!(size_range("5MiB-4MiB").is_err());
+        assert!(
+            id_range(&ids(None, Some(u64::MAX)), 10).is_err(),
+            "an overflowing offset is a usage error"
+        );
         assert!(pairs(&["a=1".into()], "--var").is_ok() && pairs(&["=1".into()], "--var").is_err());
         assert_eq!(size_range("4K-8K").unwrap(), (4096, 8192));
     }

@@ -214,7 +214,8 @@ impl Client {
     /// A ready connection from the pool, or a new one (`true` when reused).
     async fn checkout(&self) -> Result<(SendRequest<Body>, bool), FailKind> {
         loop {
-            let pooled = self.idle.lock().expect("pool lock").pop();
+            // A poisoned pool (a panic elsewhere) still holds usable connections.
+            let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             match pooled {
                 Some(mut s) => {
                     if s.ready().await.is_ok() {
@@ -230,7 +231,7 @@ impl Client {
         if s.is_closed() {
             return;
         }
-        let mut idle = self.idle.lock().expect("pool lock");
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < self.max_idle {
             idle.push(s);
         }

@@ -74,17 +74,19 @@ impl IdRange {
 
     /// A range of `count` IDs starting at `first`.
     pub fn from_count(prefix: &str, width: usize, first: u64, count: u64) -> Option<IdRange> {
-        (count > 0).then(|| IdRange {
+        // `None` also when the last number would not fit: never a wrapped range.
+        let last = first.checked_add(count.checked_sub(1)?)?;
+        Some(IdRange {
             prefix: prefix.to_string(),
             width,
             first,
-            last: first + count - 1,
+            last,
         })
     }
 
     /// Number of IDs in the range.
     pub fn len(&self) -> u64 {
-        self.last - self.first + 1
+        self.last.saturating_sub(self.first).saturating_add(1)
     }
 
     /// Always false: a range holds at least one ID.
@@ -118,7 +120,7 @@ pub fn shard(prefix: &str, width: usize, first: u64, count: u64, k: u64, parts: 
     }
     let (base, extra) = (count / parts, count % parts);
     let i = k - 1;
-    let start = first + i * base + i.min(extra);
+    let start = first.checked_add(i.checked_mul(base)?)?.checked_add(i.min(extra))?;
     let len = base + u64::from(i < extra);
     IdRange::from_count(prefix, width, start, len)
 }

@@ -161,7 +161,7 @@ impl MergeFold {
             None => l.message,
         };
         let Some(caps) = rules.id.captures(message) else { return };
-        let m = caps.name("id").expect("the id group exists");
+        let Some(m) = caps.name("id") else { return };
         if message.contains(rules.gap_word.as_str()) {
             let (id, seqs) = (m.as_str().to_string(), missing_seqs(&message[m.end()..]));
             self.gaps.push(GapSeen {

@@ -93,7 +93,10 @@ mod tests {
     fn escapes_like_the_actions_toolkit() {
         // A newline from a name or a log line is shown, never obeyed.
         assert_eq!(data("50% a\nb"), "50%25 a\\nb");
-        assert_eq!(data("a\r::error::x ##[error]"), "a\\r:\\u{3a}error:\\u{3a}x #\\u{23}[error]");
+        assert_eq!(
+            data("a\r::error::x ##[error]"),
+            "a\\r:\\u{3a}error:\\u{3a}x #\\u{23}[error]"
+        );
         assert_eq!(property("seq:gap, x"), "seq%3Agap%2C x");
     }
 }
