@@ -103,7 +103,8 @@ fn num(s: &str) -> Option<i64> {
 }
 
 fn civil(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
-    let ok = (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s <= 60;
+    // A year of 14 digits is no time (found by fuzzing: the day count overflowed).
+    let ok = (0..=9999).contains(&y) && (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s <= 60;
     ok.then(|| days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
@@ -187,6 +188,24 @@ pub fn access_stamp(s: &str) -> Option<Stamp> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The fuzzer's crash (fuzz/artifacts/log_line/crash-eeae40cd…): an
+    /// access-log stamp with a 14-digit year overflowed the day count.
+    #[test]
+    fn fuzz_crash_huge_access_log_year_is_no_time() {
+        let input: &[u8] = &[
+            49, 51, 32, 45, 32, 116, 101, 115, 116, 95, 51, 91, 50, 53, 47, 78, 111, 118, 47, 50, 53, 56, 48, 49, 56,
+            48, 57, 57, 50, 50, 48, 53, 50, 58, 48, 58, 49, 58, 51, 32, 43, 48, 48, 48, 48, 93, 231, 49, 50, 55, 56,
+            53, 56, 153, 48, 49, 56, 48, 57, 57, 50, 50, 48, 53, 58, 48, 58, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48,
+            48, 48, 48, 48, 48, 48, 49, 58, 48, 48, 48, 48, 48, 187, 229, 189, 149, 49, 230, 136, 55, 49, 144, 229, 52,
+            56, 54, 56, 138, 159, 57, 54, 51, 34, 54, 58,
+        ];
+        let line = String::from_utf8_lossy(input);
+        let h = header(&line);
+        assert!(h.time.is_none());
+        assert!(access_stamp("25/Nov/25801809922052:0:1:3 +0000").is_none());
+        assert!(access_stamp("25/Nov/2025:0:1:3 +0000").is_some());
+    }
 
     #[test]
     fn gunicorn_error_log_line() {
