@@ -34,6 +34,8 @@ fn unix_now() -> f64 {
 /// One running user.
 struct User {
     class: String,
+    /// Its student ID, to name it if it ends abnormally.
+    id: String,
     stop: watch::Sender<bool>,
     handle: JoinHandle<()>,
 }
@@ -188,9 +190,18 @@ impl Worker {
                         break;
                     };
                     let (stop, rx) = watch::channel(false);
-                    let handle = tokio::spawn(student::run(ctx.clone(), Student { id, n, seed: n }, rx));
+                    let handle = tokio::spawn(student::run(
+                        ctx.clone(),
+                        Student {
+                            id: id.clone(),
+                            n,
+                            seed: n,
+                        },
+                        rx,
+                    ));
                     self.users.push(User {
                         class: class.clone(),
+                        id,
                         stop,
                         handle,
                     });
@@ -211,10 +222,24 @@ impl Worker {
             let _ = u.stop.send(true);
         }
         let deadline = Instant::now() + self.cfg.stop_timeout;
-        for u in self.users.drain(..) {
+        let users: Vec<User> = self.users.drain(..).collect();
+        for u in users {
             let mut h = u.handle;
-            if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
-                h.abort();
+            // A user that did not end by itself fails the run, as in `loadgen run`.
+            let why = match tokio::time::timeout_at(deadline, &mut h).await {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) if e.is_panic() => Some("panicked"),
+                Ok(Err(_)) => Some("cancelled"),
+                Err(_) => {
+                    h.abort();
+                    Some("abandoned after --stop-timeout")
+                }
+            };
+            if let Some(why) = why {
+                let _ = self.events_tx.send(Event::EndedAbnormally {
+                    student: u.id,
+                    why: why.to_string(),
+                });
             }
         }
         self.targets.clear();
