@@ -51,6 +51,20 @@ pub fn judge(r: &Request, names: &[String], status: u16, body: &[u8]) -> Result<
     Ok(out)
 }
 
+/// Slots for the capture names of a place, empty (JSON null) until taken.
+pub fn slots(names: &[String]) -> Vec<Captured> {
+    vec![Captured::new(serde_json::Value::Null); names.len()]
+}
+
+/// Puts captured values into their slots.
+pub fn store(slots: &mut [Captured], got: Vec<(usize, Captured)>) {
+    for (i, c) in got {
+        if let Some(slot) = slots.get_mut(i) {
+            *slot = c;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,26 +58,17 @@ async fn send(
         ..Values::default()
     };
     let t0 = Instant::now();
-    let (result, sent, received) = match requests::prepare(r, &v, Bytes::new()) {
-        Err(k) => (Err(k), 0, 0),
-        Ok(p) => {
-            let sent = p.body.len();
-            match client.send(&p.method, &p.path, &p.headers, p.body).await {
-                Ok(a) => (answer::judge(r, &s.captures, a.status, &a.body), sent, a.len),
-                Err(k) => (Err(k), sent, 0),
-            }
-        }
-    };
+    let o = requests::exchange(client, r, &s.captures, &v, Bytes::new()).await;
     let done = Instant::now();
     let sample = Sample {
         endpoint,
         at_ms: u64::try_from((done - start).as_millis()).unwrap_or(u64::MAX),
         latency_us: u64::try_from((done - t0).as_micros()).unwrap_or(u64::MAX),
-        failure: result.as_ref().err().cloned(),
-        sent,
-        received,
+        failure: o.result.as_ref().err().cloned(),
+        sent: o.sent,
+        received: o.received,
     };
-    (sample, result)
+    (sample, o.result)
 }
 
 /// Sends `requests` of the chosen request, `concurrency` at a time, and reports them.
@@ -107,16 +98,12 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
             id: id.clone(),
             n,
             name,
-            captures: vec![Captured::new(serde_json::Value::Null); s.captures.len()],
+            captures: answer::slots(&s.captures),
         };
         if task.is_some() {
             let (sample, got) = send(&client, &s, &s.login, &w, 0, start).await;
             let _ = tx.send(Event::Sample(sample));
-            for (i, c) in got.unwrap_or_default() {
-                if let Some(slot) = w.captures.get_mut(i) {
-                    *slot = c;
-                }
-            }
+            answer::store(&mut w.captures, got.unwrap_or_default());
         }
         who.push(w);
     }

@@ -5,8 +5,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use hyper::Method;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
-use crate::http::Body;
-use crate::scenario::{Encoding, Escape, Request, Values};
+use crate::http::{Answer, Body, Client};
+use crate::scenario::{Captured, Encoding, Escape, Request, Values};
 use crate::stats::FailKind;
 
 /// A request ready to send.
@@ -97,6 +97,51 @@ pub fn prepare(r: &Request, v: &Values, file: Bytes) -> Result<Prepared, FailKin
         headers: hs,
         body,
     })
+}
+
+/// One request's outcome.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The captures of a successful answer, or why the request failed.
+    pub result: Result<Vec<(usize, Captured)>, FailKind>,
+    /// Request body bytes sent.
+    pub sent: u64,
+    /// Response body bytes received (all of them, not only those kept).
+    pub received: u64,
+    /// The answer, when one came.
+    pub answer: Option<Answer>,
+}
+
+/// Builds, sends and judges one request: the one path every controller
+/// (students, hammer, setup) takes. `names` are the capture names of the
+/// request's place (login's or setup's).
+pub async fn exchange(client: &Client, r: &Request, names: &[String], v: &Values<'_>, file: Bytes) -> Outcome {
+    let p = match prepare(r, v, file) {
+        Ok(p) => p,
+        Err(k) => {
+            return Outcome {
+                result: Err(k),
+                sent: 0,
+                received: 0,
+                answer: None,
+            };
+        }
+    };
+    let sent = p.body.len();
+    match client.send(&p.method, &p.path, &p.headers, p.body).await {
+        Ok(a) => Outcome {
+            result: crate::answer::judge(r, names, a.status, &a.body),
+            sent,
+            received: a.len,
+            answer: Some(a),
+        },
+        Err(k) => Outcome {
+            result: Err(k),
+            sent,
+            received: 0,
+            answer: None,
+        },
+    }
 }
 
 fn quote(s: &str) -> String {

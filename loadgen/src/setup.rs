@@ -11,7 +11,7 @@ use verify::idspace::IdRange;
 use crate::answer;
 use crate::http::{Client, Target};
 use crate::requests;
-use crate::scenario::{Captured, Escape, Scenario, Values};
+use crate::scenario::{Escape, Scenario, Values};
 
 /// What `loadgen setup` needs.
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ pub async fn setup(cfg: SetupConfig) -> anyhow::Result<SetupReport> {
     let client = Client::new(cfg.target.clone(), addr, cfg.timeout, 4);
     let s = &cfg.scenario;
     let list = student_list(s, &cfg.ids);
-    let mut caps = vec![Captured::new(serde_json::Value::Null); s.setup_captures.len()];
+    let mut caps = answer::slots(&s.setup_captures);
     let mut steps = Vec::new();
     for r in &s.setup {
         let v = Values {
@@ -84,40 +84,23 @@ pub async fn setup(cfg: SetupConfig) -> anyhow::Result<SetupReport> {
             at: None,
             ..Values::default()
         };
-        let mut step = SetupStep {
+        let o = requests::exchange(&client, r, &s.setup_captures, &v, Bytes::new()).await;
+        let answer = o.answer.as_ref().map_or_else(String::new, |a| {
+            let head = a.body.get(..a.body.len().min(300)).unwrap_or_default();
+            String::from_utf8_lossy(head).into_owned()
+        });
+        let failure = o.result.as_ref().err().map(ToString::to_string);
+        steps.push(SetupStep {
             name: r.name.clone(),
             method: r.method.to_string(),
             path: r.path.source().to_string(),
-            status: None,
-            failure: None,
-            answer: String::new(),
-        };
-        let outcome = match requests::prepare(r, &v, Bytes::new()) {
-            Err(k) => Err(k),
-            Ok(p) => match client.send(&p.method, &p.path, &p.headers, p.body).await {
-                Err(k) => Err(k),
-                Ok(a) => {
-                    step.status = Some(a.status);
-                    let head = a.body.get(..a.body.len().min(300)).unwrap_or_default();
-                    step.answer = String::from_utf8_lossy(head).into_owned();
-                    answer::judge(r, &s.setup_captures, a.status, &a.body)
-                }
-            },
-        };
-        match outcome {
-            Ok(got) => {
-                for (i, c) in got {
-                    if let Some(slot) = caps.get_mut(i) {
-                        *slot = c;
-                    }
-                }
-                steps.push(step);
-            }
-            Err(k) => {
-                step.failure = Some(k.to_string());
-                steps.push(step);
-                break;
-            }
+            status: o.answer.as_ref().map(|a| a.status),
+            failure,
+            answer,
+        });
+        match o.result {
+            Ok(got) => answer::store(&mut caps, got),
+            Err(_) => break,
         }
     }
     let ok = steps.len() == s.setup.len() && steps.iter().all(|s| s.failure.is_none());

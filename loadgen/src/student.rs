@@ -114,30 +114,17 @@ impl Ctx {
         file: Bytes,
     ) -> Result<Vec<(usize, Captured)>, FailKind> {
         let t0 = Instant::now();
-        let (result, sent, received) = match requests::prepare(r, v, file) {
-            Err(k) => (Err(k), 0, 0),
-            Ok(p) => {
-                let sent = p.body.len();
-                match self.client.send(&p.method, &p.path, &p.headers, p.body).await {
-                    Ok(a) => (
-                        answer::judge(r, &self.scenario.captures, a.status, &a.body),
-                        sent,
-                        a.len,
-                    ),
-                    Err(k) => (Err(k), sent, 0),
-                }
-            }
-        };
+        let o = requests::exchange(&self.client, r, &self.scenario.captures, v, file).await;
         let done = Instant::now();
         self.emit(Event::Sample(Sample {
             endpoint,
             at_ms: self.millis(done),
             latency_us: u64::try_from((done - t0).as_micros()).unwrap_or(u64::MAX),
-            failure: result.as_ref().err().cloned(),
-            sent,
-            received,
+            failure: o.result.as_ref().err().cloned(),
+            sent: o.sent,
+            received: o.received,
         }));
-        result
+        o.result
     }
 }
 
@@ -201,12 +188,8 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
             ..base
         };
         if let Ok(got) = Box::pin(ctx.exchange(LOGIN, &s.login, &v, Bytes::new())).await {
-            let mut caps = vec![Captured::new(serde_json::Value::Null); s.captures.len()];
-            for (i, c) in got {
-                if let Some(slot) = caps.get_mut(i) {
-                    *slot = c;
-                }
-            }
+            let mut caps = answer::slots(&s.captures);
+            answer::store(&mut caps, got);
             captures = Some(caps);
             break;
         }
