@@ -6,7 +6,7 @@ use std::time::Duration;
 use verify::config::{UsageError, parse_millis, parse_size};
 use verify::idspace::{IdRange, shard};
 
-use crate::cli::{IdArgs, RunArgs, ScenarioArgs, StudentArgs, WorkerArgs};
+use crate::cli::{IdArgs, RunArgs, ScenarioArgs, SetupArgs, StudentArgs, WorkerArgs};
 use crate::http::Target;
 use crate::payload::Payload;
 use crate::scenario::{Overrides, Scenario};
@@ -272,6 +272,29 @@ impl RunArgs {
             json: self.json.clone(),
             csv: self.csv.clone(),
             threads: self.threads.max(1),
+        })
+    }
+}
+
+impl SetupArgs {
+    /// Validates `loadgen setup`.
+    pub fn to_config(&self) -> Result<crate::setup::SetupConfig, UsageError> {
+        let target = Target::parse(&self.host).map_err(|e| UsageError(e.to_string()))?;
+        let ids = IdRange::from_count(&self.ids.id_prefix, self.ids.id_width, self.ids.first_id, self.students)
+            .ok_or_else(|| UsageError("--students must be at least 1 (and the IDs must fit in 64 bits)".into()))?;
+        let scenario = self.scenario.load()?;
+        if scenario.setup.is_empty() {
+            return Err(UsageError(format!(
+                "scenario {} has no [[setup]] requests",
+                scenario.source
+            )));
+        }
+        Ok(crate::setup::SetupConfig {
+            host: self.host.clone(),
+            target,
+            scenario,
+            ids,
+            timeout: dur(&self.timeout, "--timeout")?,
         })
     }
 }

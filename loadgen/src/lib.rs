@@ -77,27 +77,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             Ok(EXIT_PASS)
         }
         Command::Setup(a) => {
-            let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
-            let ids =
-                verify::idspace::IdRange::from_count(&a.ids.id_prefix, a.ids.id_width, a.ids.first_id, a.students)
-                    .ok_or_else(|| verify::config::UsageError("--students must be at least 1".into()))?;
-            let scenario = a.scenario.load()?;
-            if scenario.setup.is_empty() {
-                anyhow::bail!(verify::config::UsageError(format!(
-                    "scenario {} has no [[setup]] requests",
-                    scenario.source
-                )));
-            }
-            let timeout = verify::config::parse_millis(&a.timeout)
-                .map(std::time::Duration::from_millis)
-                .map_err(|e| verify::config::UsageError(format!("--timeout: {e}")))?;
-            let cfg = setup::SetupConfig {
-                host: a.host.clone(),
-                target,
-                scenario,
-                ids,
-                timeout,
-            };
+            let cfg = a.to_config()?;
             let report = on_runtime(1, setup::setup(cfg))?;
             let mut out = BufWriter::new(io::stdout().lock());
             render::setup::write(&mut out, &report)?;
