@@ -8,18 +8,10 @@ use crate::report::RunReport;
 
 const TEMPLATE: &str = include_str!("assets/run.html");
 
-/// Writes the page for a run report.
+/// Writes the page for a run report (the same embedding as verify's pages:
+/// escaped JSON, placeholders split by position).
 pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
-    let json = serde_json::to_string(r)?.replace("</", "<\\/");
-    let title = format!("loadgen run: {}", r.host)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;");
-    out.write_all(
-        TEMPLATE
-            .replacen("__TITLE__", &title, 1)
-            .replacen("__REPORT__", &json, 1)
-            .as_bytes(),
-    )
+    verify::render::html::page(out, TEMPLATE, &format!("loadgen run: {}", r.host), r)
 }
 
 #[cfg(test)]

@@ -20,12 +20,18 @@ fn embeddable_json<R: Serialize>(report: &R) -> io::Result<String> {
         .replace('\u{2029}', "\\u2029"))
 }
 
-/// Writes the page for `report` (a seq, ids or gate report). The template is
-/// split at its placeholders, so text inside the report or the title (a
-/// `--dir` holding `__REPORT__`) is never taken for one.
+/// Writes the page for `report` (a seq, ids or gate report).
 pub fn write<W: Write, R: Serialize>(out: &mut W, title: &str, report: &R) -> io::Result<()> {
+    page(out, TEMPLATE, title, report)
+}
+
+/// Writes `template` with `__TITLE__` and `__REPORT__` filled (loadgen's run
+/// page uses it too). The template is split at its placeholders, so text
+/// inside the report or the title (a `--dir` holding `__REPORT__`) is never
+/// taken for one.
+pub fn page<W: Write, R: Serialize>(out: &mut W, template: &str, title: &str, report: &R) -> io::Result<()> {
     let json = embeddable_json(report)?;
-    let (head, tail) = TEMPLATE.split_once("__REPORT__").unwrap_or((TEMPLATE, ""));
+    let (head, tail) = template.split_once("__REPORT__").unwrap_or((template, ""));
     let (before, after) = head.split_once("__TITLE__").unwrap_or((head, ""));
     out.write_all(before.as_bytes())?;
     out.write_all(crate::text::html(title).as_bytes())?;
