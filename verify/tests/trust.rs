@@ -394,4 +394,17 @@ fn hostile_names_keep_junit_well_formed() {
     let text = fs::read_to_string(&xml).unwrap();
     hidden_free(&text, "junit");
     assert!(text.contains("\\u{fffe}"), "{text}");
+    // A real XML parser accepts the document.
+    let parsed = std::process::Command::new("python3")
+        .args(["-c", "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])"])
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert!(parsed.status.success(), "{}", String::from_utf8_lossy(&parsed.stderr));
+    // The golden file: the whole document, hostile name included.
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/seq/expected-hostile.junit.xml");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::write(&golden, &text).unwrap();
+    }
+    assert_eq!(text, fs::read_to_string(golden).unwrap(), "JUnit with hostile names");
 }
