@@ -38,8 +38,8 @@ F=$repo/fixtures
 lines_of log_line "$F/logs/target/gunicorn_access.log"
 lines_of log_line "$F/logs/target/celery_worker_merge.log"
 mkdir -p corpus/login_pattern corpus/seq_list
-# login_pattern: first byte odd = own regex on the first line, even = stock.
-printf '\001(?P<id>test_\\d+) logged in\nuser test_00001 logged in\n' > corpus/login_pattern/seed-0
+# login_pattern: first byte 7 mod 8 = own regex on the first line, else stock.
+printf '\007(?P<id>test_\\d+) logged in\nuser test_00001 logged in\n' > corpus/login_pattern/seed-0
 printf '\000user test_00001 logged in\n[2025-11-23 18:00:00 +0800] test_00002 登录成功\n' > corpus/login_pattern/seed-1
 printf ' exam_id=30 missing=3,5,7-9' > corpus/seq_list/seed-0
 seed scenario "$F"/scenarios/*.toml

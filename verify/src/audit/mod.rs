@@ -2,6 +2,7 @@
 //! does I/O or reads the clock, so tests can feed them anything.
 
 pub mod cross;
+pub mod fold;
 pub mod ids;
 pub mod merge;
 pub mod ranges;

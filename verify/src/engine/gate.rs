@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::audit::cross::cross_check;
+use crate::audit::fold::{GateFold, assemble};
 use crate::audit::ids::{LoginEvent, LoginFold, Observation};
 use crate::engine::ids::IdsConfig;
 use crate::engine::merge::MergeConfig;
@@ -12,7 +12,7 @@ use crate::engine::seq::SeqConfig;
 use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
 use crate::report::PathError;
-use crate::report::gate::{CheckVerdict, CrossKind, GateReport, SCHEMA};
+use crate::report::gate::{CrossKind, GateReport};
 use crate::report::ids::{IdsKind, IdsReport};
 use crate::report::merge::{MergeKind, MergeReport, TaskStats};
 use crate::report::seq::{SeqKind, SeqReport, StudentRef};
@@ -39,90 +39,19 @@ pub enum GateError {
 
 /// Runs the checks that have inputs.
 pub fn run_gate(cfg: &GateConfig) -> Result<GateReport, GateError> {
-    let ids = cfg.ids.as_ref().map(crate::engine::ids::run_ids).transpose()?;
-    let mut seq = cfg.seq.as_ref().map(crate::engine::seq::run_seq).transpose()?;
-    let merge = cfg.merge.as_ref().map(crate::engine::merge::run_merge);
-    if let (Some(s), Some(ratio)) = (seq.as_mut(), cfg.max_missing_ratio) {
-        apply_missing_ratio(s, ratio, cfg.seq.as_ref().and_then(|c| c.rules.expect_segments));
-    }
-    Ok(assemble(ids, seq, merge, &cfg.cross_fail_on, Vec::new()))
+    Ok(read_gate(cfg)?.report())
 }
 
-/// `--max-missing-ratio`: gaps under the ratio stop failing the seq check.
-fn apply_missing_ratio(s: &mut SeqReport, ratio: f64, expect_segments: Option<u64>) {
-    let count = |k| s.summary.findings.get(&k).copied().unwrap_or(0);
-    let missing = u64::saturating_add(count(SeqKind::Gap), count(SeqKind::LeadingGap));
-    let expected: u64 = match expect_segments {
-        Some(n) => n.saturating_mul(s.summary.students.max(1)),
-        None => s.summary.segments.max(1),
-    };
-    if (missing as f64) <= ratio * expected as f64 {
-        s.failed_on.retain(|k| !matches!(k, SeqKind::Gap | SeqKind::LeadingGap));
-        if s.verdict == "fail" && s.failed_on.is_empty() {
-            s.verdict = "pass".into();
-        }
-    }
-}
-
-fn assemble(
-    ids: Option<IdsReport>,
-    seq: Option<SeqReport>,
-    merge: Option<MergeReport>,
-    cross_fail_on: &FailOn<CrossKind>,
-    merged_from: Vec<String>,
-) -> GateReport {
-    let cross = (ids.is_some() as u8 + seq.is_some() as u8 + merge.is_some() as u8 >= 2)
-        .then(|| cross_check(ids.as_ref(), seq.as_ref(), merge.as_ref(), cross_fail_on));
-    let names = |v: Vec<&'static str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
-    let mut checks = Vec::new();
-    if let Some(r) = &ids {
-        checks.push(CheckVerdict {
-            check: "ids".into(),
-            verdict: r.verdict.clone(),
-            failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
-        });
-    }
-    if let Some(r) = &seq {
-        checks.push(CheckVerdict {
-            check: "seq".into(),
-            verdict: r.verdict.clone(),
-            failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
-        });
-    }
-    if let Some(r) = &merge {
-        checks.push(CheckVerdict {
-            check: "merge".into(),
-            verdict: r.verdict.clone(),
-            failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
-        });
-    }
-    if let Some(c) = &cross {
-        let v = if c.failed_on.is_empty() { "pass" } else { "fail" };
-        checks.push(CheckVerdict {
-            check: "cross".into(),
-            verdict: v.into(),
-            failed_on: names(c.failed_on.iter().map(|k| k.name()).collect()),
-        });
-    }
-    let outcome = checks
-        .iter()
-        .map(|c| Outcome::from_verdict(&c.verdict))
-        .fold(Outcome::Clean, Outcome::merge);
-    let failed_on = checks
-        .iter()
-        .flat_map(|c| c.failed_on.iter().map(move |k| format!("{}:{k}", c.check)))
-        .collect();
-    GateReport {
-        schema: SCHEMA.into(),
-        verdict: outcome.verdict().into(),
-        failed_on,
-        checks,
-        ids,
-        seq,
-        merge,
-        cross,
-        merged_from,
-    }
+/// Reads every input into one fold (`verify watch` builds its own, live).
+pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
+    let ids = cfg.ids.as_ref().map(crate::engine::ids::read_ids).transpose()?;
+    let seq = cfg
+        .seq
+        .as_ref()
+        .map(|c| crate::engine::seq::read_seq(c, None))
+        .transpose()?;
+    let merge = cfg.merge.as_ref().map(crate::engine::merge::read_merge);
+    Ok(GateFold::new(cfg.clone(), ids, seq, merge))
 }
 
 /// The `--fail-on` sets used when combining reports.

@@ -1,0 +1,228 @@
+//! The login part of the gate fold: what every gunicorn log gave so far. The
+//! batch reader adds whole files (scanned in parallel ranges); the live
+//! follower adds lines one by one; both end in the same report.
+
+use std::collections::HashSet;
+
+use encoding_rs::{Encoding, UTF_8};
+
+use crate::audit::ids::{LoginFold, Observation, classify};
+use crate::engine::ids::IdsConfig;
+use crate::exit::Outcome;
+use crate::report::PathError;
+use crate::report::ids::{FileSummary, IdsKind, IdsReport, IdsSummary, Malformed, SCHEMA};
+use crate::sources::logfile::{self, EncodingChoice};
+
+use super::Alert;
+
+/// A file whose sampled lines are this undecodable (per mille) gets a warning.
+const UNDECODABLE_WARN_PER_MILLE: u64 = 10;
+
+/// One gunicorn log as read so far.
+#[derive(Debug, Clone)]
+pub struct LogState {
+    /// Name, lines, logins, encoding and oddities, as the report shows them.
+    pub summary: FileSummary,
+    /// The decoding in use; `None` until a live file's first bytes arrive.
+    pub encoding: Option<&'static Encoding>,
+    /// What `--encoding auto` chose.
+    pub auto_chose: Option<&'static str>,
+    /// Lines of the sampled head, and how many were gunicorn access lines.
+    pub sampled_lines: u64,
+    pub access_lines_sampled: u64,
+}
+
+impl LogState {
+    /// A file not read yet (a followed log that does not exist yet).
+    pub fn empty(path: String) -> LogState {
+        LogState {
+            summary: FileSummary {
+                path,
+                encoding: "utf-8".into(),
+                lines: 0,
+                login_events: 0,
+                undecodable_lines: 0,
+                leading_nul_bytes: 0,
+                overlong_lines: 0,
+            },
+            encoding: None,
+            auto_chose: None,
+            sampled_lines: 0,
+            access_lines_sampled: 0,
+        }
+    }
+}
+
+/// The login audit's state.
+#[derive(Debug, Clone, Default)]
+pub struct IdsPart {
+    pub logs: Vec<LogState>,
+    pub fold: LoginFold,
+    pub errors: Vec<PathError>,
+    /// IDs whose collision was already alerted.
+    alerted: HashSet<String>,
+}
+
+impl IdsPart {
+    /// Adds one file read in batch (its fold has file index `logs.len()`).
+    pub fn add_file(&mut self, log: LogState, fold: LoginFold, error: Option<PathError>) {
+        self.logs.push(log);
+        self.fold.merge(fold);
+        self.errors.extend(error);
+    }
+
+    fn name(&self, i: usize) -> String {
+        self.logs.get(i).map(|l| l.summary.path.clone()).unwrap_or_default()
+    }
+
+    /// Folds one live line of file `file` (bytes without the newline).
+    /// Returns the alert it raised: the first collision of an ID.
+    pub fn observe_line(&mut self, cfg: &IdsConfig, file: usize, bytes: &[u8]) -> Option<Alert> {
+        let log = self.logs.get_mut(file)?;
+        let enc = *log.encoding.get_or_insert_with(|| {
+            let enc = logfile::resolve(cfg.encoding, bytes);
+            log.summary.encoding = enc.name().to_ascii_lowercase();
+            if cfg.encoding == EncodingChoice::Auto {
+                log.auto_chose = Some(if enc == UTF_8 { "utf-8" } else { "gb18030" });
+            }
+            enc
+        });
+        log.summary.lines = log.summary.lines.saturating_add(1);
+        let line = log.summary.lines;
+        // As the batch scan: only lines holding the event word are decoded.
+        if let Some(ev) = &cfg.matcher.event
+            && memchr::memmem::find(bytes, &logfile::encode(enc, ev)).is_none()
+        {
+            return None;
+        }
+        let (text, clean) = logfile::decode(enc, bytes);
+        log.summary.undecodable_lines += u64::from(!clean);
+        let obs = cfg.matcher.observe(&text, file, line)?;
+        let id = match &obs {
+            Observation::Login(e) => Some(e.id.clone()),
+            _ => None,
+        };
+        if id.is_some() {
+            log.summary.login_events = log.summary.login_events.saturating_add(1);
+        }
+        self.fold.observe(obs);
+        let id = id?;
+        let evs = self.fold.by_id.get(&id).filter(|e| e.len() > 1)?;
+        let d = classify(&id, evs, cfg.window_secs as i64, &|i| self.name(i));
+        (d.kind == IdsKind::Collision && self.alerted.insert(id.clone())).then_some(Alert::DuplicateLogin {
+            id,
+            evidence: d.evidence,
+        })
+    }
+
+    /// Marks every collision seen so far as alerted (the state found at start).
+    pub fn quiet(&mut self, cfg: &IdsConfig) {
+        let name = |i: usize| self.name(i);
+        for d in self.fold.duplicates(cfg.window_secs as i64, &name) {
+            if d.kind == IdsKind::Collision {
+                self.alerted.insert(d.id);
+            }
+        }
+    }
+
+    /// Collisions alerted so far.
+    pub fn alerted(&self) -> usize {
+        self.alerted.len()
+    }
+
+    /// The report, judged.
+    pub fn report(&self, cfg: &IdsConfig) -> IdsReport {
+        let name = |i: usize| self.name(i);
+        let fold = &self.fold;
+        let files: Vec<FileSummary> = self.logs.iter().map(|l| l.summary.clone()).collect();
+        let warnings: Vec<String> = self.logs.iter().flat_map(|l| file_warnings(cfg, l)).collect();
+        let duplicates = fold.duplicates(cfg.window_secs as i64, &name);
+        let cmp = cfg.expect.compare(fold.by_id.keys().map(String::as_str));
+        let collisions = duplicates.iter().filter(|d| d.kind == IdsKind::Collision).count() as u64;
+        let relogins = (duplicates.len() as u64).saturating_sub(collisions);
+        let counts = [
+            (IdsKind::Collision, collisions),
+            (IdsKind::Relogin, relogins),
+            (IdsKind::Missing, cmp.missing.len() as u64),
+            (IdsKind::Unexpected, cmp.unexpected.len() as u64),
+            (IdsKind::Malformed, fold.malformed),
+        ];
+        let failed_on: Vec<IdsKind> = counts
+            .iter()
+            .filter(|(k, n)| *n > 0 && cfg.fail_on.fails(*k))
+            .map(|(k, _)| *k)
+            .collect();
+        let outcome = Outcome::judge(!self.errors.is_empty(), !failed_on.is_empty());
+        IdsReport {
+            schema: SCHEMA.to_string(),
+            verdict: outcome.verdict().to_string(),
+            failed_on,
+            summary: IdsSummary {
+                files: files.len() as u64,
+                lines: files.iter().fold(0u64, |a, f| a.saturating_add(f.lines)),
+                login_events: fold.events,
+                distinct_ids: fold.by_id.len() as u64,
+                duplicated_ids: duplicates.len() as u64,
+                collisions,
+                relogins,
+                expected: cfg.expect.len() as u64,
+                missing: cmp.missing.len() as u64,
+                unexpected: cmp.unexpected.len() as u64,
+                malformed: fold.malformed,
+                continuation_lines: fold.continuations,
+                undecodable_lines: files.iter().fold(0u64, |a, f| a.saturating_add(f.undecodable_lines)),
+                window_seconds: cfg.window_secs,
+            },
+            malformed: Malformed {
+                count: fold.malformed,
+                samples: fold.samples(&name),
+            },
+            logins: fold.logins(&name),
+            files,
+            duplicates,
+            missing: cmp.missing,
+            unexpected: cmp.unexpected,
+            warnings,
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+fn file_warnings(cfg: &IdsConfig, r: &LogState) -> Vec<String> {
+    let (s, mut w) = (&r.summary, Vec::new());
+    if let Some(enc) = r.auto_chose {
+        w.push(format!("{}: encoding detected as {enc}", s.path));
+    }
+    let sampled_bad = s.undecodable_lines;
+    if sampled_bad > 0 && sampled_bad.saturating_mul(1000) >= r.sampled_lines.max(1) * UNDECODABLE_WARN_PER_MILLE {
+        let hint = if s.encoding == "utf-8" {
+            "; a server with a Chinese locale writes GB18030: try --encoding gb18030 or --encoding auto"
+        } else {
+            ""
+        };
+        w.push(format!(
+            "{}: {sampled_bad} line(s) are not valid {}{hint}",
+            s.path, s.encoding
+        ));
+    }
+    if s.leading_nul_bytes > 0 {
+        w.push(format!(
+            "{}: starts with {} NUL bytes (a copytruncate of a file written without O_APPEND); skipped",
+            s.path, s.leading_nul_bytes
+        ));
+    }
+    if s.overlong_lines > 0 {
+        w.push(format!(
+            "{}: {} line(s) over 64 MiB were counted but not searched",
+            s.path, s.overlong_lines
+        ));
+    }
+    if s.login_events == 0 && r.access_lines_sampled > 0 && cfg.matcher.event.is_some() {
+        w.push(format!(
+            "{}: holds gunicorn access lines but no login events; access lines never carry the student ID. \
+             When gunicorn's --error-logfile is a separate file the application's messages are there: try --log gunicorn_error.log",
+            s.path
+        ));
+    }
+    w
+}

@@ -1,0 +1,99 @@
+//! The celery part of the gate fold: merge-worker logs, read whole in batch
+//! or line by line live, into one `MergeFold` and one judged report.
+
+use encoding_rs::Encoding;
+
+use crate::audit::merge::MergeFold;
+use crate::engine::merge::MergeConfig;
+use crate::exit::Outcome;
+use crate::report::PathError;
+use crate::report::merge::{MergeKind, MergeReport, SCHEMA};
+use crate::sources::logfile;
+
+use super::Alert;
+
+/// One celery log as read so far.
+#[derive(Debug, Clone)]
+pub struct CeleryLog {
+    /// Its name in the report.
+    pub name: String,
+    /// Lines read (the next live line is this plus one).
+    pub lines: u64,
+    /// The decoding in use; `None` until a live file's first bytes arrive.
+    pub encoding: Option<&'static Encoding>,
+}
+
+/// The merge audit's state.
+#[derive(Debug, Clone, Default)]
+pub struct MergePart {
+    pub logs: Vec<CeleryLog>,
+    pub fold: MergeFold,
+    pub errors: Vec<PathError>,
+    /// Server gap lines already alerted.
+    gaps_alerted: usize,
+}
+
+impl MergePart {
+    /// Folds one live line of file `file` (bytes without the newline).
+    /// Returns the alerts it raised: a `序号缺失` line names missing seqs.
+    pub fn observe_line(&mut self, cfg: &MergeConfig, file: usize, bytes: &[u8]) -> Vec<Alert> {
+        let Some(log) = self.logs.get_mut(file) else {
+            return Vec::new();
+        };
+        let enc = *log
+            .encoding
+            .get_or_insert_with(|| logfile::resolve(cfg.encoding, bytes));
+        log.lines = log.lines.saturating_add(1);
+        let text = logfile::decode(enc, bytes).0;
+        self.fold.observe(&cfg.rules, file, log.lines, &text);
+        let new = self.fold.gaps_since(self.gaps_alerted);
+        self.gaps_alerted += new.len();
+        new.into_iter()
+            .map(|(id, missing)| Alert::ServerGap { id, missing })
+            .collect()
+    }
+
+    /// Marks the gap lines seen so far as alerted (the state found at start).
+    pub fn quiet(&mut self) {
+        self.gaps_alerted += self.fold.gaps_since(self.gaps_alerted).len();
+    }
+
+    /// Server gap lines alerted so far.
+    pub fn alerted(&self) -> usize {
+        self.gaps_alerted
+    }
+
+    /// The report, judged.
+    pub fn report(&self, cfg: &MergeConfig) -> MergeReport {
+        let pieces = self
+            .fold
+            .finish(&|i| self.logs.get(i).map(|l| l.name.clone()).unwrap_or_default());
+        let mut summary = pieces.summary;
+        summary.files = self.logs.len() as u64;
+        let counts = [
+            (MergeKind::ServerGap, pieces.server_gaps.len() as u64),
+            (MergeKind::TaskFailed, summary.failed),
+            (MergeKind::NeverFinished, pieces.never_finished.len() as u64),
+            (MergeKind::Retried, summary.retries),
+            (MergeKind::Warning, pieces.warnings.len() as u64),
+        ];
+        let failed_on: Vec<MergeKind> = counts
+            .iter()
+            .filter(|(k, n)| *n > 0 && cfg.fail_on.fails(*k))
+            .map(|(k, _)| *k)
+            .collect();
+        let outcome = Outcome::judge(!self.errors.is_empty(), !failed_on.is_empty());
+        MergeReport {
+            schema: SCHEMA.to_string(),
+            verdict: outcome.verdict().to_string(),
+            failed_on,
+            summary,
+            tasks: pieces.tasks,
+            failures: pieces.failures,
+            never_finished: pieces.never_finished,
+            server_gaps: pieces.server_gaps,
+            warnings: pieces.warnings,
+            errors: self.errors.clone(),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The gate fold: one state for every check, fed by the batch engines (whole
+//! files, whole trees) and by `verify watch` (lines as they are written,
+//! folders as they change). `report` judges it; alerts are what new
+//! observations raised. Batch and live can therefore never disagree.
+
+pub mod ids;
+pub mod merge;
+pub mod seq;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::audit::cross::cross_check;
+use crate::audit::seq::FolderObs;
+use crate::engine::gate::GateConfig;
+use crate::exit::Outcome;
+use crate::findings::{FailOn, Kind};
+use crate::report::gate::{CheckVerdict, CrossKind, GateReport, SCHEMA};
+use crate::report::ids::IdsReport;
+use crate::report::merge::MergeReport;
+use crate::report::seq::{SeqKind, SeqReport};
+
+/// Something a new observation revealed, for `verify watch` to show at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Alert {
+    /// A second login of an ID within the collision window.
+    DuplicateLogin { id: String, evidence: String },
+    /// The merge worker logged `序号缺失` for a student.
+    ServerGap { id: String, missing: Vec<[u64; 2]> },
+    /// Seqs missing on disk while a later one arrived `grace` ago or more.
+    GapConfirmed {
+        exam: Option<String>,
+        id: String,
+        missing: Vec<[u64; 2]>,
+        grace: Duration,
+    },
+}
+
+/// Which check a log line belongs to: the role the user gave its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `--log`: gunicorn (logins).
+    Gunicorn,
+    /// `--celery-log`: the merge worker.
+    Celery,
+}
+
+/// Live tallies for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub logins: u64,
+    pub distinct: u64,
+    pub expected: u64,
+    pub duplicates: u64,
+    pub uploading: u64,
+    pub latest: Option<[u64; 2]>,
+    pub gaps_confirmed: u64,
+    pub server_gaps: u64,
+}
+
+/// Every check's state, with the configuration that judges it.
+#[derive(Debug, Clone)]
+pub struct GateFold {
+    pub cfg: GateConfig,
+    pub ids: Option<ids::IdsPart>,
+    pub seq: Option<seq::SeqPart>,
+    pub merge: Option<merge::MergePart>,
+    alerts: Vec<Alert>,
+}
+
+impl GateFold {
+    /// A fold of the given parts (each present when its check runs).
+    pub fn new(
+        cfg: GateConfig,
+        ids: Option<ids::IdsPart>,
+        seq: Option<seq::SeqPart>,
+        merge: Option<merge::MergePart>,
+    ) -> GateFold {
+        GateFold {
+            cfg,
+            ids,
+            seq,
+            merge,
+            alerts: Vec::new(),
+        }
+    }
+
+    /// Folds one line of log `file` of the given role.
+    pub fn observe_line(&mut self, role: Role, file: usize, bytes: &[u8]) {
+        match role {
+            Role::Gunicorn => {
+                if let (Some(p), Some(c)) = (self.ids.as_mut(), self.cfg.ids.as_ref()) {
+                    self.alerts.extend(p.observe_line(c, file, bytes));
+                }
+            }
+            Role::Celery => {
+                if let (Some(p), Some(c)) = (self.merge.as_mut(), self.cfg.merge.as_ref()) {
+                    self.alerts.extend(p.observe_line(c, file, bytes));
+                }
+            }
+        }
+    }
+
+    /// Folds a student folder as it is now (read at `now`).
+    pub fn observe_folder(&mut self, path: PathBuf, obs: FolderObs, now: Instant) {
+        if let (Some(p), Some(c)) = (self.seq.as_mut(), self.cfg.seq.as_ref()) {
+            p.set_live(path, obs, &c.rules, now);
+        }
+    }
+
+    /// Confirms the gaps open for `grace` at `now`.
+    pub fn confirm_gaps(&mut self, now: Instant, grace: Duration) {
+        if let (Some(p), Some(c)) = (self.seq.as_mut(), self.cfg.seq.as_ref()) {
+            self.alerts.extend(p.confirm_gaps(&c.rules, now, grace));
+        }
+    }
+
+    /// The alerts raised since the last call.
+    pub fn take_alerts(&mut self) -> Vec<Alert> {
+        std::mem::take(&mut self.alerts)
+    }
+
+    /// Treats everything folded so far as known: no alert for it, ever
+    /// (`verify watch` without `--from-start`: the state found at start).
+    pub fn quiet(&mut self, now: Instant) {
+        if let (Some(p), Some(c)) = (self.ids.as_mut(), self.cfg.ids.as_ref()) {
+            p.quiet(c);
+        }
+        if let Some(p) = self.merge.as_mut() {
+            p.quiet();
+        }
+        self.confirm_gaps(now, Duration::ZERO);
+        self.alerts.clear();
+    }
+
+    /// Live tallies.
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::default();
+        if let Some(p) = &self.ids {
+            t.logins = p.fold.events;
+            t.distinct = p.fold.by_id.len() as u64;
+            t.duplicates = p.alerted() as u64;
+        }
+        if let Some(c) = &self.cfg.ids {
+            t.expected = c.expect.len() as u64;
+        }
+        if let Some(p) = &self.seq {
+            (t.uploading, t.latest, t.gaps_confirmed) = p.live_counts();
+        }
+        if let Some(p) = &self.merge {
+            t.server_gaps = p.alerted() as u64;
+        }
+        t
+    }
+
+    /// The gate report: every check judged, then cross-checked.
+    pub fn report(&self) -> GateReport {
+        let cfg = &self.cfg;
+        let ids = self.ids.as_ref().zip(cfg.ids.as_ref()).map(|(p, c)| p.report(c));
+        let mut seq = self.seq.as_ref().zip(cfg.seq.as_ref()).map(|(p, c)| p.report(c));
+        let merge = self.merge.as_ref().zip(cfg.merge.as_ref()).map(|(p, c)| p.report(c));
+        if let (Some(s), Some(ratio)) = (seq.as_mut(), cfg.max_missing_ratio) {
+            apply_missing_ratio(s, ratio, cfg.seq.as_ref().and_then(|c| c.rules.expect_segments));
+        }
+        assemble(ids, seq, merge, &cfg.cross_fail_on, Vec::new())
+    }
+}
+
+/// `--max-missing-ratio`: gaps under the ratio stop failing the seq check.
+pub fn apply_missing_ratio(s: &mut SeqReport, ratio: f64, expect_segments: Option<u64>) {
+    let count = |k| s.summary.findings.get(&k).copied().unwrap_or(0);
+    let missing = u64::saturating_add(count(SeqKind::Gap), count(SeqKind::LeadingGap));
+    let expected: u64 = match expect_segments {
+        Some(n) => n.saturating_mul(s.summary.students.max(1)),
+        None => s.summary.segments.max(1),
+    };
+    if (missing as f64) <= ratio * expected as f64 {
+        s.failed_on.retain(|k| !matches!(k, SeqKind::Gap | SeqKind::LeadingGap));
+        if s.verdict == "fail" && s.failed_on.is_empty() {
+            s.verdict = "pass".into();
+        }
+    }
+}
+
+/// One gate report from the checks' reports: cross-checks and one verdict.
+pub fn assemble(
+    ids: Option<IdsReport>,
+    seq: Option<SeqReport>,
+    merge: Option<MergeReport>,
+    cross_fail_on: &FailOn<CrossKind>,
+    merged_from: Vec<String>,
+) -> GateReport {
+    let cross = (ids.is_some() as u8 + seq.is_some() as u8 + merge.is_some() as u8 >= 2)
+        .then(|| cross_check(ids.as_ref(), seq.as_ref(), merge.as_ref(), cross_fail_on));
+    let names = |v: Vec<&'static str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
+    let mut checks = Vec::new();
+    if let Some(r) = &ids {
+        checks.push(CheckVerdict {
+            check: "ids".into(),
+            verdict: r.verdict.clone(),
+            failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
+        });
+    }
+    if let Some(r) = &seq {
+        checks.push(CheckVerdict {
+            check: "seq".into(),
+            verdict: r.verdict.clone(),
+            failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
+        });
+    }
+    if let Some(r) = &merge {
+        checks.push(CheckVerdict {
+            check: "merge".into(),
+            verdict: r.verdict.clone(),
+            failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
+        });
+    }
+    if let Some(c) = &cross {
+        let v = if c.failed_on.is_empty() { "pass" } else { "fail" };
+        checks.push(CheckVerdict {
+            check: "cross".into(),
+            verdict: v.into(),
+            failed_on: names(c.failed_on.iter().map(|k| k.name()).collect()),
+        });
+    }
+    let outcome = checks
+        .iter()
+        .map(|c| Outcome::from_verdict(&c.verdict))
+        .fold(Outcome::Clean, Outcome::merge);
+    let failed_on = checks
+        .iter()
+        .flat_map(|c| c.failed_on.iter().map(move |k| format!("{}:{k}", c.check)))
+        .collect();
+    GateReport {
+        schema: SCHEMA.into(),
+        verdict: outcome.verdict().into(),
+        failed_on,
+        checks,
+        ids,
+        seq,
+        merge,
+        cross,
+        merged_from,
+    }
+}
