@@ -148,18 +148,17 @@ fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
             .map(Duration::from_millis)
             .map_err(|e| config::UsageError(format!("{flag}: {e}")))
     };
-    // Every --log and --celery-log is followed; which is which is decided at the end.
-    let args_logs: Vec<String> = cfg
-        .ids
-        .iter()
-        .flat_map(|c| c.logs.clone())
-        .chain(cfg.merge.iter().flat_map(|c| c.logs.clone()))
-        .collect();
-    let paths = engine::watch::followed_paths(&args_logs);
+    // Each log keeps the role it was given: --log gunicorn, --celery-log celery.
     let wcfg = engine::watch::WatchConfig {
-        gate: cfg.clone(),
-        logs: paths.clone(),
-        dir: cfg.seq.as_ref().map(|s| s.dir.clone()),
+        gunicorn: cfg
+            .ids
+            .as_ref()
+            .map_or_else(Vec::new, |c| engine::watch::followed_paths(&c.logs)),
+        celery: cfg
+            .merge
+            .as_ref()
+            .map_or_else(Vec::new, |c| engine::watch::followed_paths(&c.logs)),
+        gate: cfg,
         from_start: args.from_start,
         grace: ms(&args.grace, "--grace")?,
         duration: args.duration.as_deref().map(|d| ms(d, "--duration")).transpose()?,
@@ -168,26 +167,18 @@ fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
         tick: ms(&args.tick, "--tick")?,
         summary_every: ms(&args.summary_interval, "--summary-interval")?,
         rotate_grace: ms(&args.rotate_grace, "--rotate-grace")?,
-        in_place: std::io::IsTerminal::is_terminal(&io::stderr())
-            && std::env::var_os("TERM").is_some_and(|t| t != "dumb"),
     };
-    let matcher = cfg
-        .ids
-        .as_ref()
-        .map(|c| c.matcher.clone())
-        .unwrap_or_else(|| classify::login::LoginMatcher::new(config::DEFAULT_EVENT, "test_"));
-    let rules = cfg
-        .merge
-        .as_ref()
-        .map(|c| c.rules.clone())
-        .unwrap_or_else(|| audit::merge::MergeRules {
-            gap_word: "序号缺失".into(),
-            id: classify::login::id_regex("test_"),
-        });
-    engine::watch::run_watch(&wcfg, &matcher, &rules, &mut io::stderr())?;
-    let final_cfg = engine::watch::final_gate(cfg, &paths, &rules, &sets.merge);
-    let report = engine::gate::run_gate(&final_cfg)?;
-    emit_gate(g, &report, &sets)
+    let in_place =
+        std::io::IsTerminal::is_terminal(&io::stderr()) && std::env::var_os("TERM").is_some_and(|t| t != "dumb");
+    let screen = render::watch::Screen { in_place };
+    // On a terminal the summary is refreshed every second.
+    let mut wcfg = wcfg;
+    if in_place {
+        wcfg.summary_every = wcfg.summary_every.min(Duration::from_secs(1));
+    }
+    let mut err = io::stderr();
+    let fold = engine::watch::run_watch(&wcfg, &mut |ev| screen.write(&mut err, &ev))?;
+    emit_gate(g, &fold.report(), &sets)
 }
 
 /// Writes one audit in the chosen format, plus JUnit when asked.

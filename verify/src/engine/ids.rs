@@ -190,7 +190,9 @@ fn scan_plain(cfg: &IdsConfig, idx: usize, file: &File, limit: Option<u64>, res:
         }
     };
     let head = if (head.len() as u64) > len.saturating_sub(nuls) {
-        head.get(..len.saturating_sub(nuls) as usize).unwrap_or_default().to_vec()
+        head.get(..len.saturating_sub(nuls) as usize)
+            .unwrap_or_default()
+            .to_vec()
     } else {
         head
     };

@@ -71,7 +71,12 @@ fn read_input(cfg: &MergeConfig, part: &mut MergePart, input: &Input, limit: Opt
     }
 }
 
-fn read_one(cfg: &MergeConfig, idx: usize, mut reader: Box<dyn Read + Send>, part: &mut MergePart) -> std::io::Result<()> {
+fn read_one(
+    cfg: &MergeConfig,
+    idx: usize,
+    mut reader: Box<dyn Read + Send>,
+    part: &mut MergePart,
+) -> std::io::Result<()> {
     let (head, head_err) = logfile::read_head(&mut reader, SAMPLE_BYTES);
     let enc = logfile::resolve(cfg.encoding, &head);
     let fold = &mut part.fold;

@@ -1,11 +1,12 @@
-//! `verify watch`: the live audit. Logs are followed through rotation
-//! (`sources::tail`), the recordings tree is watched (notify); every line and
-//! file goes through the same classifiers and folds as batch mode, and alerts
-//! come from those folds. The final report *is* `verify gate` over the same
-//! inputs, so live and batch can never disagree about the end result.
+//! `verify watch`: the live audit. At start the logs and the tree are read
+//! into the gate fold as `verify gate` reads them; then the logs are followed
+//! through rotation (`sources::tail`) from where that read stopped, and the
+//! tree is watched (notify). Every line and folder goes into the same fold, so
+//! the final report is the fold's, and holds everything seen, even lines of
+//! files deleted since. The engine writes no text: it hands typed events to
+//! a sink (`render::watch` writes them).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::Write;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
@@ -13,25 +14,25 @@ use std::time::{Duration, Instant, SystemTime};
 
 use notify::{Event, EventKind, RecursiveMode, Watcher};
 
-use crate::audit::ids::{LoginFold, Observation, classify};
-use crate::audit::merge::{MergeFold, MergeRules};
-use crate::audit::ranges;
-use crate::classify::login::LoginMatcher;
+use crate::audit::fold::ids::{IdsPart, LogState};
+use crate::audit::fold::merge::{CeleryLog, MergePart};
+use crate::audit::fold::{Alert, GateFold, Role, Tally};
 use crate::engine::gate::GateConfig;
-use crate::report::ids::IdsKind;
-use crate::segment::{NameKind, classify as classify_name};
-use crate::sources::tail::Follower;
+use crate::engine::seq::{SeqConfig, list_exam, read_seq};
+use crate::report::PathError;
+use crate::sources::tail::{Follower, line_end, open_regular};
+use crate::sources::tree;
 
 /// What `verify watch` follows and when it stops.
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
-    /// The gate run at the end (and the inputs: its logs, celery logs, dir).
+    /// The checks (and the inputs: their logs and tree).
     pub gate: GateConfig,
-    /// Log files to follow (gunicorn and celery alike).
-    pub logs: Vec<PathBuf>,
-    /// The recordings tree, if any.
-    pub dir: Option<PathBuf>,
-    /// Read existing log content first.
+    /// gunicorn logs to follow (`--log`), one per file.
+    pub gunicorn: Vec<PathBuf>,
+    /// celery logs to follow (`--celery-log`).
+    pub celery: Vec<PathBuf>,
+    /// Alert on what the inputs already hold at start, too.
     pub from_start: bool,
     /// A gap is confirmed when a later seq arrived this long ago and the missing one has not.
     pub grace: Duration,
@@ -43,109 +44,91 @@ pub struct WatchConfig {
     pub poll: bool,
     /// How often logs are read.
     pub tick: Duration,
-    /// How often a summary line is printed.
+    /// How often a summary is given.
     pub summary_every: Duration,
     /// How long a rotated-away log keeps being read.
     pub rotate_grace: Duration,
-    /// On a terminal: the summary is refreshed in place, alerts print above it.
-    pub in_place: bool,
 }
 
-/// How output lines are laid out: plain lines, or (on a terminal) alerts above
-/// a summary line that is rewritten in place.
-#[derive(Debug, Clone, Copy)]
-pub struct Screen {
-    pub in_place: bool,
+/// What the sink is given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WatchEvent {
+    Alert {
+        at: SystemTime,
+        alert: Alert,
+    },
+    Summary {
+        at: SystemTime,
+        tally: Tally,
+        lines_per_s: f64,
+        files_per_s: f64,
+    },
+    Stopping {
+        at: SystemTime,
+    },
+    Done {
+        at: SystemTime,
+        stats: Stats,
+    },
 }
 
-impl Screen {
-    /// An alert (or a final line): on a terminal it first clears the summary line.
-    pub fn line(&self, text: &str) -> String {
-        if self.in_place {
-            format!("\r\x1b[2K{text}\n")
-        } else {
-            format!("{text}\n")
-        }
-    }
-
-    /// The summary: rewritten in place on a terminal, a new line otherwise.
-    pub fn summary(&self, text: &str) -> String {
-        if self.in_place {
-            format!("\r\x1b[2K{text}")
-        } else {
-            format!("{text}\n")
-        }
-    }
+/// Totals of one watch.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Stats {
+    pub seconds: f64,
+    pub lines: u64,
+    pub rotations: u64,
+    pub truncations: u64,
+    /// Folder reads caused by tree events.
+    pub folder_reads: u64,
 }
 
-/// Live seq state of one student: seq -> when it first arrived.
-#[derive(Debug, Default)]
-struct Live {
-    seqs: BTreeMap<u64, Instant>,
+/// One followed log.
+struct Followed {
+    role: Role,
+    /// Its index among the logs of its role.
+    file: usize,
+    follower: Option<Follower>,
 }
 
-fn stamp() -> String {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    format!("{h:02}:{m:02}:{s:02}Z")
-}
-
-/// Runs until the configured end or Ctrl-C; writes alerts and summaries to `out`.
+/// Reads the inputs as they are, then follows them until the configured end
+/// or Ctrl-C. Returns the fold: its report is the final report.
 pub fn run_watch(
     cfg: &WatchConfig,
-    matcher: &LoginMatcher,
-    merge_rules: &MergeRules,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let screen = Screen { in_place: cfg.in_place };
+    sink: &mut dyn FnMut(WatchEvent) -> std::io::Result<()>,
+) -> anyhow::Result<GateFold> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let mut followers: Vec<Follower> = cfg
-        .logs
-        .iter()
-        .map(|p| Follower::new(p, cfg.from_start, cfg.rotate_grace))
-        .collect();
+    let start = Instant::now();
+    // The tree first: a watch started before reading misses nothing.
     let (tx, rx) = mpsc::channel::<notify::Result<Event>>();
     let mut watcher: Option<Box<dyn Watcher>> = None;
-    if let Some(dir) = &cfg.dir {
+    if let Some(s) = &cfg.gate.seq {
+        let ncfg = notify::Config::default()
+            .with_follow_symlinks(s.scan.follow_links)
+            .with_poll_interval(cfg.tick);
         let mut w: Box<dyn Watcher> = if cfg.poll {
-            Box::new(notify::PollWatcher::new(
-                tx.clone(),
-                notify::Config::default().with_poll_interval(cfg.tick),
-            )?)
+            Box::new(notify::PollWatcher::new(tx.clone(), ncfg)?)
         } else {
-            Box::new(notify::recommended_watcher(tx.clone())?)
+            Box::new(notify::RecommendedWatcher::new(tx.clone(), ncfg)?)
         };
-        w.watch(dir, RecursiveMode::Recursive)?;
+        w.watch(&s.dir, RecursiveMode::Recursive)?;
         watcher = Some(w);
     }
-    let exts = vec!["mp4".to_string()];
-    let (mut logins, mut merge) = (LoginFold::default(), MergeFold::default());
-    let mut live: BTreeMap<String, Live> = BTreeMap::new();
-    let (mut alerted_dup, mut alerted_gap, mut seen_files): (
-        HashSet<String>,
-        HashSet<(String, u64)>,
-        HashSet<PathBuf>,
-    ) = Default::default();
-    let (start, mut last_activity, mut last_summary) = (Instant::now(), Instant::now(), Instant::now());
-    let (mut lines, mut files, mut server_gaps_seen) = (0u64, 0u64, 0usize);
-    let mut line_no: Vec<u64> = vec![0; followers.len()];
-    let mut pending: Vec<notify::Result<Event>> = Vec::new();
-    let window = cfg.gate.ids.as_ref().map_or(120, |c| c.window_secs) as i64;
-    let names: Vec<String> = cfg.logs.iter().map(|p| p.display().to_string()).collect();
-    let file_name = |i: usize| names.get(i).cloned().unwrap_or_default();
-    if let Some(dir) = &cfg.dir {
-        // What is already there counts as arrived now.
-        scan_existing(dir, &exts, &mut live, &mut seen_files, &mut files);
+    let mut fold = initial_fold(cfg, start)?;
+    let mut followed = followers(cfg, &mut fold);
+    if !cfg.from_start {
+        fold.quiet(start);
     }
+    let (mut last_activity, mut last_summary) = (Instant::now(), Instant::now());
+    let mut stats = Stats::default();
+    let mut pending: Vec<notify::Result<Event>> = Vec::new();
     loop {
         if stop.load(Ordering::SeqCst) {
-            write!(out, "{}", screen.line(&format!("[{}] stopping (Ctrl-C)", stamp())))?;
+            sink(WatchEvent::Stopping { at: SystemTime::now() })?;
             break;
         }
         if cfg.duration.is_some_and(|d| start.elapsed() >= d)
@@ -153,221 +136,272 @@ pub fn run_watch(
         {
             break;
         }
-        // Logs.
-        for (i, f) in followers.iter_mut().enumerate() {
-            for raw in f.poll()? {
-                line_no[i] += 1;
-                lines += 1;
+        for f in &mut followed {
+            let n = poll_log(f, &mut fold);
+            if n > 0 {
+                stats.lines = stats.lines.saturating_add(n);
                 last_activity = Instant::now();
-                let text = String::from_utf8_lossy(&raw);
-                if let Some(obs) = matcher.observe(&text, i, line_no[i]) {
-                    let id = match &obs {
-                        Observation::Login(e) => Some(e.id.clone()),
-                        _ => None,
-                    };
-                    logins.observe(obs);
-                    if let Some(id) = id
-                        && let Some(evs) = logins.by_id.get(&id).filter(|e| e.len() > 1)
-                    {
-                        let d = classify(&id, evs, window, &file_name);
-                        if d.kind == IdsKind::Collision && alerted_dup.insert(id.clone()) {
-                            write!(
-                                out,
-                                "{}",
-                                screen.line(&format!("[{}] ALERT duplicate login {id}: {}", stamp(), d.evidence))
-                            )?;
-                        }
-                    }
-                }
-                merge.observe(merge_rules, i, line_no[i], &text);
-                for (id, missing) in merge.gaps_since(server_gaps_seen) {
-                    let msg = format!(
-                        "[{}] ALERT server reports missing seq {} for {id}",
-                        stamp(),
-                        ranges::format(&missing)
-                    );
-                    write!(out, "{}", screen.line(&msg))?;
-                    server_gaps_seen += 1;
-                }
+            }
+            // A deadline is kept even while a log pours in.
+            if cfg.duration.is_some_and(|d| start.elapsed() >= d) {
+                break;
             }
         }
-        // Tree.
-        let arrived: Vec<_> = pending
+        let events: Vec<_> = pending
             .drain(..)
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
             .collect();
-        for ev in arrived {
-            let Ok(ev) = ev else { continue };
-            if ev.need_rescan()
-                && let Some(dir) = &cfg.dir
-            {
-                scan_existing(dir, &exts, &mut live, &mut seen_files, &mut files);
-            }
-            if matches!(
-                ev.kind,
-                EventKind::Create(_) | EventKind::Modify(notify::event::ModifyKind::Name(_))
-            ) {
-                for p in ev.paths {
-                    if p.is_dir() {
-                        // Files made in a new folder before its watch was added send no event.
-                        let before = files;
-                        scan_existing(&p, &exts, &mut live, &mut seen_files, &mut files);
-                        if files > before {
-                            last_activity = Instant::now();
-                        }
-                    } else if note_file(&p, &exts, &mut live, &mut seen_files) {
-                        files += 1;
-                        last_activity = Instant::now();
-                    }
-                }
+        if let Some(s) = &cfg.gate.seq
+            && !events.is_empty()
+        {
+            let reads = tree_events(s, &mut fold, events, Instant::now());
+            if reads > 0 {
+                stats.folder_reads = stats.folder_reads.saturating_add(reads);
+                last_activity = Instant::now();
             }
         }
-        // Gaps confirmed: a later seq arrived over `grace` ago, the missing one has not.
-        for (id, l) in &live {
-            let present: Vec<u64> = l.seqs.keys().copied().collect();
-            for [a, b] in ranges::gaps(&present) {
-                let later = l.seqs.range(b + 1..).next().map(|(_, t)| *t);
-                if later.is_some_and(|t| t.elapsed() >= cfg.grace) {
-                    for seq in a..=b {
-                        if alerted_gap.insert((id.clone(), seq)) {
-                            write!(
-                                out,
-                                "{}",
-                                screen.line(&format!(
-                                    "[{}] ALERT gap confirmed: {id} seq {seq} missing (a later seq arrived {} s ago)",
-                                    stamp(),
-                                    cfg.grace.as_secs()
-                                ))
-                            )?;
-                        }
-                    }
-                }
-            }
+        fold.confirm_gaps(Instant::now(), cfg.grace);
+        for alert in fold.take_alerts() {
+            sink(WatchEvent::Alert {
+                at: SystemTime::now(),
+                alert,
+            })?;
         }
-        let every = if cfg.in_place {
-            cfg.summary_every.min(Duration::from_secs(1))
-        } else {
-            cfg.summary_every
-        };
-        if last_summary.elapsed() >= every {
+        if last_summary.elapsed() >= cfg.summary_every {
             let secs = start.elapsed().as_secs_f64().max(1e-3);
-            let expected = cfg.gate.ids.as_ref().map_or(0, |c| c.expect.len());
-            let text = format!(
-                "[{}] logins {} ({} distinct{}), duplicate IDs {}, students uploading {}, latest seqs {}, gaps confirmed {}, server gaps {}, {:.0} lines/s, {:.0} files/s",
-                stamp(),
-                logins.events,
-                logins.by_id.len(),
-                if expected > 0 {
-                    format!(" of {expected} expected")
-                } else {
-                    String::new()
-                },
-                alerted_dup.len(),
-                live.len(),
-                latest(&live),
-                alerted_gap.len(),
-                server_gaps_seen,
-                lines as f64 / secs,
-                files as f64 / secs,
-            );
-            write!(out, "{}", screen.summary(&text))?;
-            out.flush()?;
+            sink(WatchEvent::Summary {
+                at: SystemTime::now(),
+                tally: fold.tally(),
+                lines_per_s: stats.lines as f64 / secs,
+                files_per_s: stats.folder_reads as f64 / secs,
+            })?;
             last_summary = Instant::now();
         }
-        // Wait for the next tick, or wake at once when the tree changes.
-        if let Ok(ev) = rx.recv_timeout(cfg.tick) {
+        let wait = cfg
+            .duration
+            .map_or(cfg.tick, |d| d.saturating_sub(start.elapsed()).min(cfg.tick));
+        if let Ok(ev) = rx.recv_timeout(wait) {
             pending.push(ev);
         }
     }
     drop(watcher);
-    let rot: u64 = followers.iter().map(|f| f.rotations).sum();
-    let trunc: u64 = followers.iter().map(|f| f.truncations).sum();
-    write!(
-        out,
-        "{}",
-        screen.line(&format!(
-            "[{}] watched {:.0} s: {lines} lines ({rot} rotations, {trunc} truncations), {files} files",
-            stamp(),
-            start.elapsed().as_secs_f64()
-        ))
-    )?;
-    Ok(())
+    for f in followed.iter().filter_map(|f| f.follower.as_ref()) {
+        stats.rotations = stats.rotations.saturating_add(f.rotations);
+        stats.truncations = stats.truncations.saturating_add(f.truncations);
+    }
+    stats.seconds = start.elapsed().as_secs_f64();
+    sink(WatchEvent::Done {
+        at: SystemTime::now(),
+        stats,
+    })?;
+    Ok(fold)
 }
 
-/// "min-max" of the students' latest seqs.
-fn latest(live: &BTreeMap<String, Live>) -> String {
-    let last: BTreeSet<u64> = live
-        .values()
-        .filter_map(|l| l.seqs.keys().next_back().copied())
-        .collect();
-    match (last.first(), last.last()) {
-        (Some(a), Some(b)) if a != b => format!("{a}-{b}"),
-        (Some(a), _) => a.to_string(),
-        _ => "-".into(),
-    }
+/// The fold as the inputs are now: the tree read (observations kept), the
+/// logs' parts with one slot per followed file (read later, in `followers`).
+fn initial_fold(cfg: &WatchConfig, now: Instant) -> anyhow::Result<GateFold> {
+    let seq = cfg.gate.seq.as_ref().map(|s| read_seq(s, Some(now))).transpose()?;
+    let ids = cfg.gate.ids.as_ref().map(|_| IdsPart::default());
+    let merge = cfg.gate.merge.as_ref().map(|_| MergePart::default());
+    Ok(GateFold::new(cfg.gate.clone(), ids, seq, merge))
 }
 
-/// Records a segment file; true when it is new.
-fn note_file(p: &Path, exts: &[String], live: &mut BTreeMap<String, Live>, seen: &mut HashSet<PathBuf>) -> bool {
-    let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
-    let NameKind::Segment(seg) = classify_name(name, exts) else {
-        return false;
-    };
-    if !seen.insert(p.to_path_buf()) {
-        return false;
+/// Reads each log up to its last whole line into the fold and follows it from
+/// there; a log that does not exist yet is waited for and read from its start.
+fn followers(cfg: &WatchConfig, fold: &mut GateFold) -> Vec<Followed> {
+    let mut out = Vec::new();
+    let roles = cfg
+        .gunicorn
+        .iter()
+        .map(|p| (Role::Gunicorn, p))
+        .chain(cfg.celery.iter().map(|p| (Role::Celery, p)));
+    for (role, path) in roles {
+        let file = match role {
+            Role::Gunicorn => fold.ids.as_ref().map_or(0, |p| p.logs.len()),
+            Role::Celery => fold.merge.as_ref().map_or(0, |p| p.logs.len()),
+        };
+        let follower = match open_regular(path).and_then(|(f, m)| Ok((line_end(&f, m.len())?, f, m))) {
+            Ok((cut, f, m)) if !crate::sources::logfile::is_gzip(&f) => {
+                read_prefix(fold, role, path, cut);
+                Some(Follower::resume(path, f, &m, cut, cfg.rotate_grace))
+            }
+            Ok(_) => {
+                // A gzip file is history: read whole, not followed.
+                read_prefix(fold, role, path, u64::MAX);
+                None
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                add_empty(fold, role, path);
+                Some(Follower::new(path, true, cfg.rotate_grace))
+            }
+            Err(e) => {
+                add_empty(fold, role, path);
+                add_error(fold, role, PathError::io(path, &e));
+                None
+            }
+        };
+        out.push(Followed { role, file, follower });
     }
-    if let Some(seq) = seg.seq {
-        live.entry(seg.student.to_string())
-            .or_default()
-            .seqs
-            .entry(seq)
-            .or_insert_with(Instant::now);
-    } else {
-        live.entry(seg.student.to_string()).or_default();
-    }
-    true
+    out
 }
 
-fn scan_existing(
-    dir: &Path,
-    exts: &[String],
-    live: &mut BTreeMap<String, Live>,
-    seen: &mut HashSet<PathBuf>,
-    files: &mut u64,
-) {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(e.path()),
-                Ok(_) => {
-                    if note_file(&e.path(), exts, live, seen) {
-                        *files += 1;
-                    }
-                }
-                Err(_) => {}
+fn read_prefix(fold: &mut GateFold, role: Role, path: &Path, limit: u64) {
+    match role {
+        Role::Gunicorn => {
+            if let (Some(p), Some(c)) = (fold.ids.as_mut(), fold.cfg.ids.as_ref()) {
+                crate::engine::ids::read_prefix(c, p, path, limit);
+            }
+        }
+        Role::Celery => {
+            if let (Some(p), Some(c)) = (fold.merge.as_mut(), fold.cfg.merge.as_ref()) {
+                crate::engine::merge::read_prefix(c, p, path, limit);
             }
         }
     }
 }
 
-/// True when a log's first lines are celery lines (else: a gunicorn log).
-pub fn looks_like_celery(path: &Path) -> bool {
-    let Ok(text) = std::fs::read(path) else { return false };
-    let head = String::from_utf8_lossy(&text[..text.len().min(64 << 10)]).into_owned();
-    let lines: Vec<&str> = head.lines().filter(|l| l.starts_with('[')).take(20).collect();
-    let celery = lines
-        .iter()
-        .filter(|l| crate::classify::celery::parse(l).is_some())
-        .count();
-    !lines.is_empty() && celery * 2 > lines.len()
+fn add_empty(fold: &mut GateFold, role: Role, path: &Path) {
+    let name = crate::text::escape_os(path.as_os_str());
+    match role {
+        Role::Gunicorn => {
+            if let Some(p) = fold.ids.as_mut() {
+                p.logs.push(LogState::empty(name));
+            }
+        }
+        Role::Celery => {
+            if let Some(p) = fold.merge.as_mut() {
+                p.logs.push(CeleryLog {
+                    name,
+                    lines: 0,
+                    encoding: None,
+                });
+            }
+        }
+    }
 }
 
-/// The files `verify watch` follows: each `--log`/`--celery-log` argument's
-/// matches, or the path itself when nothing exists yet (it is waited for).
+fn add_error(fold: &mut GateFold, role: Role, e: PathError) {
+    match role {
+        Role::Gunicorn => fold.ids.iter_mut().for_each(|p| p.errors.push(e.clone())),
+        Role::Celery => fold.merge.iter_mut().for_each(|p| p.errors.push(e.clone())),
+    }
+}
+
+/// Folds what one log gained; a log that cannot be read any more becomes an
+/// error of its check and is no longer followed. Returns the lines read.
+fn poll_log(f: &mut Followed, fold: &mut GateFold) -> u64 {
+    let Some(follower) = f.follower.as_mut() else { return 0 };
+    let overlong_before = follower.overlong;
+    match follower.poll() {
+        Ok(lines) => {
+            for line in &lines {
+                fold.observe_line(f.role, f.file, line);
+            }
+            let dropped = follower.overlong.saturating_sub(overlong_before);
+            if dropped > 0
+                && f.role == Role::Gunicorn
+                && let Some(log) = fold.ids.as_mut().and_then(|p| p.logs.get_mut(f.file))
+            {
+                log.summary.overlong_lines = log.summary.overlong_lines.saturating_add(dropped);
+                log.summary.lines = log.summary.lines.saturating_add(dropped);
+            }
+            lines.len() as u64
+        }
+        Err(e) => {
+            let path = follower.path().to_path_buf();
+            add_error(fold, f.role, PathError::io(&path, &e));
+            f.follower = None;
+            0
+        }
+    }
+}
+
+/// Turns tree events into folder reads: each changed folder is read once per
+/// tick, whatever the number of events. Returns the folders read.
+fn tree_events(s: &SeqConfig, fold: &mut GateFold, events: Vec<notify::Result<Event>>, now: Instant) -> u64 {
+    let mut dirty: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut rescan = false;
+    for ev in events {
+        let Ok(ev) = ev else {
+            rescan = true; // an overflowed queue or a watch error: look again
+            continue;
+        };
+        if ev.need_rescan() {
+            rescan = true;
+        }
+        if matches!(ev.kind, EventKind::Access(_)) && !is_close_write(&ev.kind) {
+            continue;
+        }
+        for p in ev.paths {
+            if let Some(parent) = p.parent() {
+                dirty.insert(parent.to_path_buf());
+            }
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+                dirty.insert(p);
+            }
+        }
+    }
+    let Some(part) = fold.seq.as_mut() else { return 0 };
+    let mut reads = 0u64;
+    let mut folders: Vec<(Option<String>, PathBuf)> = Vec::new();
+    if rescan || dirty.iter().any(|d| part.exam_of(d).is_none() && !is_student(part, d)) {
+        // Something above the student folders changed (a new exam, a new
+        // recordings folder, a lost event): look at the whole layout again.
+        if let Ok((_, exam_dirs, errors)) = tree::detect(&s.dir, s.scan.follow_links) {
+            part.errors = errors;
+            for ed in &exam_dirs {
+                let known = part.exam_of(&ed.recordings).is_some();
+                let students = list_exam(s, ed, part);
+                if rescan || !known {
+                    folders.extend(students.into_iter().map(|(_, p)| (ed.exam.clone(), p)));
+                }
+            }
+        }
+    }
+    for d in &dirty {
+        if let Some(exam) = part.exam_of(d).cloned() {
+            let ed = tree::ExamDir {
+                exam: exam.exam.clone(),
+                recordings: exam.recordings.clone(),
+            };
+            for (_, p) in list_exam(s, &ed, part) {
+                if !part.has_folder(&p) {
+                    folders.push((exam.exam.clone(), p));
+                }
+            }
+        } else if let Some(exam) = d.parent().and_then(|r| part.exam_of(r)) {
+            folders.push((exam.exam.clone(), d.clone()));
+        }
+    }
+    folders.sort();
+    folders.dedup();
+    for (exam, path) in folders {
+        let Some(name) = path.file_name().map(|n| n.to_os_string()) else {
+            continue;
+        };
+        let obs = tree::read_folder(exam, &name, &path, &s.scan);
+        fold.observe_folder(path, obs, now);
+        reads += 1;
+    }
+    reads
+}
+
+fn is_student(part: &crate::audit::fold::seq::SeqPart, d: &Path) -> bool {
+    d.parent().is_some_and(|r| part.exam_of(r).is_some())
+        || d.parent()
+            .and_then(Path::parent)
+            .is_some_and(|r| part.exam_of(r).is_some())
+}
+
+fn is_close_write(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Access(notify::event::AccessKind::Close(notify::event::AccessMode::Write))
+    )
+}
+
+/// The files `verify watch` follows for one role: each argument's matches,
+/// or the path itself when nothing exists yet (it is waited for).
 pub fn followed_paths(args: &[String]) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     for arg in args {
@@ -383,59 +417,4 @@ pub fn followed_paths(args: &[String]) -> Vec<PathBuf> {
         }
     }
     paths
-}
-
-/// The gate run at the end: over what is on disk now, each followed log with
-/// its rotated siblings (`<log>.*`, where rotation moved lines), gunicorn and
-/// celery logs told apart by their lines.
-pub fn final_gate(
-    mut cfg: GateConfig,
-    paths: &[PathBuf],
-    rules: &MergeRules,
-    merge_fail_on: &crate::findings::FailOn<crate::report::merge::MergeKind>,
-) -> GateConfig {
-    let mut all: Vec<PathBuf> = Vec::new();
-    for p in paths {
-        let pattern = format!("{}.*", glob::Pattern::escape(&p.display().to_string()));
-        let (rotated, _) = crate::sources::logfile::expand(&[pattern]);
-        all.extend(
-            rotated
-                .into_iter()
-                .filter_map(crate::sources::logfile::Input::into_path),
-        );
-        all.push(p.clone());
-    }
-    let (celery, gunicorn): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        all.iter().filter(|p| p.exists()).partition(|p| looks_like_celery(p));
-    let as_args = |v: &[&PathBuf]| v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
-    cfg.ids = cfg.ids.take().filter(|_| !gunicorn.is_empty()).map(|mut c| {
-        c.logs = as_args(&gunicorn);
-        c
-    });
-    let encoding = cfg
-        .ids
-        .as_ref()
-        .map_or(crate::sources::logfile::EncodingChoice::Utf8, |c| c.encoding);
-    cfg.merge = (!celery.is_empty()).then(|| crate::engine::merge::MergeConfig {
-        logs: as_args(&celery),
-        rules: rules.clone(),
-        encoding,
-        fail_on: merge_fail_on.clone(),
-    });
-    cfg
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Screen;
-
-    #[test]
-    fn terminal_layout_rewrites_the_summary_and_prints_alerts_above_it() {
-        let tty = Screen { in_place: true };
-        assert_eq!(tty.summary("s"), "\r\x1b[2Ks");
-        assert_eq!(tty.line("ALERT x"), "\r\x1b[2KALERT x\n");
-        let plain = Screen { in_place: false };
-        assert_eq!(plain.summary("s"), "s\n");
-        assert_eq!(plain.line("ALERT x"), "ALERT x\n");
-    }
 }

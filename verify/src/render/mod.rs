@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod merge;
 pub mod seq;
 pub mod table;
+pub mod watch;
 
 use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};

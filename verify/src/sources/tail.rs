@@ -11,17 +11,67 @@
 //!   reading restarts at 0 and a leading run of NUL bytes (the writer kept its
 //!   old offset: no O_APPEND) is skipped, not reported as lines;
 //! - **delete and recreate**: like rename; a missing file is waited for;
-//! - a half-written last line is held until its newline arrives.
+//! - a half-written last line is held until its newline arrives; one longer
+//!   than `lines::MAX_LINE` is counted and dropped, never held whole;
+//! - only regular files are opened (a FIFO at the path would block `open`),
+//!   and without blocking.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The file's first line (at most this many bytes) is remembered to notice a
 /// truncation that regrew: log lines share long prefixes, so less would not do.
 const FINGERPRINT: usize = 4096;
+/// Bytes read per read call, and at most per poll of one handle (so one busy
+/// log cannot starve the others, and memory stays bounded).
+const CHUNK: usize = 1 << 20;
+const PER_POLL: usize = 16 << 20;
+
+/// Opens a regular file for reading, without blocking: anything else at the
+/// path (a FIFO, a device, a folder) is refused with a clear error.
+pub fn open_regular(path: &Path) -> io::Result<(File, std::fs::Metadata)> {
+    let m = std::fs::metadata(path)?;
+    if !m.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file: cannot be followed",
+        ));
+    }
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file: cannot be followed",
+        ));
+    }
+    Ok((f, m))
+}
+
+/// Where following a file of `len` bytes starts so that no line is split:
+/// just after its last newline (0 when it has none).
+pub fn line_end(file: &File, len: u64) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut end = len;
+    let mut buf = vec![0u8; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let n = usize::try_from(end - start).unwrap_or(0).min(buf.len());
+        let part = buf.get_mut(..n).unwrap_or_default();
+        file.read_exact_at(part, start)?;
+        if let Some(i) = memchr::memrchr(b'\n', part) {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
 
 #[derive(Debug)]
 struct Open {
@@ -29,6 +79,8 @@ struct Open {
     id: (u64, u64),
     pos: u64,
     partial: Vec<u8>,
+    /// Inside a line over `MAX_LINE`: bytes are dropped until its newline.
+    skipping: bool,
     head: Vec<u8>,
     last_data: Instant,
 }
@@ -40,40 +92,68 @@ impl Open {
             id,
             pos,
             partial: Vec::new(),
+            skipping: false,
             head: Vec::new(),
             last_data: Instant::now(),
         }
     }
 
-    /// Reads what was appended; complete lines go to `out`.
+    /// Reads what was appended (up to `PER_POLL` bytes); complete lines go
+    /// to `out`. Returns the lines over `MAX_LINE` that were dropped.
     fn drain(&mut self, out: &mut Vec<Vec<u8>>) -> io::Result<u64> {
         self.file.seek(SeekFrom::Start(self.pos))?;
-        let mut buf = Vec::new();
-        let n = (&mut self.file).take(64 << 20).read_to_end(&mut buf)?;
-        if n == 0 {
-            return Ok(0);
+        let mut buf = vec![0u8; CHUNK];
+        let (mut total, mut overlong) = (0usize, 0u64);
+        while total < PER_POLL {
+            let n = match self.file.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                break;
+            }
+            total += n;
+            self.pos += n as u64;
+            self.last_data = Instant::now();
+            overlong += self.take(buf.get(..n).unwrap_or_default(), out);
         }
-        self.pos += n as u64;
-        self.last_data = Instant::now();
+        Ok(overlong)
+    }
+
+    /// Splits freshly read bytes into lines.
+    fn take(&mut self, mut data: &[u8], out: &mut Vec<Vec<u8>>) -> u64 {
         if self.head.len() < FINGERPRINT && self.head.last() != Some(&b'\n') {
             let need = FINGERPRINT - self.head.len();
-            let take = memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1).min(need);
-            self.head.extend_from_slice(&buf[..take]);
+            let take = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1).min(need);
+            self.head.extend_from_slice(data.get(..take).unwrap_or_default());
         }
-        let mut data = std::mem::take(&mut self.partial);
-        data.extend_from_slice(&buf);
-        let mut start = 0;
-        while let Some(i) = memchr::memchr(b'\n', &data[start..]) {
-            let line = &data[start..start + i];
-            // NUL runs left by a copytruncate of a file written without O_APPEND.
-            let line = &line[line.iter().take_while(|&&b| b == 0).count()..];
-            if !line.is_empty() {
-                out.push(line.to_vec());
+        let mut overlong = 0;
+        while let Some(i) = memchr::memchr(b'\n', data) {
+            let (line, rest) = data.split_at(i);
+            data = rest.get(1..).unwrap_or_default();
+            if std::mem::take(&mut self.skipping) {
+                continue; // the end of an overlong line
             }
-            start += i + 1;
+            let mut whole = std::mem::take(&mut self.partial);
+            whole.extend_from_slice(line);
+            // NUL runs left by a copytruncate of a file written without O_APPEND.
+            let nuls = whole.iter().take_while(|&&b| b == 0).count();
+            if nuls < whole.len() {
+                whole.drain(..nuls);
+                out.push(whole);
+            }
         }
-        self.partial = data[start..].to_vec();
-        Ok(n as u64)
+        if !self.skipping {
+            self.partial.extend_from_slice(data);
+            if self.partial.len() > crate::sources::lines::MAX_LINE {
+                self.partial = Vec::new();
+                self.skipping = true;
+                overlong += 1;
+            }
+        }
+        overlong
     }
 }
 
@@ -85,8 +165,10 @@ pub struct Follower {
     /// Rotated-away handles still drained until quiet for `grace`.
     old: Vec<Open>,
     grace: Duration,
-    /// Lines read so far, and truncations and rotations seen (for the report).
+    /// Lines read so far, lines over `MAX_LINE` dropped, and truncations and
+    /// rotations seen (for the report).
     pub lines: u64,
+    pub overlong: u64,
     pub rotations: u64,
     pub truncations: u64,
 }
@@ -98,21 +180,33 @@ fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
 impl Follower {
     /// Follows `path`: from its end (`from_start` false) or its beginning.
     pub fn new(path: &Path, from_start: bool, grace: Duration) -> Follower {
-        let current = File::open(path).ok().and_then(|f| {
-            let m = f.metadata().ok()?;
+        let current = open_regular(path).ok().map(|(f, m)| {
             let pos = if from_start { 0 } else { m.len() };
             let mut o = Open::new(f, file_id(&m), pos);
             if !from_start {
                 let _ = read_head(&mut o);
             }
-            Some(o)
+            o
         });
+        Follower::with(path, current, grace)
+    }
+
+    /// Follows an already opened `file` from byte `pos` (what came before was
+    /// read by the batch reader).
+    pub fn resume(path: &Path, file: File, meta: &std::fs::Metadata, pos: u64, grace: Duration) -> Follower {
+        let mut o = Open::new(file, file_id(meta), pos);
+        let _ = read_head(&mut o);
+        Follower::with(path, Some(o), grace)
+    }
+
+    fn with(path: &Path, current: Option<Open>, grace: Duration) -> Follower {
         Follower {
             path: path.to_path_buf(),
             current,
             old: Vec::new(),
             grace,
             lines: 0,
+            overlong: 0,
             rotations: 0,
             truncations: 0,
         }
@@ -126,8 +220,9 @@ impl Follower {
     /// Reads whatever is new, in order: old handles first, then the current file.
     pub fn poll(&mut self) -> io::Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
+        let mut overlong = 0;
         for o in &mut self.old {
-            o.drain(&mut out)?;
+            overlong += o.drain(&mut out)?;
         }
         let grace = self.grace;
         self.old.retain(|o| o.last_data.elapsed() < grace);
@@ -141,19 +236,22 @@ impl Follower {
                             self.truncations += 1;
                             c.pos = 0;
                             c.partial.clear();
+                            c.skipping = false;
                             c.head.clear();
                         }
                     }
                     _ => {
                         // A new file at the path: keep draining the old one for a while.
                         if let Some(mut c) = self.current.take() {
-                            c.drain(&mut out)?;
+                            overlong += c.drain(&mut out)?;
                             c.last_data = Instant::now();
                             self.old.push(c);
                             self.rotations += 1;
                         }
-                        if let Ok(f) = File::open(&self.path) {
-                            self.current = Some(Open::new(f, id, 0));
+                        match open_regular(&self.path) {
+                            Ok((f, m)) => self.current = Some(Open::new(f, file_id(&m), 0)),
+                            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                            Err(e) => return Err(e),
                         }
                     }
                 }
@@ -162,9 +260,10 @@ impl Follower {
             Err(e) => return Err(e),
         }
         if let Some(c) = &mut self.current {
-            c.drain(&mut out)?;
+            overlong += c.drain(&mut out)?;
         }
         self.lines += out.len() as u64;
+        self.overlong += overlong;
         Ok(out)
     }
 }
@@ -255,6 +354,49 @@ mod tests {
         std::fs::write(&p, &nul).unwrap();
         assert_eq!(text(f.poll().unwrap()), ["x"]);
         assert_eq!(f.truncations, 2);
+    }
+
+    #[test]
+    fn an_endless_line_is_dropped_not_held() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.log");
+        append(&p, "");
+        let mut f = Follower::new(&p, true, Duration::from_secs(1));
+        let big = "x".repeat(crate::sources::lines::MAX_LINE / 4);
+        for _ in 0..5 {
+            append(&p, &big);
+            assert!(f.poll().unwrap().is_empty());
+        }
+        append(&p, "tail of the long one\nnext\n");
+        assert_eq!(text(f.poll().unwrap()), ["next"]);
+        assert_eq!(f.overlong, 1);
+    }
+
+    #[test]
+    fn a_fifo_is_refused_not_opened() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("fifo.log");
+        let made = std::process::Command::new("mkfifo").arg(&p).status().unwrap();
+        assert!(made.success());
+        let err = open_regular(&p).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let mut f = Follower::new(&p, true, Duration::from_secs(1));
+        assert!(f.poll().is_err(), "the follower reports it instead of blocking");
+    }
+
+    #[test]
+    fn following_starts_after_the_last_whole_line() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.log");
+        append(&p, "one\ntwo\nhal");
+        let (file, m) = open_regular(&p).unwrap();
+        assert_eq!(line_end(&file, m.len()).unwrap(), 8);
+        let mut f = Follower::resume(&p, file, &m, 8, Duration::from_secs(1));
+        append(&p, "f\n");
+        assert_eq!(text(f.poll().unwrap()), ["half"]);
+        std::fs::write(&p, "no newline").unwrap();
+        let (file, m) = open_regular(&p).unwrap();
+        assert_eq!(line_end(&file, m.len()).unwrap(), 0);
     }
 
     #[test]

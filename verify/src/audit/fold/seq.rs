@@ -56,7 +56,7 @@ struct LiveFolder {
 #[derive(Debug, Clone)]
 enum Folder {
     Audited(FolderResult),
-    Live(Box<LiveFolder>),
+    Live(LiveFolder),
 }
 
 /// One exam's recordings folder as last listed.
@@ -114,6 +114,11 @@ impl SeqPart {
         self.exams.iter().find(|e| e.recordings == recordings)
     }
 
+    /// True when the folder at `path` is known.
+    pub fn has_folder(&self, path: &Path) -> bool {
+        self.folders.contains_key(path)
+    }
+
     /// Adds a folder read in batch, audited now (its observations are dropped).
     pub fn add_audited(&mut self, path: PathBuf, result: FolderResult) {
         self.folders.insert(path, Folder::Audited(result));
@@ -125,7 +130,6 @@ impl SeqPart {
         let old = self.folders.remove(&path);
         let (pending, alerted) = match old {
             Some(Folder::Live(f)) => {
-                let f = *f;
                 for seg in f.obs.segments {
                     if !obs.segments.iter().any(|s| s.name == seg.name) {
                         obs.segments.push(seg);
@@ -142,12 +146,12 @@ impl SeqPart {
         pending.extend(ranges::subtract(&findings.gaps, &known).into_iter().map(|r| (r, now)));
         self.folders.insert(
             path,
-            Folder::Live(Box::new(LiveFolder {
+            Folder::Live(LiveFolder {
                 obs,
                 last_seq: findings.last_seq,
                 pending,
                 alerted,
-            })),
+            }),
         );
     }
 
