@@ -427,3 +427,44 @@ impl GateArgs {
         ))
     }
 }
+
+impl crate::cli::WatchArgs {
+    /// The watch's settings. `in_place`: stderr is a terminal, where the
+    /// summary is refreshed every second.
+    pub fn to_config(&self, in_place: bool) -> Result<(crate::engine::watch::WatchConfig, FailOnSets), UsageError> {
+        use crate::engine::watch::{WatchConfig, followed_paths};
+        use std::time::Duration;
+        let g = &self.gate;
+        if !g.merge.is_empty() {
+            return Err(UsageError(
+                "verify watch reads live inputs; --merge belongs to verify gate".into(),
+            ));
+        }
+        let (cfg, sets) = g.to_config(&g.file()?)?;
+        let ms = |t: &str, flag: &str| {
+            parse_millis(t)
+                .map(Duration::from_millis)
+                .map_err(|e| UsageError(format!("{flag}: {e}")))
+        };
+        let summary_every = ms(&self.summary_interval, "--summary-interval")?;
+        // Each log keeps the role it was given: --log gunicorn, --celery-log celery.
+        let w = WatchConfig {
+            gunicorn: cfg.ids.as_ref().map_or_else(Vec::new, |c| followed_paths(&c.logs)),
+            celery: cfg.merge.as_ref().map_or_else(Vec::new, |c| followed_paths(&c.logs)),
+            gate: cfg,
+            from_start: self.from_start,
+            grace: ms(&self.grace, "--grace")?,
+            duration: self.duration.as_deref().map(|d| ms(d, "--duration")).transpose()?,
+            until_idle: self.until_idle.as_deref().map(|d| ms(d, "--until-idle")).transpose()?,
+            poll: self.poll,
+            tick: ms(&self.tick, "--tick")?,
+            summary_every: if in_place {
+                summary_every.min(Duration::from_secs(1))
+            } else {
+                summary_every
+            },
+            rotate_grace: ms(&self.rotate_grace, "--rotate-grace")?,
+        };
+        Ok((w, sets))
+    }
+}

@@ -81,6 +81,15 @@ fn find<K: Kind>(name: &str) -> Result<K, String> {
     })
 }
 
+/// The `--fail-on` sets of `verify gate`, one per check.
+#[derive(Debug, Clone, Default)]
+pub struct FailOnSets {
+    pub ids: FailOn<crate::report::ids::IdsKind>,
+    pub seq: FailOn<crate::report::seq::SeqKind>,
+    pub merge: FailOn<crate::report::merge::MergeKind>,
+    pub cross: FailOn<crate::report::gate::CrossKind>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,7 +105,8 @@ fn run_gate(args: &cli::GateArgs) -> anyhow::Result<Outcome> {
                 .map_err(|e| anyhow::anyhow!("--merge {}: not a verify.gate/1 report: {e}", p.display()))?;
             reports.push((p.display().to_string(), r));
         }
-        engine::gate::merge_reports(reports, &sets)
+        let ratio = cfg.max_missing_ratio.map(|r| (r, args.expect_segments));
+        engine::gate::merge_reports(reports, &sets, ratio)
     };
     emit_gate(args, &report, &sets)
 }
@@ -134,51 +135,13 @@ fn emit_gate(
 }
 
 fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
-    use std::time::Duration;
-    let g = &args.gate;
-    if !g.merge.is_empty() {
-        anyhow::bail!(config::UsageError(
-            "verify watch reads live inputs; --merge belongs to verify gate".into()
-        ));
-    }
-    let file = g.file()?;
-    let (cfg, sets) = g.to_config(&file)?;
-    let ms = |t: &str, flag: &str| {
-        config::parse_millis(t)
-            .map(Duration::from_millis)
-            .map_err(|e| config::UsageError(format!("{flag}: {e}")))
-    };
-    // Each log keeps the role it was given: --log gunicorn, --celery-log celery.
-    let wcfg = engine::watch::WatchConfig {
-        gunicorn: cfg
-            .ids
-            .as_ref()
-            .map_or_else(Vec::new, |c| engine::watch::followed_paths(&c.logs)),
-        celery: cfg
-            .merge
-            .as_ref()
-            .map_or_else(Vec::new, |c| engine::watch::followed_paths(&c.logs)),
-        gate: cfg,
-        from_start: args.from_start,
-        grace: ms(&args.grace, "--grace")?,
-        duration: args.duration.as_deref().map(|d| ms(d, "--duration")).transpose()?,
-        until_idle: args.until_idle.as_deref().map(|d| ms(d, "--until-idle")).transpose()?,
-        poll: args.poll,
-        tick: ms(&args.tick, "--tick")?,
-        summary_every: ms(&args.summary_interval, "--summary-interval")?,
-        rotate_grace: ms(&args.rotate_grace, "--rotate-grace")?,
-    };
     let in_place =
         std::io::IsTerminal::is_terminal(&io::stderr()) && std::env::var_os("TERM").is_some_and(|t| t != "dumb");
+    let (wcfg, sets) = args.to_config(in_place)?;
     let screen = render::watch::Screen { in_place };
-    // On a terminal the summary is refreshed every second.
-    let mut wcfg = wcfg;
-    if in_place {
-        wcfg.summary_every = wcfg.summary_every.min(Duration::from_secs(1));
-    }
     let mut err = io::stderr();
     let fold = engine::watch::run_watch(&wcfg, &mut |ev| screen.write(&mut err, &ev))?;
-    emit_gate(g, &fold.report(), &sets)
+    emit_gate(&args.gate, &fold.report(), &sets)
 }
 
 /// Writes one audit in the chosen format, plus JUnit when asked.

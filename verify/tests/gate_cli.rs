@@ -248,3 +248,46 @@ fn html_report_embeds_the_json_report_and_fetches_nothing() {
         assert!(!html.contains(attr), "the page must work offline: found {attr}");
     }
 }
+
+/// `--max-missing-ratio` applies to combined reports as to one server's.
+#[test]
+fn missing_ratio_applies_under_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for (server, seqs) in [("a", [1u32, 2, 3, 5]), ("b", [1, 2, 3, 4])] {
+        let rec = tmp.path().join(server).join("recordings");
+        let id = if server == "a" { "test_00001" } else { "test_00002" };
+        fs::create_dir_all(rec.join(id)).unwrap();
+        for s in seqs {
+            fs::write(
+                rec.join(id).join(format!("{id}_20251123_1800{s:02}_seq_{s:04}.mp4")),
+                "x",
+            )
+            .unwrap();
+        }
+        let run = verify(&["gate", "--dir", rec.to_str().unwrap(), "--format", "json"]);
+        let p = tmp.path().join(format!("{server}.json"));
+        fs::write(&p, &run.stdout).unwrap();
+        reports.push(p.display().to_string());
+    }
+    let strict = verify(&["gate", "--merge", &reports[0], &reports[1]]);
+    assert_eq!(strict.code, 1, "one seq of eight is missing: {}", strict.stdout);
+    let lenient = verify(&[
+        "gate",
+        "--merge",
+        &reports[0],
+        &reports[1],
+        "--max-missing-ratio",
+        "0.2",
+    ]);
+    assert_eq!(lenient.code, 0, "1 missing of 8 is under 20 %: {}", lenient.stdout);
+    let tight = verify(&[
+        "gate",
+        "--merge",
+        &reports[0],
+        &reports[1],
+        "--max-missing-ratio",
+        "0.1",
+    ]);
+    assert_eq!(tight.code, 1, "1 of 8 is over 10 %: {}", tight.stdout);
+}

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::audit::fold::{GateFold, assemble};
+use crate::audit::fold::{GateFold, apply_missing_ratio, assemble};
 use crate::audit::ids::{LoginEvent, LoginFold, Observation};
 use crate::engine::ids::IdsConfig;
 use crate::engine::merge::MergeConfig;
@@ -54,19 +54,18 @@ pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
     Ok(GateFold::new(cfg.clone(), ids, seq, merge))
 }
 
-/// The `--fail-on` sets used when combining reports.
-#[derive(Debug, Clone, Default)]
-pub struct FailOnSets {
-    pub ids: FailOn<IdsKind>,
-    pub seq: FailOn<SeqKind>,
-    pub merge: FailOn<MergeKind>,
-    pub cross: FailOn<CrossKind>,
-}
+pub use crate::findings::FailOnSets;
 
 /// Combines gate reports of several servers into one: logins, presence and
 /// findings are combined exactly (a student missing overall is missing on
 /// every server; duplicates are reclassified over all servers' logins).
-pub fn merge_reports(reports: Vec<(String, GateReport)>, f: &FailOnSets) -> GateReport {
+/// `missing_ratio`: `--max-missing-ratio` and `--expect-segments`, applied to
+/// the combined seq report as to a single server's.
+pub fn merge_reports(
+    reports: Vec<(String, GateReport)>,
+    f: &FailOnSets,
+    missing_ratio: Option<(f64, Option<u64>)>,
+) -> GateReport {
     let from: Vec<String> = reports.iter().map(|(p, _)| p.clone()).collect();
     let (mut ids, mut seq, mut merge) = (Vec::new(), Vec::new(), Vec::new());
     for (label, r) in reports {
@@ -75,7 +74,10 @@ pub fn merge_reports(reports: Vec<(String, GateReport)>, f: &FailOnSets) -> Gate
         merge.extend(r.merge.map(|x| (label.clone(), x)));
     }
     let ids = (!ids.is_empty()).then(|| merge_ids(ids, &f.ids));
-    let seq = (!seq.is_empty()).then(|| merge_seq(seq, &f.seq));
+    let mut seq = (!seq.is_empty()).then(|| merge_seq(seq, &f.seq));
+    if let (Some(s), Some((ratio, expect_segments))) = (seq.as_mut(), missing_ratio) {
+        apply_missing_ratio(s, ratio, expect_segments);
+    }
     let merge = (!merge.is_empty()).then(|| merge_merge(merge, &f.merge));
     assemble(ids, seq, merge, &f.cross, from)
 }
