@@ -62,6 +62,10 @@ pub struct WatchArgs {
     /// How long a rotated-away log keeps being read (some gunicorn workers write to it after USR1).
     #[arg(long, default_value = "5s", value_name = "DURATION")]
     pub rotate_grace: String,
+    /// At most this many alert lines per second; the rest are counted in a line of
+    /// their own (every finding stays in the final report).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_alerts_per_second: u32,
     #[command(flatten)]
     pub gate: GateArgs,
 }
@@ -86,6 +90,10 @@ pub struct GateArgs {
     /// Seqs above this are reported as unparseable instead of counted as gaps.
     #[arg(long, default_value_t = crate::audit::seq::MAX_SEQ, value_name = "N")]
     pub max_seq: u64,
+    /// Follow symbolic links in the recordings tree (skipped and counted otherwise;
+    /// `verify watch` then also watches where they lead).
+    #[arg(long)]
+    pub follow_links: bool,
     /// Collision window for duplicate logins (default 120s).
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,

@@ -386,7 +386,7 @@ impl GateArgs {
             dir: d,
             scan: ScanOptions {
                 exts: vec!["mp4".into()],
-                follow_links: false,
+                follow_links: self.follow_links,
                 check_size: true,
             },
             rules: SeqRules {
@@ -464,6 +464,7 @@ impl crate::cli::WatchArgs {
                 summary_every
             },
             rotate_grace: ms(&self.rotate_grace, "--rotate-grace")?,
+            max_alerts_per_second: self.max_alerts_per_second.max(1),
         };
         Ok((w, sets))
     }

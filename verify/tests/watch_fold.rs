@@ -251,3 +251,177 @@ fn the_tree_watch_does_not_follow_links_out_of_the_tree() {
     assert!(watches >= 2, "the tree itself is watched ({watches} watches)");
     assert!(watches < 10, "{watches} inotify watches: the link was followed");
 }
+
+fn inotify_watches(pid: u32) -> usize {
+    let mut watches = 0;
+    for fd in fs::read_dir(format!("/proc/{pid}/fdinfo")).unwrap() {
+        let text = fs::read_to_string(fd.unwrap().path()).unwrap_or_default();
+        watches += text.lines().filter(|l| l.starts_with("inotify wd:")).count();
+    }
+    watches
+}
+
+/// With --follow-links the tree watch does go where links lead.
+#[test]
+fn follow_links_extends_the_tree_watch_through_links() {
+    let d = tempfile::tempdir().unwrap();
+    let rec = d.path().join("recordings");
+    fs::create_dir_all(rec.join("test_00001")).unwrap();
+    let outside = d.path().join("outside");
+    for i in 0..20 {
+        fs::create_dir_all(outside.join(format!("d{i}"))).unwrap();
+    }
+    std::os::unix::fs::symlink(&outside, rec.join("test_00001/link")).unwrap();
+    let child = watch(&["--dir", rec.to_str().unwrap(), "--duration", "2s", "--follow-links"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    let watches = inotify_watches(child.id());
+    let _ = finish(child, Duration::from_secs(30));
+    assert!(watches > 20, "{watches} inotify watches");
+}
+
+/// Thirty rotations, ten of each kind, while logins are written: the final
+/// JSON counts every login once and names exactly the injected duplicates and
+/// gaps.
+#[test]
+fn rotation_of_every_kind_loses_and_repeats_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("gunicorn.log");
+    let rec = d.path().join("recordings");
+    fs::create_dir_all(&rec).unwrap();
+    append(&log, b"[2025-11-23 17:59:59 +0800] [7] [INFO] Booting worker\n");
+    let child = watch(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--dir",
+        rec.to_str().unwrap(),
+        "--tick",
+        "50ms",
+        "--duration",
+        "14s",
+        "--format",
+        "json",
+    ]);
+    std::thread::sleep(Duration::from_millis(600));
+    let (mut logins, mut sec, mut dups) = (0, 0, Vec::new());
+    for round in 0..30u32 {
+        for i in 0..4u32 {
+            let n = round * 4 + i + 1;
+            sec += 1;
+            append(&log, login_line(&format!("test_{n:05}"), sec, "10.0.0.1").as_bytes());
+            logins += 1;
+        }
+        if round % 7 == 3 {
+            // The round's first student again, 4 s later, elsewhere: a collision.
+            let id = format!("test_{:05}", round * 4 + 1);
+            append(&log, login_line(&id, sec, "10.0.0.99").as_bytes());
+            logins += 1;
+            dups.push(id);
+        }
+        if round % 10 == 5 {
+            // A student uploads seq 1 and 3: seq 2 is a gap.
+            let id = format!("test_{:05}", round * 4 + 2);
+            fs::create_dir_all(rec.join(&id)).unwrap();
+            for s in [1, 3] {
+                fs::write(
+                    rec.join(&id).join(format!("{id}_20251123_1800{s:02}_seq_{s:04}.mp4")),
+                    "x",
+                )
+                .unwrap();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        // As logrotate with dateext: each rotation gets a name of its own.
+        let rotated = d.path().join(format!("gunicorn.log.{round}"));
+        match round % 3 {
+            0 => fs::rename(&log, rotated).unwrap(),
+            1 => {
+                fs::copy(&log, rotated).unwrap();
+                OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
+            }
+            _ => fs::remove_file(&log).unwrap(),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = finish(child, Duration::from_secs(90));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids = &v["ids"];
+    assert_eq!(ids["summary"]["login_events"], logins, "{}", ids["summary"]);
+    let mut found: Vec<String> = ids["duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    found.sort();
+    assert_eq!(found, dups);
+    assert!(
+        ids["duplicates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["kind"] == "collision")
+    );
+    let gaps: Vec<(String, serde_json::Value)> = v["seq"]["students"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap().to_string(), s["gaps"].clone()))
+        .collect();
+    assert_eq!(
+        gaps,
+        [
+            ("test_00022".to_string(), serde_json::json!([[2, 2]])),
+            ("test_00062".to_string(), serde_json::json!([[2, 2]])),
+            ("test_00102".to_string(), serde_json::json!([[2, 2]])),
+        ]
+    );
+}
+
+/// Many alerts at once: at most --max-alerts-per-second lines, the rest
+/// counted; the final report still has every gap.
+#[test]
+fn alerts_are_capped_per_second_with_a_count_of_the_rest() {
+    let d = tempfile::tempdir().unwrap();
+    let rec = d.path().join("recordings");
+    fs::create_dir_all(&rec).unwrap();
+    let child = watch(&[
+        "--dir",
+        rec.to_str().unwrap(),
+        "--grace",
+        "0s",
+        "--duration",
+        "3s",
+        "--max-alerts-per-second",
+        "5",
+        "--format",
+        "json",
+    ]);
+    std::thread::sleep(Duration::from_millis(600));
+    for n in 1..=30 {
+        let id = format!("test_{n:05}");
+        fs::create_dir_all(rec.join(&id)).unwrap();
+        for s in [1, 3] {
+            fs::write(
+                rec.join(&id).join(format!("{id}_20251123_1800{s:02}_seq_{s:04}.mp4")),
+                "x",
+            )
+            .unwrap();
+        }
+    }
+    let out = finish(child, Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let shown = stderr.lines().filter(|l| l.contains("ALERT gap confirmed")).count();
+    let held: u64 = stderr
+        .lines()
+        .filter_map(|l| {
+            l.split("] ")
+                .nth(1)?
+                .strip_suffix(" more alert(s) held back (over --max-alerts-per-second; all are in the final report)")
+        })
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum();
+    assert!(shown <= 15, "at most 5 a second over 3 s: {shown}\n{stderr}");
+    assert_eq!(shown as u64 + held, 30, "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["seq"]["summary"]["findings"]["gap"], 30, "{}", v["seq"]["summary"]);
+}

@@ -48,6 +48,8 @@ pub struct WatchConfig {
     pub summary_every: Duration,
     /// How long a rotated-away log keeps being read.
     pub rotate_grace: Duration,
+    /// Alert lines per second; the rest are counted (`WatchEvent::HeldBack`).
+    pub max_alerts_per_second: u32,
 }
 
 /// What the sink is given.
@@ -56,6 +58,11 @@ pub enum WatchEvent {
     Alert {
         at: SystemTime,
         alert: Alert,
+    },
+    /// Alerts not shown in the last second (over `--max-alerts-per-second`).
+    HeldBack {
+        at: SystemTime,
+        count: u64,
     },
     Summary {
         at: SystemTime,
@@ -126,6 +133,7 @@ pub fn run_watch(
     let (mut last_activity, mut last_summary) = (Instant::now(), Instant::now());
     let mut stats = Stats::default();
     let mut pending: Vec<notify::Result<Event>> = Vec::new();
+    let mut limiter = Limiter::new(cfg.max_alerts_per_second);
     loop {
         if stop.load(Ordering::SeqCst) {
             sink(WatchEvent::Stopping { at: SystemTime::now() })?;
@@ -161,12 +169,7 @@ pub fn run_watch(
             }
         }
         fold.confirm_gaps(Instant::now(), cfg.grace);
-        for alert in fold.take_alerts() {
-            sink(WatchEvent::Alert {
-                at: SystemTime::now(),
-                alert,
-            })?;
-        }
+        limiter.pass(fold.take_alerts(), sink)?;
         if last_summary.elapsed() >= cfg.summary_every {
             let secs = start.elapsed().as_secs_f64().max(1e-3);
             sink(WatchEvent::Summary {
@@ -185,6 +188,7 @@ pub fn run_watch(
         }
     }
     drop(watcher);
+    limiter.flush(sink)?;
     for f in followed.iter().filter_map(|f| f.follower.as_ref()) {
         stats.rotations = stats.rotations.saturating_add(f.rotations);
         stats.truncations = stats.truncations.saturating_add(f.truncations);
@@ -204,6 +208,60 @@ fn initial_fold(cfg: &WatchConfig, now: Instant) -> anyhow::Result<GateFold> {
     let ids = cfg.gate.ids.as_ref().map(|_| IdsPart::default());
     let merge = cfg.gate.merge.as_ref().map(|_| MergePart::default());
     Ok(GateFold::new(cfg.gate.clone(), ids, seq, merge))
+}
+
+/// At most `per_second` alerts a second; the rest are counted and said once
+/// the second is over.
+struct Limiter {
+    per_second: u32,
+    window: Instant,
+    shown: u32,
+    held: u64,
+}
+
+impl Limiter {
+    fn new(per_second: u32) -> Limiter {
+        Limiter {
+            per_second,
+            window: Instant::now(),
+            shown: 0,
+            held: 0,
+        }
+    }
+
+    fn pass(
+        &mut self,
+        alerts: Vec<Alert>,
+        sink: &mut dyn FnMut(WatchEvent) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        if self.window.elapsed() >= Duration::from_secs(1) {
+            self.flush(sink)?;
+            self.window = Instant::now();
+            self.shown = 0;
+        }
+        for alert in alerts {
+            if self.shown < self.per_second {
+                self.shown += 1;
+                sink(WatchEvent::Alert {
+                    at: SystemTime::now(),
+                    alert,
+                })?;
+            } else {
+                self.held = self.held.saturating_add(1);
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, sink: &mut dyn FnMut(WatchEvent) -> std::io::Result<()>) -> std::io::Result<()> {
+        if self.held > 0 {
+            sink(WatchEvent::HeldBack {
+                at: SystemTime::now(),
+                count: std::mem::take(&mut self.held),
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// Reads each log up to its last whole line into the fold and follows it from

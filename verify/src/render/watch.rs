@@ -50,6 +50,10 @@ impl Screen {
                 stamp(*at),
                 tally_text(tally)
             )),
+            WatchEvent::HeldBack { at, count } => self.line(&format!(
+                "[{}] {count} more alert(s) held back (over --max-alerts-per-second; all are in the final report)",
+                stamp(*at)
+            )),
             WatchEvent::Stopping { at } => self.line(&format!("[{}] stopping (Ctrl-C)", stamp(*at))),
             WatchEvent::Done { at, stats } => self.line(&format!(
                 "[{}] watched {:.0} s: {} lines ({} rotations, {} truncations), {} folder reads",

@@ -221,9 +221,18 @@ impl Follower {
     pub fn poll(&mut self) -> io::Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
         let mut overlong = 0;
-        for o in &mut self.old {
+        // A rotated-away file that shrank or changed its first line was
+        // overwritten (a copy onto its name): nothing more of our log is there.
+        let mut kept = Vec::with_capacity(self.old.len());
+        for mut o in std::mem::take(&mut self.old) {
+            let shrank = o.file.metadata().map_or(true, |m| m.len() < o.pos);
+            if shrank || head_changed(&mut o)? {
+                continue;
+            }
             overlong += o.drain(&mut out)?;
+            kept.push(o);
         }
+        self.old = kept;
         let grace = self.grace;
         self.old.retain(|o| o.last_data.elapsed() < grace);
         match std::fs::metadata(&self.path) {
@@ -397,6 +406,22 @@ mod tests {
         std::fs::write(&p, "no newline").unwrap();
         let (file, m) = open_regular(&p).unwrap();
         assert_eq!(line_end(&file, m.len()).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_rotated_file_overwritten_by_a_copy_is_not_read_again() {
+        let d = tempfile::tempdir().unwrap();
+        let (p, p1) = (d.path().join("a.log"), d.path().join("a.log.1"));
+        append(&p, "1 first\n");
+        let mut f = Follower::new(&p, true, Duration::from_secs(5));
+        assert_eq!(text(f.poll().unwrap()), ["1 first"]);
+        std::fs::rename(&p, &p1).unwrap();
+        append(&p, "2 second, in the new file\n");
+        assert_eq!(text(f.poll().unwrap()), ["2 second, in the new file"]);
+        // A copy onto the rotated name rewrites the file we still hold.
+        std::fs::copy(&p, &p1).unwrap();
+        append(&p, "3\n");
+        assert_eq!(text(f.poll().unwrap()), ["3"]);
     }
 
     #[test]
