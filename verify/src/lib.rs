@@ -13,6 +13,7 @@ pub mod idspace;
 pub mod render;
 pub mod report;
 pub mod segment;
+pub mod settings;
 pub mod sources;
 pub mod text;
 

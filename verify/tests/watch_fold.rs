@@ -425,3 +425,24 @@ fn alerts_are_capped_per_second_with_a_count_of_the_rest() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["seq"]["summary"]["findings"]["gap"], 30, "{}", v["seq"]["summary"]);
 }
+
+/// `--log 'gunicorn.log*'`: the sibling a rotation renames onto is not read
+/// a second time.
+#[test]
+fn a_glob_over_rotated_siblings_reads_each_line_once() {
+    let d = tempfile::tempdir().unwrap();
+    let (log, old) = (d.path().join("gunicorn.log"), d.path().join("gunicorn.log.1"));
+    append(&old, login_line("test_00001", 1, "10.0.0.1").as_bytes());
+    append(&log, login_line("test_00002", 2, "10.0.0.1").as_bytes());
+    let glob = format!("{}*", log.display());
+    let child = watch(&["--log", &glob, "--duration", "2s", "--format", "json"]);
+    std::thread::sleep(Duration::from_millis(600));
+    append(&log, login_line("test_00003", 3, "10.0.0.1").as_bytes());
+    std::thread::sleep(Duration::from_millis(300));
+    fs::rename(&log, &old).unwrap();
+    append(&log, login_line("test_00004", 4, "10.0.0.1").as_bytes());
+    let out = finish(child, Duration::from_secs(30));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ids"]["summary"]["login_events"], 4, "{}", v["ids"]["summary"]);
+    assert_eq!(v["ids"]["summary"]["duplicated_ids"], 0);
+}

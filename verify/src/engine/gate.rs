@@ -6,27 +6,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::audit::fold::{GateFold, apply_missing_ratio, assemble};
 use crate::audit::ids::{LoginEvent, LoginFold, Observation};
-use crate::engine::ids::IdsConfig;
-use crate::engine::merge::MergeConfig;
-use crate::engine::seq::SeqConfig;
 use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
 use crate::report::PathError;
-use crate::report::gate::{CrossKind, GateReport};
+use crate::report::gate::GateReport;
 use crate::report::ids::{IdsKind, IdsReport};
 use crate::report::merge::{MergeKind, MergeReport, TaskStats};
 use crate::report::seq::{SeqKind, SeqReport, StudentRef};
-
-/// Everything `verify gate` runs.
-#[derive(Debug, Clone)]
-pub struct GateConfig {
-    pub ids: Option<IdsConfig>,
-    pub seq: Option<SeqConfig>,
-    pub merge: Option<MergeConfig>,
-    pub cross_fail_on: FailOn<CrossKind>,
-    /// Fail `seq:gap` only when missing seqs exceed this share of the seqs expected.
-    pub max_missing_ratio: Option<f64>,
-}
+pub use crate::settings::GateConfig;
 
 /// Why the gate could not run.
 #[derive(Debug, thiserror::Error)]

@@ -11,35 +11,12 @@ use rayon::prelude::*;
 
 use crate::audit::fold::ids::{IdsPart, LogState};
 use crate::audit::ids::LoginFold;
-use crate::classify::login::LoginMatcher;
 use crate::classify::logline::header;
-use crate::expect::Expectation;
-use crate::findings::FailOn;
 use crate::report::PathError;
-use crate::report::ids::{IdsKind, IdsReport};
+use crate::report::ids::IdsReport;
+pub use crate::settings::IdsConfig;
 use crate::sources::lines::{self, Filter, RangeReader, ScanStats};
 use crate::sources::logfile::{self, EncodingChoice, Input, Opened, SAMPLE_BYTES};
-
-/// Everything `verify ids` needs, validated.
-#[derive(Debug, Clone)]
-pub struct IdsConfig {
-    /// `--log` arguments as given (paths, globs, `-`).
-    pub logs: Vec<String>,
-    /// Classifies candidate lines.
-    pub matcher: LoginMatcher,
-    /// Encoding choice.
-    pub encoding: EncodingChoice,
-    /// Logins of one ID within this many seconds are a collision.
-    pub window_secs: u64,
-    /// Expected population (may be empty).
-    pub expect: Expectation,
-    /// Kinds that fail the run.
-    pub fail_on: FailOn<IdsKind>,
-    /// Worker threads (0: one per core).
-    pub threads: usize,
-    /// Plain files at least this big are split into ranges scanned in parallel.
-    pub split_min_bytes: u64,
-}
 
 /// Default for `IdsConfig::split_min_bytes`: below it one thread is faster.
 pub const SPLIT_MIN_BYTES: u64 = 32 << 20;

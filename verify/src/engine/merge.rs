@@ -4,25 +4,11 @@ use std::io::{Cursor, Read};
 use std::path::Path;
 
 use crate::audit::fold::merge::{CeleryLog, MergePart};
-use crate::audit::merge::MergeRules;
-use crate::findings::FailOn;
 use crate::report::PathError;
-use crate::report::merge::{MergeKind, MergeReport};
+use crate::report::merge::MergeReport;
+pub use crate::settings::MergeConfig;
 use crate::sources::lines::{self, Filter};
-use crate::sources::logfile::{self, EncodingChoice, Input, Opened, SAMPLE_BYTES, Stream};
-
-/// Everything `verify merge` needs.
-#[derive(Debug, Clone)]
-pub struct MergeConfig {
-    /// `--log` arguments (paths, globs, `-`).
-    pub logs: Vec<String>,
-    /// What to look for.
-    pub rules: MergeRules,
-    /// Encoding choice.
-    pub encoding: EncodingChoice,
-    /// Kinds that fail the run.
-    pub fail_on: FailOn<MergeKind>,
-}
+use crate::sources::logfile::{self, Input, Opened, SAMPLE_BYTES, Stream};
 
 /// Reads every celery log and returns the report.
 pub fn run_merge(cfg: &MergeConfig) -> MergeReport {

@@ -9,29 +9,10 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::audit::fold::seq::{ExamState, FolderResult, SeqPart};
-use crate::audit::seq::SeqRules;
-use crate::expect::Expectation;
-use crate::findings::FailOn;
-use crate::report::seq::{SeqKind, SeqReport};
-use crate::sources::tree::{self, ExamDir, ScanOptions};
+use crate::report::seq::SeqReport;
+pub use crate::settings::SeqConfig;
+use crate::sources::tree::{self, ExamDir};
 use crate::text::escape_os;
-
-/// Everything `verify seq` needs, validated.
-#[derive(Debug, Clone)]
-pub struct SeqConfig {
-    /// The tree to scan.
-    pub dir: PathBuf,
-    /// How folders are read.
-    pub scan: ScanOptions,
-    /// Per-student checks.
-    pub rules: SeqRules,
-    /// Expected population (may be empty).
-    pub expect: Expectation,
-    /// Kinds that fail the run.
-    pub fail_on: FailOn<SeqKind>,
-    /// Worker threads (0: one per core).
-    pub threads: usize,
-}
 
 /// Why a scan could not start.
 #[derive(Debug, thiserror::Error)]

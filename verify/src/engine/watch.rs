@@ -15,8 +15,9 @@ use std::time::{Duration, Instant, SystemTime};
 use notify::{Event, EventKind, RecursiveMode, Watcher};
 
 use crate::audit::fold::ids::{IdsPart, LogState};
+pub use crate::audit::fold::live::{Stats, WatchEvent};
 use crate::audit::fold::merge::{CeleryLog, MergePart};
-use crate::audit::fold::{Alert, GateFold, Role, Tally};
+use crate::audit::fold::{Alert, GateFold, Role};
 use crate::engine::gate::GateConfig;
 use crate::engine::seq::{SeqConfig, list_exam, read_seq};
 use crate::report::PathError;
@@ -50,44 +51,6 @@ pub struct WatchConfig {
     pub rotate_grace: Duration,
     /// Alert lines per second; the rest are counted (`WatchEvent::HeldBack`).
     pub max_alerts_per_second: u32,
-}
-
-/// What the sink is given.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WatchEvent {
-    Alert {
-        at: SystemTime,
-        alert: Alert,
-    },
-    /// Alerts not shown in the last second (over `--max-alerts-per-second`).
-    HeldBack {
-        at: SystemTime,
-        count: u64,
-    },
-    Summary {
-        at: SystemTime,
-        tally: Tally,
-        lines_per_s: f64,
-        files_per_s: f64,
-    },
-    Stopping {
-        at: SystemTime,
-    },
-    Done {
-        at: SystemTime,
-        stats: Stats,
-    },
-}
-
-/// Totals of one watch.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Stats {
-    pub seconds: f64,
-    pub lines: u64,
-    pub rotations: u64,
-    pub truncations: u64,
-    /// Folder reads caused by tree events.
-    pub folder_reads: u64,
 }
 
 /// One followed log.
@@ -273,18 +236,23 @@ fn followers(cfg: &WatchConfig, fold: &mut GateFold) -> Vec<Followed> {
         .iter()
         .map(|p| (Role::Gunicorn, p))
         .chain(cfg.celery.iter().map(|p| (Role::Celery, p)));
+    let all: Vec<&PathBuf> = cfg.gunicorn.iter().chain(&cfg.celery).collect();
     for (role, path) in roles {
+        // `--log 'gunicorn.log*'`: the rotated siblings are history, read
+        // whole and not followed; following `gunicorn.log.1` would read the
+        // live file again once rotation renames it there.
+        let history = is_rotated_sibling(path, &all);
         let file = match role {
             Role::Gunicorn => fold.ids.as_ref().map_or(0, |p| p.logs.len()),
             Role::Celery => fold.merge.as_ref().map_or(0, |p| p.logs.len()),
         };
         let follower = match open_regular(path).and_then(|(f, m)| Ok((line_end(&f, m.len())?, f, m))) {
-            Ok((cut, f, m)) if !crate::sources::logfile::is_gzip(&f) => {
+            Ok((cut, f, m)) if !history && !crate::sources::logfile::is_gzip(&f) => {
                 read_prefix(fold, role, path, cut);
                 Some(Follower::resume(path, f, &m, cut, cfg.rotate_grace))
             }
             Ok(_) => {
-                // A gzip file is history: read whole, not followed.
+                // A gzip file or a rotated sibling is history: read whole, not followed.
                 read_prefix(fold, role, path, u64::MAX);
                 None
             }
@@ -301,6 +269,16 @@ fn followers(cfg: &WatchConfig, fold: &mut GateFold) -> Vec<Followed> {
         out.push(Followed { role, file, follower });
     }
     out
+}
+
+/// True when another input's name plus `.`/`-` and more is this one's name
+/// (`gunicorn.log.1`, `gunicorn.log-20251123` beside `gunicorn.log`).
+fn is_rotated_sibling(path: &Path, all: &[&PathBuf]) -> bool {
+    let name = path.as_os_str().as_encoded_bytes();
+    all.iter().any(|other| {
+        let base = other.as_os_str().as_encoded_bytes();
+        name.len() > base.len() + 1 && name.starts_with(base) && matches!(name.get(base.len()), Some(b'.' | b'-'))
+    })
 }
 
 fn read_prefix(fold: &mut GateFold, role: Role, path: &Path, limit: u64) {
@@ -475,4 +453,24 @@ pub fn followed_paths(args: &[String]) -> Vec<PathBuf> {
         }
     }
     paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotated_siblings_are_told_by_name() {
+        let (a, b, c, d) = (
+            PathBuf::from("/l/gunicorn.log"),
+            PathBuf::from("/l/gunicorn.log.1"),
+            PathBuf::from("/l/gunicorn.log-20251123.gz"),
+            PathBuf::from("/l/gunicorn.logger"),
+        );
+        let all = [&a, &b, &c, &d];
+        assert!(!is_rotated_sibling(&a, &all));
+        assert!(is_rotated_sibling(&b, &all));
+        assert!(is_rotated_sibling(&c, &all));
+        assert!(!is_rotated_sibling(&d, &all), "another log, not a rotation");
+    }
 }

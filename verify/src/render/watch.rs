@@ -5,9 +5,9 @@
 use std::io::{self, Write};
 use std::time::SystemTime;
 
+use crate::audit::fold::live::WatchEvent;
 use crate::audit::fold::{Alert, Tally};
 use crate::audit::ranges;
-use crate::engine::watch::WatchEvent;
 use crate::text::escape_str;
 
 /// How output lines are laid out: plain lines, or (on a terminal) alerts above

@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use encoding_rs::{Encoding, UTF_8};
 
 use crate::audit::ids::{LoginFold, Observation, classify};
-use crate::engine::ids::IdsConfig;
 use crate::exit::Outcome;
 use crate::report::PathError;
 use crate::report::ids::{FileSummary, IdsKind, IdsReport, IdsSummary, Malformed, SCHEMA};
+use crate::settings::IdsConfig;
 use crate::sources::logfile::{self, EncodingChoice};
 
 use super::Alert;

@@ -4,10 +4,10 @@
 use encoding_rs::Encoding;
 
 use crate::audit::merge::MergeFold;
-use crate::engine::merge::MergeConfig;
 use crate::exit::Outcome;
 use crate::report::PathError;
 use crate::report::merge::{MergeKind, MergeReport, SCHEMA};
+use crate::settings::MergeConfig;
 use crate::sources::logfile;
 
 use super::Alert;

@@ -4,6 +4,7 @@
 //! observations raised. Batch and live can therefore never disagree.
 
 pub mod ids;
+pub mod live;
 pub mod merge;
 pub mod seq;
 
@@ -12,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use crate::audit::cross::cross_check;
 use crate::audit::seq::FolderObs;
-use crate::engine::gate::GateConfig;
 use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
 use crate::report::gate::{CheckVerdict, CrossKind, GateReport, SCHEMA};
 use crate::report::ids::IdsReport;
 use crate::report::merge::MergeReport;
 use crate::report::seq::{SeqKind, SeqReport};
+use crate::settings::GateConfig;
 
 /// Something a new observation revealed, for `verify watch` to show at once.
 #[derive(Debug, Clone, PartialEq, Eq)]

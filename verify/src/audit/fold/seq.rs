@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use crate::audit::ranges;
 use crate::audit::seq::{FolderObs, SeqRules, audit_student};
-use crate::engine::seq::SeqConfig;
 use crate::exit::Outcome;
 use crate::expect::Expectation;
 use crate::findings::{FailOn, Kind};
@@ -17,6 +16,7 @@ use crate::report::PathError;
 use crate::report::seq::{
     ExamScanned, Layout, Presence, SCHEMA, Scanned, SeqKind, SeqReport, SeqSummary, StudentFindings, StudentRef,
 };
+use crate::settings::SeqConfig;
 use crate::text::escape_os;
 
 use super::Alert;

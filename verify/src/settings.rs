@@ -1,0 +1,78 @@
+//! Validated settings of each check, built by `config.rs` from the command
+//! line and read by the engines (I/O) and the folds (judging) alike.
+
+use std::path::PathBuf;
+
+use crate::audit::merge::MergeRules;
+use crate::audit::seq::SeqRules;
+use crate::classify::login::LoginMatcher;
+use crate::expect::Expectation;
+use crate::findings::FailOn;
+use crate::report::gate::CrossKind;
+use crate::report::ids::IdsKind;
+use crate::report::merge::MergeKind;
+use crate::report::seq::SeqKind;
+use crate::sources::logfile::EncodingChoice;
+use crate::sources::tree::ScanOptions;
+
+/// Everything `verify ids` needs, validated.
+#[derive(Debug, Clone)]
+pub struct IdsConfig {
+    /// `--log` arguments as given (paths, globs, `-`).
+    pub logs: Vec<String>,
+    /// Classifies candidate lines.
+    pub matcher: LoginMatcher,
+    /// Encoding choice.
+    pub encoding: EncodingChoice,
+    /// Logins of one ID within this many seconds are a collision.
+    pub window_secs: u64,
+    /// Expected population (may be empty).
+    pub expect: Expectation,
+    /// Kinds that fail the run.
+    pub fail_on: FailOn<IdsKind>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Plain files at least this big are split into ranges scanned in parallel.
+    pub split_min_bytes: u64,
+}
+
+/// Everything `verify seq` needs, validated.
+#[derive(Debug, Clone)]
+pub struct SeqConfig {
+    /// The tree to scan.
+    pub dir: PathBuf,
+    /// How folders are read.
+    pub scan: ScanOptions,
+    /// Per-student checks.
+    pub rules: SeqRules,
+    /// Expected population (may be empty).
+    pub expect: Expectation,
+    /// Kinds that fail the run.
+    pub fail_on: FailOn<SeqKind>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+/// Everything `verify merge` needs.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    /// `--log` arguments (paths, globs, `-`).
+    pub logs: Vec<String>,
+    /// What to look for.
+    pub rules: MergeRules,
+    /// Encoding choice.
+    pub encoding: EncodingChoice,
+    /// Kinds that fail the run.
+    pub fail_on: FailOn<MergeKind>,
+}
+
+/// Everything `verify gate` runs.
+#[derive(Debug, Clone)]
+pub struct GateConfig {
+    pub ids: Option<IdsConfig>,
+    pub seq: Option<SeqConfig>,
+    pub merge: Option<MergeConfig>,
+    pub cross_fail_on: FailOn<CrossKind>,
+    /// Fail `seq:gap` only when missing seqs exceed this share of the seqs expected.
+    pub max_missing_ratio: Option<f64>,
+}
