@@ -53,6 +53,49 @@ impl Outcome {
     }
 }
 
+/// A report's verdict, as JSON spells it: `pass`, `fail` or `error` (any
+/// other word read back from a report is an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    #[serde(other)]
+    Error,
+}
+
+impl Verdict {
+    /// How the run ends with this verdict.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Verdict::Pass => Outcome::Clean,
+            Verdict::Fail => Outcome::Findings,
+            Verdict::Error => Outcome::Error,
+        }
+    }
+
+    /// The word (`pass`, `fail`, `error`).
+    pub fn word(self) -> &'static str {
+        self.outcome().verdict()
+    }
+}
+
+impl From<Outcome> for Verdict {
+    fn from(o: Outcome) -> Verdict {
+        match o {
+            Outcome::Clean => Verdict::Pass,
+            Outcome::Findings => Verdict::Fail,
+            Outcome::Error => Verdict::Error,
+        }
+    }
+}
+
+impl PartialEq<&str> for Verdict {
+    fn eq(&self, other: &&str) -> bool {
+        self.word() == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Outcome::*;
@@ -64,5 +107,13 @@ mod tests {
         assert_eq!(Error.merge(Clean), Error);
         assert_eq!(Clean.merge(Clean), Clean);
         assert_eq!((Clean.code(), Findings.code(), Error.code()), (0, 1, 2));
+    }
+
+    #[test]
+    fn verdicts_read_back_and_unknown_words_are_errors() {
+        use super::Verdict;
+        let v: Vec<Verdict> = serde_json::from_str(r#"["pass","fail","error","maybe"]"#).unwrap();
+        assert_eq!(v, [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Error]);
+        assert_eq!(serde_json::to_string(&Verdict::Fail).unwrap(), r#""fail""#);
     }
 }

@@ -81,6 +81,22 @@ fn find<K: Kind>(name: &str) -> Result<K, String> {
     })
 }
 
+/// The one judgement of every check: the kinds that fail (in the order they
+/// were counted) and the verdict. Read errors win over findings.
+pub fn judge<K: Kind>(
+    counts: impl IntoIterator<Item = (K, u64)>,
+    fail_on: &FailOn<K>,
+    errors: bool,
+) -> (Vec<K>, crate::exit::Verdict) {
+    let failed: Vec<K> = counts
+        .into_iter()
+        .filter(|&(k, n)| n > 0 && fail_on.fails(k))
+        .map(|(k, _)| k)
+        .collect();
+    let verdict = crate::exit::Outcome::judge(errors, !failed.is_empty()).into();
+    (failed, verdict)
+}
+
 /// The `--fail-on` sets of `verify gate`, one per check.
 #[derive(Debug, Clone, Default)]
 pub struct FailOnSets {

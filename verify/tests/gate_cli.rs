@@ -60,11 +60,7 @@ fn exact_findings_and_cross_checks_of_a_real_run() {
             "cross:collision_confirmed"
         ]
     );
-    let checks: Vec<(&str, &str)> = r
-        .checks
-        .iter()
-        .map(|c| (c.check.as_str(), c.verdict.as_str()))
-        .collect();
+    let checks: Vec<(&str, &str)> = r.checks.iter().map(|c| (c.check.as_str(), c.verdict.word())).collect();
     assert_eq!(
         checks,
         [("ids", "fail"), ("seq", "fail"), ("merge", "fail"), ("cross", "fail")]
@@ -209,7 +205,7 @@ fn config_file_with_flags_winning_and_usage_errors() {
     let run = verify(&["gate", "--config", cfg.to_str().unwrap(), "--format", "json"]);
     let r: GateReport = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
-        (run.code, r.verdict.as_str()),
+        (run.code, r.verdict.word()),
         (0, "pass"),
         "the config turned collisions into notes"
     );

@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::audit::fold::{GateFold, apply_missing_ratio, assemble};
 use crate::audit::ids::{LoginEvent, LoginFold, Observation};
-use crate::exit::Outcome;
-use crate::findings::{FailOn, Kind};
+use crate::findings::{FailOn, Kind, judge};
 use crate::report::PathError;
 use crate::report::gate::GateReport;
 use crate::report::ids::{IdsKind, IdsReport};
@@ -67,10 +66,6 @@ pub fn merge_reports(
     }
     let merge = (!merge.is_empty()).then(|| merge_merge(merge, &f.merge));
     assemble(ids, seq, merge, &f.cross, from)
-}
-
-fn outcome_for(errors: bool, failed: bool) -> String {
-    Outcome::judge(errors, failed).verdict().into()
 }
 
 /// Every server's read errors, each path prefixed with its report's label.
@@ -138,12 +133,8 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
         (IdsKind::Unexpected, unexpected.len() as u64),
         (IdsKind::Malformed, malformed),
     ];
-    let failed_on: Vec<IdsKind> = counts
-        .iter()
-        .filter(|(k, n)| *n > 0 && fail_on.fails(*k))
-        .map(|(k, _)| *k)
-        .collect();
     let errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
+    let (failed_on, verdict) = judge(counts, fail_on, !errors.is_empty());
     let s = &mut base.summary;
     s.files = reports.iter().map(|(_, r)| r.summary.files).sum();
     s.lines = reports.iter().map(|(_, r)| r.summary.lines).sum();
@@ -158,7 +149,7 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
     s.continuation_lines = reports.iter().map(|(_, r)| r.summary.continuation_lines).sum();
     s.undecodable_lines = reports.iter().map(|(_, r)| r.summary.undecodable_lines).sum();
     s.window_seconds = window;
-    base.verdict = outcome_for(!errors.is_empty(), !failed_on.is_empty());
+    base.verdict = verdict;
     base.failed_on = failed_on;
     base.logins = fold.logins(&name);
     base.files = reports
@@ -210,7 +201,7 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
             .collect();
         both.into_iter()
             .map(|k| StudentRef {
-                reason: reason[&k].clone(),
+                reason: reason.get(&k).cloned().unwrap_or_default(),
                 exam: k.0,
                 id: k.1,
             })
@@ -230,7 +221,7 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
     findings.insert(SeqKind::MissingStudent, missing.len() as u64);
     findings.insert(SeqKind::UnexpectedStudent, unexpected.len() as u64);
     let errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
-    let failed_on: Vec<SeqKind> = fail_on.kinds().filter(|k| findings[k] > 0).collect();
+    let (failed_on, verdict) = judge(findings.iter().map(|(&k, &n)| (k, n)), fail_on, !errors.is_empty());
     let sum = |f: fn(&SeqReport) -> u64| reports.iter().map(|(_, r)| f(r)).sum::<u64>();
     base.summary.students = sum(|r| r.summary.students);
     base.summary.students_with_findings = sum(|r| r.summary.students_with_findings);
@@ -240,7 +231,7 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
     base.summary.skipped_links = sum(|r| r.summary.skipped_links);
     base.summary.findings = findings;
     base.summary.errors = errors.len() as u64;
-    base.verdict = outcome_for(!errors.is_empty(), !failed_on.is_empty());
+    base.verdict = verdict;
     base.failed_on = failed_on;
     base.scanned.exams = reports.iter().flat_map(|(_, r)| r.scanned.exams.clone()).collect();
     base.scanned.root = reports
@@ -311,11 +302,6 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
         (MergeKind::Retried, base.summary.retries),
         (MergeKind::Warning, base.warnings.len() as u64),
     ];
-    base.failed_on = counts
-        .iter()
-        .filter(|(k, n)| *n > 0 && fail_on.fails(*k))
-        .map(|(k, _)| *k)
-        .collect();
-    base.verdict = outcome_for(!base.errors.is_empty(), !base.failed_on.is_empty());
+    (base.failed_on, base.verdict) = judge(counts, fail_on, !base.errors.is_empty());
     base
 }

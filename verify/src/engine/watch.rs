@@ -97,6 +97,7 @@ pub fn run_watch(
     let mut stats = Stats::default();
     let mut pending: Vec<notify::Result<Event>> = Vec::new();
     let mut limiter = Limiter::new(cfg.max_alerts_per_second);
+    let mut young: Vec<Young> = Vec::new();
     loop {
         if stop.load(Ordering::SeqCst) {
             sink(WatchEvent::Stopping { at: SystemTime::now() })?;
@@ -123,9 +124,9 @@ pub fn run_watch(
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
             .collect();
         if let Some(s) = &cfg.gate.seq
-            && !events.is_empty()
+            && (!events.is_empty() || !young.is_empty())
         {
-            let reads = tree_events(s, &mut fold, events, Instant::now());
+            let reads = tree_events(s, &mut fold, events, &mut young, Instant::now());
             if reads > 0 {
                 stats.folder_reads = stats.folder_reads.saturating_add(reads);
                 last_activity = Instant::now();
@@ -354,7 +355,24 @@ fn poll_log(f: &mut Followed, fold: &mut GateFold) -> u64 {
 
 /// Turns tree events into folder reads: each changed folder is read once per
 /// tick, whatever the number of events. Returns the folders read.
-fn tree_events(s: &SeqConfig, fold: &mut GateFold, events: Vec<notify::Result<Event>>, now: Instant) -> u64 {
+/// A student folder first seen less than `YOUNG` ago: files written into it
+/// before notify added its watch send no event, so it is read on every tick
+/// for a while.
+struct Young {
+    exam: Option<String>,
+    path: PathBuf,
+    since: Instant,
+}
+
+const YOUNG: Duration = Duration::from_secs(2);
+
+fn tree_events(
+    s: &SeqConfig,
+    fold: &mut GateFold,
+    events: Vec<notify::Result<Event>>,
+    young: &mut Vec<Young>,
+    now: Instant,
+) -> u64 {
     let mut dirty: BTreeSet<PathBuf> = BTreeSet::new();
     let mut rescan = false;
     for ev in events {
@@ -409,6 +427,17 @@ fn tree_events(s: &SeqConfig, fold: &mut GateFold, events: Vec<notify::Result<Ev
             folders.push((exam.exam.clone(), d.clone()));
         }
     }
+    young.retain(|y| now.saturating_duration_since(y.since) < YOUNG);
+    for (exam, path) in &folders {
+        if !part.has_folder(path) && !young.iter().any(|y| &y.path == path) {
+            young.push(Young {
+                exam: exam.clone(),
+                path: path.clone(),
+                since: now,
+            });
+        }
+    }
+    folders.extend(young.iter().map(|y| (y.exam.clone(), y.path.clone())));
     folders.sort();
     folders.dedup();
     for (exam, path) in folders {

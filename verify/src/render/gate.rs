@@ -202,7 +202,7 @@ impl AuditView for GateView<'_> {
             .map(|c| {
                 [
                     format!("check {}", c.check),
-                    c.verdict.to_uppercase(),
+                    c.verdict.word().to_uppercase(),
                     c.failed_on.join(", "),
                 ]
             })

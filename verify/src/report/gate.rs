@@ -77,7 +77,7 @@ pub struct GateReport {
     /// Always `verify.gate/1`.
     pub schema: String,
     /// `pass`, `fail` or `error`: the worst of the checks.
-    pub verdict: String,
+    pub verdict: crate::exit::Verdict,
     /// Failing kinds as `check:kind` (`seq:gap`, `cross:collision_confirmed`).
     pub failed_on: Vec<String>,
     /// One line per check that ran.
@@ -101,7 +101,7 @@ pub struct CheckVerdict {
     /// `ids`, `seq`, `merge` or `cross`.
     pub check: String,
     /// `pass`, `fail` or `error`.
-    pub verdict: String,
+    pub verdict: crate::exit::Verdict,
     /// Its failing kinds.
     pub failed_on: Vec<String>,
 }
@@ -149,6 +149,6 @@ pub struct CollisionRow {
 impl GateReport {
     /// The outcome this report maps to.
     pub fn outcome(&self) -> Outcome {
-        Outcome::from_verdict(&self.verdict)
+        self.verdict.outcome()
     }
 }

@@ -56,7 +56,7 @@ pub struct IdsReport {
     /// Always `verify.ids/1`.
     pub schema: String,
     /// `pass`, `fail` or `error`.
-    pub verdict: String,
+    pub verdict: crate::exit::Verdict,
     /// The finding kinds that made the run fail.
     pub failed_on: Vec<IdsKind>,
     /// Totals.
@@ -201,6 +201,6 @@ pub struct LineSample {
 impl IdsReport {
     /// The outcome this report maps to.
     pub fn outcome(&self) -> Outcome {
-        Outcome::from_verdict(&self.verdict)
+        self.verdict.outcome()
     }
 }

@@ -59,7 +59,7 @@ pub struct MergeReport {
     /// Always `verify.merge/1`.
     pub schema: String,
     /// `pass`, `fail` or `error`.
-    pub verdict: String,
+    pub verdict: crate::exit::Verdict,
     /// The finding kinds that made the run fail.
     pub failed_on: Vec<MergeKind>,
     /// Totals.
@@ -198,6 +198,6 @@ impl TaskStats {
 impl MergeReport {
     /// The outcome this report maps to.
     pub fn outcome(&self) -> Outcome {
-        Outcome::from_verdict(&self.verdict)
+        self.verdict.outcome()
     }
 }

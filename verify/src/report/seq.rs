@@ -87,7 +87,7 @@ pub struct SeqReport {
     /// Always `verify.seq/1`.
     pub schema: String,
     /// `pass`, `fail` or `error`, from the findings and `--fail-on`.
-    pub verdict: String,
+    pub verdict: crate::exit::Verdict,
     /// The finding kinds that made the run fail (empty when it passed).
     pub failed_on: Vec<SeqKind>,
     /// What was scanned.
@@ -337,6 +337,6 @@ impl StudentFindings {
 impl SeqReport {
     /// The outcome this report maps to.
     pub fn outcome(&self) -> Outcome {
-        Outcome::from_verdict(&self.verdict)
+        self.verdict.outcome()
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use encoding_rs::{Encoding, UTF_8};
 
 use crate::audit::ids::{LoginFold, Observation, classify};
-use crate::exit::Outcome;
+use crate::findings::judge;
 use crate::report::PathError;
 use crate::report::ids::{FileSummary, IdsKind, IdsReport, IdsSummary, Malformed, SCHEMA};
 use crate::settings::IdsConfig;
@@ -147,15 +147,10 @@ impl IdsPart {
             (IdsKind::Unexpected, cmp.unexpected.len() as u64),
             (IdsKind::Malformed, fold.malformed),
         ];
-        let failed_on: Vec<IdsKind> = counts
-            .iter()
-            .filter(|(k, n)| *n > 0 && cfg.fail_on.fails(*k))
-            .map(|(k, _)| *k)
-            .collect();
-        let outcome = Outcome::judge(!self.errors.is_empty(), !failed_on.is_empty());
+        let (failed_on, verdict) = judge(counts, &cfg.fail_on, !self.errors.is_empty());
         IdsReport {
             schema: SCHEMA.to_string(),
-            verdict: outcome.verdict().to_string(),
+            verdict,
             failed_on,
             summary: IdsSummary {
                 files: files.len() as u64,

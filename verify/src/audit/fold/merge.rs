@@ -4,7 +4,7 @@
 use encoding_rs::Encoding;
 
 use crate::audit::merge::MergeFold;
-use crate::exit::Outcome;
+use crate::findings::judge;
 use crate::report::PathError;
 use crate::report::merge::{MergeKind, MergeReport, SCHEMA};
 use crate::settings::MergeConfig;
@@ -77,15 +77,10 @@ impl MergePart {
             (MergeKind::Retried, summary.retries),
             (MergeKind::Warning, pieces.warnings.len() as u64),
         ];
-        let failed_on: Vec<MergeKind> = counts
-            .iter()
-            .filter(|(k, n)| *n > 0 && cfg.fail_on.fails(*k))
-            .map(|(k, _)| *k)
-            .collect();
-        let outcome = Outcome::judge(!self.errors.is_empty(), !failed_on.is_empty());
+        let (failed_on, verdict) = judge(counts, &cfg.fail_on, !self.errors.is_empty());
         MergeReport {
             schema: SCHEMA.to_string(),
-            verdict: outcome.verdict().to_string(),
+            verdict,
             failed_on,
             summary,
             tasks: pieces.tasks,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::audit::cross::cross_check;
 use crate::audit::seq::FolderObs;
-use crate::exit::Outcome;
+use crate::exit::{Outcome, Verdict};
 use crate::findings::{FailOn, Kind};
 use crate::report::gate::{CheckVerdict, CrossKind, GateReport, SCHEMA};
 use crate::report::ids::IdsReport;
@@ -177,8 +177,9 @@ pub fn apply_missing_ratio(s: &mut SeqReport, ratio: f64, expect_segments: Optio
     };
     if (missing as f64) <= ratio * expected as f64 {
         s.failed_on.retain(|k| !matches!(k, SeqKind::Gap | SeqKind::LeadingGap));
-        if s.verdict == "fail" && s.failed_on.is_empty() {
-            s.verdict = "pass".into();
+        // Judged again: read errors still win, other failing kinds still fail.
+        if s.verdict == Verdict::Fail && s.failed_on.is_empty() {
+            s.verdict = Verdict::Pass;
         }
     }
 }
@@ -198,35 +199,34 @@ pub fn assemble(
     if let Some(r) = &ids {
         checks.push(CheckVerdict {
             check: "ids".into(),
-            verdict: r.verdict.clone(),
+            verdict: r.verdict,
             failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
         });
     }
     if let Some(r) = &seq {
         checks.push(CheckVerdict {
             check: "seq".into(),
-            verdict: r.verdict.clone(),
+            verdict: r.verdict,
             failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
         });
     }
     if let Some(r) = &merge {
         checks.push(CheckVerdict {
             check: "merge".into(),
-            verdict: r.verdict.clone(),
+            verdict: r.verdict,
             failed_on: names(r.failed_on.iter().map(|k| k.name()).collect()),
         });
     }
     if let Some(c) = &cross {
-        let v = if c.failed_on.is_empty() { "pass" } else { "fail" };
         checks.push(CheckVerdict {
             check: "cross".into(),
-            verdict: v.into(),
+            verdict: Outcome::judge(false, !c.failed_on.is_empty()).into(),
             failed_on: names(c.failed_on.iter().map(|k| k.name()).collect()),
         });
     }
     let outcome = checks
         .iter()
-        .map(|c| Outcome::from_verdict(&c.verdict))
+        .map(|c| c.verdict.outcome())
         .fold(Outcome::Clean, Outcome::merge);
     let failed_on = checks
         .iter()
@@ -234,7 +234,7 @@ pub fn assemble(
         .collect();
     GateReport {
         schema: SCHEMA.into(),
-        verdict: outcome.verdict().into(),
+        verdict: outcome.into(),
         failed_on,
         checks,
         ids,

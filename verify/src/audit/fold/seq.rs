@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::audit::ranges;
 use crate::audit::seq::{FolderObs, SeqRules, audit_student};
-use crate::exit::Outcome;
 use crate::expect::Expectation;
-use crate::findings::{FailOn, Kind};
+use crate::findings::{Kind, judge};
 use crate::report::PathError;
 use crate::report::seq::{
     ExamScanned, Layout, Presence, SCHEMA, Scanned, SeqKind, SeqReport, SeqSummary, StudentFindings, StudentRef,
@@ -282,12 +281,11 @@ fn assemble(
     present.sort_by(|a, b| (&a.exam, &a.id).cmp(&(&b.exam, &b.id)));
     errors.sort();
 
-    let failed_on: Vec<SeqKind> = fail_kinds(&cfg.fail_on, &findings);
-    let outcome = Outcome::judge(!errors.is_empty(), !failed_on.is_empty());
+    let (failed_on, verdict) = judge(findings.iter().map(|(&k, &n)| (k, n)), &cfg.fail_on, !errors.is_empty());
     let total_students = seen.values().map(|m| m.len() as u64).sum();
     SeqReport {
         schema: SCHEMA.to_string(),
-        verdict: outcome.verdict().to_string(),
+        verdict,
         failed_on,
         scanned: Scanned {
             root: escape_os(cfg.dir.as_os_str()),
@@ -313,13 +311,6 @@ fn assemble(
         errors,
         clean,
     }
-}
-
-fn fail_kinds(fail_on: &FailOn<SeqKind>, findings: &BTreeMap<SeqKind, u64>) -> Vec<SeqKind> {
-    fail_on
-        .kinds()
-        .filter(|k| findings.get(k).is_some_and(|&n| n > 0))
-        .collect()
 }
 
 /// Missing and unexpected students, exam by exam: every exam is expected to
