@@ -101,6 +101,10 @@ impl Open {
     /// Reads what was appended (up to `PER_POLL` bytes); complete lines go
     /// to `out`. Returns the lines over `MAX_LINE` that were dropped.
     fn drain(&mut self, out: &mut Vec<Vec<u8>>) -> io::Result<u64> {
+        // Nothing new (the common case, once per tick): no seek, no buffer.
+        if self.file.metadata()?.len() == self.pos {
+            return Ok(0);
+        }
         self.file.seek(SeekFrom::Start(self.pos))?;
         let mut buf = vec![0u8; CHUNK];
         let (mut total, mut overlong) = (0usize, 0u64);
