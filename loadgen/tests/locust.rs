@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Target, repo, verify_bin};
+use support::{Target, hung, repo, verify_bin};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -35,7 +35,11 @@ impl Drop for Proc {
 }
 
 fn master(t: &Target, port: u16, workers: u32, users: u32, run_time: &str) -> Proc {
-    let csv = t.dir.path().join("lc");
+    master_at(&t.url, t.dir.path(), port, workers, users, run_time)
+}
+
+fn master_at(url: &str, dir: &std::path::Path, port: u16, workers: u32, users: u32, run_time: &str) -> Proc {
+    let csv = dir.join("lc");
     Proc(
         Command::new(locust_venv().join("bin/locust"))
             .args(["-f", repo().join("scripts/locust/locustfile.py").to_str().unwrap()])
@@ -57,11 +61,11 @@ fn master(t: &Target, port: u16, workers: u32, users: u32, run_time: &str) -> Pr
                 "-t",
                 run_time,
                 "--host",
-                &t.url,
+                url,
             ])
             .args(["--csv", csv.to_str().unwrap(), "--only-summary"])
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(t.dir.path().join("master.log")).unwrap())
+            .stderr(std::fs::File::create(dir.join("master.log")).unwrap())
             .spawn()
             .unwrap(),
     )
@@ -231,4 +235,41 @@ fn when_the_master_dies_the_worker_exits_with_a_report() {
         "{out}\n{}",
         std::fs::read_to_string(t.dir.path().join("master.log")).unwrap()
     );
+}
+
+/// Users stuck on a server that never answers are abandoned at the stop
+/// timeout, and that fails the worker's report, as it fails `loadgen run`.
+#[test]
+fn worker_users_abandoned_at_the_stop_fail_the_workers_report() {
+    let (http, _) = hung::serve(|path| (path == "/login").then(|| r#"{"token":"t"}"#.to_string()));
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, hung::SCENARIO).unwrap();
+    let json = dir.path().join("w.json");
+    let port = free_port();
+    let mut m = master_at(&format!("http://127.0.0.1:{http}"), dir.path(), port, 1, 3, "4s");
+    let mut w = Proc(
+        Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args([
+                "worker",
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                &port.to_string(),
+            ])
+            .args(["--node-id", "loadgen-stuck", "--scenario", scenario.to_str().unwrap()])
+            .args(["--stop-timeout", "500ms", "--json", json.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait(&mut m, Duration::from_secs(90)).expect("the master ends its run");
+    let status = wait(&mut w, Duration::from_secs(30)).expect("the worker quits with the master");
+    let out = output(&mut w);
+    assert_eq!(status.code(), Some(1), "{out}");
+    let r: loadgen::report::RunReport = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(r.verdict, "fail", "{out}");
+    let ended: Vec<&str> = r.students.ended_abnormally.iter().map(|a| a.why.as_str()).collect();
+    assert_eq!(ended, ["abandoned after --stop-timeout"; 3], "{out}");
 }
