@@ -315,11 +315,16 @@ pub struct MergePieces {
 fn durations(ms: &[f64]) -> Durations {
     let mut v = ms.to_vec();
     v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    // Nearest rank; an empty list (never built: a name gets a list with its
+    // first duration) reads as zeros rather than panicking.
+    let at = |q: f64| {
+        let i = (v.len().saturating_sub(1) as f64 * q).round() as usize;
+        v.get(i).copied().unwrap_or(0.0)
+    };
     Durations {
         p50: at(0.5),
         p99: at(0.99),
-        max: v[v.len() - 1],
+        max: v.last().copied().unwrap_or(0.0),
     }
 }
 
