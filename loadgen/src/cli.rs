@@ -155,6 +155,11 @@ pub struct StudentArgs {
     #[arg(long)]
     pub no_seq: bool,
 
+    /// Write the client ledger to FILE: one JSON line per login, logout and
+    /// sequenced upload (and per seq given up or skipped), for `verify gate --ledger`.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+
     /// Keep at most this many idle keep-alive connections.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_idle_connections: usize,

@@ -35,6 +35,8 @@ pub struct RunConfig {
     pub json: Option<PathBuf>,
     pub csv: Option<String>,
     pub threads: usize,
+    /// `--ledger FILE`.
+    pub ledger: Option<PathBuf>,
 }
 
 fn dur(text: &str, flag: &str) -> Result<Duration, UsageError> {
@@ -140,6 +142,8 @@ impl ScenarioArgs {
 #[derive(Debug, Clone)]
 pub struct StudentSetup {
     pub plan: Plan,
+    /// `--ledger FILE`.
+    pub ledger: Option<PathBuf>,
     pub scenario: Scenario,
     pub payloads: Vec<Option<Payload>>,
     pub timeout: Duration,
@@ -229,6 +233,7 @@ impl StudentArgs {
                 no_seq: self.no_seq,
             },
             payloads: payloads(&scenario, self.payload.as_deref())?,
+            ledger: self.ledger.clone(),
             scenario,
             timeout: dur(&self.timeout, "--timeout")?,
             max_idle_connections: self.max_idle_connections,
@@ -272,6 +277,7 @@ impl RunArgs {
             json: self.json.clone(),
             csv: self.csv.clone(),
             threads: self.threads.max(1),
+            ledger: setup.ledger,
         })
     }
 }

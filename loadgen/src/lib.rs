@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod hammer;
 pub mod http;
+pub mod ledger;
 pub mod locust;
 pub mod payload;
 pub mod render;

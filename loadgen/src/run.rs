@@ -36,7 +36,13 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let ends = tx.clone();
     let (stop_tx, stop_rx) = watch::channel(false);
     let start = Instant::now();
+    let ledger = cfg
+        .ledger
+        .as_deref()
+        .map(|p| open_ledger(p, &cfg.host, &cfg.scenario))
+        .transpose()?;
     let ctx = Arc::new(Ctx {
+        ledger: ledger.as_ref().map(crate::ledger::Ledger::sink),
         client,
         scenario: cfg.scenario.clone(),
         payloads: cfg.payloads.clone(),
@@ -97,7 +103,8 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     drop(ctx);
 
     // Wait for the students: all done, or the stop plus its timeout.
-    let all_done = join_all(&mut students, &mut names, &ends, "panicked");
+    let sink = ledger.as_ref().map(crate::ledger::Ledger::sink);
+    let all_done = join_all(&mut students, &mut names, &ends, sink.as_ref(), "panicked");
     let mut stop_seen2 = stop_tx.subscribe();
     tokio::select! {
         _ = all_done => {}
@@ -109,14 +116,41 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
                 eprintln!("loadgen: {} student(s) still busy after --stop-timeout; abandoning them", students.len());
             }
             students.abort_all();
-            join_all(&mut students, &mut names, &ends, "abandoned after --stop-timeout").await;
+            join_all(&mut students, &mut names, &ends, sink.as_ref(), "abandoned after --stop-timeout").await;
         }
     }
     drop(ends);
+    drop(sink);
+    if let Some(l) = ledger {
+        l.finish()?;
+    }
     stopper.abort();
     let duration = start.elapsed();
     let collector = collector.await?;
     Ok(report(&cfg, &collector, duration))
+}
+
+/// Creates the `--ledger` file with its `run` record.
+pub fn open_ledger(
+    path: &std::path::Path,
+    host: &str,
+    s: &crate::scenario::Scenario,
+) -> anyhow::Result<crate::ledger::Ledger> {
+    let started_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let first = crate::ledger::Record::Run {
+        v: crate::ledger::VERSION,
+        tool: format!("loadgen {}", env!("CARGO_PKG_VERSION")),
+        host: host.to_string(),
+        scenario: s.source.clone(),
+        task: s
+            .sequenced()
+            .and_then(|i| s.tasks.get(i))
+            .map(|t| t.request.name.clone()),
+        started_unix_ms,
+    };
+    crate::ledger::Ledger::create(path, first).map_err(|e| anyhow::anyhow!("--ledger {}: {e}", path.display()))
 }
 
 /// Joins student tasks; one that did not end by itself (`why`: a panic, or
@@ -125,6 +159,7 @@ async fn join_all(
     students: &mut JoinSet<()>,
     names: &mut HashMap<tokio::task::Id, String>,
     ends: &mpsc::UnboundedSender<Event>,
+    ledger: Option<&crate::ledger::Sink>,
     why: &str,
 ) {
     while let Some(res) = students.join_next_with_id().await {
@@ -135,6 +170,12 @@ async fn join_all(
             Err(e) => {
                 let why = if e.is_panic() { "panicked" } else { why };
                 let student = names.remove(&e.id()).unwrap_or_else(|| "?".into());
+                if let Some(l) = ledger {
+                    l.record(crate::ledger::Record::Ended {
+                        student: student.clone(),
+                        why: why.to_string(),
+                    });
+                }
                 let _ = ends.send(Event::EndedAbnormally {
                     student,
                     why: why.to_string(),

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::answer;
 use crate::http::Client;
+use crate::ledger::{self, Record};
 use crate::payload::Payload;
 use crate::requests;
 use crate::scenario::{Captured, Request, Scenario, Values};
@@ -69,6 +70,17 @@ pub struct Ctx {
     pub start: Instant,
     /// … and the wall clock then, for `{timestamp}` and `{time:…}`.
     pub wall_start: DateTime<Local>,
+    /// `--ledger`: where each login, logout and sequenced upload is recorded.
+    pub ledger: Option<ledger::Sink>,
+}
+
+/// One request as the ledger needs it.
+struct Exchanged {
+    result: Result<Vec<(usize, Captured)>, FailKind>,
+    start_ms: u64,
+    end_ms: u64,
+    sent: u64,
+    answered: ledger::Answered,
 }
 
 /// Who a student is.
@@ -113,6 +125,11 @@ impl Ctx {
         v: &Values<'_>,
         file: Bytes,
     ) -> Result<Vec<(usize, Captured)>, FailKind> {
+        self.exchange_full(endpoint, r, v, file).await.result
+    }
+
+    /// As `exchange`, with what the ledger records.
+    async fn exchange_full(&self, endpoint: usize, r: &Request, v: &Values<'_>, file: Bytes) -> Exchanged {
         let t0 = Instant::now();
         let o = requests::exchange(&self.client, r, &self.scenario.captures, v, file).await;
         let done = Instant::now();
@@ -124,7 +141,37 @@ impl Ctx {
             sent: o.sent,
             received: o.received,
         }));
-        o.result
+        let mut answered = ledger::Answered {
+            status: o.answer.as_ref().map(|a| a.status),
+            failure: o.result.as_ref().err().map(ToString::to_string),
+            answer: Default::default(),
+        };
+        if self.ledger.is_some()
+            && !r.ledger.is_empty()
+            && let Some(json) = o
+                .answer
+                .as_ref()
+                .and_then(|a| serde_json::from_slice::<serde_json::Value>(&a.body).ok())
+        {
+            for (name, ptr) in &r.ledger {
+                if let Some(val) = json.pointer(ptr) {
+                    answered.answer.insert(name.clone(), val.clone());
+                }
+            }
+        }
+        Exchanged {
+            result: o.result,
+            start_ms: self.millis(t0),
+            end_ms: self.millis(done),
+            sent: o.sent,
+            answered,
+        }
+    }
+
+    fn record(&self, r: impl FnOnce() -> Record) {
+        if let Some(l) = &self.ledger {
+            l.record(r());
+        }
     }
 }
 
@@ -187,7 +234,15 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
             at: None,
             ..base
         };
-        if let Ok(got) = Box::pin(ctx.exchange(LOGIN, &s.login, &v, Bytes::new())).await {
+        let x = Box::pin(ctx.exchange_full(LOGIN, &s.login, &v, Bytes::new())).await;
+        ctx.record(|| Record::Login {
+            student: who.id.clone(),
+            attempt: attempt + 1,
+            start_ms: x.start_ms,
+            end_ms: x.end_ms,
+            answered: x.answered,
+        });
+        if let Ok(got) = x.result {
             let mut caps = answer::slots(&s.captures);
             answer::store(&mut caps, got);
             captures = Some(caps);
@@ -237,10 +292,15 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
         let mut ok = false;
         for attempt in 0..=ctx.plan.retries.min(2) {
             let v = Values { at: None, ..v };
-            if Box::pin(ctx.exchange(s.logout_index(), logout, &v, Bytes::new()))
-                .await
-                .is_ok()
-            {
+            let x = Box::pin(ctx.exchange_full(s.logout_index(), logout, &v, Bytes::new())).await;
+            ctx.record(|| Record::Logout {
+                student: who.id.clone(),
+                attempt: attempt + 1,
+                start_ms: x.start_ms,
+                end_ms: x.end_ms,
+                answered: x.answered,
+            });
+            if x.result.is_ok() {
                 ok = true;
                 break;
             }
@@ -308,17 +368,38 @@ async fn task_loop(
                 student: who.id.clone(),
                 seq,
             });
+            ctx.record(|| Record::Skipped {
+                student: who.id.clone(),
+                seq,
+            });
         } else {
             ctx.emit(Event::Lateness { task: i, us });
             let sent_seq = (!ctx.plan.no_seq).then_some(seq);
             let mut ok = false;
+            let mut tries = 0;
             for attempt in 0..=ctx.plan.retries {
+                tries = attempt + 1;
                 let v = Values {
                     seq: sent_seq,
                     at: t.request.uses_time().then(|| ctx.wall(at)),
                     ..v
                 };
-                if Box::pin(ctx.exchange(endpoint, &t.request, &v, file())).await.is_ok() {
+                let body = file();
+                let file_size = body.len() as u64;
+                let x = Box::pin(ctx.exchange_full(endpoint, &t.request, &v, body)).await;
+                ctx.record(|| Record::Upload {
+                    student: who.id.clone(),
+                    seq: Some(seq),
+                    attempt: tries,
+                    planned_ms: ctx.millis(at),
+                    start_ms: x.start_ms,
+                    end_ms: x.end_ms,
+                    bytes_sent: x.sent,
+                    file: t.request.file.as_ref().map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
+                    file_size,
+                    answered: x.answered,
+                });
+                if x.result.is_ok() {
                     ok = true;
                     break;
                 }
@@ -336,6 +417,11 @@ async fn task_loop(
                     seq,
                 }
             } else {
+                ctx.record(|| Record::GaveUp {
+                    student: who.id.clone(),
+                    seq,
+                    attempts: tries,
+                });
                 Event::SeqGaveUp {
                     student: who.id.clone(),
                     seq,

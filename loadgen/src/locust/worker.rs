@@ -69,6 +69,8 @@ struct Worker {
     start: Instant,
     id_ranges: Vec<String>,
     send_failing: bool,
+    /// `--ledger`: this worker's client ledger.
+    ledger: Option<crate::ledger::Ledger>,
 }
 
 impl Worker {
@@ -140,6 +142,7 @@ impl Worker {
             payloads: s.payloads.clone(),
             plan: s.plan.clone(),
             events: self.events_tx.clone(),
+            ledger: self.ledger.as_ref().map(crate::ledger::Ledger::sink),
             start: self.start,
             wall_start: chrono::Local::now() - chrono::TimeDelta::from_std(self.start.elapsed()).unwrap_or_default(),
         });
@@ -236,6 +239,12 @@ impl Worker {
                 }
             };
             if let Some(why) = why {
+                if let Some(l) = &self.ledger {
+                    l.sink().record(crate::ledger::Record::Ended {
+                        student: u.id.clone(),
+                        why: why.to_string(),
+                    });
+                }
                 let _ = self.events_tx.send(Event::EndedAbnormally {
                     student: u.id,
                     why: why.to_string(),
@@ -300,6 +309,15 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         start,
         id_ranges: Vec::new(),
         send_failing: false,
+        ledger: cfg
+            .setup
+            .ledger
+            .as_deref()
+            .map(|p| {
+                let host = cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into());
+                crate::run::open_ledger(p, &host, &cfg.setup.scenario)
+            })
+            .transpose()?,
         cfg,
     };
     w.handshake().await?;
@@ -399,6 +417,10 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     w.report_stats().await;
     w.send("quit", &()).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
+    w.ctx = None;
+    if let Some(l) = w.ledger.take() {
+        l.finish()?;
+    }
     Ok(final_report(&w))
 }
 

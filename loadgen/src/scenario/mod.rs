@@ -68,6 +68,8 @@ pub struct Request {
     pub expect: Expect,
     /// (capture index, JSON pointer) taken from a successful answer.
     pub capture: Vec<(usize, String)>,
+    /// (name, JSON pointer): answer fields written to the `--ledger`.
+    pub ledger: Vec<(String, String)>,
 }
 
 /// A periodic request of every logged-in student.

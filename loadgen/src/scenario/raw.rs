@@ -40,6 +40,8 @@ pub struct RawRequest {
     pub expect: Option<Sp<RawExpect>>,
     #[serde(default)]
     pub capture: BTreeMap<String, Sp<String>>,
+    #[serde(default)]
+    pub ledger: BTreeMap<String, Sp<String>>,
     pub every: Option<Sp<String>>,
     pub jitter: Option<Sp<String>>,
     pub offset: Option<Sp<String>>,

@@ -144,6 +144,21 @@ pub(super) fn request(
         captures.push(c.clone());
         capture.push((captures.len() - 1, ptr.get_ref().clone()));
     }
+    let mut ledger = Vec::new();
+    for (name, ptr) in &raw.ledger {
+        let lk = k(&format!("ledger.{name}"));
+        if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+            return Err(cx.err(Some(&ptr.span()), &lk, format!("'{name}' cannot name a ledger field (letters, digits, _)")));
+        }
+        if !ptr.get_ref().starts_with('/') {
+            return Err(cx.err(
+                Some(&ptr.span()),
+                &lk,
+                format!("'{}' is not a JSON pointer (/a/b)", ptr.get_ref()),
+            ));
+        }
+        ledger.push((name.clone(), ptr.get_ref().clone()));
+    }
     Ok(Request {
         name: raw
             .name
@@ -157,6 +172,7 @@ pub(super) fn request(
         file,
         expect,
         capture,
+        ledger,
     })
 }
 

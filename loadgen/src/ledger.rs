@@ -1,0 +1,228 @@
+//! The client ledger (`--ledger FILE`): one JSON line per login, logout and
+//! request of the sequenced task, and per seq given up or skipped and per
+//! student that ended abnormally, for `verify gate --ledger` to hold against
+//! the server's disk. One thread writes it while the run goes and flushes at
+//! least every `FLUSH_EVERY`, so a killed run leaves a usable prefix; a run
+//! that ends normally closes it with an `end` record.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// The format's version, in every file's first record.
+pub const VERSION: u32 = 1;
+/// Longest a record waits in the buffer before it is written.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+/// How a request ended, as the ledger says it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Answered {
+    /// The HTTP status, when an answer came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// `null` when the request succeeded, else its failure kind (`http 500`, `timeout`, …).
+    pub failure: Option<String>,
+    /// The answer's fields the scenario names (`ledger = { filename = "/filename" }`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub answer: BTreeMap<String, serde_json::Value>,
+}
+
+/// One line of the ledger. Times are milliseconds since the run started
+/// (the `run` record gives that start as Unix milliseconds).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// The first line: who wrote it and what was run.
+    Run {
+        v: u32,
+        tool: String,
+        host: String,
+        scenario: String,
+        /// The sequenced task's name (`recording`).
+        task: Option<String>,
+        started_unix_ms: u64,
+    },
+    Login {
+        student: String,
+        attempt: u32,
+        start_ms: u64,
+        end_ms: u64,
+        #[serde(flatten)]
+        answered: Answered,
+    },
+    /// One request of the sequenced task.
+    Upload {
+        student: String,
+        seq: Option<u64>,
+        attempt: u32,
+        planned_ms: u64,
+        start_ms: u64,
+        end_ms: u64,
+        /// Request body bytes sent.
+        bytes_sent: u64,
+        /// The file part's name and size.
+        file: Option<String>,
+        file_size: u64,
+        #[serde(flatten)]
+        answered: Answered,
+    },
+    /// A seq given up after its retries: the server may show a gap there.
+    GaveUp { student: String, seq: u64, attempts: u32 },
+    /// A seq not uploaded on purpose (`--skip-seq`, `--skip-every`).
+    Skipped { student: String, seq: u64 },
+    Logout {
+        student: String,
+        attempt: u32,
+        start_ms: u64,
+        end_ms: u64,
+        #[serde(flatten)]
+        answered: Answered,
+    },
+    /// A student that did not finish by itself (panicked, abandoned at the stop).
+    Ended { student: String, why: String },
+    /// The last line of a run that ended normally.
+    End { records: u64 },
+}
+
+/// Where students send records; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Sink(mpsc::Sender<Option<Record>>);
+
+impl Sink {
+    pub fn record(&self, r: Record) {
+        let _ = self.0.send(Some(r));
+    }
+}
+
+/// The writer thread and its file.
+#[derive(Debug)]
+pub struct Ledger {
+    sink: Sink,
+    path: PathBuf,
+    thread: JoinHandle<io::Result<u64>>,
+}
+
+impl Ledger {
+    /// Creates (or truncates) `path` and writes `first` as its first line.
+    pub fn create(path: &Path, first: Record) -> io::Result<Ledger> {
+        let file = File::create(path)?;
+        let (tx, rx) = mpsc::channel::<Option<Record>>();
+        tx.send(Some(first)).map_err(io::Error::other)?;
+        let thread = std::thread::Builder::new()
+            .name("ledger".into())
+            .spawn(move || write_all(BufWriter::with_capacity(64 << 10, file), rx))?;
+        Ok(Ledger {
+            sink: Sink(tx),
+            path: path.to_path_buf(),
+            thread,
+        })
+    }
+
+    /// A sender for the students.
+    pub fn sink(&self) -> Sink {
+        self.sink.clone()
+    }
+
+    /// Writes the `end` record after everything sent so far, and closes the
+    /// file (records sent later are dropped). Returns the records written.
+    pub fn finish(self) -> anyhow::Result<u64> {
+        let Ledger { sink, path, thread } = self;
+        let _ = sink.0.send(None);
+        let n = thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("--ledger {}: the writer thread panicked", path.display()))?
+            .map_err(|e| anyhow::anyhow!("write --ledger {}: {e}", path.display()))?;
+        Ok(n)
+    }
+}
+
+/// Writes records until told to close (or every sender is gone), then the
+/// `end` record.
+fn write_all<W: Write>(mut out: W, rx: mpsc::Receiver<Option<Record>>) -> io::Result<u64> {
+    let mut n = 0u64;
+    let mut last_flush = Instant::now();
+    loop {
+        match rx.recv_timeout(FLUSH_EVERY) {
+            Ok(None) => break,
+            Ok(Some(r)) => {
+                line(&mut out, &r)?;
+                n += 1;
+                if last_flush.elapsed() >= FLUSH_EVERY {
+                    out.flush()?;
+                    last_flush = Instant::now();
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                out.flush()?;
+                last_flush = Instant::now();
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    n += 1;
+    line(&mut out, &Record::End { records: n })?;
+    out.flush()?;
+    Ok(n)
+}
+
+fn line<W: Write>(out: &mut W, r: &Record) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, r).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_one_json_line_each_and_the_file_ends_with_end() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("l.ndjson");
+        let l = Ledger::create(
+            &p,
+            Record::Run {
+                v: VERSION,
+                tool: "loadgen".into(),
+                host: "http://h".into(),
+                scenario: "built-in".into(),
+                task: Some("recording".into()),
+                started_unix_ms: 1,
+            },
+        )
+        .unwrap();
+        let s = l.sink();
+        s.record(Record::Upload {
+            student: "test_00001".into(),
+            seq: Some(3),
+            attempt: 1,
+            planned_ms: 30_000,
+            start_ms: 30_001,
+            end_ms: 30_090,
+            bytes_sent: 1200,
+            file: Some("recording_3.mp4".into()),
+            file_size: 1000,
+            answered: Answered {
+                status: Some(200),
+                failure: None,
+                answer: [("filename".to_string(), serde_json::json!("x.mp4"))].into(),
+            },
+        });
+        drop(s);
+        assert_eq!(l.finish().unwrap(), 3);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["kind"], "run");
+        assert_eq!(lines[1]["kind"], "upload");
+        assert_eq!(lines[1]["status"], 200);
+        assert_eq!(lines[1]["failure"], serde_json::Value::Null);
+        assert_eq!(lines[1]["answer"]["filename"], "x.mp4");
+        assert_eq!(lines[2], serde_json::json!({"kind": "end", "records": 3}));
+    }
+}
