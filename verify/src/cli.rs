@@ -84,6 +84,10 @@ pub struct GateArgs {
     /// Recordings tree (as `verify seq --dir`).
     #[arg(long, value_name = "PATH")]
     pub dir: Option<PathBuf>,
+    /// Client ledgers written by `loadgen --ledger` (one per machine or worker;
+    /// globs): reconciled with the tree and the logs.
+    #[arg(long = "ledger", value_name = "FILE", num_args = 1..)]
+    pub ledgers: Vec<String>,
     /// Report students whose last seq is below N.
     #[arg(long, value_name = "N")]
     pub expect_segments: Option<u64>,

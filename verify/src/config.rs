@@ -215,6 +215,7 @@ impl SeqArgs {
             ));
         }
         Ok(SeqConfig {
+            keep_segments: false,
             dir: self.dir.clone(),
             scan: ScanOptions {
                 exts,
@@ -383,6 +384,7 @@ impl GateArgs {
             })
             .transpose()?;
         let seq = dir.map(|d| SeqConfig {
+            keep_segments: !self.ledgers.is_empty(),
             dir: d,
             scan: ScanOptions {
                 exts: vec!["mp4".into()],
@@ -422,6 +424,7 @@ impl GateArgs {
                 merge,
                 cross_fail_on: sets.cross.clone(),
                 max_missing_ratio,
+                ledgers: self.ledgers.clone(),
             },
             sets,
         ))

@@ -39,6 +39,8 @@ pub struct IdsConfig {
 /// Everything `verify seq` needs, validated.
 #[derive(Debug, Clone)]
 pub struct SeqConfig {
+    /// Keep each segment's seq, size and name for the ledger reconciliation.
+    pub keep_segments: bool,
     /// The tree to scan.
     pub dir: PathBuf,
     /// How folders are read.
@@ -75,4 +77,6 @@ pub struct GateConfig {
     pub cross_fail_on: FailOn<CrossKind>,
     /// Fail `seq:gap` only when missing seqs exceed this share of the seqs expected.
     pub max_missing_ratio: Option<f64>,
+    /// `--ledger` files (paths, globs): client ledgers to reconcile.
+    pub ledgers: Vec<String>,
 }

@@ -6,4 +6,5 @@ pub mod fold;
 pub mod ids;
 pub mod merge;
 pub mod ranges;
+pub mod reconcile;
 pub mod seq;

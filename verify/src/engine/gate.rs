@@ -37,7 +37,8 @@ pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
         .map(|c| crate::engine::seq::read_seq(c, None))
         .transpose()?;
     let merge = cfg.merge.as_ref().map(crate::engine::merge::read_merge);
-    Ok(GateFold::new(cfg.clone(), ids, seq, merge))
+    let ledger = (!cfg.ledgers.is_empty()).then(|| crate::engine::ledger::read_ledgers(&cfg.ledgers));
+    Ok(GateFold::new(cfg.clone(), ids, seq, merge).with_ledger(ledger))
 }
 
 pub use crate::findings::FailOnSets;
@@ -54,6 +55,23 @@ pub fn merge_reports(
 ) -> GateReport {
     let from: Vec<String> = reports.iter().map(|(p, _)| p.clone()).collect();
     let (mut ids, mut seq, mut merge) = (Vec::new(), Vec::new(), Vec::new());
+    // Ledger findings were reconciled per server: they are kept as found.
+    let mut ledger: Option<crate::report::gate::LedgerReport> = None;
+    for (label, r) in &reports {
+        if let Some(l) = r.cross.as_ref().and_then(|c| c.ledger.as_ref()) {
+            let all = ledger.get_or_insert_with(Default::default);
+            all.files.extend(l.files.iter().map(|f| crate::report::gate::LedgerFile {
+                path: format!("{label}:{}", f.path),
+                ..f.clone()
+            }));
+            all.students = all.students.saturating_add(l.students);
+            all.uploads = all.uploads.saturating_add(l.uploads);
+            all.acked_seqs = all.acked_seqs.saturating_add(l.acked_seqs);
+            all.rows.extend(l.rows.iter().cloned());
+            all.notes.extend(l.notes.iter().map(|n| format!("{label}: {n}")));
+            all.errors.extend(labeled_errors(std::iter::once((label, &l.errors[..]))));
+        }
+    }
     for (label, r) in reports {
         ids.extend(r.ids.map(|x| (label.clone(), x)));
         seq.extend(r.seq.map(|x| (label.clone(), x)));
@@ -65,7 +83,7 @@ pub fn merge_reports(
         apply_missing_ratio(s, ratio, expect_segments);
     }
     let merge = (!merge.is_empty()).then(|| merge_merge(merge, &f.merge));
-    assemble(ids, seq, merge, &f.cross, from)
+    assemble(ids, seq, merge, ledger, &f.cross, from)
 }
 
 /// Every server's read errors, each path prefixed with its report's label.

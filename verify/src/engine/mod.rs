@@ -2,6 +2,7 @@
 
 pub mod gate;
 pub mod ids;
+pub mod ledger;
 pub mod merge;
 pub mod seq;
 pub mod watch;

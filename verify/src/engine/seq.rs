@@ -54,7 +54,7 @@ pub fn read_seq(cfg: &SeqConfig, live: Option<Instant>) -> Result<SeqPart, ScanE
                         .into_par_iter()
                         .map(|(name, path)| {
                             let obs = tree::read_folder(ed.exam.clone(), &name, &path, &cfg.scan);
-                            (path, FolderResult::audit(&obs, &cfg.rules))
+                            (path, FolderResult::audit(&obs, &cfg.rules, cfg.keep_segments))
                         })
                         .collect()
                 });

@@ -28,11 +28,7 @@ impl AuditView for CrossView<'_> {
     }
 
     fn outcome(&self) -> Outcome {
-        if self.report.failed_on.is_empty() {
-            Outcome::Clean
-        } else {
-            Outcome::Findings
-        }
+        Outcome::judge(!self.errors().is_empty(), !self.report.failed_on.is_empty())
     }
 
     fn failed_on(&self) -> Vec<String> {
@@ -65,6 +61,27 @@ impl AuditView for CrossView<'_> {
             r.recordings_without_login.len().to_string(),
             String::new(),
         ]);
+        if let Some(l) = &r.ledger {
+            let complete = l.files.iter().filter(|f| f.complete).count();
+            rows.push([
+                "ledger files (complete)".into(),
+                format!("{} ({complete})", l.files.len()),
+                if complete < l.files.len() { "cut short".into() } else { String::new() },
+            ]);
+            rows.push([
+                "ledger uploads (acked seqs)".into(),
+                format!("{} ({})", l.uploads, l.acked_seqs),
+                String::new(),
+            ]);
+            for k in CrossKind::LEDGER {
+                let n = l.rows.iter().filter(|x| x.kind == *k).count() as u64;
+                rows.push([
+                    format!("cross {}", k.name()),
+                    n.to_string(),
+                    super::kind_note(self.fail_on, *k, n),
+                ]);
+            }
+        }
         rows
     }
 
@@ -99,16 +116,36 @@ impl AuditView for CrossView<'_> {
                 "recordings, never logged in".into(),
             )
         }));
+        if let Some(l) = &r.ledger {
+            rows.extend(l.rows.iter().map(|x| {
+                let mut detail = x.detail.clone();
+                if let Some(rec) = &x.record {
+                    detail.push_str(&format!(" [ledger {rec}]"));
+                }
+                if let Some(f) = &x.file {
+                    detail.push_str(&format!(" [file {f}]"));
+                }
+                row(&x.id, x.kind, detail)
+            }));
+            rows.extend(l.notes.iter().map(|n| FindingRow {
+                check: "cross",
+                kind: "ledger_note",
+                fails: false,
+                ..FindingRow::of(self.fail_on, CrossKind::GapUnexplained, "-", n.clone())
+            }));
+        }
         rows
     }
 
     fn errors(&self) -> Vec<PathError> {
-        Vec::new()
+        self.report.ledger.as_ref().map(|l| l.errors.clone()).unwrap_or_default()
     }
 
     fn junit_cases(&self) -> Vec<Case> {
-        CrossKind::ALL
+        let ledger = self.report.ledger.is_some();
+        let mut cases: Vec<Case> = CrossKind::ALL
             .iter()
+            .filter(|k| ledger || !CrossKind::LEDGER.contains(k))
             .map(|k| {
                 let texts: Vec<String> = self
                     .finding_rows()
@@ -119,7 +156,9 @@ impl AuditView for CrossView<'_> {
                 let fails = self.fail_on.fails(*k) && !texts.is_empty();
                 Case::finding(k.name().into(), "verify.cross".into(), texts, fails)
             })
-            .collect()
+            .collect();
+        cases.extend(self.errors().iter().map(|e| Case::read_error(e, "verify.cross")));
+        cases
     }
 }
 

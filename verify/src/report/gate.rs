@@ -32,6 +32,36 @@ pub enum CrossKind {
     CollisionLogOnly,
     /// Duplicate seqs on disk without a collision in the log.
     DuplicateDiskOnly,
+    /// `--ledger`: the server answered 2xx, no file with that seq is on disk: data lost.
+    AckedMissing,
+    /// `--ledger`: the file is there, its size is not what the client sent.
+    AckedSizeMismatch,
+    /// `--ledger`: a gap on disk the client never got acknowledged (gave up, 5xx, timeout).
+    GapClientGaveUp,
+    /// `--ledger`: a gap on disk the client skipped on purpose (`--skip-seq`).
+    GapClientSkipped,
+    /// `--ledger`: a gap on disk for a seq the client never tried (quit, or ledger incomplete).
+    GapUnexplained,
+    /// `--ledger`: the client saw a failure, the file is on disk (the answer was lost).
+    UnackedPresent,
+    /// `--ledger`: a login in the gunicorn log that no ledger records.
+    LoginNotInLedger,
+    /// `--ledger`: a login the ledger records as answered 2xx that the log lacks.
+    LedgerNotInLog,
+}
+
+impl CrossKind {
+    /// The kinds only a `--ledger` reconciliation gives.
+    pub const LEDGER: &'static [CrossKind] = &[
+        CrossKind::AckedMissing,
+        CrossKind::AckedSizeMismatch,
+        CrossKind::GapClientGaveUp,
+        CrossKind::GapClientSkipped,
+        CrossKind::GapUnexplained,
+        CrossKind::UnackedPresent,
+        CrossKind::LoginNotInLedger,
+        CrossKind::LedgerNotInLog,
+    ];
 }
 
 impl Kind for CrossKind {
@@ -44,6 +74,14 @@ impl Kind for CrossKind {
         CrossKind::CollisionConfirmed,
         CrossKind::CollisionLogOnly,
         CrossKind::DuplicateDiskOnly,
+        CrossKind::AckedMissing,
+        CrossKind::AckedSizeMismatch,
+        CrossKind::GapClientGaveUp,
+        CrossKind::GapClientSkipped,
+        CrossKind::GapUnexplained,
+        CrossKind::UnackedPresent,
+        CrossKind::LoginNotInLedger,
+        CrossKind::LedgerNotInLog,
     ];
 
     fn name(self) -> &'static str {
@@ -56,6 +94,14 @@ impl Kind for CrossKind {
             CrossKind::CollisionConfirmed => "collision_confirmed",
             CrossKind::CollisionLogOnly => "collision_log_only",
             CrossKind::DuplicateDiskOnly => "duplicate_disk_only",
+            CrossKind::AckedMissing => "acked_missing",
+            CrossKind::AckedSizeMismatch => "acked_size_mismatch",
+            CrossKind::GapClientGaveUp => "gap_client_gave_up",
+            CrossKind::GapClientSkipped => "gap_client_skipped",
+            CrossKind::GapUnexplained => "gap_unexplained",
+            CrossKind::UnackedPresent => "unacked_present",
+            CrossKind::LoginNotInLedger => "login_not_in_ledger",
+            CrossKind::LedgerNotInLog => "ledger_not_in_log",
         }
     }
 
@@ -66,6 +112,9 @@ impl Kind for CrossKind {
                 | CrossKind::LoginWithoutRecordings
                 | CrossKind::RecordingsWithoutLogin
                 | CrossKind::CollisionConfirmed
+                | CrossKind::AckedMissing
+                | CrossKind::AckedSizeMismatch
+                | CrossKind::GapUnexplained
         )
     }
 }
@@ -118,8 +167,60 @@ pub struct CrossReport {
     pub recordings_without_login: Vec<String>,
     /// Collisions and disk duplicates compared.
     pub collisions: Vec<CollisionRow>,
+    /// The client ledger against the disk and the log (`--ledger`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerReport>,
     /// The failing kinds found.
     pub failed_on: Vec<CrossKind>,
+}
+
+/// The client ledger reconciled with the server (`verify gate --ledger`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerReport {
+    /// The ledger files read.
+    pub files: Vec<LedgerFile>,
+    /// Students the ledgers name.
+    pub students: u64,
+    /// Upload requests recorded, and seqs the server acknowledged.
+    pub uploads: u64,
+    pub acked_seqs: u64,
+    /// Findings, per student and kind.
+    pub rows: Vec<LedgerRow>,
+    /// What the reconciliation cannot know (a ledger cut short, students on no ledger).
+    pub notes: Vec<String>,
+    /// Ledger files that could not be read.
+    pub errors: Vec<crate::report::PathError>,
+}
+
+/// One ledger file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerFile {
+    pub path: String,
+    /// Records read.
+    pub records: u64,
+    /// Lines that are no ledger record (counted, skipped).
+    pub malformed: u64,
+    /// True when it ends with its `end` record (the run finished).
+    pub complete: bool,
+}
+
+/// One reconciliation finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerRow {
+    pub kind: CrossKind,
+    /// Student ID.
+    pub id: String,
+    /// The seqs concerned (inclusive ranges; empty for login rows).
+    pub seqs: Vec<[u64; 2]>,
+    /// The ledger record (`file:line`), when one applies.
+    pub record: Option<String>,
+    /// The file on disk, when one applies.
+    pub file: Option<String>,
+    /// What each side showed.
+    pub detail: String,
 }
 
 /// A gap seen by the server, the disk, or both.

@@ -4,6 +4,7 @@
 //! observations raised. Batch and live can therefore never disagree.
 
 pub mod ids;
+pub mod ledger;
 pub mod live;
 pub mod merge;
 pub mod seq;
@@ -15,7 +16,7 @@ use crate::audit::cross::cross_check;
 use crate::audit::seq::FolderObs;
 use crate::exit::{Outcome, Verdict};
 use crate::findings::{FailOn, Kind};
-use crate::report::gate::{CheckVerdict, CrossKind, GateReport, SCHEMA};
+use crate::report::gate::{CheckVerdict, CrossKind, GateReport, LedgerReport, SCHEMA};
 use crate::report::ids::IdsReport;
 use crate::report::merge::MergeReport;
 use crate::report::seq::{SeqKind, SeqReport};
@@ -66,6 +67,8 @@ pub struct GateFold {
     pub ids: Option<ids::IdsPart>,
     pub seq: Option<seq::SeqPart>,
     pub merge: Option<merge::MergePart>,
+    /// Client ledgers (`--ledger`).
+    pub ledger: Option<ledger::LedgerPart>,
     alerts: Vec<Alert>,
 }
 
@@ -82,8 +85,15 @@ impl GateFold {
             ids,
             seq,
             merge,
+            ledger: None,
             alerts: Vec::new(),
         }
+    }
+
+    /// The same fold with client ledgers to reconcile.
+    pub fn with_ledger(mut self, ledger: Option<ledger::LedgerPart>) -> GateFold {
+        self.ledger = ledger;
+        self
     }
 
     /// Folds one line of log `file` of the given role.
@@ -163,7 +173,13 @@ impl GateFold {
         if let (Some(s), Some(ratio)) = (seq.as_mut(), cfg.max_missing_ratio) {
             apply_missing_ratio(s, ratio, cfg.seq.as_ref().and_then(|c| c.rules.expect_segments));
         }
-        assemble(ids, seq, merge, &cfg.cross_fail_on, Vec::new())
+        let ledger = self.ledger.as_ref().map(|l| {
+            let disk = self.seq.as_ref().zip(cfg.seq.as_ref()).map(|(p, c)| p.disk(&c.rules));
+            let logins: Option<std::collections::BTreeSet<String>> =
+                ids.as_ref().map(|r| r.logins.iter().map(|l| l.id.clone()).collect());
+            crate::audit::reconcile::reconcile(l, disk.as_ref(), logins.as_ref())
+        });
+        assemble(ids, seq, merge, ledger, &cfg.cross_fail_on, Vec::new())
     }
 }
 
@@ -189,11 +205,19 @@ pub fn assemble(
     ids: Option<IdsReport>,
     seq: Option<SeqReport>,
     merge: Option<MergeReport>,
+    ledger: Option<LedgerReport>,
     cross_fail_on: &FailOn<CrossKind>,
     merged_from: Vec<String>,
 ) -> GateReport {
-    let cross = (ids.is_some() as u8 + seq.is_some() as u8 + merge.is_some() as u8 >= 2)
+    let audits = ids.is_some() as u8 + seq.is_some() as u8 + merge.is_some() as u8;
+    let mut cross = (audits >= 2 || ledger.is_some())
         .then(|| cross_check(ids.as_ref(), seq.as_ref(), merge.as_ref(), cross_fail_on));
+    if let (Some(c), Some(l)) = (cross.as_mut(), ledger) {
+        let mut kinds: std::collections::BTreeSet<CrossKind> = c.failed_on.iter().copied().collect();
+        kinds.extend(l.rows.iter().map(|r| r.kind).filter(|k| cross_fail_on.fails(*k)));
+        c.failed_on = kinds.into_iter().collect();
+        c.ledger = Some(l);
+    }
     let names = |v: Vec<&'static str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
     let mut checks = Vec::new();
     if let Some(r) = &ids {
@@ -218,9 +242,10 @@ pub fn assemble(
         });
     }
     if let Some(c) = &cross {
+        let errors = c.ledger.as_ref().is_some_and(|l| !l.errors.is_empty());
         checks.push(CheckVerdict {
             check: "cross".into(),
-            verdict: Outcome::judge(false, !c.failed_on.is_empty()).into(),
+            verdict: Outcome::judge(errors, !c.failed_on.is_empty()).into(),
             failed_on: names(c.failed_on.iter().map(|k| k.name()).collect()),
         });
     }

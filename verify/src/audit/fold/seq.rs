@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::audit::ranges;
+use crate::audit::reconcile::{Disk, SegRef};
 use crate::audit::seq::{FolderObs, SeqRules, audit_student};
 use crate::expect::Expectation;
 use crate::findings::{Kind, judge};
@@ -27,18 +28,38 @@ pub struct FolderResult {
     pub files: u64,
     pub skipped_links: u64,
     pub errors: Vec<PathError>,
+    /// Sequenced segments, kept for the ledger reconciliation (`--ledger`).
+    pub kept: Vec<SegRef>,
 }
 
 impl FolderResult {
-    /// Audits a folder's observations.
-    pub fn audit(obs: &FolderObs, rules: &SeqRules) -> FolderResult {
+    /// Audits a folder's observations; `keep`: also keep its segments.
+    pub fn audit(obs: &FolderObs, rules: &SeqRules, keep: bool) -> FolderResult {
         FolderResult {
             findings: audit_student(obs, rules),
             files: obs.files(),
             skipped_links: obs.skipped_links,
             errors: obs.errors.clone(),
+            kept: if keep { kept(obs, rules) } else { Vec::new() },
         }
     }
+}
+
+/// The folder's own sequenced segments (foreign files and seqs above
+/// `--max-seq` are findings of their own, not uploads).
+fn kept(obs: &FolderObs, rules: &SeqRules) -> Vec<SegRef> {
+    obs.segments
+        .iter()
+        .filter(|s| s.foreign_id.is_none())
+        .filter_map(|s| {
+            let seq = s.seq.filter(|&q| q <= rules.max_seq)?;
+            Some(SegRef {
+                seq,
+                size: s.size,
+                name: escape_os(&s.name),
+            })
+        })
+        .collect()
 }
 
 /// A live folder: its observations and the gaps on their way to an alert.
@@ -204,6 +225,32 @@ impl SeqPart {
         (uploading, latest, alerted)
     }
 
+    /// What the disk shows per student ID (exams merged), for the ledger.
+    pub fn disk(&self, rules: &SeqRules) -> Disk {
+        let mut d = Disk::default();
+        for f in self.folders.values() {
+            let (id, segs, gaps) = match f {
+                Folder::Audited(r) => (
+                    &r.findings.id,
+                    r.kept.clone(),
+                    r.findings.gaps.iter().copied().chain(r.findings.leading_gap).collect(),
+                ),
+                Folder::Live(l) => {
+                    let found = audit_student(&l.obs, rules);
+                    let gaps: Vec<[u64; 2]> = found.gaps.iter().copied().chain(found.leading_gap).collect();
+                    (&l.obs.id, kept(&l.obs, rules), gaps)
+                }
+            };
+            d.segments.entry(id.clone()).or_default().extend(segs);
+            let g = d.gaps.entry(id.clone()).or_default();
+            g.extend(gaps);
+            if g.is_empty() {
+                d.gaps.remove(id);
+            }
+        }
+        d
+    }
+
     /// The report, judged.
     pub fn report(&self, cfg: &SeqConfig) -> SeqReport {
         let results: Vec<FolderResult> = self
@@ -211,7 +258,7 @@ impl SeqPart {
             .values()
             .map(|f| match f {
                 Folder::Audited(r) => r.clone(),
-                Folder::Live(l) => FolderResult::audit(&l.obs, &cfg.rules),
+                Folder::Live(l) => FolderResult::audit(&l.obs, &cfg.rules, false),
             })
             .collect();
         let exams: Vec<ExamScanned> = self

@@ -1,0 +1,49 @@
+//! Reading client ledgers (`--ledger`, paths or globs) into the fold.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::audit::fold::ledger::LedgerPart;
+use crate::report::PathError;
+use crate::sources::lines::{self, Filter};
+use crate::sources::logfile::{self, Input, Opened, Stream};
+
+/// Reads every ledger.
+pub fn read_ledgers(args: &[String]) -> LedgerPart {
+    let (inputs, bad) = logfile::expand(args);
+    let mut part = LedgerPart {
+        errors: bad.into_iter().map(|(path, error)| PathError { path, error }).collect(),
+        ..LedgerPart::default()
+    };
+    for input in &inputs {
+        read_input(&mut part, input, None);
+    }
+    part
+}
+
+/// Reads the first `limit` bytes of one ledger as the next file of `part`
+/// (`verify watch`: what it holds at start, up to where following begins).
+pub fn read_prefix(part: &mut LedgerPart, path: &Path, limit: u64) {
+    read_input(part, &Input::File(path.to_path_buf()), Some(limit));
+}
+
+fn read_input(part: &mut LedgerPart, input: &Input, limit: Option<u64>) {
+    let idx = part.add_file(input.name());
+    let reader: Box<dyn Read + Send> = match logfile::open(input) {
+        Ok(Opened::Plain(f)) => match limit {
+            Some(l) => Box::new(f.take(l)),
+            None => Box::new(f),
+        },
+        Ok(Opened::Stream(Stream(s))) => s,
+        Err(e) => {
+            part.errors.push(logfile::input_error(input, &e));
+            return;
+        }
+    };
+    let (_, err) = lines::scan(reader, None, &Filter::All, |_, l| part.observe_line(idx, l));
+    if let Some(e) = err {
+        let mut pe = logfile::input_error(input, &e);
+        pe.error = format!("read stopped (truncated or damaged?): {}", pe.error);
+        part.errors.push(pe);
+    }
+}
