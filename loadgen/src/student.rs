@@ -395,7 +395,11 @@ async fn task_loop(
                     start_ms: x.start_ms,
                     end_ms: x.end_ms,
                     bytes_sent: x.sent,
-                    file: t.request.file.as_ref().map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
+                    file: t
+                        .request
+                        .file
+                        .as_ref()
+                        .map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
                     file_size,
                     answered: x.answered,
                 });

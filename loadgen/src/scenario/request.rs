@@ -148,7 +148,11 @@ pub(super) fn request(
     for (name, ptr) in &raw.ledger {
         let lk = k(&format!("ledger.{name}"));
         if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-            return Err(cx.err(Some(&ptr.span()), &lk, format!("'{name}' cannot name a ledger field (letters, digits, _)")));
+            return Err(cx.err(
+                Some(&ptr.span()),
+                &lk,
+                format!("'{name}' cannot name a ledger field (letters, digits, _)"),
+            ));
         }
         if !ptr.get_ref().starts_with('/') {
             return Err(cx.err(

@@ -21,9 +21,16 @@ pub struct Target {
 
 impl Target {
     pub fn start() -> Target {
+        Target::start_with(&[])
+    }
+
+    /// Starts it with environment settings (the fault switches
+    /// `TARGET_LOSE_SEQS`, `TARGET_TRUNCATE_SEQS`).
+    pub fn start_with(env: &[(&str, &str)]) -> Target {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new(repo().join("scripts/target-up.sh"))
             .arg(dir.path())
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         assert!(

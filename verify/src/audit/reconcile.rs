@@ -36,7 +36,12 @@ pub fn gap_causes(gaps: &[[u64; 2]], s: Option<&StudentLedger>) -> Vec<(CrossKin
         return vec![(CrossKind::GapUnexplained, gaps)];
     };
     let set = |seqs: Vec<u64>| ranges::compress(&seqs);
-    let acked = set(s.seqs.iter().filter(|(_, l)| l.acked.is_some()).map(|(&q, _)| q).collect());
+    let acked = set(s
+        .seqs
+        .iter()
+        .filter(|(_, l)| l.acked.is_some())
+        .map(|(&q, _)| q)
+        .collect());
     let tried: Vec<u64> = s
         .seqs
         .iter()
@@ -223,11 +228,14 @@ fn uploads(ledger: &LedgerPart, id: &str, s: &StudentLedger, segs: &[SegRef], ro
     }
 }
 
-fn gap_row(ledger: &LedgerPart, id: &str, s: Option<&StudentLedger>, kind: CrossKind, seqs: Vec<[u64; 2]>) -> LedgerRow {
-    let first_of = |m: &BTreeMap<u64, Loc>| {
-        seqs.iter()
-            .find_map(|&[a, b]| m.range(a..=b).next().map(|(_, l)| *l))
-    };
+fn gap_row(
+    ledger: &LedgerPart,
+    id: &str,
+    s: Option<&StudentLedger>,
+    kind: CrossKind,
+    seqs: Vec<[u64; 2]>,
+) -> LedgerRow {
+    let first_of = |m: &BTreeMap<u64, Loc>| seqs.iter().find_map(|&[a, b]| m.range(a..=b).next().map(|(_, l)| *l));
     let (record, detail) = match (kind, s) {
         (CrossKind::GapClientGaveUp, Some(s)) => {
             let fail = seqs

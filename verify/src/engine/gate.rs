@@ -60,16 +60,18 @@ pub fn merge_reports(
     for (label, r) in &reports {
         if let Some(l) = r.cross.as_ref().and_then(|c| c.ledger.as_ref()) {
             let all = ledger.get_or_insert_with(Default::default);
-            all.files.extend(l.files.iter().map(|f| crate::report::gate::LedgerFile {
-                path: format!("{label}:{}", f.path),
-                ..f.clone()
-            }));
+            all.files
+                .extend(l.files.iter().map(|f| crate::report::gate::LedgerFile {
+                    path: format!("{label}:{}", f.path),
+                    ..f.clone()
+                }));
             all.students = all.students.saturating_add(l.students);
             all.uploads = all.uploads.saturating_add(l.uploads);
             all.acked_seqs = all.acked_seqs.saturating_add(l.acked_seqs);
             all.rows.extend(l.rows.iter().cloned());
             all.notes.extend(l.notes.iter().map(|n| format!("{label}: {n}")));
-            all.errors.extend(labeled_errors(std::iter::once((label, &l.errors[..]))));
+            all.errors
+                .extend(labeled_errors(std::iter::once((label, &l.errors[..]))));
         }
     }
     for (label, r) in reports {

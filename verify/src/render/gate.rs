@@ -66,7 +66,11 @@ impl AuditView for CrossView<'_> {
             rows.push([
                 "ledger files (complete)".into(),
                 format!("{} ({complete})", l.files.len()),
-                if complete < l.files.len() { "cut short".into() } else { String::new() },
+                if complete < l.files.len() {
+                    "cut short".into()
+                } else {
+                    String::new()
+                },
             ]);
             rows.push([
                 "ledger uploads (acked seqs)".into(),
@@ -138,7 +142,11 @@ impl AuditView for CrossView<'_> {
     }
 
     fn errors(&self) -> Vec<PathError> {
-        self.report.ledger.as_ref().map(|l| l.errors.clone()).unwrap_or_default()
+        self.report
+            .ledger
+            .as_ref()
+            .map(|l| l.errors.clone())
+            .unwrap_or_default()
     }
 
     fn junit_cases(&self) -> Vec<Case> {

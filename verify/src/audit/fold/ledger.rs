@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(s.seqs[&1].acked, Some(((0, 3), 10)));
         assert_eq!(s.seqs[&2].failed, [((0, 4), "http 500".to_string())]);
         assert_eq!(s.gave_up.keys().copied().collect::<Vec<_>>(), [2]);
-        assert_eq!((p.files[0].records, p.files[0].malformed, p.files[0].complete), (5, 1, false));
+        assert_eq!(
+            (p.files[0].records, p.files[0].malformed, p.files[0].complete),
+            (5, 1, false)
+        );
         assert_eq!(p.at((0, 3)), "l.ndjson:3");
         p.observe_line(f, br#"{"kind":"end","records":6}"#);
         assert!(p.complete());
