@@ -4,7 +4,8 @@
 # over its logs and recordings. Exits with the gate's code (0 pass, 1
 # findings, 2 error). Extra arguments go to `loadgen run` (e.g. --skip-seq 3
 # to watch the gate fail). Outputs land in DIR (default target/ci-gate):
-# gate.json, gate-junit.xml, gate.md, loadgen.json.
+# gate.json, gate-junit.xml, gate.md, loadgen.json, ledger.ndjson (the client
+# ledger: the gate holds every acknowledged upload against the disk).
 # Usage: scripts/ci-gate.sh [--students N] [--segments N] [loadgen run options…]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,16 +28,17 @@ last=$(printf 'test_%05d' "$students")
 "$bin/loadgen" setup --host "$url" --students "$students" > "$out/setup.txt"
 
 "$bin/loadgen" run --host "$url" --students "$students" --spawn-rate 20 --segments "$segments" \
-  --segment-interval 2s --segment-size 16K-32K --every heartbeat=1s --every screenshot=3s --json "$out/loadgen.json" "${extra[@]}" || true
+  --segment-interval 2s --segment-size 16K-32K --every heartbeat=1s --every screenshot=3s --json "$out/loadgen.json" --ledger "$out/ledger.ndjson" "${extra[@]}" || true
 "$repo/scripts/target-down.sh" "$work" 30   # merges finish before the audit reads their log
 trap - EXIT
 
 set +e
 "$bin/verify" gate --log "$work/logs/gunicorn_access.log*" --celery-log "$work/logs/celery_worker_merge.log*" \
-  --dir "$work/server_data" --expect "test_00001..$last" --expect-segments "$segments" \
+  --dir "$work/server_data" --expect "test_00001..$last" --expect-segments "$segments" --ledger "$out/ledger.ndjson" \
   --junit "$out/gate-junit.xml" --markdown "$out/gate.md" ${GITHUB_ACTIONS:+--github}
 code=$?
 "$bin/verify" gate --log "$work/logs/gunicorn_access.log*" --celery-log "$work/logs/celery_worker_merge.log*" \
-  --dir "$work/server_data" --expect "test_00001..$last" --expect-segments "$segments" --format json > "$out/gate.json"
+  --dir "$work/server_data" --expect "test_00001..$last" --expect-segments "$segments" --ledger "$out/ledger.ndjson" \
+  --format json > "$out/gate.json"
 echo "ci-gate: exit $code; reports in $out"
 exit $code

@@ -343,7 +343,8 @@ mod tests {
             gaps: [("s".to_string(), vec![[2, 2]])].into(),
         };
         let r = reconcile(&ledger, Some(&disk), Some(&["s".to_string()].into()));
-        let got: Vec<(CrossKind, Vec<[u64; 2]>, Option<&str>, Option<&str>)> = r
+        type Row<'a> = (CrossKind, Vec<[u64; 2]>, Option<&'a str>, Option<&'a str>);
+        let got: Vec<Row> = r
             .rows
             .iter()
             .map(|r| (r.kind, r.seqs.clone(), r.record.as_deref(), r.file.as_deref()))
