@@ -454,6 +454,7 @@ impl crate::cli::WatchArgs {
         let w = WatchConfig {
             gunicorn: cfg.ids.as_ref().map_or_else(Vec::new, |c| followed_paths(&c.logs)),
             celery: cfg.merge.as_ref().map_or_else(Vec::new, |c| followed_paths(&c.logs)),
+            ledgers: followed_paths(&cfg.ledgers),
             gate: cfg,
             from_start: self.from_start,
             grace: ms(&self.grace, "--grace")?,

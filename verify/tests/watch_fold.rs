@@ -446,3 +446,51 @@ fn a_glob_over_rotated_siblings_reads_each_line_once() {
     assert_eq!(v["ids"]["summary"]["login_events"], 4, "{}", v["ids"]["summary"]);
     assert_eq!(v["ids"]["summary"]["duplicated_ids"], 0);
 }
+
+/// A ledger is followed like a log: what the client wrote during the watch
+/// is reconciled with the tree in the final report.
+#[test]
+fn a_followed_ledger_is_reconciled_in_the_final_report() {
+    let d = tempfile::tempdir().unwrap();
+    let rec = d.path().join("recordings");
+    fs::create_dir_all(rec.join("test_00001")).unwrap();
+    let ledger = d.path().join("ledger.ndjson");
+    append(&ledger, b"{\"kind\":\"run\",\"v\":1}\n");
+    let child = watch(&[
+        "--dir",
+        rec.to_str().unwrap(),
+        "--ledger",
+        ledger.to_str().unwrap(),
+        "--duration",
+        "2s",
+        "--format",
+        "json",
+    ]);
+    std::thread::sleep(Duration::from_millis(600));
+    for seq in 1..=3u64 {
+        let line = format!(
+            "{{\"kind\":\"upload\",\"student\":\"test_00001\",\"seq\":{seq},\"attempt\":1,\"file_size\":1,\"status\":200,\"failure\":null}}\n"
+        );
+        append(&ledger, line.as_bytes());
+        if seq != 2 {
+            fs::write(
+                rec.join(format!("test_00001/test_00001_20251123_18000{seq}_seq_{seq:04}.mp4")),
+                "x",
+            )
+            .unwrap();
+        }
+    }
+    append(&ledger, b"{\"kind\":\"end\",\"records\":5}\n");
+    let out = finish(child, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = &v["cross"]["ledger"]["rows"];
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["kind"], "acked_missing");
+    assert_eq!(rows[0]["seqs"], serde_json::json!([[2, 2]]));
+    assert!(
+        rows[0]["record"].as_str().unwrap().ends_with("ledger.ndjson:3"),
+        "{rows}"
+    );
+    assert_eq!(v["cross"]["ledger"]["files"][0]["complete"], true);
+}

@@ -33,6 +33,8 @@ pub struct WatchConfig {
     pub gunicorn: Vec<PathBuf>,
     /// celery logs to follow (`--celery-log`).
     pub celery: Vec<PathBuf>,
+    /// client ledgers to follow (`--ledger`).
+    pub ledgers: Vec<PathBuf>,
     /// Alert on what the inputs already hold at start, too.
     pub from_start: bool,
     /// A gap is confirmed when a later seq arrived this long ago and the missing one has not.
@@ -171,7 +173,8 @@ fn initial_fold(cfg: &WatchConfig, now: Instant) -> anyhow::Result<GateFold> {
     let seq = cfg.gate.seq.as_ref().map(|s| read_seq(s, Some(now))).transpose()?;
     let ids = cfg.gate.ids.as_ref().map(|_| IdsPart::default());
     let merge = cfg.gate.merge.as_ref().map(|_| MergePart::default());
-    Ok(GateFold::new(cfg.gate.clone(), ids, seq, merge))
+    let ledger = (!cfg.ledgers.is_empty()).then(crate::audit::fold::ledger::LedgerPart::default);
+    Ok(GateFold::new(cfg.gate.clone(), ids, seq, merge).with_ledger(ledger))
 }
 
 /// At most `per_second` alerts a second; the rest are counted and said once
@@ -236,8 +239,9 @@ fn followers(cfg: &WatchConfig, fold: &mut GateFold) -> Vec<Followed> {
         .gunicorn
         .iter()
         .map(|p| (Role::Gunicorn, p))
-        .chain(cfg.celery.iter().map(|p| (Role::Celery, p)));
-    let all: Vec<&PathBuf> = cfg.gunicorn.iter().chain(&cfg.celery).collect();
+        .chain(cfg.celery.iter().map(|p| (Role::Celery, p)))
+        .chain(cfg.ledgers.iter().map(|p| (Role::Ledger, p)));
+    let all: Vec<&PathBuf> = cfg.gunicorn.iter().chain(&cfg.celery).chain(&cfg.ledgers).collect();
     for (role, path) in roles {
         // `--log 'gunicorn.log*'`: the rotated siblings are history, read
         // whole and not followed; following `gunicorn.log.1` would read the
@@ -246,6 +250,7 @@ fn followers(cfg: &WatchConfig, fold: &mut GateFold) -> Vec<Followed> {
         let file = match role {
             Role::Gunicorn => fold.ids.as_ref().map_or(0, |p| p.logs.len()),
             Role::Celery => fold.merge.as_ref().map_or(0, |p| p.logs.len()),
+            Role::Ledger => fold.ledger.as_ref().map_or(0, |p| p.files.len()),
         };
         let follower = match open_regular(path).and_then(|(f, m)| Ok((line_end(&f, m.len())?, f, m))) {
             Ok((cut, f, m)) if !history && !crate::sources::logfile::is_gzip(&f) => {
@@ -294,6 +299,11 @@ fn read_prefix(fold: &mut GateFold, role: Role, path: &Path, limit: u64) {
                 crate::engine::merge::read_prefix(c, p, path, limit);
             }
         }
+        Role::Ledger => {
+            if let Some(p) = fold.ledger.as_mut() {
+                crate::engine::ledger::read_prefix(p, path, limit);
+            }
+        }
     }
 }
 
@@ -314,6 +324,11 @@ fn add_empty(fold: &mut GateFold, role: Role, path: &Path) {
                 });
             }
         }
+        Role::Ledger => {
+            if let Some(p) = fold.ledger.as_mut() {
+                p.add_file(name);
+            }
+        }
     }
 }
 
@@ -321,6 +336,7 @@ fn add_error(fold: &mut GateFold, role: Role, e: PathError) {
     match role {
         Role::Gunicorn => fold.ids.iter_mut().for_each(|p| p.errors.push(e.clone())),
         Role::Celery => fold.merge.iter_mut().for_each(|p| p.errors.push(e.clone())),
+        Role::Ledger => fold.ledger.iter_mut().for_each(|p| p.errors.push(e.clone())),
     }
 }
 

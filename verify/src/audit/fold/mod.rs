@@ -45,6 +45,8 @@ pub enum Role {
     Gunicorn,
     /// `--celery-log`: the merge worker.
     Celery,
+    /// `--ledger`: a client ledger.
+    Ledger,
 }
 
 /// Live tallies for the summary line.
@@ -107,6 +109,11 @@ impl GateFold {
             Role::Celery => {
                 if let (Some(p), Some(c)) = (self.merge.as_mut(), self.cfg.merge.as_ref()) {
                     self.alerts.extend(p.observe_line(c, file, bytes));
+                }
+            }
+            Role::Ledger => {
+                if let Some(p) = self.ledger.as_mut() {
+                    p.observe_line(file, bytes);
                 }
             }
         }
