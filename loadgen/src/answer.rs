@@ -18,6 +18,43 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 /// The outcome of one answer: the captured values (index, value), or why it failed.
 /// `names` are the capture names of the request's place (login's or setup's).
 pub fn judge(r: &Request, names: &[String], status: u16, body: &[u8]) -> Result<Vec<(usize, Captured)>, FailKind> {
+    judge_full(r, names, status, body).0
+}
+
+/// As `judge`, with the answer's fields the request names for the ledger
+/// (`ledger = { filename = "/filename" }`), from the same parse of the body.
+pub fn judge_full(
+    r: &Request,
+    names: &[String],
+    status: u16,
+    body: &[u8],
+) -> (Result<Vec<(usize, Captured)>, FailKind>, LedgerFields) {
+    let needs_json = !(r.expect.json.is_empty() && r.capture.is_empty() && r.ledger.is_empty());
+    let json: Option<serde_json::Value> = if needs_json {
+        serde_json::from_slice(body).ok()
+    } else {
+        None
+    };
+    let mut fields = LedgerFields::new();
+    if let Some(j) = &json {
+        for (name, ptr) in &r.ledger {
+            if let Some(v) = j.pointer(ptr) {
+                fields.insert(name.clone(), v.clone());
+            }
+        }
+    }
+    (checks(r, names, status, json.as_ref()), fields)
+}
+
+/// Answer fields recorded in the ledger, by name.
+pub type LedgerFields = std::collections::BTreeMap<String, serde_json::Value>;
+
+fn checks(
+    r: &Request,
+    names: &[String],
+    status: u16,
+    json: Option<&serde_json::Value>,
+) -> Result<Vec<(usize, Captured)>, FailKind> {
     let status_ok = if r.expect.status.is_empty() {
         (200..300).contains(&status)
     } else {
@@ -29,9 +66,8 @@ pub fn judge(r: &Request, names: &[String], status: u16, body: &[u8]) -> Result<
     if r.expect.json.is_empty() && r.capture.is_empty() {
         return Ok(Vec::new());
     }
-    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     for (ptr, want) in &r.expect.json {
-        let got = json.as_ref().and_then(|j| j.pointer(ptr));
+        let got = json.and_then(|j| j.pointer(ptr));
         if !got.is_some_and(|g| same(g, want)) {
             return Err(FailKind::Check(Arc::from(ptr.as_str())));
         }
@@ -40,8 +76,8 @@ pub fn judge(r: &Request, names: &[String], status: u16, body: &[u8]) -> Result<
     for (i, ptr) in &r.capture {
         let name = || Arc::from(names.get(*i).map_or("?", String::as_str));
         let value = match ptr.as_str() {
-            "" => json.clone(),
-            p => json.as_ref().and_then(|j| j.pointer(p)).cloned(),
+            "" => json.cloned(),
+            p => json.and_then(|j| j.pointer(p)).cloned(),
         };
         match value {
             Some(v) if !v.is_null() => out.push((*i, Captured::new(v))),

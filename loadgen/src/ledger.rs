@@ -11,14 +11,14 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
 /// The format's version, in every file's first record.
 pub const VERSION: u32 = 1;
-/// Longest a record waits in the buffer before it is written.
-const FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// Longest a record waits before it is written and flushed.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 /// How a request ended, as the ledger says it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -143,26 +143,29 @@ impl Ledger {
 }
 
 /// Writes records until told to close (or every sender is gone), then the
-/// `end` record.
+/// `end` record. It wakes on a clock, not per record: a sender then only
+/// queues (no thread wake-up per upload), and the file is written in batches.
 fn write_all<W: Write>(mut out: W, rx: mpsc::Receiver<Option<Record>>) -> io::Result<u64> {
     let mut n = 0u64;
-    let mut last_flush = Instant::now();
     loop {
-        match rx.recv_timeout(FLUSH_EVERY) {
-            Ok(None) => break,
-            Ok(Some(r)) => {
-                line(&mut out, &r)?;
-                n += 1;
-                if last_flush.elapsed() >= FLUSH_EVERY {
-                    out.flush()?;
-                    last_flush = Instant::now();
+        std::thread::sleep(FLUSH_EVERY);
+        let mut closed = false;
+        loop {
+            match rx.try_recv() {
+                Ok(Some(r)) => {
+                    line(&mut out, &r)?;
+                    n += 1;
                 }
+                Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                out.flush()?;
-                last_flush = Instant::now();
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        out.flush()?;
+        if closed {
+            break;
         }
     }
     n += 1;

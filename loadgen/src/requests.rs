@@ -110,6 +110,8 @@ pub struct Outcome {
     pub received: u64,
     /// The answer, when one came.
     pub answer: Option<Answer>,
+    /// The answer's fields the request names for the ledger.
+    pub ledger: crate::answer::LedgerFields,
 }
 
 /// Builds, sends and judges one request: the one path every controller
@@ -124,22 +126,28 @@ pub async fn exchange(client: &Client, r: &Request, names: &[String], v: &Values
                 sent: 0,
                 received: 0,
                 answer: None,
+                ledger: Default::default(),
             };
         }
     };
     let sent = p.body.len();
     match client.send(&p.method, &p.path, &p.headers, p.body).await {
-        Ok(a) => Outcome {
-            result: crate::answer::judge(r, names, a.status, &a.body),
-            sent,
-            received: a.len,
-            answer: Some(a),
-        },
+        Ok(a) => {
+            let (result, ledger) = crate::answer::judge_full(r, names, a.status, &a.body);
+            Outcome {
+                result,
+                sent,
+                received: a.len,
+                answer: Some(a),
+                ledger,
+            }
+        }
         Err(k) => Outcome {
             result: Err(k),
             sent,
             received: 0,
             answer: None,
+            ledger: Default::default(),
         },
     }
 }

@@ -141,24 +141,11 @@ impl Ctx {
             sent: o.sent,
             received: o.received,
         }));
-        let mut answered = ledger::Answered {
+        let answered = ledger::Answered {
             status: o.answer.as_ref().map(|a| a.status),
             failure: o.result.as_ref().err().map(ToString::to_string),
-            answer: Default::default(),
+            answer: o.ledger,
         };
-        if self.ledger.is_some()
-            && !r.ledger.is_empty()
-            && let Some(json) = o
-                .answer
-                .as_ref()
-                .and_then(|a| serde_json::from_slice::<serde_json::Value>(&a.body).ok())
-        {
-            for (name, ptr) in &r.ledger {
-                if let Some(val) = json.pointer(ptr) {
-                    answered.answer.insert(name.clone(), val.clone());
-                }
-            }
-        }
         Exchanged {
             result: o.result,
             start_ms: self.millis(t0),
