@@ -27,10 +27,13 @@ target/debug/verify "${args[@]}" --html "$out/gate.html" >/dev/null || true
 target/debug/verify "${args[@]}" --format json > "$out/gate.json" || true
 work=$(mktemp -d /tmp/html-test.XXXXXX)
 trap 'scripts/target-down.sh "$work" 5; rm -rf "$work"' EXIT
-url=$(scripts/target-up.sh "$work")
+# The target acknowledges seq 2 and loses it (a fault switch): the ledger page shows it.
+url=$(TARGET_LOSE_SEQS=2 scripts/target-up.sh "$work")
 target/debug/loadgen setup --host "$url" --students 6 >/dev/null
 target/debug/loadgen run --host "$url" --students 6 --segments 3 --segment-interval 1s --segment-size 8K --every heartbeat=500ms --every screenshot=1s \
-  --spawn-rate 6 --html "$out/run.html" --json "$out/run.json" >/dev/null 2>&1
+  --spawn-rate 6 --html "$out/run.html" --json "$out/run.json" --ledger "$out/ledger.ndjson" >/dev/null 2>&1
+target/debug/verify gate --dir "$work/server_data" --ledger "$out/ledger.ndjson" --html "$out/ledger.html" >/dev/null || true
+target/debug/verify gate --dir "$work/server_data" --ledger "$out/ledger.ndjson" --format json > "$out/ledger.json" || true
 
 # A hostile tree: a gap of 10^14 seqs and a file name made of markup (issue 13).
 h=$(mktemp -d /tmp/html-hostile.XXXXXX)
@@ -42,7 +45,7 @@ target/debug/verify gate --dir "$h/30" --max-seq 100000000000000 --format json >
 rm -rf "$h"
 
 passed=0 failed=0
-for page in gate run hostile; do
+for page in gate run hostile ledger; do
   browser --window-size=1300,1100 --screenshot="$out/$page.png" "file://$repo/$out/$page.html" >/dev/null 2>&1
   browser --enable-logging=stderr --v=0 --dump-dom "file://$repo/$out/$page.html" > "$out/$page.dom" 2> "$out/$page.console"
   if python3 - "$page" "$out/$page.dom" "$out/$page.console" "$out/$page.json" <<'PY'
@@ -56,6 +59,13 @@ if page == "gate":
             "duplicate seqs": s["findings"]["duplicate"], "logins": i["login_events"], "distinct IDs": i["distinct_ids"],
             "collisions": i["collisions"], "server gaps": len(report["merge"]["server_gaps"])}
     ok_map = 'id="map"' in dom and 'id="timeline"' in dom
+elif page == "ledger":
+    # Every acknowledged-and-lost seq is listed and painted on the map.
+    rows = report["cross"]["ledger"]["rows"]
+    lost = [r for r in rows if r["kind"] == "acked_missing"]
+    want = {"missing seqs": report["seq"]["summary"]["findings"]["gap"]}
+    drawn = re.search(r'data-acked="(\d+)"', dom)
+    ok_map = len(lost) == 6 and drawn is not None and int(drawn.group(1)) == len(lost) and dom.count("acked_missing") >= len(lost)
 elif page == "hostile":
     # The page finished drawing (one rectangle per gap range), lists the
     # unparseable name as text, and no markup from the name became elements.
