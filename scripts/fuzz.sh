@@ -43,6 +43,8 @@ printf '\007(?P<id>test_\\d+) logged in\nuser test_00001 logged in\n' > corpus/l
 printf '\000user test_00001 logged in\n[2025-11-23 18:00:00 +0800] test_00002 登录成功\n' > corpus/login_pattern/seed-1
 printf ' exam_id=30 missing=3,5,7-9' > corpus/seq_list/seed-0
 seed scenario "$F"/scenarios/*.toml
+mkdir -p corpus/ledger_line
+printf '{"kind":"run","v":1}\n{"kind":"login","student":"test_00001","failure":null}\n{"kind":"upload","student":"test_00001","seq":1,"file_size":10,"failure":null}\n{"kind":"upload","student":"test_00001","seq":2,"file_size":10,"failure":"timeout"}\n{"kind":"gave_up","student":"test_00001","seq":2}\n{"kind":"end","records":5}\n' > corpus/ledger_line/seed-0
 seed locust_frame "$F"/locust/*
 
 failed=0

@@ -259,6 +259,7 @@ fn worker_users_abandoned_at_the_stop_fail_the_workers_report() {
             ])
             .args(["--node-id", "loadgen-stuck", "--scenario", scenario.to_str().unwrap()])
             .args(["--stop-timeout", "500ms", "--json", json.to_str().unwrap()])
+            .args(["--ledger", dir.path().join("w.ndjson").to_str().unwrap()])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -272,4 +273,18 @@ fn worker_users_abandoned_at_the_stop_fail_the_workers_report() {
     assert_eq!(r.verdict, "fail", "{out}");
     let ended: Vec<&str> = r.students.ended_abnormally.iter().map(|a| a.why.as_str()).collect();
     assert_eq!(ended, ["abandoned after --stop-timeout"; 3], "{out}");
+    // The worker's ledger says the same, and ends with its end record.
+    let ledger = std::fs::read_to_string(dir.path().join("w.ndjson")).unwrap();
+    let lines: Vec<serde_json::Value> = ledger.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.first().unwrap()["kind"], "run");
+    assert_eq!(lines.last().unwrap()["kind"], "end");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "login" && l["failure"].is_null())
+            .count(),
+        3,
+        "{ledger}"
+    );
+    assert_eq!(lines.iter().filter(|l| l["kind"] == "ended").count(), 3, "{ledger}");
 }

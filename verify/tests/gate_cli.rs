@@ -8,6 +8,7 @@ mod support;
 use std::fs;
 
 use support::{assert_same_text, verify};
+use verify::findings::Kind;
 use verify::report::gate::{CrossKind, GateReport};
 
 const T: &str = "../fixtures/logs/target";
@@ -286,4 +287,49 @@ fn missing_ratio_applies_under_merge() {
         "0.1",
     ]);
     assert_eq!(tight.code, 1, "1 of 8 is over 10 %: {}", tight.stdout);
+}
+
+/// `--ledger` findings of per-server reports survive `gate --merge`, labelled.
+#[test]
+fn ledger_findings_survive_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for server in ["a", "b"] {
+        let id = if server == "a" { "test_00001" } else { "test_00002" };
+        let rec = tmp.path().join(server).join("recordings");
+        fs::create_dir_all(rec.join(id)).unwrap();
+        fs::write(rec.join(id).join(format!("{id}_20251123_180001_seq_0001.mp4")), "x").unwrap();
+        let ledger = tmp.path().join(format!("{server}.ndjson"));
+        let lines: Vec<String> = (1..=2)
+            .map(|seq| format!(r#"{{"kind":"upload","student":"{id}","seq":{seq},"file_size":1,"failure":null}}"#))
+            .chain([r#"{"kind":"end","records":3}"#.to_string()])
+            .collect();
+        fs::write(&ledger, lines.join("\n") + "\n").unwrap();
+        let run = verify(&[
+            "gate",
+            "--dir",
+            rec.to_str().unwrap(),
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        let p = tmp.path().join(format!("{server}.json"));
+        fs::write(&p, &run.stdout).unwrap();
+        reports.push(p.display().to_string());
+    }
+    let merged = verify(&["gate", "--merge", &reports[0], &reports[1], "--format", "json"]);
+    assert_eq!(merged.code, 1);
+    let m: GateReport = serde_json::from_str(&merged.stdout).unwrap();
+    let l = m.cross.as_ref().unwrap().ledger.as_ref().unwrap();
+    let rows: Vec<(&str, &str)> = l.rows.iter().map(|r| (r.id.as_str(), r.kind.name())).collect();
+    assert_eq!(rows, [("test_00001", "acked_missing"), ("test_00002", "acked_missing")]);
+    assert_eq!(l.files.len(), 2);
+    assert!(l.files[0].path.starts_with(&reports[0]), "{:?}", l.files);
+    assert!(
+        m.failed_on.contains(&"cross:acked_missing".to_string()),
+        "{:?}",
+        m.failed_on
+    );
 }
