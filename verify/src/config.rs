@@ -270,6 +270,9 @@ pub struct GateFile {
     #[serde(default)]
     pub celery_log: Vec<String>,
     pub dir: Option<PathBuf>,
+    /// Client ledgers, as `--ledger`.
+    #[serde(default)]
+    pub ledger: Vec<String>,
     #[serde(default)]
     pub expect: Vec<String>,
     pub expect_segments: Option<u64>,
@@ -361,6 +364,7 @@ impl GateArgs {
         let logs = pick(&self.logs, &file.log);
         let celery = pick(&self.celery_logs, &file.celery_log);
         let dir = self.dir.clone().or(file.dir.clone());
+        let ledgers = pick(&self.ledgers, &file.ledger);
         if logs.is_empty() && celery.is_empty() && dir.is_none() && self.merge.is_empty() {
             return Err(UsageError(
                 "give at least one of --log, --celery-log, --dir (or --merge, or a --config naming them)".into(),
@@ -384,7 +388,7 @@ impl GateArgs {
             })
             .transpose()?;
         let seq = dir.map(|d| SeqConfig {
-            keep_segments: !self.ledgers.is_empty(),
+            keep_segments: !ledgers.is_empty(),
             dir: d,
             scan: ScanOptions {
                 exts: vec!["mp4".into()],
@@ -424,7 +428,7 @@ impl GateArgs {
                 merge,
                 cross_fail_on: sets.cross.clone(),
                 max_missing_ratio,
-                ledgers: self.ledgers.clone(),
+                ledgers,
             },
             sets,
         ))
