@@ -102,6 +102,17 @@ pub struct RunArgs {
     pub student: StudentArgs,
 }
 
+/// How an `https://` server's certificate is checked: the same for every command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TlsArgs {
+    /// Trust only the CA certificates in this PEM file (a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the server's certificate (said in the report).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
 /// The scenario and its command-line overrides: the same for every command.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ScenarioArgs {
@@ -155,6 +166,11 @@ pub struct StudentArgs {
     #[arg(long)]
     pub no_seq: bool,
 
+    /// No cookie jars: answers' Set-Cookie headers are ignored.
+    #[arg(long)]
+    pub no_cookies: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Write the client ledger to FILE: one JSON line per login, logout and
     /// sequenced upload (and per seq given up or skipped), for `verify gate --ledger`.
     #[arg(long, value_name = "FILE")]
@@ -230,6 +246,8 @@ pub struct SetupArgs {
     pub ids: IdSchemeArgs,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Give up a request after this long.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub timeout: String,
@@ -254,6 +272,8 @@ pub struct HammerArgs {
     pub students: u64,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// The request to hammer: login, or a task's name (each student logs in once first).
     #[arg(long, default_value = "login", value_name = "NAME")]
     pub request: String,

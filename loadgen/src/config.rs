@@ -6,7 +6,7 @@ use std::time::Duration;
 use verify::config::{UsageError, parse_millis, parse_size};
 use verify::idspace::{IdRange, shard};
 
-use crate::cli::{IdArgs, RunArgs, ScenarioArgs, SetupArgs, StudentArgs, WorkerArgs};
+use crate::cli::{IdArgs, RunArgs, ScenarioArgs, SetupArgs, StudentArgs, TlsArgs, WorkerArgs};
 use crate::http::Target;
 use crate::payload::Payload;
 use crate::scenario::{Overrides, Scenario};
@@ -37,6 +37,38 @@ pub struct RunConfig {
     pub threads: usize,
     /// `--ledger FILE`.
     pub ledger: Option<PathBuf>,
+    /// TLS for an `https://` host.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// `--insecure`: certificates not verified (said in the report).
+    pub insecure: bool,
+    /// Cookie jars per student (off with `--no-cookies`).
+    pub cookies: bool,
+}
+
+impl TlsArgs {
+    /// The certificate options, checked.
+    pub fn options(&self) -> Result<crate::tls::TlsOptions, UsageError> {
+        if self.insecure && self.cacert.is_some() {
+            return Err(UsageError("give --cacert or --insecure, not both".into()));
+        }
+        Ok(crate::tls::TlsOptions {
+            cacert: self.cacert.clone(),
+            insecure: self.insecure,
+        })
+    }
+}
+
+/// The TLS client configuration for `target` (none for `http://`).
+pub fn tls_for(
+    target: &Target,
+    opts: &crate::tls::TlsOptions,
+) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, UsageError> {
+    if !target.tls {
+        return Ok(None);
+    }
+    crate::tls::client_config(opts)
+        .map(Some)
+        .map_err(|e| UsageError(e.to_string()))
 }
 
 fn dur(text: &str, flag: &str) -> Result<Duration, UsageError> {
@@ -142,6 +174,10 @@ impl ScenarioArgs {
 #[derive(Debug, Clone)]
 pub struct StudentSetup {
     pub plan: Plan,
+    /// Certificate options for an `https://` host.
+    pub tls: crate::tls::TlsOptions,
+    /// Cookie jars per student (off with `--no-cookies`).
+    pub cookies: bool,
     /// `--ledger FILE`.
     pub ledger: Option<PathBuf>,
     pub scenario: Scenario,
@@ -234,6 +270,8 @@ impl StudentArgs {
             },
             payloads: payloads(&scenario, self.payload.as_deref())?,
             ledger: self.ledger.clone(),
+            tls: self.tls.options()?,
+            cookies: !self.no_cookies,
             scenario,
             timeout: dur(&self.timeout, "--timeout")?,
             max_idle_connections: self.max_idle_connections,
@@ -259,6 +297,8 @@ impl RunArgs {
             ));
         }
         let setup = self.student.to_setup()?;
+        let tls = tls_for(&target, &setup.tls)?;
+        let insecure = target.tls && setup.tls.insecure;
         Ok(RunConfig {
             host: self.host.clone(),
             target,
@@ -278,6 +318,9 @@ impl RunArgs {
             csv: self.csv.clone(),
             threads: self.threads.max(1),
             ledger: setup.ledger,
+            insecure,
+            tls,
+            cookies: setup.cookies,
         })
     }
 }
@@ -289,6 +332,7 @@ impl SetupArgs {
         let ids = IdRange::from_count(&self.ids.id_prefix, self.ids.id_width, self.ids.first_id, self.students)
             .ok_or_else(|| UsageError("--students must be at least 1 (and the IDs must fit in 64 bits)".into()))?;
         let scenario = self.scenario.load()?;
+        let tls = tls_for(&target, &self.tls.options()?)?;
         if scenario.setup.is_empty() {
             return Err(UsageError(format!(
                 "scenario {} has no [[setup]] requests",
@@ -301,6 +345,7 @@ impl SetupArgs {
             scenario,
             ids,
             timeout: dur(&self.timeout, "--timeout")?,
+            tls,
         })
     }
 }
@@ -345,8 +390,10 @@ fn default_node_id() -> String {
 impl WorkerArgs {
     /// Validates `loadgen worker`.
     pub fn to_config(&self) -> Result<WorkerConfig, UsageError> {
+        let setup = self.student.to_setup()?;
         if let Some(h) = &self.host {
-            Target::parse(h).map_err(|e| UsageError(e.to_string()))?;
+            let target = Target::parse(h).map_err(|e| UsageError(e.to_string()))?;
+            tls_for(&target, &setup.tls)?;
         }
         let node_id = self.node_id.clone().unwrap_or_else(default_node_id);
         if node_id.is_empty() {
@@ -365,7 +412,7 @@ impl WorkerArgs {
             max_fail_ratio: self.max_fail_ratio,
             json: self.json.clone(),
             threads: self.threads.max(1),
-            setup: self.student.to_setup()?,
+            setup,
         })
     }
 }

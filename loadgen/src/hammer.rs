@@ -31,6 +31,8 @@ pub struct HammerConfig {
     pub ids: IdRange,
     pub requests: u64,
     pub concurrency: u64,
+    /// TLS for an `https://` host.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// A student as the hammer sends it: ID, number, name, captures.
@@ -79,6 +81,7 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
         addr,
         Duration::from_secs(30),
         cfg.concurrency as usize,
+        cfg.tls.clone(),
     ));
     let s = Arc::new(cfg.scenario.clone());
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
@@ -153,6 +156,8 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
     }
     // Unpaced: any failure fails the hammer.
     let meta = RunMeta {
+        tls: cfg.target.tls,
+        insecure: false,
         host: cfg.host,
         id_range: cfg.ids.to_string(),
         id_source: "hammer".into(),

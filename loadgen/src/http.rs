@@ -74,8 +74,12 @@ impl hyper::body::Body for Body {
 /// The target, parsed from `--host`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// `https://…`: every connection is TLS.
+    pub tls: bool,
     /// `host:port` for the Host header.
     pub authority: String,
+    /// The host name alone (SNI, certificate check, cookie domain).
+    pub host: String,
     /// Path prefix (no trailing slash), usually empty.
     pub base: String,
 }
@@ -83,7 +87,7 @@ pub struct Target {
 /// Why `--host` was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
-    #[error("--host must start with http:// (https is not supported: aim at the server's plain HTTP port)")]
+    #[error("--host must start with http:// or https://")]
     Scheme,
     #[error("--host has no host name")]
     Empty,
@@ -92,20 +96,32 @@ pub enum HostError {
 }
 
 impl Target {
-    /// Parses `http://host[:port][/base]`.
+    /// Parses `http[s]://host[:port][/base]`.
     pub fn parse(url: &str) -> Result<Target, HostError> {
-        let rest = url.strip_prefix("http://").ok_or(HostError::Scheme)?;
+        let (tls, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(r), _) => (false, r),
+            (_, Some(r)) => (true, r),
+            _ => return Err(HostError::Scheme),
+        };
         let (authority, base) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
         if authority.is_empty() {
             return Err(HostError::Empty);
         }
-        let authority = if authority.contains(':') && !authority.ends_with(']') {
+        let has_port = authority.contains(':') && !authority.ends_with(']');
+        let host = if has_port {
+            authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+        } else {
+            authority
+        };
+        let authority = if has_port {
             authority.to_string()
         } else {
-            format!("{authority}:80")
+            format!("{authority}:{}", if tls { 443 } else { 80 })
         };
         let base = base.trim_end_matches('/');
         Ok(Target {
+            tls,
+            host: host.to_string(),
             authority,
             base: if base.is_empty() {
                 String::new()
@@ -113,6 +129,16 @@ impl Target {
                 format!("/{base}")
             },
         })
+    }
+
+    /// `https://host:port/base`: where cookies are scoped.
+    pub fn origin(&self) -> String {
+        format!(
+            "{}://{}{}",
+            if self.tls { "https" } else { "http" },
+            self.authority,
+            self.base
+        )
     }
 
     /// Resolves the address once, at start.
@@ -135,6 +161,11 @@ pub struct Answer {
     pub body: Bytes,
     /// The whole body's length (the rest was read and counted, not kept).
     pub len: u64,
+    /// `Set-Cookie` values (at most `cookies::MAX_SET_COOKIES`, each at most
+    /// `cookies::MAX_COOKIE_BYTES`).
+    pub set_cookies: Vec<String>,
+    /// The TLS handshake of the connection this request opened, if it opened one.
+    pub tls_handshake: Option<Duration>,
 }
 
 /// Bytes of an answer kept for checks and captures; the rest is counted and dropped,
@@ -174,6 +205,15 @@ async fn read_capped(mut body: hyper::body::Incoming) -> Result<(Bytes, u64), Fa
     Ok((body, len))
 }
 
+/// The connector and the name for SNI.
+struct Tls(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tls({:?})", self.1)
+    }
+}
+
 /// The shared client.
 #[derive(Debug)]
 pub struct Client {
@@ -181,48 +221,84 @@ pub struct Client {
     target: Target,
     /// The Host header, validated once (`None`: the authority is not a valid header value).
     host: Option<HeaderValue>,
+    /// TLS, for an `https://` target.
+    tls: Option<Tls>,
     idle: Mutex<Vec<SendRequest<Body>>>,
     max_idle: usize,
     timeout: Duration,
 }
 
 impl Client {
-    /// A client of `target` at `addr`, keeping at most `max_idle` idle connections.
-    pub fn new(target: Target, addr: SocketAddr, timeout: Duration, max_idle: usize) -> Client {
+    /// A client of `target` at `addr`, keeping at most `max_idle` idle
+    /// connections; `tls` is used when the target is `https://`.
+    pub fn new(
+        target: Target,
+        addr: SocketAddr,
+        timeout: Duration,
+        max_idle: usize,
+        tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    ) -> Client {
+        let tls = tls
+            .filter(|_| target.tls)
+            .and_then(|c| Some(Tls(tokio_rustls::TlsConnector::from(c), crate::tls::server_name(&target.host)?)));
         Client {
             addr,
             host: HeaderValue::from_str(&target.authority).ok(),
             target,
+            tls,
             idle: Mutex::new(Vec::new()),
             max_idle,
             timeout,
         }
     }
 
-    async fn connect(&self) -> Result<SendRequest<Body>, FailKind> {
+    /// The target's origin (`https://host:port/base`), where cookies are scoped.
+    pub fn origin(&self) -> String {
+        self.target.origin()
+    }
+
+    /// A new connection; with TLS, also how long its handshake took.
+    async fn connect(&self) -> Result<(SendRequest<Body>, Option<Duration>), FailKind> {
         let tcp = TcpStream::connect(self.addr).await.map_err(|_| FailKind::Connect)?;
         let _ = tcp.set_nodelay(true);
+        if self.target.tls {
+            let Tls(connector, name) = self.tls.as_ref().ok_or(FailKind::Tls)?;
+            let t0 = std::time::Instant::now();
+            let stream = connector.connect(name.clone(), tcp).await.map_err(|_| FailKind::Tls)?;
+            let took = t0.elapsed();
+            let (sender, conn) = http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|_| FailKind::Connect)?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            return Ok((sender, Some(took)));
+        }
         let (sender, conn) = http1::handshake(TokioIo::new(tcp))
             .await
             .map_err(|_| FailKind::Connect)?;
         tokio::spawn(async move {
             let _ = conn.await; // ends when the server closes or the sender is dropped
         });
-        Ok(sender)
+        Ok((sender, None))
     }
 
-    /// A ready connection from the pool, or a new one (`true` when reused).
-    async fn checkout(&self) -> Result<(SendRequest<Body>, bool), FailKind> {
+    /// A ready connection from the pool (`None`: reused), or a new one with
+    /// its TLS handshake time.
+    async fn checkout(&self) -> Result<(SendRequest<Body>, Option<Option<Duration>>), FailKind> {
         loop {
             // A poisoned pool (a panic elsewhere) still holds usable connections.
             let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             match pooled {
                 Some(mut s) => {
                     if s.ready().await.is_ok() {
-                        return Ok((s, true));
+                        return Ok((s, None));
                     }
                 }
-                None => return Ok((self.connect().await?, false)),
+                None => {
+                    let (s, hs) = self.connect().await?;
+                    return Ok((s, Some(hs)));
+                }
             }
         }
     }
@@ -255,7 +331,8 @@ impl Client {
         let exchange = async {
             let mut attempt = 0;
             loop {
-                let (mut sender, reused) = self.checkout().await?;
+                let (mut sender, opened) = self.checkout().await?;
+                let reused = opened.is_none();
                 // An invalid URI (a scenario path with a space) is a `protocol` failure, never a panic.
                 let mut req = Request::builder()
                     .method(method.clone())
@@ -270,9 +347,16 @@ impl Client {
                 match sender.send_request(req).await {
                     Ok(resp) => {
                         let status = resp.status().as_u16();
+                        let set_cookies = set_cookies(resp.headers());
                         let (body, len) = read_capped(resp.into_body()).await?;
                         self.checkin(sender);
-                        return Ok(Answer { status, body, len });
+                        return Ok(Answer {
+                            status,
+                            body,
+                            len,
+                            set_cookies,
+                            tls_handshake: opened.flatten(),
+                        });
                     }
                     Err(e)
                         if reused
@@ -289,6 +373,16 @@ impl Client {
             .await
             .map_err(|_| FailKind::Timeout)?
     }
+}
+
+/// The answer's `Set-Cookie` values, bounded (no allocation when there are none).
+fn set_cookies(h: &hyper::HeaderMap) -> Vec<String> {
+    h.get_all(hyper::header::SET_COOKIE)
+        .iter()
+        .take(crate::cookies::MAX_SET_COOKIES)
+        .filter(|v| v.len() <= crate::cookies::MAX_COOKIE_BYTES)
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect()
 }
 
 /// `(Content-Type, value)` for a body encoding.
@@ -309,7 +403,14 @@ mod tests {
         assert_eq!((t.authority.as_str(), t.base.as_str()), ("127.0.0.1:5000", ""));
         let b = Target::parse("http://localhost/app/").unwrap();
         assert_eq!((b.authority.as_str(), b.base.as_str()), ("localhost:80", "/app"));
-        assert!(matches!(Target::parse("https://x"), Err(HostError::Scheme)));
+        let s = Target::parse("https://exam.example.com/api").unwrap();
+        assert_eq!(
+            (s.tls, s.authority.as_str(), s.host.as_str(), s.origin().as_str()),
+            (true, "exam.example.com:443", "exam.example.com", "https://exam.example.com:443/api")
+        );
+        let v6 = Target::parse("https://[::1]:8443").unwrap();
+        assert_eq!((v6.host.as_str(), v6.authority.as_str()), ("[::1]", "[::1]:8443"));
+        assert!(matches!(Target::parse("ftp://x"), Err(HostError::Scheme)));
         assert!(matches!(Target::parse("http:///x"), Err(HostError::Empty)));
     }
 

@@ -2,6 +2,7 @@
 //! thin shell over [`run`]; the engine returns a report, renderers print it.
 
 pub mod answer;
+pub mod cookies;
 pub mod cli;
 pub mod config;
 pub mod hammer;
@@ -16,6 +17,7 @@ pub mod run;
 pub mod scenario;
 pub mod setup;
 pub mod stats;
+pub mod tls;
 pub mod student;
 
 use std::ffi::OsString;
@@ -125,12 +127,13 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             }
             let cfg = hammer::HammerConfig {
                 host: a.host.clone(),
-                target,
+                target: target.clone(),
                 scenario,
                 request: a.request.clone(),
                 ids,
                 requests: a.requests,
                 concurrency: a.concurrency,
+                tls: config::tls_for(&target, &a.tls.options()?)?,
             };
             let report = on_runtime(a.threads, hammer::hammer(cfg))?;
             emit(&report, a.json.as_deref(), None, None)?;

@@ -41,6 +41,22 @@ pub struct RunReport {
     pub task_lateness: Vec<TaskLateness>,
     /// One row per second: the run over time.
     pub history: Vec<HistoryRow>,
+    /// HTTPS: handshakes and their times, and whether certificates were checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsReport>,
+}
+
+/// TLS handshakes of new connections (`https://` hosts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsReport {
+    /// Handshakes completed (failed ones are requests failed as `tls`).
+    pub handshakes: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// `--insecure`: the server's certificate was not verified.
+    pub insecure: bool,
 }
 
 /// Students of the run.

@@ -118,7 +118,7 @@ pub struct Outcome {
 /// (students, hammer, setup) takes. `names` are the capture names of the
 /// request's place (login's or setup's).
 pub async fn exchange(client: &Client, r: &Request, names: &[String], v: &Values<'_>, file: Bytes) -> Outcome {
-    let p = match prepare(r, v, file) {
+    let mut p = match prepare(r, v, file) {
         Ok(p) => p,
         Err(k) => {
             return Outcome {
@@ -131,8 +131,15 @@ pub async fn exchange(client: &Client, r: &Request, names: &[String], v: &Values
         }
     };
     let sent = p.body.len();
+    // The student's jar: its cookies go out, the answer's come in.
+    if let Some(h) = v.jar.and_then(|j| j.header(&p.path)) {
+        p.headers.push((hyper::header::COOKIE, h));
+    }
     match client.send(&p.method, &p.path, &p.headers, p.body).await {
         Ok(a) => {
+            if let Some(j) = v.jar {
+                j.store(&p.path, &a.set_cookies);
+            }
             let (result, ledger) = crate::answer::judge_full(r, names, a.status, &a.body);
             Outcome {
                 result,

@@ -30,7 +30,13 @@ pub fn collector(s: &crate::scenario::Scenario) -> Collector {
 /// Runs the load and returns the report.
 pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let addr = cfg.target.resolve().await?;
-    let client = Client::new(cfg.target.clone(), addr, cfg.timeout, cfg.max_idle_connections);
+    let client = Client::new(
+        cfg.target.clone(),
+        addr,
+        cfg.timeout,
+        cfg.max_idle_connections,
+        cfg.tls.clone(),
+    );
     let (tx, rx) = mpsc::unbounded_channel();
     // Reports students whose tasks end abnormally; dropped once they are all joined.
     let ends = tx.clone();
@@ -42,6 +48,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
         .map(|p| open_ledger(p, &cfg.host, &cfg.scenario))
         .transpose()?;
     let ctx = Arc::new(Ctx {
+        cookies: cfg.cookies,
         ledger: ledger.as_ref().map(crate::ledger::Ledger::sink),
         client,
         scenario: cfg.scenario.clone(),
@@ -232,6 +239,8 @@ async fn collect(
 /// The report of a finished run.
 pub fn report(cfg: &RunConfig, c: &Collector, duration: Duration) -> RunReport {
     let meta = RunMeta {
+        tls: cfg.target.tls,
+        insecure: cfg.insecure,
         host: cfg.host.clone(),
         id_range: cfg.ids.to_string(),
         id_source: cfg.id_source.clone(),

@@ -22,6 +22,8 @@ pub struct SetupConfig {
     /// The whole population.
     pub ids: IdRange,
     pub timeout: Duration,
+    /// TLS for an `https://` host.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// One setup request's outcome.
@@ -72,7 +74,7 @@ pub fn student_list(s: &Scenario, ids: &IdRange) -> String {
 /// Runs the setup requests in order; stops at the first failure.
 pub async fn setup(cfg: SetupConfig) -> anyhow::Result<SetupReport> {
     let addr = cfg.target.resolve().await?;
-    let client = Client::new(cfg.target.clone(), addr, cfg.timeout, 4);
+    let client = Client::new(cfg.target.clone(), addr, cfg.timeout, 4, cfg.tls.clone());
     let s = &cfg.scenario;
     let list = student_list(s, &cfg.ids);
     let mut caps = answer::slots(&s.setup_captures);

@@ -72,6 +72,8 @@ pub struct Ctx {
     pub wall_start: DateTime<Local>,
     /// `--ledger`: where each login, logout and sequenced upload is recorded.
     pub ledger: Option<ledger::Sink>,
+    /// One cookie jar per student (off with `--no-cookies`).
+    pub cookies: bool,
 }
 
 /// One request as the ledger needs it.
@@ -133,6 +135,11 @@ impl Ctx {
         let t0 = Instant::now();
         let o = requests::exchange(&self.client, r, &self.scenario.captures, v, file).await;
         let done = Instant::now();
+        if let Some(d) = o.answer.as_ref().and_then(|a| a.tls_handshake) {
+            self.emit(Event::TlsHandshake {
+                us: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+            });
+        }
         self.emit(Event::Sample(Sample {
             endpoint,
             at_ms: self.millis(done),
@@ -205,9 +212,11 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
     ctx.emit(Event::Spawned);
     let s = &ctx.scenario;
+    let jar = ctx.cookies.then(|| crate::cookies::Jar::new(&ctx.client.origin()));
     let base = Values {
         student_id: &who.id,
         n: who.n,
+        jar: jar.as_ref(),
         ..Values::default()
     };
     let name = s.student_name.fill(&base, crate::scenario::Escape::None);

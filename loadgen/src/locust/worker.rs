@@ -71,6 +71,8 @@ struct Worker {
     send_failing: bool,
     /// `--ledger`: this worker's client ledger.
     ledger: Option<crate::ledger::Ledger>,
+    /// Some spawn aimed at an `https://` host (the report then has TLS figures).
+    tls_used: bool,
 }
 
 impl Worker {
@@ -136,8 +138,11 @@ impl Worker {
             .next()
             .ok_or_else(|| anyhow::anyhow!("cannot resolve {}", target.authority))?;
         let s = &self.cfg.setup;
+        let tls = crate::config::tls_for(&target, &s.tls)?;
+        self.tls_used |= target.tls;
         let ctx = Arc::new(Ctx {
-            client: Client::new(target, addr, s.timeout, s.max_idle_connections),
+            cookies: s.cookies,
+            client: Client::new(target, addr, s.timeout, s.max_idle_connections, tls),
             scenario: s.scenario.clone(),
             payloads: s.payloads.clone(),
             plan: s.plan.clone(),
@@ -309,6 +314,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         start,
         id_ranges: Vec::new(),
         send_failing: false,
+        tls_used: false,
         ledger: cfg
             .setup
             .ledger
@@ -426,6 +432,8 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
 
 fn final_report(w: &Worker) -> RunReport {
     let meta = RunMeta {
+        tls: w.tls_used,
+        insecure: w.tls_used && w.cfg.setup.tls.insecure,
         host: w.cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into()),
         id_range: w.id_ranges.join("; "),
         id_source: format!("locust worker index {}", w.index.map_or("?".into(), |i| i.to_string())),

@@ -51,6 +51,7 @@ mod tests {
             lateness: Lateness::default(),
             task_lateness: vec![],
             history: vec![],
+            tls: None,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

@@ -119,6 +119,16 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
             writeln!(out, "seqs {what} ({} students): {}", issues.len(), list(&items))?;
         }
     }
+    if let Some(t) = &r.tls {
+        writeln!(
+            out,
+            "TLS handshakes: {} (p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms)",
+            t.handshakes, t.p50_ms, t.p99_ms, t.max_ms
+        )?;
+        if t.insecure {
+            writeln!(out, "WARNING: --insecure: the server's certificate was not verified")?;
+        }
+    }
     let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
     writeln!(
         out,

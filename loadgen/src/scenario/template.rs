@@ -36,6 +36,11 @@ enum Var {
     StudentList,
     Timestamp,
     Capture(usize),
+    /// `{cookie:NAME}`: the value of a cookie in the student's jar.
+    Cookie(String),
+    /// `{student_ip}`: 10.x.y.z from the student's number, distinct per student
+    /// (for `X-Real-IP` / `X-Forwarded-For` behind a proxy that trusts them).
+    StudentIp,
     /// `{time[+-]OFFSET:FORMAT}`: the request's moment plus the offset, in strftime FORMAT.
     Time {
         offset_ms: i64,
@@ -86,6 +91,8 @@ pub struct Values<'a> {
     /// The request's moment: a task's planned start; `None`: now, read only
     /// when a template needs it (the clock is not read per request otherwise).
     pub at: Option<DateTime<Local>>,
+    /// The student's cookie jar (`{cookie:NAME}`; sent and filled by requests).
+    pub jar: Option<&'a crate::cookies::Jar>,
 }
 
 /// How filled values are escaped.
@@ -132,6 +139,10 @@ fn var(name: &str, scope: &Scope) -> Result<Piece, String> {
         "student_id" if student => Var::StudentId,
         "n" if student => Var::N,
         "student_name" if student => Var::StudentName,
+        "student_ip" if student => Var::StudentIp,
+        _ if student && name.starts_with("cookie:") && name.len() > "cookie:".len() => {
+            Var::Cookie(name.trim_start_matches("cookie:").to_string())
+        }
         "seq" if scope.place == Place::Sequenced => Var::Seq,
         "student_list" if scope.place == Place::Setup => Var::StudentList,
         "timestamp" => Var::Timestamp,
@@ -274,6 +285,15 @@ fn push_var(out: &mut String, var: &Var, v: &Values) {
             let _ = write!(out, "{}", v.at.unwrap_or_else(Local::now).format(ISO));
         }
         Var::Capture(i) => out.push_str(v.captures.get(*i).map_or("", |c| c.text.as_str())),
+        Var::Cookie(name) => {
+            if let Some(value) = v.jar.and_then(|j| j.value(name)) {
+                out.push_str(&value);
+            }
+        }
+        Var::StudentIp => {
+            let n = v.n;
+            let _ = write!(out, "10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
+        }
         Var::Time { offset_ms, format } => {
             let now = v.at.unwrap_or_else(Local::now);
             let at = now

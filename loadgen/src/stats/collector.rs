@@ -186,6 +186,9 @@ pub struct RunMeta {
     pub planned: Option<u64>,
     /// The verdict fails above this failure ratio.
     pub max_fail_ratio: f64,
+    /// `https://` host: report TLS handshakes; `--insecure` given.
+    pub tls: bool,
+    pub insecure: bool,
 }
 
 /// The whole run's statistics.
@@ -205,6 +208,9 @@ pub struct Collector {
     skipped: BTreeMap<String, Vec<u64>>,
     /// The last seq each student finished with (uploaded, given up or skipped).
     last_seq: HashMap<String, u64>,
+    /// TLS handshake times, and the exact maximum.
+    handshakes: Histogram<u64>,
+    handshake_max: u64,
 }
 
 impl Collector {
@@ -222,6 +228,8 @@ impl Collector {
             gave_up: BTreeMap::new(),
             skipped: BTreeMap::new(),
             last_seq: HashMap::new(),
+            handshakes: histogram(),
+            handshake_max: 0,
         }
     }
 
@@ -239,6 +247,10 @@ impl Collector {
                     h.saturating_record(us.min(MAX_US));
                     *max = (*max).max(us);
                 }
+            }
+            Event::TlsHandshake { us } => {
+                self.handshakes.saturating_record(us.min(MAX_US));
+                self.handshake_max = self.handshake_max.max(us);
             }
             Event::Spawned => {
                 self.students.spawned += 1;
@@ -410,6 +422,16 @@ impl Collector {
             lateness,
             task_lateness: self.task_lateness(),
             history: self.history.clone(),
+            tls: meta.tls.then(|| {
+                let ms = |q: f64| self.handshakes.value_at_quantile(q) as f64 / 1000.0;
+                crate::report::TlsReport {
+                    handshakes: self.handshakes.len(),
+                    p50_ms: ms(0.5),
+                    p99_ms: ms(0.99),
+                    max_ms: self.handshake_max as f64 / 1000.0,
+                    insecure: meta.insecure,
+                }
+            }),
         }
     }
 }

@@ -12,6 +12,8 @@ pub enum FailKind {
     Timeout,
     /// The connection could not be opened.
     Connect,
+    /// The TLS handshake failed (certificate not trusted, wrong name, no TLS there).
+    Tls,
     /// The connection was reset or closed mid-request.
     Reset,
     /// The request could not be built or the answer could not be used.
@@ -28,6 +30,7 @@ impl fmt::Display for FailKind {
             FailKind::Http(s) => write!(f, "http {s}"),
             FailKind::Timeout => f.write_str("timeout"),
             FailKind::Connect => f.write_str("connect"),
+            FailKind::Tls => f.write_str("tls"),
             FailKind::Reset => f.write_str("reset"),
             FailKind::Protocol => f.write_str("protocol"),
             FailKind::Check(ptr) => write!(f, "check {ptr}"),
@@ -60,6 +63,8 @@ pub enum Event {
     Sample(Sample),
     /// A task's run started `us` microseconds after its planned time.
     Lateness { task: usize, us: u64 },
+    /// A new connection's TLS handshake took `us` microseconds.
+    TlsHandshake { us: u64 },
     /// A student task started.
     Spawned,
     /// A student logged in.
