@@ -238,9 +238,12 @@ impl Client {
         max_idle: usize,
         tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     ) -> Client {
-        let tls = tls
-            .filter(|_| target.tls)
-            .and_then(|c| Some(Tls(tokio_rustls::TlsConnector::from(c), crate::tls::server_name(&target.host)?)));
+        let tls = tls.filter(|_| target.tls).and_then(|c| {
+            Some(Tls(
+                tokio_rustls::TlsConnector::from(c),
+                crate::tls::server_name(&target.host)?,
+            ))
+        });
         Client {
             addr,
             host: HeaderValue::from_str(&target.authority).ok(),
@@ -406,7 +409,12 @@ mod tests {
         let s = Target::parse("https://exam.example.com/api").unwrap();
         assert_eq!(
             (s.tls, s.authority.as_str(), s.host.as_str(), s.origin().as_str()),
-            (true, "exam.example.com:443", "exam.example.com", "https://exam.example.com:443/api")
+            (
+                true,
+                "exam.example.com:443",
+                "exam.example.com",
+                "https://exam.example.com:443/api"
+            )
         );
         let v6 = Target::parse("https://[::1]:8443").unwrap();
         assert_eq!((v6.host.as_str(), v6.authority.as_str()), ("[::1]", "[::1]:8443"));

@@ -2,9 +2,9 @@
 //! thin shell over [`run`]; the engine returns a report, renderers print it.
 
 pub mod answer;
-pub mod cookies;
 pub mod cli;
 pub mod config;
+pub mod cookies;
 pub mod hammer;
 pub mod http;
 pub mod ledger;
@@ -17,8 +17,8 @@ pub mod run;
 pub mod scenario;
 pub mod setup;
 pub mod stats;
-pub mod tls;
 pub mod student;
+pub mod tls;
 
 use std::ffi::OsString;
 use std::fs::File;

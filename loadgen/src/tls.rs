@@ -46,7 +46,9 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
             .with_no_client_auth()
     } else {
-        builder.with_root_certificates(roots(opts.cacert.as_deref())?).with_no_client_auth()
+        builder
+            .with_root_certificates(roots(opts.cacert.as_deref())?)
+            .with_no_client_auth()
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
@@ -65,7 +67,9 @@ fn roots(cacert: Option<&Path>) -> Result<RootCertStore, TlsError> {
                 return Err(TlsError::CaEmpty(name));
             }
             for c in certs {
-                store.add(c).map_err(|e| TlsError::CaFile(name.clone(), e.to_string()))?;
+                store
+                    .add(c)
+                    .map_err(|e| TlsError::CaFile(name.clone(), e.to_string()))?;
             }
         }
         None => {
@@ -147,7 +151,13 @@ mod tests {
             insecure: false,
         });
         assert!(matches!(r, Err(TlsError::CaEmpty(_))), "{r:?}");
-        assert!(client_config(&TlsOptions { cacert: None, insecure: true }).is_ok());
+        assert!(
+            client_config(&TlsOptions {
+                cacert: None,
+                insecure: true
+            })
+            .is_ok()
+        );
         assert!(server_name("example.com").is_some() && server_name("127.0.0.1").is_some());
     }
 }

@@ -128,6 +128,14 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         if t.insecure {
             writeln!(out, "WARNING: --insecure: the server's certificate was not verified")?;
         }
+        let failed_tls = r.total.failure_kinds.get("tls").copied().unwrap_or(0);
+        if failed_tls > 0 {
+            writeln!(
+                out,
+                "{failed_tls} request(s) failed the TLS handshake: the server's certificate is not trusted for this host \
+                 (give --cacert with the CA that signed it, or --insecure), or the port does not speak TLS"
+            )?;
+        }
     }
     let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
     writeln!(
