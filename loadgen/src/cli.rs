@@ -274,6 +274,10 @@ pub struct HammerArgs {
     pub scenario: ScenarioArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// Keep at most this many idle connections (default: --concurrency; 0: a new
+    /// connection, and with https a TLS handshake, per request).
+    #[arg(long, value_name = "N")]
+    pub max_idle_connections: Option<usize>,
     /// The request to hammer: login, or a task's name (each student logs in once first).
     #[arg(long, default_value = "login", value_name = "NAME")]
     pub request: String,

@@ -31,6 +31,8 @@ pub struct HammerConfig {
     pub ids: IdRange,
     pub requests: u64,
     pub concurrency: u64,
+    /// Idle connections kept (`--max-idle-connections`).
+    pub max_idle: usize,
     /// TLS for an `https://` host.
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
@@ -50,6 +52,7 @@ async fn send(
     w: &Who,
     endpoint: usize,
     start: Instant,
+    tx: &tokio::sync::mpsc::UnboundedSender<Event>,
 ) -> (Sample, Result<Vec<(usize, Captured)>, FailKind>) {
     let v = Values {
         student_id: &w.id,
@@ -62,6 +65,11 @@ async fn send(
     let t0 = Instant::now();
     let o = requests::exchange(client, r, &s.captures, &v, Bytes::new()).await;
     let done = Instant::now();
+    if let Some(d) = o.answer.as_ref().and_then(|a| a.tls_handshake) {
+        let _ = tx.send(Event::TlsHandshake {
+            us: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+        });
+    }
     let sample = Sample {
         endpoint,
         at_ms: u64::try_from((done - start).as_millis()).unwrap_or(u64::MAX),
@@ -80,7 +88,7 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
         cfg.target.clone(),
         addr,
         Duration::from_secs(30),
-        cfg.concurrency as usize,
+        cfg.max_idle,
         cfg.tls.clone(),
     ));
     let s = Arc::new(cfg.scenario.clone());
@@ -104,7 +112,7 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
             captures: answer::slots(&s.captures),
         };
         if task.is_some() {
-            let (sample, got) = send(&client, &s, &s.login, &w, 0, start).await;
+            let (sample, got) = send(&client, &s, &s.login, &w, 0, start, &tx).await;
             let _ = tx.send(Event::Sample(sample));
             answer::store(&mut w.captures, got.unwrap_or_default());
         }
@@ -129,7 +137,7 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
                 let Some(w) = who.get((i % who.len().max(1) as u64) as usize) else {
                     break;
                 };
-                let (sample, _) = send(&client, &s, r, w, endpoint, start).await;
+                let (sample, _) = send(&client, &s, r, w, endpoint, start, &tx).await;
                 let _ = tx.send(Event::Sample(sample));
             }
         }));

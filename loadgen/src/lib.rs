@@ -133,6 +133,9 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 ids,
                 requests: a.requests,
                 concurrency: a.concurrency,
+                max_idle: a
+                    .max_idle_connections
+                    .unwrap_or(usize::try_from(a.concurrency).unwrap_or(usize::MAX)),
                 tls: config::tls_for(&target, &a.tls.options()?)?,
             };
             let report = on_runtime(a.threads, hammer::hammer(cfg))?;
