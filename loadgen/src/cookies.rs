@@ -2,7 +2,7 @@
 //! expiry, `Secure`, `HttpOnly`): what an answer sets goes with that
 //! student's later requests, never with another student's.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hyper::header::HeaderValue;
 use url::Url;
@@ -12,18 +12,20 @@ use url::Url;
 pub const MAX_SET_COOKIES: usize = 32;
 pub const MAX_COOKIE_BYTES: usize = 4096;
 
-/// A student's jar for one origin (`https://host:port`).
+/// A student's jar for one origin (`https://host:port`). The store is made
+/// when the first cookie arrives: an idle student of a cookie-less API holds
+/// two words here.
 #[derive(Debug)]
 pub struct Jar {
-    origin: String,
-    store: Mutex<cookie_store::CookieStore>,
+    origin: Arc<str>,
+    store: Mutex<Option<Box<cookie_store::CookieStore>>>,
 }
 
 impl Jar {
-    pub fn new(origin: &str) -> Jar {
+    pub fn new(origin: Arc<str>) -> Jar {
         Jar {
-            origin: origin.trim_end_matches('/').to_string(),
-            store: Mutex::new(cookie_store::CookieStore::default()),
+            origin,
+            store: Mutex::new(None),
         }
     }
 
@@ -33,7 +35,8 @@ impl Jar {
 
     /// The `Cookie` header for a request to `path`, when any cookie applies.
     pub fn header(&self, path: &str) -> Option<HeaderValue> {
-        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let store = guard.as_ref()?;
         // An empty jar (most requests of a cookie-less API) costs no URL parse.
         store.iter_unexpired().next()?;
         let url = self.url(path)?;
@@ -53,7 +56,8 @@ impl Jar {
             return;
         }
         let Some(url) = self.url(path) else { return };
-        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let store = guard.get_or_insert_with(Default::default);
         for c in set_cookies.iter().take(MAX_SET_COOKIES) {
             let _ = store.parse(c, &url);
         }
@@ -61,8 +65,9 @@ impl Jar {
 
     /// A cookie's value (`{cookie:NAME}` in templates), if the jar holds it.
     pub fn value(&self, name: &str) -> Option<String> {
-        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        store
+        let guard = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .as_ref()?
             .iter_unexpired()
             .find(|c| c.name() == name)
             .map(|c| c.value().to_string())
@@ -76,7 +81,7 @@ mod tests {
     #[test]
     fn cookies_follow_path_secure_and_expiry() {
         // Not a loopback host: there, as in browsers, plain HTTP counts as secure.
-        let jar = Jar::new("http://example.com:5000");
+        let jar = Jar::new("http://example.com:5000".into());
         jar.store(
             "/api/login",
             &[
@@ -91,9 +96,9 @@ mod tests {
         assert!(h.to_str().unwrap().contains("only_api=1") && h.to_str().unwrap().contains("session=abc"));
         assert_eq!(jar.value("session").as_deref(), Some("abc"));
         assert_eq!(jar.value("gone"), None);
-        let tls = Jar::new("https://example.com");
+        let tls = Jar::new("https://example.com".into());
         tls.store("/", &["secure_one=2; Path=/; Secure".to_string()]);
         assert_eq!(tls.header("/").unwrap(), "secure_one=2");
-        assert!(Jar::new("http://h").header("/").is_none());
+        assert!(Jar::new("http://h".into()).header("/").is_none());
     }
 }

@@ -223,6 +223,8 @@ pub struct Client {
     host: Option<HeaderValue>,
     /// TLS, for an `https://` target.
     tls: Option<Tls>,
+    /// Where cookies are scoped, shared by every student's jar.
+    origin: std::sync::Arc<str>,
     idle: Mutex<Vec<SendRequest<Body>>>,
     max_idle: usize,
     timeout: Duration,
@@ -246,6 +248,7 @@ impl Client {
         });
         Client {
             addr,
+            origin: target.origin().into(),
             host: HeaderValue::from_str(&target.authority).ok(),
             target,
             tls,
@@ -256,8 +259,8 @@ impl Client {
     }
 
     /// The target's origin (`https://host:port/base`), where cookies are scoped.
-    pub fn origin(&self) -> String {
-        self.target.origin()
+    pub fn origin(&self) -> std::sync::Arc<str> {
+        self.origin.clone()
     }
 
     /// A new connection; with TLS, also how long its handshake took.

@@ -212,7 +212,7 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
     ctx.emit(Event::Spawned);
     let s = &ctx.scenario;
-    let jar = ctx.cookies.then(|| crate::cookies::Jar::new(&ctx.client.origin()));
+    let jar = ctx.cookies.then(|| crate::cookies::Jar::new(ctx.client.origin()));
     let base = Values {
         student_id: &who.id,
         n: who.n,
