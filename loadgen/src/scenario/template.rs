@@ -365,6 +365,27 @@ mod tests {
     }
 
     #[test]
+    fn cookies_and_student_addresses() {
+        let (none, vars) = (Vec::new(), BTreeMap::new());
+        let sc = scope(Place::Student, &none, &vars);
+        let jar = crate::cookies::Jar::new("http://example.com".into());
+        jar.store("/api/login", &["session=s3cr3t; Path=/".to_string()]);
+        let v = Values {
+            n: 70_000,
+            jar: Some(&jar),
+            ..Values::default()
+        };
+        let t = Template::compile("{cookie:session}|{cookie:absent}|{student_ip}", &sc).unwrap();
+        assert_eq!(t.fill(&v, Escape::None), "s3cr3t||10.1.17.112");
+        let setup = scope(Place::Setup, &none, &vars);
+        assert!(
+            Template::compile("{cookie:session}", &setup).is_err(),
+            "setup has no student jar"
+        );
+        assert!(Template::compile("{cookie:}", &sc).is_err());
+    }
+
+    #[test]
     fn refuses_undefined_names_by_place_and_bad_syntax() {
         let none: Vec<String> = Vec::new();
         let vars = BTreeMap::new();
