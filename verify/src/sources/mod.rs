@@ -2,5 +2,6 @@
 
 pub mod lines;
 pub mod logfile;
+pub mod rawdir;
 pub mod tail;
 pub mod tree;

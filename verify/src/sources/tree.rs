@@ -7,10 +7,9 @@ use std::fs::{self, DirEntry, FileType};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::audit::seq::{FolderObs, SegmentObs};
+use crate::audit::seq::FolderObs;
 use crate::report::PathError;
 use crate::report::seq::Layout;
-use crate::segment::{NameKind, classify};
 use crate::text::escape_os;
 
 /// How folders are read.
@@ -121,7 +120,7 @@ fn is_dir(path: &Path, follow: bool) -> bool {
 /// The resolved type of an entry: links are followed only when asked.
 enum EntryType {
     Dir,
-    File(Option<fs::Metadata>),
+    File,
     SkippedLink,
 }
 
@@ -131,17 +130,9 @@ fn entry_type(entry: &DirEntry, ft: FileType, follow: bool) -> io::Result<EntryT
             return Ok(EntryType::SkippedLink);
         }
         let meta = fs::metadata(entry.path())?;
-        return Ok(if meta.is_dir() {
-            EntryType::Dir
-        } else {
-            EntryType::File(Some(meta))
-        });
+        return Ok(if meta.is_dir() { EntryType::Dir } else { EntryType::File });
     }
-    Ok(if ft.is_dir() {
-        EntryType::Dir
-    } else {
-        EntryType::File(None)
-    })
+    Ok(if ft.is_dir() { EntryType::Dir } else { EntryType::File })
 }
 
 /// Lists the student folders of a recordings folder.
@@ -161,7 +152,7 @@ pub fn list_students(recordings: &Path, follow: bool) -> Listing {
         });
         match typed {
             Ok((EntryType::Dir, e)) => out.students.push((e.file_name(), e.path())),
-            Ok((EntryType::File(_), e)) => out.stray.push(escape_os(&e.file_name())),
+            Ok((EntryType::File, e)) => out.stray.push(escape_os(&e.file_name())),
             Ok((EntryType::SkippedLink, _)) => out.skipped_links += 1,
             Err(e) => out.errors.push(PathError::io(recordings, &e)),
         }
@@ -171,74 +162,8 @@ pub fn list_students(recordings: &Path, follow: bool) -> Listing {
     out
 }
 
-/// Reads one student folder into observations.
+/// Reads one student folder into observations (at the kernel's floor:
+/// `sources::rawdir`).
 pub fn read_folder(exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanOptions) -> FolderObs {
-    let id = escape_os(name);
-    let mut obs = FolderObs {
-        exam,
-        id,
-        ..FolderObs::default()
-    };
-    let entries = match fs::read_dir(path) {
-        Ok(e) => e,
-        Err(e) => {
-            obs.errors.push(PathError::io(path, &e));
-            return obs;
-        }
-    };
-    for entry in entries {
-        if let Err(e) = read_entry(entry, &mut obs, opts) {
-            obs.errors.push(e);
-        }
-    }
-    obs
-}
-
-fn read_entry(entry: io::Result<DirEntry>, obs: &mut FolderObs, opts: &ScanOptions) -> Result<(), PathError> {
-    let entry = entry.map_err(|e| PathError::io(Path::new(&obs.id), &e))?;
-    let err = |e: io::Error| PathError::io(&entry.path(), &e);
-    let ft = entry.file_type().map_err(err)?;
-    let meta = match entry_type(&entry, ft, opts.follow_links).map_err(err)? {
-        EntryType::SkippedLink => {
-            obs.skipped_links += 1;
-            return Ok(());
-        }
-        EntryType::Dir => {
-            obs.others.push(format!("{}/", escape_os(&entry.file_name())));
-            return Ok(());
-        }
-        EntryType::File(meta) => meta,
-    };
-    let file_name = entry.file_name();
-    let Some(text) = file_name.to_str() else {
-        obs.others.push(escape_os(&file_name));
-        return Ok(());
-    };
-    let seg = match classify(text, &opts.exts) {
-        NameKind::Segment(seg) => seg,
-        NameKind::InFlight => {
-            obs.in_flight += 1;
-            return Ok(());
-        }
-        NameKind::Other => {
-            obs.others.push(escape_os(&file_name));
-            return Ok(());
-        }
-    };
-    let size = match (opts.check_size, meta) {
-        (false, _) => None,
-        (true, Some(m)) => Some(m.len()),
-        // DirEntry::metadata stats relative to the open directory: no path walk.
-        (true, None) => Some(entry.metadata().map_err(err)?.len()),
-    };
-    let foreign_id = (seg.student != obs.id).then(|| seg.student.to_string());
-    let (seq, time) = (seg.seq, seg.time);
-    obs.segments.push(SegmentObs {
-        name: file_name,
-        seq,
-        time,
-        size,
-        foreign_id,
-    });
-    Ok(())
+    super::rawdir::read_folder(exam, name, path, opts)
 }
