@@ -230,15 +230,19 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
             at: None,
             ..base
         };
-        let x = Box::pin(ctx.exchange_full(LOGIN, &s.login, &v, Bytes::new())).await;
-        ctx.record(|| Record::Login {
-            student: who.id.clone(),
-            attempt: attempt + 1,
-            start_ms: x.start_ms,
-            end_ms: x.end_ms,
-            answered: x.answered,
-        });
-        if let Ok(got) = x.result {
+        // The exchange's state is dropped here, not held across the backoff.
+        let result = {
+            let x = Box::pin(ctx.exchange_full(LOGIN, &s.login, &v, Bytes::new())).await;
+            ctx.record(|| Record::Login {
+                student: who.id.clone(),
+                attempt: attempt + 1,
+                start_ms: x.start_ms,
+                end_ms: x.end_ms,
+                answered: x.answered,
+            });
+            x.result
+        };
+        if let Ok(got) = result {
             let mut caps = answer::slots(&s.captures);
             answer::store(&mut caps, got);
             captures = Some(caps);
@@ -288,15 +292,18 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
         let mut ok = false;
         for attempt in 0..=ctx.plan.retries.min(2) {
             let v = Values { at: None, ..v };
-            let x = Box::pin(ctx.exchange_full(s.logout_index(), logout, &v, Bytes::new())).await;
-            ctx.record(|| Record::Logout {
-                student: who.id.clone(),
-                attempt: attempt + 1,
-                start_ms: x.start_ms,
-                end_ms: x.end_ms,
-                answered: x.answered,
-            });
-            if x.result.is_ok() {
+            let done = {
+                let x = Box::pin(ctx.exchange_full(s.logout_index(), logout, &v, Bytes::new())).await;
+                ctx.record(|| Record::Logout {
+                    student: who.id.clone(),
+                    attempt: attempt + 1,
+                    start_ms: x.start_ms,
+                    end_ms: x.end_ms,
+                    answered: x.answered,
+                });
+                x.result.is_ok()
+            };
+            if done {
                 ok = true;
                 break;
             }
@@ -382,24 +389,28 @@ async fn task_loop(
                 };
                 let body = file();
                 let file_size = body.len() as u64;
-                let x = Box::pin(ctx.exchange_full(endpoint, &t.request, &v, body)).await;
-                ctx.record(|| Record::Upload {
-                    student: who.id.clone(),
-                    seq: Some(seq),
-                    attempt: tries,
-                    planned_ms: ctx.millis(at),
-                    start_ms: x.start_ms,
-                    end_ms: x.end_ms,
-                    bytes_sent: x.sent,
-                    file: t
-                        .request
-                        .file
-                        .as_ref()
-                        .map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
-                    file_size,
-                    answered: x.answered,
-                });
-                if x.result.is_ok() {
+                // Scoped: the exchange's state is not held across the backoff sleep.
+                let done = {
+                    let x = Box::pin(ctx.exchange_full(endpoint, &t.request, &v, body)).await;
+                    ctx.record(|| Record::Upload {
+                        student: who.id.clone(),
+                        seq: Some(seq),
+                        attempt: tries,
+                        planned_ms: ctx.millis(at),
+                        start_ms: x.start_ms,
+                        end_ms: x.end_ms,
+                        bytes_sent: x.sent,
+                        file: t
+                            .request
+                            .file
+                            .as_ref()
+                            .map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
+                        file_size,
+                        answered: x.answered,
+                    });
+                    x.result.is_ok()
+                };
+                if done {
                     ok = true;
                     break;
                 }

@@ -26,13 +26,17 @@ fn main() -> std::io::Result<()> {
                 let (mut n, mut b) = (0u64, 0u64);
                 loop {
                     let first = next.fetch_add(BATCH, Ordering::Relaxed);
-                    let Some(batch) = dirs.get(first..(first + BATCH).min(dirs.len())) else { break };
+                    let Some(batch) = dirs.get(first..(first + BATCH).min(dirs.len())) else {
+                        break;
+                    };
                     if batch.is_empty() {
                         break;
                     }
                     for d in batch {
                         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-                        let Ok(fd) = openat(CWD, d, flags, Mode::empty()) else { continue };
+                        let Ok(fd) = openat(CWD, d, flags, Mode::empty()) else {
+                            continue;
+                        };
                         let mut dir = RawDir::new(&fd, buf.spare_capacity_mut());
                         while let Some(Ok(e)) = dir.next() {
                             let name = e.file_name();
