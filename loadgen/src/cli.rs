@@ -32,6 +32,15 @@ pub enum Command {
     Setup(SetupArgs),
     /// Print the built-in scenario (the real supervise client) as TOML.
     Scenario,
+    /// Print shell completions for bash, zsh or fish (source them, or put them
+    /// where the shell looks: see the README's install section).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (roff) of this tool and its subcommands into DIR.
+    #[command(hide = true)]
+    Man { dir: std::path::PathBuf },
 }
 
 /// The student ID scheme: prefix, width, first number.

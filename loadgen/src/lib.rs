@@ -79,6 +79,15 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             print!("{}", scenario::DEFAULT_TOML);
             Ok(EXIT_PASS)
         }
+        Command::Completions { shell } => {
+            verify::clidocs::completions(<cli::Cli as clap::CommandFactory>::command(), shell, &mut io::stdout())?;
+            Ok(EXIT_PASS)
+        }
+        Command::Man { dir } => {
+            verify::clidocs::man_pages(<cli::Cli as clap::CommandFactory>::command(), &dir)
+                .map_err(|e| anyhow::anyhow!("write man pages to {}: {e}", dir.display()))?;
+            Ok(EXIT_PASS)
+        }
         Command::Setup(a) => {
             let cfg = a.to_config()?;
             let report = on_runtime(1, setup::setup(cfg))?;

@@ -106,3 +106,23 @@ fn the_builtin_scenario_is_printed_and_parses_back() {
     let s = loadgen::scenario::Scenario::parse(&out, "printed", &Default::default()).unwrap();
     assert_eq!(s.tasks.len(), 3);
 }
+
+#[test]
+fn completions_and_man_pages() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("_loadgen()") && text.contains("worker"), "{text}");
+    let d = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["man", d.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for page in ["loadgen.1", "loadgen-run.1", "loadgen-worker.1"] {
+        assert!(d.path().join(page).is_file(), "{page}");
+    }
+}

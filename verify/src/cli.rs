@@ -34,6 +34,15 @@ pub enum Command {
     /// Live audit during a run: follow logs through rotation, watch the recordings tree,
     /// alert on duplicate logins and confirmed gaps; end with the gate's report and code.
     Watch(Box<WatchArgs>),
+    /// Print shell completions for bash, zsh or fish (source them, or put them
+    /// where the shell looks: see the README's install section).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (roff) of this tool and its subcommands into DIR.
+    #[command(hide = true)]
+    Man { dir: std::path::PathBuf },
 }
 
 #[derive(Debug, Args)]

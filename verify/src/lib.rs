@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod classify;
 pub mod cli;
+pub mod clidocs;
 pub mod config;
 pub mod engine;
 pub mod exit;
@@ -44,6 +45,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
         Command::Merge(args) => run_merge(&args),
         Command::Gate(args) => run_gate(&args),
         Command::Watch(args) => run_watch(&args),
+        Command::Completions { shell } => {
+            clidocs::completions(<cli::Cli as clap::CommandFactory>::command(), shell, &mut io::stdout())
+                .map(|()| Outcome::Clean)
+                .map_err(anyhow::Error::from)
+        }
+        Command::Man { dir } => clidocs::man_pages(<cli::Cli as clap::CommandFactory>::command(), &dir)
+            .map(|_| Outcome::Clean)
+            .map_err(|e| anyhow::anyhow!("write man pages to {}: {e}", dir.display())),
     };
     match result {
         Ok(outcome) => outcome,

@@ -296,3 +296,28 @@ fn generated_tree_findings_equal_the_injected_truth_at_any_thread_count() {
         assert_eq!(f[&kind], 0, "{kind:?} was not injected");
     }
 }
+
+/// Completions for three shells and the man pages of every subcommand.
+#[test]
+fn completions_and_man_pages() {
+    for (shell, marker) in [
+        ("bash", "_verify()"),
+        ("zsh", "#compdef verify"),
+        ("fish", "complete -c verify"),
+    ] {
+        let r = verify(&["completions", shell]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stdout.contains(marker) && r.stdout.contains("gate"),
+            "{shell}: {}",
+            &r.stdout[..200.min(r.stdout.len())]
+        );
+    }
+    let d = tempfile::tempdir().unwrap();
+    let r = verify(&["man", d.path().to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for page in ["verify.1", "verify-seq.1", "verify-gate.1", "verify-watch.1"] {
+        let text = fs::read_to_string(d.path().join(page)).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+    }
+}
