@@ -1,0 +1,124 @@
+//! The recordings tree as `verify watch` sees it change: notify events turned
+//! into folder reads, each changed student folder read once per tick.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use notify::{Event, EventKind};
+
+use crate::audit::fold::GateFold;
+use crate::engine::seq::{SeqConfig, list_exam};
+use crate::sources::tree;
+
+/// A student folder first seen less than `YOUNG` ago: files written into it
+/// before notify added its watch send no event, so it is read on every tick
+/// for a while.
+pub(super) struct Young {
+    exam: Option<String>,
+    path: PathBuf,
+    since: Instant,
+}
+
+const YOUNG: Duration = Duration::from_secs(2);
+
+/// Turns tree events into folder reads: each changed folder is read once per
+/// tick, whatever the number of events. Returns the folders read.
+pub(super) fn tree_events(
+    s: &SeqConfig,
+    fold: &mut GateFold,
+    events: Vec<notify::Result<Event>>,
+    young: &mut Vec<Young>,
+    now: Instant,
+) -> u64 {
+    let mut dirty: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut rescan = false;
+    for ev in events {
+        let Ok(ev) = ev else {
+            rescan = true; // an overflowed queue or a watch error: look again
+            continue;
+        };
+        if ev.need_rescan() {
+            rescan = true;
+        }
+        if matches!(ev.kind, EventKind::Access(_)) && !is_close_write(&ev.kind) {
+            continue;
+        }
+        for p in ev.paths {
+            if let Some(parent) = p.parent() {
+                dirty.insert(parent.to_path_buf());
+            }
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+                dirty.insert(p);
+            }
+        }
+    }
+    let Some(part) = fold.seq.as_mut() else { return 0 };
+    let mut reads = 0u64;
+    let mut folders: Vec<(Option<String>, PathBuf)> = Vec::new();
+    if rescan || dirty.iter().any(|d| part.exam_of(d).is_none() && !is_student(part, d)) {
+        // Something above the student folders changed (a new exam, a new
+        // recordings folder, a lost event): look at the whole layout again.
+        if let Ok((_, exam_dirs, errors)) = tree::detect(&s.dir, s.scan.follow_links) {
+            part.errors = errors;
+            for ed in &exam_dirs {
+                let known = part.exam_of(&ed.recordings).is_some();
+                let students = list_exam(s, ed, part);
+                if rescan || !known {
+                    folders.extend(students.into_iter().map(|(_, p)| (ed.exam.clone(), p)));
+                }
+            }
+        }
+    }
+    for d in &dirty {
+        if let Some(exam) = part.exam_of(d).cloned() {
+            let ed = tree::ExamDir {
+                exam: exam.exam.clone(),
+                recordings: exam.recordings.clone(),
+            };
+            for (_, p) in list_exam(s, &ed, part) {
+                if !part.has_folder(&p) {
+                    folders.push((exam.exam.clone(), p));
+                }
+            }
+        } else if let Some(exam) = d.parent().and_then(|r| part.exam_of(r)) {
+            folders.push((exam.exam.clone(), d.clone()));
+        }
+    }
+    young.retain(|y| now.saturating_duration_since(y.since) < YOUNG);
+    for (exam, path) in &folders {
+        if !part.has_folder(path) && !young.iter().any(|y| &y.path == path) {
+            young.push(Young {
+                exam: exam.clone(),
+                path: path.clone(),
+                since: now,
+            });
+        }
+    }
+    folders.extend(young.iter().map(|y| (y.exam.clone(), y.path.clone())));
+    folders.sort();
+    folders.dedup();
+    for (exam, path) in folders {
+        let Some(name) = path.file_name().map(|n| n.to_os_string()) else {
+            continue;
+        };
+        let obs = tree::read_folder(exam, &name, &path, &s.scan);
+        fold.observe_folder(path, obs, now);
+        reads += 1;
+    }
+    reads
+}
+
+fn is_student(part: &crate::audit::fold::seq::SeqPart, d: &Path) -> bool {
+    d.parent().is_some_and(|r| part.exam_of(r).is_some())
+        || d.parent()
+            .and_then(Path::parent)
+            .is_some_and(|r| part.exam_of(r).is_some())
+}
+
+fn is_close_write(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Access(notify::event::AccessKind::Close(notify::event::AccessMode::Write))
+    )
+}
