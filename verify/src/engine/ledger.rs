@@ -1,12 +1,11 @@
 //! Reading client ledgers (`--ledger`, paths or globs) into the fold.
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::audit::fold::ledger::LedgerPart;
 use crate::report::PathError;
 use crate::sources::lines::{self, Filter};
-use crate::sources::logfile::{self, Input, Opened, Stream};
+use crate::sources::logfile::{self, Input};
 
 /// Reads every ledger.
 pub fn read_ledgers(args: &[String]) -> LedgerPart {
@@ -29,12 +28,8 @@ pub fn read_prefix(part: &mut LedgerPart, path: &Path, limit: u64) {
 
 fn read_input(part: &mut LedgerPart, input: &Input, limit: Option<u64>) {
     let idx = part.add_file(input.name());
-    let reader: Box<dyn Read + Send> = match logfile::open(input) {
-        Ok(Opened::Plain(f)) => match limit {
-            Some(l) => Box::new(f.take(l)),
-            None => Box::new(f),
-        },
-        Ok(Opened::Stream(Stream(s))) => s,
+    let reader = match logfile::open_reader(input, limit) {
+        Ok(r) => r,
         Err(e) => {
             part.errors.push(logfile::input_error(input, &e));
             return;
@@ -42,8 +37,6 @@ fn read_input(part: &mut LedgerPart, input: &Input, limit: Option<u64>) {
     };
     let (_, err) = lines::scan(reader, None, &Filter::All, |_, l| part.observe_line(idx, l));
     if let Some(e) = err {
-        let mut pe = logfile::input_error(input, &e);
-        pe.error = format!("read stopped (truncated or damaged?): {}", pe.error);
-        part.errors.push(pe);
+        part.errors.push(logfile::stopped_error(input, &e));
     }
 }

@@ -8,7 +8,7 @@ use crate::report::PathError;
 use crate::report::merge::MergeReport;
 pub use crate::settings::MergeConfig;
 use crate::sources::lines::{self, Filter};
-use crate::sources::logfile::{self, Input, Opened, SAMPLE_BYTES, Stream};
+use crate::sources::logfile::{self, Input, SAMPLE_BYTES};
 
 /// Reads every celery log and returns the report.
 pub fn run_merge(cfg: &MergeConfig) -> MergeReport {
@@ -39,21 +39,15 @@ fn read_input(cfg: &MergeConfig, part: &mut MergePart, input: &Input, limit: Opt
         lines: 0,
         encoding: None,
     });
-    let reader: Box<dyn Read + Send> = match logfile::open(input) {
-        Ok(Opened::Plain(f)) => match limit {
-            Some(l) => Box::new(f.take(l)),
-            None => Box::new(f),
-        },
-        Ok(Opened::Stream(Stream(s))) => s,
+    let reader = match logfile::open_reader(input, limit) {
+        Ok(r) => r,
         Err(e) => {
             part.errors.push(logfile::input_error(input, &e));
             return;
         }
     };
     if let Err(e) = read_one(cfg, idx, reader, part) {
-        let mut pe = logfile::input_error(input, &e);
-        pe.error = format!("read stopped (truncated or damaged?): {}", pe.error);
-        part.errors.push(pe);
+        part.errors.push(logfile::stopped_error(input, &e));
     }
 }
 

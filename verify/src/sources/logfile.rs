@@ -136,6 +136,25 @@ pub fn input_error(input: &Input, e: &io::Error) -> crate::report::PathError {
     }
 }
 
+/// Opens an input as one sequential reader; a plain file is cut at `limit`
+/// bytes (`verify watch`: where following begins), a stream is read whole.
+pub fn open_reader(input: &Input, limit: Option<u64>) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match open(input)? {
+        Opened::Plain(f) => match limit {
+            Some(l) => Box::new(f.take(l)),
+            None => Box::new(f),
+        },
+        Opened::Stream(Stream(s)) => s,
+    })
+}
+
+/// The path error for a read that failed part way.
+pub fn stopped_error(input: &Input, e: &io::Error) -> crate::report::PathError {
+    let mut pe = input_error(input, e);
+    pe.error = format!("read stopped (truncated or damaged?): {}", pe.error);
+    pe
+}
+
 /// True when the file starts with the gzip magic bytes.
 pub fn is_gzip(file: &File) -> bool {
     use std::os::unix::fs::FileExt;
