@@ -30,6 +30,9 @@ pub struct LogState {
     /// Lines of the sampled head, and how many were gunicorn access lines.
     pub sampled_lines: u64,
     pub access_lines_sampled: u64,
+    /// The event word in this file's encoding, made at the first live line
+    /// (not once per line).
+    pub event_bytes: Option<Vec<u8>>,
 }
 
 impl LogState {
@@ -49,6 +52,7 @@ impl LogState {
             auto_chose: None,
             sampled_lines: 0,
             access_lines_sampled: 0,
+            event_bytes: None,
         }
     }
 }
@@ -90,10 +94,11 @@ impl IdsPart {
         log.summary.lines = log.summary.lines.saturating_add(1);
         let line = log.summary.lines;
         // As the batch scan: only lines holding the event word are decoded.
-        if let Some(ev) = &cfg.matcher.event
-            && memchr::memmem::find(bytes, &logfile::encode(enc, ev)).is_none()
-        {
-            return None;
+        if let Some(ev) = &cfg.matcher.event {
+            let word = log.event_bytes.get_or_insert_with(|| logfile::encode(enc, ev));
+            if memchr::memmem::find(bytes, word).is_none() {
+                return None;
+            }
         }
         let (text, clean) = logfile::decode(enc, bytes);
         log.summary.undecodable_lines += u64::from(!clean);
