@@ -96,9 +96,7 @@ impl IdsPart {
         // As the batch scan: only lines holding the event word are decoded.
         if let Some(ev) = &cfg.matcher.event {
             let word = log.event_bytes.get_or_insert_with(|| logfile::encode(enc, ev));
-            if memchr::memmem::find(bytes, word).is_none() {
-                return None;
-            }
+            memchr::memmem::find(bytes, word)?;
         }
         let (text, clean) = logfile::decode(enc, bytes);
         log.summary.undecodable_lines += u64::from(!clean);
