@@ -18,25 +18,28 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 /// The outcome of one answer: the captured values (index, value), or why it failed.
 /// `names` are the capture names of the request's place (login's or setup's).
 pub fn judge(r: &Request, names: &[String], status: u16, body: &[u8]) -> Result<Vec<(usize, Captured)>, FailKind> {
-    judge_full(r, names, status, body).0
+    judge_full(r, names, status, body, false).0
 }
 
-/// As `judge`, with the answer's fields the request names for the ledger
-/// (`ledger = { filename = "/filename" }`), from the same parse of the body.
+/// As `judge`, with (when `ledger`: a ledger is written) the answer's fields
+/// the request names for it (`ledger = { filename = "/filename" }`), from the
+/// same parse of the body.
 pub fn judge_full(
     r: &Request,
     names: &[String],
     status: u16,
     body: &[u8],
+    ledger: bool,
 ) -> (Result<Vec<(usize, Captured)>, FailKind>, LedgerFields) {
-    let needs_json = !(r.expect.json.is_empty() && r.capture.is_empty() && r.ledger.is_empty());
+    let want_fields = ledger && !r.ledger.is_empty();
+    let needs_json = want_fields || !(r.expect.json.is_empty() && r.capture.is_empty());
     let json: Option<serde_json::Value> = if needs_json {
         serde_json::from_slice(body).ok()
     } else {
         None
     };
     let mut fields = LedgerFields::new();
-    if let Some(j) = &json {
+    if let Some(j) = json.as_ref().filter(|_| want_fields) {
         for (name, ptr) in &r.ledger {
             if let Some(v) = j.pointer(ptr) {
                 fields.insert(name.clone(), v.clone());

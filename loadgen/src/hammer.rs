@@ -63,7 +63,7 @@ async fn send(
         ..Values::default()
     };
     let t0 = Instant::now();
-    let o = requests::exchange(client, r, &s.captures, &v, Bytes::new()).await;
+    let o = requests::exchange(client, r, &s.captures, &v, Bytes::new(), false).await;
     let done = Instant::now();
     if let Some(d) = o.answer.as_ref().and_then(|a| a.tls_handshake) {
         let _ = tx.send(Event::TlsHandshake {

@@ -116,8 +116,16 @@ pub struct Outcome {
 
 /// Builds, sends and judges one request: the one path every controller
 /// (students, hammer, setup) takes. `names` are the capture names of the
-/// request's place (login's or setup's).
-pub async fn exchange(client: &Client, r: &Request, names: &[String], v: &Values<'_>, file: Bytes) -> Outcome {
+/// request's place (login's or setup's); `ledger`: take the answer fields the
+/// ledger records.
+pub async fn exchange(
+    client: &Client,
+    r: &Request,
+    names: &[String],
+    v: &Values<'_>,
+    file: Bytes,
+    ledger: bool,
+) -> Outcome {
     let mut p = match prepare(r, v, file) {
         Ok(p) => p,
         Err(k) => {
@@ -140,7 +148,7 @@ pub async fn exchange(client: &Client, r: &Request, names: &[String], v: &Values
             if let Some(j) = v.jar {
                 j.store(&p.path, &a.set_cookies);
             }
-            let (result, ledger) = crate::answer::judge_full(r, names, a.status, &a.body);
+            let (result, ledger) = crate::answer::judge_full(r, names, a.status, &a.body, ledger);
             Outcome {
                 result,
                 sent,

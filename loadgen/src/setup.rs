@@ -86,7 +86,7 @@ pub async fn setup(cfg: SetupConfig) -> anyhow::Result<SetupReport> {
             at: None,
             ..Values::default()
         };
-        let o = requests::exchange(&client, r, &s.setup_captures, &v, Bytes::new()).await;
+        let o = requests::exchange(&client, r, &s.setup_captures, &v, Bytes::new(), false).await;
         let answer = o.answer.as_ref().map_or_else(String::new, |a| {
             let head = a.body.get(..a.body.len().min(300)).unwrap_or_default();
             String::from_utf8_lossy(head).into_owned()

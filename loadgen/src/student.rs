@@ -133,7 +133,7 @@ impl Ctx {
     /// As `exchange`, with what the ledger records.
     async fn exchange_full(&self, endpoint: usize, r: &Request, v: &Values<'_>, file: Bytes) -> Exchanged {
         let t0 = Instant::now();
-        let o = requests::exchange(&self.client, r, &self.scenario.captures, v, file).await;
+        let o = requests::exchange(&self.client, r, &self.scenario.captures, v, file, self.ledger.is_some()).await;
         let done = Instant::now();
         if let Some(d) = o.answer.as_ref().and_then(|a| a.tls_handshake) {
             self.emit(Event::TlsHandshake {
