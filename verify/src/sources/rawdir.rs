@@ -9,6 +9,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir, openat, statat};
 
 use crate::audit::seq::{FolderObs, SegmentObs};
@@ -24,11 +25,37 @@ fn io_err(e: rustix::io::Errno) -> std::io::Error {
     std::io::Error::from(e)
 }
 
-/// What an entry turned out to be.
-enum Kind {
+/// What an entry of a folder is: links are followed only when asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
     Dir,
+    /// A file, with its size when a followed link's stat gave it.
     File(Option<u64>),
     SkippedLink,
+}
+
+/// Calls `each` with every entry of the folder at `path`: the open folder,
+/// the entry's name, and its kind (or why it could not be typed). Entries
+/// come before any error that stops the listing.
+pub fn for_each(
+    path: &Path,
+    follow: bool,
+    mut each: impl FnMut(&OwnedFd, &OsStr, std::io::Result<Kind>),
+) -> std::io::Result<()> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd = openat(CWD, path, flags, Mode::empty()).map_err(io_err)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(BUF);
+    let mut dir = RawDir::new(&fd, buf.spare_capacity_mut());
+    while let Some(entry) = dir.next() {
+        let entry = entry.map_err(io_err)?;
+        let raw = entry.file_name().to_bytes();
+        if raw == b"." || raw == b".." {
+            continue;
+        }
+        let name = OsStr::from_bytes(raw);
+        each(&fd, name, kind(&fd, name, entry.file_type(), follow).map_err(io_err));
+    }
+    Ok(())
 }
 
 /// Reads one student folder into observations.
@@ -38,45 +65,27 @@ pub fn read_folder(exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanO
         id: escape_os(name),
         ..FolderObs::default()
     };
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd = match openat(CWD, path, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(e) => {
-            obs.errors.push(PathError::io(path, &io_err(e)));
-            return obs;
+    let listed = for_each(path, opts.follow_links, |fd, file_name, kind| {
+        let seen = kind.and_then(|k| observe(fd, file_name, k, &mut obs, opts).map_err(io_err));
+        if let Err(e) = seen {
+            obs.errors.push(PathError::io(&path.join(file_name), &e));
         }
-    };
-    let mut buf: Vec<u8> = Vec::with_capacity(BUF);
-    let mut dir = RawDir::new(&fd, buf.spare_capacity_mut());
-    while let Some(entry) = dir.next() {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                obs.errors.push(PathError::io(path, &io_err(e)));
-                break;
-            }
-        };
-        let raw = entry.file_name().to_bytes();
-        if raw == b"." || raw == b".." {
-            continue;
-        }
-        let file_name = OsStr::from_bytes(raw);
-        if let Err(e) = observe(&fd, file_name, entry.file_type(), &mut obs, opts) {
-            obs.errors.push(PathError::io(&path.join(file_name), &io_err(e)));
-        }
+    });
+    if let Err(e) = listed {
+        obs.errors.push(PathError::io(path, &e));
     }
     obs
 }
 
 /// The entry's kind: the folder's `d_type`, a stat only where it cannot
 /// tell (a link to follow, a file system without `d_type`).
-fn kind(fd: &rustix::fd::OwnedFd, name: &OsStr, ft: FileType, opts: &ScanOptions) -> rustix::io::Result<Kind> {
+fn kind(fd: &OwnedFd, name: &OsStr, ft: FileType, follow: bool) -> rustix::io::Result<Kind> {
     let ft = match ft {
         FileType::Unknown => FileType::from_raw_mode(statat(fd, name, AtFlags::SYMLINK_NOFOLLOW)?.st_mode),
         ft => ft,
     };
     Ok(match ft {
-        FileType::Symlink if !opts.follow_links => Kind::SkippedLink,
+        FileType::Symlink if !follow => Kind::SkippedLink,
         FileType::Symlink => {
             let st = statat(fd, name, AtFlags::empty())?;
             match FileType::from_raw_mode(st.st_mode) {
@@ -90,13 +99,13 @@ fn kind(fd: &rustix::fd::OwnedFd, name: &OsStr, ft: FileType, opts: &ScanOptions
 }
 
 fn observe(
-    fd: &rustix::fd::OwnedFd,
+    fd: &OwnedFd,
     file_name: &OsStr,
-    ft: FileType,
+    kind: Kind,
     obs: &mut FolderObs,
     opts: &ScanOptions,
 ) -> rustix::io::Result<()> {
-    let size_known = match kind(fd, file_name, ft, opts)? {
+    let size_known = match kind {
         Kind::SkippedLink => {
             obs.skipped_links += 1;
             return Ok(());

@@ -3,7 +3,7 @@
 //! symbolic link unless asked; stats only segment files (for their size).
 
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, DirEntry, FileType};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +11,8 @@ use crate::audit::seq::FolderObs;
 use crate::report::PathError;
 use crate::report::seq::Layout;
 use crate::text::escape_os;
+
+use super::rawdir::Kind;
 
 /// How folders are read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,45 +119,17 @@ fn is_dir(path: &Path, follow: bool) -> bool {
     stat(path, follow).is_ok_and(|m| m.is_dir())
 }
 
-/// The resolved type of an entry: links are followed only when asked.
-enum EntryType {
-    Dir,
-    File,
-    SkippedLink,
-}
-
-fn entry_type(entry: &DirEntry, ft: FileType, follow: bool) -> io::Result<EntryType> {
-    if ft.is_symlink() {
-        if !follow {
-            return Ok(EntryType::SkippedLink);
-        }
-        let meta = fs::metadata(entry.path())?;
-        return Ok(if meta.is_dir() { EntryType::Dir } else { EntryType::File });
-    }
-    Ok(if ft.is_dir() { EntryType::Dir } else { EntryType::File })
-}
-
 /// Lists the student folders of a recordings folder.
 pub fn list_students(recordings: &Path, follow: bool) -> Listing {
     let mut out = Listing::default();
-    let entries = match fs::read_dir(recordings) {
-        Ok(e) => e,
-        Err(e) => {
-            out.errors.push(PathError::io(recordings, &e));
-            return out;
-        }
-    };
-    for entry in entries {
-        let typed = entry.and_then(|e| {
-            let ft = e.file_type()?;
-            Ok((entry_type(&e, ft, follow)?, e))
-        });
-        match typed {
-            Ok((EntryType::Dir, e)) => out.students.push((e.file_name(), e.path())),
-            Ok((EntryType::File, e)) => out.stray.push(escape_os(&e.file_name())),
-            Ok((EntryType::SkippedLink, _)) => out.skipped_links += 1,
-            Err(e) => out.errors.push(PathError::io(recordings, &e)),
-        }
+    let listed = super::rawdir::for_each(recordings, follow, |_, name, kind| match kind {
+        Ok(Kind::Dir) => out.students.push((name.to_os_string(), recordings.join(name))),
+        Ok(Kind::File(_)) => out.stray.push(escape_os(name)),
+        Ok(Kind::SkippedLink) => out.skipped_links += 1,
+        Err(e) => out.errors.push(PathError::io(recordings, &e)),
+    });
+    if let Err(e) = listed {
+        out.errors.push(PathError::io(recordings, &e));
     }
     out.students.sort();
     out.stray.sort();
