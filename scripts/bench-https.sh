@@ -12,7 +12,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 out=target/bench/https
 work=$(mktemp -d /tmp/bench-https.XXXXXX)
-mkdir -p "$out" "$work/sink/body" "$work/sink/proxy" "$work/tls"
+mkdir -p "$out" "$work/tls"
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -x /usr/bin/time ]; then
   sudo_=""; [ "$(id -u)" -ne 0 ] && sudo_=sudo
   $sudo_ apt-get update -qq
@@ -20,11 +20,9 @@ if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -x /usr/b
 fi
 cargo build --release -q -p loadgen
 lg=target/release/loadgen
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port); port2=$(free_port)
-sed "s|@DIR@|$work/sink|g; s|@PORT@|$port|g; s|@PORT2@|$port2|g" scripts/bench/nginx.conf.in > "$work/sink/nginx.conf"
-nginx -c "$work/sink/nginx.conf" -e "$work/sink/error.log"
-trap 'kill "$(cat "$work/sink/nginx.pid")" 2>/dev/null; scripts/tls-proxy.sh down "$work/tls"; rm -rf "$work"' EXIT
+. scripts/lib/sink.sh
+trap 'sink_down "$work/sink"; scripts/tls-proxy.sh down "$work/tls"; rm -rf "$work"' EXIT
+port=$(sink_up "$work/sink")
 host=$(scripts/tls-proxy.sh up "$work/tls" "http://127.0.0.1:$port")
 ca=$work/tls/ca.pem
 {

@@ -28,13 +28,9 @@ venv=target/bench-venv
 cargo build --release -q -p loadgen
 lg=target/release/loadgen
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port); port2=$(free_port)
-sed "s|@DIR@|$work|g; s|@PORT@|$port|g; s|@PORT2@|$port2|g" scripts/bench/nginx.conf.in > "$work/nginx.conf"
-nginx -c "$work/nginx.conf" -e "$work/error.log"
-trap 'kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
-host=http://127.0.0.1:$port
-for _ in $(seq 1 50); do curl -fsS -X POST "$host/api/login" >/dev/null 2>&1 && break; sleep 0.1; done
+. scripts/lib/sink.sh
+trap 'sink_down "$work"; rm -rf "$work"' EXIT
+host=http://127.0.0.1:$(sink_up "$work")
 
 {
   echo "date: $(date -u +%FT%TZ)"
