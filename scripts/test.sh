@@ -35,5 +35,8 @@ scripts/target-smoke.sh target/debug/verify
 echo "== HTML reports in headless Chromium (installed from Debian when missing)"
 scripts/test-html.sh
 
+echo "== the three-worker lab in network namespaces (release bundle, Locust web UI, netlab)"
+scripts/netlab/test.sh
+
 echo "== fuzz targets, 20 s each (cargo-fuzz on the nightly toolchain; skipped without one)"
 scripts/fuzz.sh 20

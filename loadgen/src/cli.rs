@@ -201,7 +201,7 @@ pub struct WorkerArgs {
     /// The server to load (default: the master's --host, sent with every spawn).
     #[arg(long, value_name = "URL")]
     pub host: Option<String>,
-    /// Without a master heartbeat this long, reconnect once, then quit with a report.
+    /// Without a master heartbeat for half of this, reconnect once; for all of it, stop the users and quit with a report.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub master_timeout: String,
     /// This worker's node id (default: <hostname>_<random hex>, as Locust makes them).
@@ -221,6 +221,9 @@ pub struct WorkerArgs {
     /// Write the final report as self-contained HTML to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Write each run's own JSON report to DIR/run-N.json when it ends (a new swarm after a stop is a new run).
+    #[arg(long, value_name = "DIR")]
+    pub run_reports: Option<PathBuf>,
     /// Runtime worker threads.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub threads: usize,

@@ -364,6 +364,8 @@ pub struct WorkerConfig {
     pub stop_timeout: Duration,
     pub max_fail_ratio: f64,
     pub json: Option<PathBuf>,
+    /// `--run-reports`: a folder that exists.
+    pub run_reports: Option<PathBuf>,
     pub threads: usize,
     pub setup: StudentSetup,
 }
@@ -396,6 +398,13 @@ impl WorkerArgs {
             tls_for(&target, &setup.tls)?;
         }
         let node_id = self.node_id.clone().unwrap_or_else(default_node_id);
+        let run_reports = match &self.run_reports {
+            Some(d) => {
+                std::fs::create_dir_all(d).map_err(|e| UsageError(format!("--run-reports {}: {e}", d.display())))?;
+                Some(d.clone())
+            }
+            None => None,
+        };
         if node_id.is_empty() {
             return Err(UsageError("--node-id must not be empty".into()));
         }
@@ -411,6 +420,7 @@ impl WorkerArgs {
             stop_timeout: dur(&self.stop_timeout, "--stop-timeout")?,
             max_fail_ratio: self.max_fail_ratio,
             json: self.json.clone(),
+            run_reports,
             threads: self.threads.max(1),
             setup,
         })

@@ -137,8 +137,10 @@ fn a_real_master_drives_two_workers_and_every_id_is_unique() {
     t.setup(40);
     let port = free_port();
     let mut m = master(&t, port, 2, 40, "15s");
-    let mut w1 = worker(port, "loadgen-a", &[]);
-    let mut w2 = worker(port, "loadgen-b", &[]);
+    let runs = t.dir.path().join("runs");
+    let runs_arg = runs.to_str().unwrap();
+    let mut w1 = worker(port, "loadgen-a", &["--run-reports", &format!("{runs_arg}/a")]);
+    let mut w2 = worker(port, "loadgen-b", &["--run-reports", &format!("{runs_arg}/b")]);
     let status = wait(&mut m, Duration::from_secs(90)).expect("the master ends its run");
     assert!(
         status.success(),
@@ -173,6 +175,18 @@ fn a_real_master_drives_two_workers_and_every_id_is_unique() {
     for name in ["login", "heartbeat", "screenshot", "recording", "logout"] {
         assert!(csv.contains(&format!("POST,{name},")), "{csv}");
     }
+    // Each worker's report of the one run: its own block and students.
+    let mut blocks = Vec::new();
+    for w in ["a", "b"] {
+        let run: loadgen::report::RunReport =
+            serde_json::from_slice(&std::fs::read(runs.join(w).join("run-1.json")).unwrap()).unwrap();
+        assert_eq!(run.students.logged_in, 20, "{w}: {:?}", run.students);
+        assert!(run.total.requests > 100, "{w}: {}", run.total.requests);
+        blocks.push(run.id_range.split(' ').next().unwrap().to_string());
+        assert!(!runs.join(w).join("run-2.json").exists(), "one run, one report");
+    }
+    blocks.sort();
+    assert_eq!(blocks, ["test_00001..test_00020", "test_00021..test_00040"]);
     let r = ids(&t);
     assert_eq!((r.summary.distinct_ids, r.summary.duplicated_ids), (40, 0));
     let expected: Vec<String> = (1..=40).map(|n| format!("test_{n:05}")).collect();

@@ -3,6 +3,7 @@
 
 pub mod ids;
 pub mod protocol;
+pub mod runs;
 pub mod stats;
 pub mod transport;
 pub mod worker;

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::ids::IdAllocator;
 use super::protocol::{FromMaster, Heartbeat, SpawningComplete, decode, encode};
+use super::runs::Runs;
 use super::stats::Delta;
 use super::transport::{self, Link};
 use crate::config::WorkerConfig;
@@ -61,7 +62,8 @@ struct Worker {
     users: Vec<User>,
     targets: BTreeMap<String, u64>,
     ids: Option<IdAllocator>,
-    ctx: Option<Arc<Ctx>>,
+    /// The students' context and the host URL it was made for.
+    ctx: Option<(Arc<Ctx>, String)>,
     events_tx: mpsc::UnboundedSender<Event>,
     collector: Collector,
     delta: Delta,
@@ -73,6 +75,8 @@ struct Worker {
     ledger: Option<crate::ledger::Ledger>,
     /// Some spawn aimed at an `https://` host (the report then has TLS figures).
     tls_used: bool,
+    /// Each run's own figures (`--run-reports`).
+    runs: Runs,
 }
 
 impl Worker {
@@ -122,16 +126,26 @@ impl Worker {
         )
     }
 
+    /// The students' context for this spawn's host; made again when the
+    /// host changed (the web UI's form sends one with every swarm).
     fn ctx(&mut self, host: Option<&str>) -> anyhow::Result<Arc<Ctx>> {
-        if let Some(c) = &self.ctx {
-            return Ok(c.clone());
-        }
         let url = self
             .cfg
             .host
-            .as_deref()
-            .or(host)
+            .clone()
+            .or(host.map(str::to_string))
             .ok_or_else(|| anyhow::anyhow!("no --host given and the master sent none"))?;
+        if let Some((c, for_url)) = &self.ctx {
+            if *for_url == url {
+                return Ok(c.clone());
+            }
+            eprintln!(
+                "loadgen worker: the master's host is now {} (was {})",
+                verify::text::escape_str(&url),
+                verify::text::escape_str(for_url)
+            );
+        }
+        let url = url.as_str();
         let target = Target::parse(url)?;
         // Resolved synchronously here: one lookup per process.
         let addr = std::net::ToSocketAddrs::to_socket_addrs(&target.authority)?
@@ -151,7 +165,7 @@ impl Worker {
             start: self.start,
             wall_start: chrono::Local::now() - chrono::TimeDelta::from_std(self.start.elapsed()).unwrap_or_default(),
         });
-        self.ctx = Some(ctx.clone());
+        self.ctx = Some((ctx.clone(), url.to_string()));
         Ok(ctx)
     }
 
@@ -176,6 +190,8 @@ impl Worker {
             );
             eprintln!("loadgen worker: student IDs {}", a.describe());
             self.id_ranges.push(a.describe());
+            self.runs
+                .begin(crate::run::collector(&self.cfg.setup.scenario), a.describe());
             self.ids = Some(a);
         }
         self.users.retain(|u| !u.handle.is_finished());
@@ -259,6 +275,39 @@ impl Worker {
         self.targets.clear();
     }
 
+    /// Ends the run in progress (its report to `--run-reports`).
+    fn end_run(&mut self) {
+        let base = self.meta();
+        let meta = |id_range: &str| RunMeta {
+            id_range: id_range.to_string(),
+            ..base
+        };
+        match self.runs.end(meta) {
+            Ok(Some(p)) => eprintln!("loadgen worker: run report {}", p.display()),
+            Ok(None) => {}
+            Err(e) => eprintln!("loadgen worker: cannot write the run report: {e:#}"),
+        }
+    }
+
+    fn meta(&self) -> RunMeta {
+        RunMeta {
+            tls: self.tls_used,
+            insecure: self.tls_used && self.cfg.setup.tls.insecure,
+            host: self
+                .cfg
+                .host
+                .clone()
+                .unwrap_or_else(|| "(from the Locust master)".into()),
+            id_range: self.id_ranges.join("; "),
+            id_source: format!(
+                "locust worker index {}",
+                self.index.map_or("?".into(), |i| i.to_string())
+            ),
+            planned: None,
+            max_fail_ratio: self.cfg.max_fail_ratio,
+        }
+    }
+
     fn live_counts(&self) -> BTreeMap<String, u64> {
         let mut m: BTreeMap<String, u64> = self.targets.keys().map(|k| (k.clone(), 0)).collect();
         for u in self
@@ -282,9 +331,22 @@ impl Worker {
             if let Event::Sample(s) = &ev {
                 self.delta.record(s);
             }
+            self.runs.record(&ev);
             self.collector.record(ev);
         }
     }
+}
+
+/// `at + d`, or a year from now when that is past what an `Instant` holds.
+fn after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 86_400))
+}
+
+/// A last heartbeat time that makes the worker reconnect now (a broken link).
+fn half_silent(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_sub(timeout / 2).unwrap_or(now)
 }
 
 /// Joins the master and runs until it says quit (or is lost); returns the report.
@@ -315,6 +377,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         id_ranges: Vec::new(),
         send_failing: false,
         tls_used: false,
+        runs: Runs::new(cfg.run_reports.clone()),
         ledger: cfg
             .setup
             .ledger
@@ -332,6 +395,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     report.tick().await;
     let mut last_master = Instant::now();
     let mut reconnected = false;
+    let mut master_gone = false;
     let mut cpu_prev = (usage().0, Instant::now());
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -340,14 +404,15 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
             frame = w.link.incoming.recv() => {
                 let frame = match frame {
                     Some(Ok(f)) => f,
-                    Some(Err(e)) => { eprintln!("loadgen worker: link to the master failed: {e}"); last_master = Instant::now() - w.cfg.master_timeout; continue; }
-                    None => { last_master = Instant::now() - w.cfg.master_timeout; continue; }
+                    Some(Err(e)) => { eprintln!("loadgen worker: link to the master failed: {e}"); last_master = half_silent(w.cfg.master_timeout); continue; }
+                    None => { last_master = half_silent(w.cfg.master_timeout); continue; }
                 };
                 let msg = match decode(&frame) {
                     Ok((m, _)) => m,
                     Err(e) => { eprintln!("loadgen worker: undecodable frame from the master, ignored: {e}"); continue; }
                 };
                 last_master = Instant::now();
+                reconnected = false;
                 match msg {
                     FromMaster::Heartbeat => {}
                     FromMaster::Ack { index } => w.index = index.or(w.index),
@@ -373,6 +438,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                         w.drain_events(&mut events_rx);
                         w.report_stats().await;
                         w.send("client_stopped", &()).await;
+                        w.end_run();
                         w.ids = None; // a new swarm is a new run
                         w.send("client_ready", &-1i64).await;
                         w.state = "ready";
@@ -382,7 +448,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                         eprintln!("loadgen worker: the master asked to reconnect");
                         w.link = transport::connect(&w.cfg.master_host, w.cfg.master_port, &w.cfg.node_id, Duration::from_secs(30)).await.map_err(anyhow::Error::msg)?;
                     }
-                    FromMaster::Other { kind } => eprintln!("loadgen worker: ignoring message type '{kind}' from the master"),
+                    FromMaster::Other { kind } => eprintln!("loadgen worker: ignoring message type '{}' from the master", verify::text::escape_str(&kind)),
                 }
             }
             _ = heartbeat.tick() => {
@@ -393,18 +459,20 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                 cpu_prev = (ticks, Instant::now());
                 let state = w.state;
                 w.send("heartbeat", &Heartbeat { state, current_cpu_usage: cpu, current_memory_usage: rss }).await;
-                if last_master.elapsed() >= w.cfg.master_timeout {
-                    if reconnected {
-                        eprintln!("loadgen worker: the master is gone (no heartbeat for {:?}); stopping", w.cfg.master_timeout);
-                        break;
-                    }
-                    eprintln!("loadgen worker: no master heartbeat for {:?}; reconnecting with the same identity", w.cfg.master_timeout);
-                    reconnected = true;
-                    last_master = Instant::now();
-                    if let Ok(link) = transport::connect(&w.cfg.master_host, w.cfg.master_port, &w.cfg.node_id, Duration::from_secs(5)).await {
-                        w.link = link;
-                        w.send("client_ready", &-1i64).await;
-                    }
+            }
+            // Half the timeout: one reconnect; the whole of it: give up, so
+            // users are told to stop --master-timeout after the last heartbeat.
+            _ = tokio::time::sleep_until(after(last_master, if reconnected { w.cfg.master_timeout } else { w.cfg.master_timeout / 2 })) => {
+                if reconnected {
+                    eprintln!("loadgen worker: the master is gone (no heartbeat for {:.1?}); stopping", last_master.elapsed());
+                    master_gone = true;
+                    break;
+                }
+                eprintln!("loadgen worker: no master heartbeat for {:.1?}; reconnecting with the same identity", last_master.elapsed());
+                reconnected = true;
+                if let Ok(link) = transport::connect(&w.cfg.master_host, w.cfg.master_port, &w.cfg.node_id, (w.cfg.master_timeout / 4).min(Duration::from_secs(5))).await {
+                    w.link = link;
+                    w.send("client_ready", &-1i64).await;
                 }
             }
             _ = report.tick() => {
@@ -422,7 +490,11 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     w.drain_events(&mut events_rx);
     w.report_stats().await;
     w.send("quit", &()).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    w.end_run();
+    if !master_gone {
+        // Lets the quit reach a master that is there to read it.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     w.ctx = None;
     if let Some(l) = w.ledger.take() {
         l.finish()?;
@@ -431,14 +503,5 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
 }
 
 fn final_report(w: &Worker) -> RunReport {
-    let meta = RunMeta {
-        tls: w.tls_used,
-        insecure: w.tls_used && w.cfg.setup.tls.insecure,
-        host: w.cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into()),
-        id_range: w.id_ranges.join("; "),
-        id_source: format!("locust worker index {}", w.index.map_or("?".into(), |i| i.to_string())),
-        planned: None,
-        max_fail_ratio: w.cfg.max_fail_ratio,
-    };
-    w.collector.report(meta, w.start.elapsed().as_secs_f64())
+    w.collector.report(w.meta(), w.start.elapsed().as_secs_f64())
 }
