@@ -170,15 +170,25 @@ def number(i):
     return int(i.rsplit("_", 1)[1])
 
 
+def chromium(*args):
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={os.path.join(OUT, 'chromium-profile')}", "--window-size=1400,1000",
+             "--virtual-time-budget=6000"]
+    return subprocess.run(["chromium"] + flags + list(args) + [UI + "/"], capture_output=True, text=True, timeout=120)
+
+
 def screenshot(path):
-    """The web UI as a person sees it, from Debian's Chromium (headless)."""
-    profile = os.path.join(OUT, "chromium-profile")
-    r = subprocess.run([
-        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1400,1000", "--virtual-time-budget=6000",
-        f"--screenshot={path}", UI + "/",
-    ], capture_output=True, text=True, timeout=120)
+    """The web UI as a person sees it, in Debian's Chromium (headless): the
+    page as rendered must show 3 workers, 60 users and our request names."""
+    dom = chromium("--dump-dom")
+    text = re.sub(r"<[^>]+>", "|", dom.stdout)
+    shown = {k: re.search(k + r"\|+(\d+)\|", text) for k in ("Workers", "Users")}
+    check(dom.returncode == 0 and shown["Workers"] and shown["Workers"].group(1) == "3"
+          and shown["Users"] and shown["Users"].group(1) == str(USERS)
+          and all(f"|{n}|" in text for n in ("login", "heartbeat", "screenshot", "recording")),
+          f"the web UI as rendered shows 3 workers, {USERS} users and every request name")
+    r = chromium(f"--screenshot={path}")
     check(r.returncode == 0 and os.path.getsize(path) > 10000, f"web UI screenshot {path}")
 
 
