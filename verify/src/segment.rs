@@ -49,25 +49,34 @@ pub fn classify<'a>(name: &'a str, exts: &[String]) -> NameKind<'a> {
 }
 
 /// Parses a segment name; `None` when it does not follow the grammar.
+/// Byte by byte from the right with fixed widths (this runs once per file of
+/// a million-file tree): `<student>_<8 digits>_<6 digits>[_seq_<digits>].<ext>`.
 pub fn parse<'a>(name: &'a str, exts: &[String]) -> Option<SegmentName<'a>> {
-    let (stem, ext) = name.rsplit_once('.')?;
+    let b = name.as_bytes();
+    let dot = b.iter().rposition(|&c| c == b'.')?;
+    // '.' is ASCII: both slices start and end on character boundaries.
+    let (stem, ext) = (name.get(..dot)?, name.get(dot + 1..)?);
     if !exts.iter().any(|e| e.eq_ignore_ascii_case(ext)) {
         return None;
     }
-    // `_seq_<digits>` at the end, checked from the right without a substring search
-    // (this runs once per file of a million-file tree).
-    let digits = stem.bytes().rev().take_while(u8::is_ascii_digit).count();
-    let head = &stem[..stem.len() - digits];
-    let (stem, seq) = match head.strip_suffix("_seq_") {
-        Some(head) if digits > 0 => (head, Some(stem[stem.len() - digits..].parse::<u64>().ok()?)),
-        _ => (stem, None),
+    let sb = stem.as_bytes();
+    let digits = sb.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    let head = sb.len() - digits;
+    let (end, seq) = match sb.get(..head) {
+        Some(h) if digits > 0 && h.ends_with(b"_seq_") => {
+            (head.checked_sub(5)?, Some(stem.get(head..)?.parse::<u64>().ok()?))
+        }
+        _ => (sb.len(), None),
     };
-    let (stem, hms) = stem.rsplit_once('_')?;
-    let (student, ymd) = stem.rsplit_once('_')?;
-    if student.is_empty() || ymd.len() != 8 || hms.len() != 6 || !all_digits(ymd) || !all_digits(hms) {
+    // `_YYYYMMDD_HHMMSS` ends the rest, after a non-empty student ID.
+    let stamp = end.checked_sub(16)?;
+    let t: &[u8; 16] = sb.get(stamp..end)?.try_into().ok()?;
+    let (ymd, hms) = (&t[1..9], &t[10..]);
+    if stamp == 0 || t[0] != b'_' || t[9] != b'_' || !all_digits_b(ymd) || !all_digits_b(hms) {
         return None;
     }
-    let time = civil_seconds(ymd, hms)?;
+    let student = stem.get(..stamp)?;
+    let time = civil_seconds(stem.get(stamp + 1..stamp + 9)?, stem.get(stamp + 10..end)?)?;
     Some(SegmentName {
         student,
         time,
@@ -76,15 +85,21 @@ pub fn parse<'a>(name: &'a str, exts: &[String]) -> Option<SegmentName<'a>> {
     })
 }
 
-fn all_digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+fn all_digits_b(s: &[u8]) -> bool {
+    s.iter().all(u8::is_ascii_digit)
 }
 
 /// `YYYYMMDD`, `HHMMSS` -> seconds since 1970-01-01 00:00:00, validating the calendar.
 fn civil_seconds(ymd: &str, hms: &str) -> Option<i64> {
-    let num = |s: &str| s.parse::<i64>().ok();
-    let (y, m, d) = (num(&ymd[..4])?, num(&ymd[4..6])?, num(&ymd[6..])?);
-    let (hh, mm, ss) = (num(&hms[..2])?, num(&hms[2..4])?, num(&hms[4..])?);
+    // The caller checked both are ASCII digits of the right length: plain
+    // arithmetic, not six `str::parse` calls per file.
+    let num = |s: &[u8]| -> Option<i64> {
+        s.iter()
+            .try_fold(0i64, |n, &b| b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0')))
+    };
+    let (ymd, hms) = (ymd.as_bytes(), hms.as_bytes());
+    let (y, m, d) = (num(ymd.get(..4)?)?, num(ymd.get(4..6)?)?, num(ymd.get(6..)?)?);
+    let (hh, mm, ss) = (num(hms.get(..2)?)?, num(hms.get(2..4)?)?, num(hms.get(4..)?)?);
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 60 {
         return None;
     }
@@ -117,6 +132,41 @@ mod tests {
 
     fn mp4() -> Vec<String> {
         vec!["mp4".to_string()]
+    }
+
+    /// The grammar as first written (`rsplit_once`), kept as the oracle of
+    /// the byte parser.
+    fn parse_reference<'a>(name: &'a str, exts: &[String]) -> Option<SegmentName<'a>> {
+        let (stem, ext) = name.rsplit_once('.')?;
+        if !exts.iter().any(|e| e.eq_ignore_ascii_case(ext)) {
+            return None;
+        }
+        let digits = stem.bytes().rev().take_while(u8::is_ascii_digit).count();
+        let head = &stem[..stem.len() - digits];
+        let (stem, seq) = match head.strip_suffix("_seq_") {
+            Some(head) if digits > 0 => (head, Some(stem[stem.len() - digits..].parse::<u64>().ok()?)),
+            _ => (stem, None),
+        };
+        let (stem, hms) = stem.rsplit_once('_')?;
+        let (student, ymd) = stem.rsplit_once('_')?;
+        let all = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if student.is_empty() || ymd.len() != 8 || hms.len() != 6 || !all(ymd) || !all(hms) {
+            return None;
+        }
+        let time = civil_seconds(ymd, hms)?;
+        Some(SegmentName {
+            student,
+            time,
+            seq,
+            ext,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_byte_parser_agrees_with_the_grammar(name in "[a-z_0-9.é]{0,12}(_2025112[0-9]|_20251[0-9]31|_[0-9]{8}|_[0-9]{7})?(_[0-9]{6}|_23596[0-9]|_[0-9]{5})?(_seq_[0-9]{0,22}|_seq|[0-9]{0,3})?(\\.mp4|\\.MP4|\\.mkv|\\.)?") {
+            prop_assert_eq!(parse(&name, &mp4()), parse_reference(&name, &mp4()), "{}", name);
+        }
     }
 
     #[test]

@@ -58,9 +58,7 @@ pub fn read_seq(cfg: &SeqConfig, live: Option<Instant>) -> Result<SeqPart, ScanE
                         })
                         .collect()
                 });
-                for (path, r) in mapped {
-                    part.add_audited(path, r);
-                }
+                part.add_audited_all(mapped);
             }
         }
     }

@@ -5,14 +5,14 @@
 //! field). Only segment files are stat'ed, for their size. Same observations
 //! as `tree::read_folder` gave, entry for entry.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir, openat, statat};
 
-use crate::audit::seq::{FolderObs, SegmentObs};
+use crate::audit::seq::FolderObs;
 use crate::report::PathError;
 use crate::segment::{NameKind, classify};
 use crate::sources::tree::ScanOptions;
@@ -40,7 +40,7 @@ pub enum Kind {
 pub fn for_each(
     path: &Path,
     follow: bool,
-    mut each: impl FnMut(&OwnedFd, &OsStr, std::io::Result<Kind>),
+    mut each: impl FnMut(&OwnedFd, &CStr, std::io::Result<Kind>),
 ) -> std::io::Result<()> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let fd = openat(CWD, path, flags, Mode::empty()).map_err(io_err)?;
@@ -48,11 +48,11 @@ pub fn for_each(
     let mut dir = RawDir::new(&fd, buf.spare_capacity_mut());
     while let Some(entry) = dir.next() {
         let entry = entry.map_err(io_err)?;
-        let raw = entry.file_name().to_bytes();
-        if raw == b"." || raw == b".." {
+        // The entry's own NUL-terminated name goes to fstatat as it is (no copy).
+        let name = entry.file_name();
+        if matches!(name.to_bytes(), b"." | b"..") {
             continue;
         }
-        let name = OsStr::from_bytes(raw);
         each(&fd, name, kind(&fd, name, entry.file_type(), follow).map_err(io_err));
     }
     Ok(())
@@ -60,15 +60,12 @@ pub fn for_each(
 
 /// Reads one student folder into observations.
 pub fn read_folder(exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanOptions) -> FolderObs {
-    let mut obs = FolderObs {
-        exam,
-        id: escape_os(name),
-        ..FolderObs::default()
-    };
+    let mut obs = FolderObs::new(exam, escape_os(name));
     let listed = for_each(path, opts.follow_links, |fd, file_name, kind| {
         let seen = kind.and_then(|k| observe(fd, file_name, k, &mut obs, opts).map_err(io_err));
         if let Err(e) = seen {
-            obs.errors.push(PathError::io(&path.join(file_name), &e));
+            obs.errors
+                .push(PathError::io(&path.join(OsStr::from_bytes(file_name.to_bytes())), &e));
         }
     });
     if let Err(e) = listed {
@@ -79,7 +76,7 @@ pub fn read_folder(exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanO
 
 /// The entry's kind: the folder's `d_type`, a stat only where it cannot
 /// tell (a link to follow, a file system without `d_type`).
-fn kind(fd: &OwnedFd, name: &OsStr, ft: FileType, follow: bool) -> rustix::io::Result<Kind> {
+fn kind(fd: &OwnedFd, name: &CStr, ft: FileType, follow: bool) -> rustix::io::Result<Kind> {
     let ft = match ft {
         FileType::Unknown => FileType::from_raw_mode(statat(fd, name, AtFlags::SYMLINK_NOFOLLOW)?.st_mode),
         ft => ft,
@@ -98,13 +95,8 @@ fn kind(fd: &OwnedFd, name: &OsStr, ft: FileType, follow: bool) -> rustix::io::R
     })
 }
 
-fn observe(
-    fd: &OwnedFd,
-    file_name: &OsStr,
-    kind: Kind,
-    obs: &mut FolderObs,
-    opts: &ScanOptions,
-) -> rustix::io::Result<()> {
+fn observe(fd: &OwnedFd, c_name: &CStr, kind: Kind, obs: &mut FolderObs, opts: &ScanOptions) -> rustix::io::Result<()> {
+    let file_name = OsStr::from_bytes(c_name.to_bytes());
     let size_known = match kind {
         Kind::SkippedLink => {
             obs.skipped_links += 1;
@@ -134,17 +126,10 @@ fn observe(
     let size = match (opts.check_size, size_known) {
         (false, _) => None,
         (true, Some(s)) => Some(s),
-        (true, None) => Some(u64::try_from(statat(fd, file_name, AtFlags::SYMLINK_NOFOLLOW)?.st_size).unwrap_or(0)),
+        (true, None) => Some(u64::try_from(statat(fd, c_name, AtFlags::SYMLINK_NOFOLLOW)?.st_size).unwrap_or(0)),
     };
     let foreign_id = (seg.student != obs.id).then(|| seg.student.to_string());
-    let (seq, time) = (seg.seq, seg.time);
-    obs.segments.push(SegmentObs {
-        name: OsString::from(file_name),
-        seq,
-        time,
-        size,
-        foreign_id,
-    });
+    obs.push_segment(file_name, seg.seq, seg.time, size, foreign_id);
     Ok(())
 }
 

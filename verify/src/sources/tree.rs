@@ -5,6 +5,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::audit::seq::FolderObs;
@@ -122,11 +123,14 @@ fn is_dir(path: &Path, follow: bool) -> bool {
 /// Lists the student folders of a recordings folder.
 pub fn list_students(recordings: &Path, follow: bool) -> Listing {
     let mut out = Listing::default();
-    let listed = super::rawdir::for_each(recordings, follow, |_, name, kind| match kind {
-        Ok(Kind::Dir) => out.students.push((name.to_os_string(), recordings.join(name))),
-        Ok(Kind::File(_)) => out.stray.push(escape_os(name)),
-        Ok(Kind::SkippedLink) => out.skipped_links += 1,
-        Err(e) => out.errors.push(PathError::io(recordings, &e)),
+    let listed = super::rawdir::for_each(recordings, follow, |_, name, kind| {
+        let name = OsStr::from_bytes(name.to_bytes());
+        match kind {
+            Ok(Kind::Dir) => out.students.push((name.to_os_string(), recordings.join(name))),
+            Ok(Kind::File(_)) => out.stray.push(escape_os(name)),
+            Ok(Kind::SkippedLink) => out.skipped_links += 1,
+            Err(e) => out.errors.push(PathError::io(recordings, &e)),
+        }
     });
     if let Err(e) = listed {
         out.errors.push(PathError::io(recordings, &e));

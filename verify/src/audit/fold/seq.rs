@@ -56,7 +56,7 @@ fn kept(obs: &FolderObs, rules: &SeqRules) -> Vec<SegRef> {
             Some(SegRef {
                 seq,
                 size: s.size,
-                name: escape_os(&s.name),
+                name: escape_os(obs.name(s)),
             })
         })
         .collect()
@@ -139,9 +139,14 @@ impl SeqPart {
         self.folders.contains_key(path)
     }
 
-    /// Adds a folder read in batch, audited now (its observations are dropped).
-    pub fn add_audited(&mut self, path: PathBuf, result: FolderResult) {
-        self.folders.insert(path, Folder::Audited(result));
+    /// Adds folders read in batch, audited (their observations dropped).
+    /// Listed in order, they cost one
+    /// sortedness check and one merge, not a path comparison per tree level
+    /// per folder (`Path`'s comparison walks components: it showed at 10,000
+    /// folders).
+    pub fn add_audited_all(&mut self, results: Vec<(PathBuf, FolderResult)>) {
+        let mut more: BTreeMap<PathBuf, Folder> = results.into_iter().map(|(p, r)| (p, Folder::Audited(r))).collect();
+        self.folders.append(&mut more);
     }
 
     /// Adds or refreshes a live folder. Segments seen before and gone now are
@@ -150,9 +155,10 @@ impl SeqPart {
         let old = self.folders.remove(&path);
         let (pending, alerted) = match old {
             Some(Folder::Live(f)) => {
-                for seg in f.obs.segments {
-                    if !obs.segments.iter().any(|s| s.name == seg.name) {
-                        obs.segments.push(seg);
+                for seg in &f.obs.segments {
+                    let name = f.obs.name(seg);
+                    if !obs.has_segment(name) {
+                        obs.push_segment(name, seg.seq, seg.time, seg.size, seg.foreign_id.clone());
                     }
                 }
                 (f.pending, f.alerted)
