@@ -56,6 +56,18 @@ impl FolderObs {
         }
     }
 
+    /// Room for `segments` more segments whose names take `bytes`.
+    pub fn reserve(&mut self, segments: usize, bytes: usize) {
+        self.segments.reserve(segments);
+        self.names.reserve(bytes);
+    }
+
+    /// Gives back the room `reserve` took and nothing used.
+    pub fn shrink_to_fit(&mut self) {
+        self.segments.shrink_to_fit();
+        self.names.shrink_to_fit();
+    }
+
     /// Files seen in the folder.
     pub fn files(&self) -> u64 {
         (self.segments.len() + self.others.len()) as u64 + self.in_flight

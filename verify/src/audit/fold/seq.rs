@@ -165,6 +165,7 @@ impl SeqPart {
             }
             _ => (Vec::new(), Vec::new()),
         };
+        obs.shrink_to_fit(); // kept for every folder of the tree
         let findings = audit_student(&obs, rules);
         let known: Vec<[u64; 2]> =
             ranges::normalize(pending.iter().map(|p| p.0).chain(alerted.iter().copied()).collect());
