@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Benchmark of `verify seq` on a large generated tree (warm cache), beside
-# `find` and `fd`, timed with hyperfine. Records machine, commands and raw
-# results under target/bench/. Usage:
-#   scripts/bench-seq.sh [STUDENTS] [SEGMENTS]        (default 10000 100: ~1,000,000 files)
-# scanfloor is the kernel floor: list every folder and stat every file on 2
-# threads, nothing else (verify/examples/scanfloor.rs).
-# Env: BENCH_DIR (default /tmp/verify-bench), KEEP_TREE=1 keeps the tree.
+# Benchmark of `verify seq` on large generated trees (warm cache), beside `fd`
+# and our raw-syscall floor, timed with hyperfine: one hyperfine run per tree
+# with fd, the floor (list + stat on 2 threads, and list only), `verify seq`
+# with and without the size check. Checks each report against the injected
+# truth first and records peak RSS. Results under target/bench/seq-<tree>/.
+# Usage:
+#   scripts/bench-seq.sh [TREE...]   TREE = STUDENTS:SEGMENTS:SIZE (bytes per file)
+#   default: 10000:100:1 (1-byte files) 10000:100:0 (all empty) 10000:500:1 (5 million files, ~20 GB)
+# scanfloor is the kernel floor: getdents64 + fstatat on 2 threads, nothing
+# else (verify/examples/scanfloor.rs).
+# Env: BENCH_DIR (default /tmp/verify-bench), KEEP_TREE=0 removes each tree
+# after its run, RUNS (default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-students=${1:-10000}
-segments=${2:-100}
-dir=${BENCH_DIR:-/tmp/verify-bench}/tree-$students-$segments
-out=target/bench/seq-$students-$segments
-mkdir -p "$out"
+trees=("$@")
+[ ${#trees[@]} -gt 0 ] || trees=(10000:100:1 10000:100:0 10000:500:1)
 
 # Tools, from Debian's packages (root on these machines; sudo elsewhere).
 if ! command -v hyperfine >/dev/null || ! command -v fdfind >/dev/null || [ ! -x /usr/bin/time ]; then
@@ -20,17 +22,21 @@ if ! command -v hyperfine >/dev/null || ! command -v fdfind >/dev/null || [ ! -x
   $sudo_ apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq hyperfine fd-find time >/dev/null
 fi
-
 cargo build --release -p verify --bin verify --example gentree --example scanfloor
 verify=target/release/verify
+
+bench_tree() { # STUDENTS SEGMENTS SIZE
+local students=$1 segments=$2 size=$3
+local dir=${BENCH_DIR:-/tmp/verify-bench}/tree-$students-$segments-$size
+local out=target/bench/seq-$students-$segments-$size
+mkdir -p "$out"
 if [ ! -f "$dir/truth.json" ]; then
   rm -rf "$dir"; mkdir -p "$dir"
-  echo "generating $students students x $segments segments under $dir ..."
-  target/release/examples/gentree "$dir" "$students" "$segments" 50 1 > "$dir/truth.json.tmp"
+  echo "generating $students students x $segments segments of $size bytes under $dir ..."
+  target/release/examples/gentree "$dir" "$students" "$segments" 50 1 "$size" > "$dir/truth.json.tmp"
   mv "$dir/truth.json.tmp" "$dir/truth.json"
 fi
-tree="$dir/server_data/30/recordings"
-
+local tree="$dir/server_data/30/recordings"
 {
   echo "date: $(date -u +%FT%TZ)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
@@ -59,7 +65,6 @@ grep -E 'Maximum resident|Elapsed' "$out/time-v.txt" | tee "$out/rss.txt"
 
 hyperfine --warmup 2 --runs "${RUNS:-10}" -N --ignore-failure \
   --export-json "$out/hyperfine.json" --export-markdown "$out/hyperfine.md" \
-  "find $tree -type f" \
   "fdfind -u -t f . $tree" \
   "target/release/examples/scanfloor $tree 2" \
   "target/release/examples/scanfloor $tree 2 nostat" \
@@ -68,3 +73,9 @@ hyperfine --warmup 2 --runs "${RUNS:-10}" -N --ignore-failure \
   | tee "$out/hyperfine.txt"
 echo "results in $out"
 [ "${KEEP_TREE:-1}" = 1 ] || rm -rf "$dir"
+}
+
+for t in "${trees[@]}"; do
+  IFS=: read -r students segments size <<< "$t"
+  bench_tree "$students" "$segments" "${size:-1}"
+done

@@ -112,6 +112,7 @@ fn github_annotations_respect_the_per_step_limit_and_fill_the_step_summary() {
         segments: 10,
         fault_every: 2,
         seed: 5,
+        size: 1,
     };
     let truth = support::gentree::generate(tmp.path(), &spec).unwrap();
     let summary = tmp.path().join("summary.md");

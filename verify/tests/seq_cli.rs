@@ -234,6 +234,7 @@ fn generated_tree_findings_equal_the_injected_truth_at_any_thread_count() {
         segments: 15,
         fault_every: 4,
         seed: 11,
+        size: 1,
     };
     let truth = gentree::generate(tmp.path(), &spec).unwrap();
     assert!(

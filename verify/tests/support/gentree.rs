@@ -19,6 +19,8 @@ pub struct Spec {
     /// About one student in this many gets one fault (0: none).
     pub fault_every: u64,
     pub seed: u64,
+    /// Bytes in every file (0: every file empty, each one a finding).
+    pub size: u64,
 }
 
 /// What was injected, keyed by student ID.
@@ -125,6 +127,7 @@ fn write_student(recordings: &Path, i: u64, fault: Fault, spec: &Spec) -> io::Re
     let dir = recordings.join(&id);
     fs::create_dir_all(&dir)?;
     let offset = i % 30;
+    let full = vec![b'x'; usize::try_from(spec.size).unwrap_or(0)];
     let mut n = 0;
     let mut put = |name: String, body: &[u8]| {
         n += 1;
@@ -137,13 +140,13 @@ fn write_student(recordings: &Path, i: u64, fault: Fault, spec: &Spec) -> io::Re
             continue;
         }
         let t = offset + 30 * (seq - 1);
-        let body: &[u8] = if fault == Fault::Empty(seq) { b"" } else { b"x" };
+        let body: &[u8] = if fault == Fault::Empty(seq) { b"" } else { &full };
         put(format!("{id}_{}_seq_{seq:04}.mp4", stamp(t)), body)?;
         if fault == Fault::Duplicate(seq) {
-            put(format!("{id}_{}_seq_{seq:04}.mp4", stamp(t + 7)), b"x")?;
+            put(format!("{id}_{}_seq_{seq:04}.mp4", stamp(t + 7)), &full)?;
         }
         if fault == Fault::Unsequenced(seq) {
-            put(format!("{id}_{}.mp4", stamp(t + 3)), b"x")?;
+            put(format!("{id}_{}.mp4", stamp(t + 3)), &full)?;
         }
     }
     Ok(n)
