@@ -23,6 +23,18 @@ pub fn escape_os(name: &OsStr) -> String {
 
 /// Escapes raw bytes: valid UTF-8 passes (minus control characters), the rest is `\xNN`.
 pub fn escape_bytes(bytes: &[u8]) -> String {
+    // Printable ASCII (nearly every real name) has nothing to escape: one
+    // vectorizable pass instead of a char-by-char classification.
+    if bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            return s.to_string();
+        }
+    }
+    escape_each(bytes)
+}
+
+/// `escape_bytes` without the fast path: every chunk classified.
+fn escape_each(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         push_escaped(&mut out, chunk.valid());
@@ -48,7 +60,7 @@ pub fn is_hidden(c: char) -> bool {
 }
 
 fn push_escaped(out: &mut String, s: &str) {
-    if !s.chars().any(is_hidden) {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(is_hidden) {
         out.push_str(s);
         return;
     }
@@ -96,6 +108,17 @@ pub fn runner(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_ascii_fast_path_changes_nothing(bytes in proptest::collection::vec(any::<u8>(), 0..40),
+                                               ascii in "[ -~]{0,40}") {
+            prop_assert_eq!(escape_bytes(&bytes), escape_each(&bytes));
+            prop_assert_eq!(escape_bytes(ascii.as_bytes()), escape_each(ascii.as_bytes()));
+            prop_assert_eq!(escape_str(&ascii), ascii.clone());
+        }
+    }
 
     #[test]
     fn escapes_invalid_utf8_and_controls() {

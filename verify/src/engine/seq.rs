@@ -25,7 +25,7 @@ pub enum ScanError {
 
 /// Scans the tree and returns the report.
 pub fn run_seq(cfg: &SeqConfig) -> Result<SeqReport, ScanError> {
-    Ok(read_seq(cfg, None)?.report(cfg))
+    Ok(read_seq(cfg, None)?.into_report(cfg))
 }
 
 /// Scans the tree into the seq part of the fold. `live`: keep every folder's

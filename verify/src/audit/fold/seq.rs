@@ -260,14 +260,24 @@ impl SeqPart {
 
     /// The report, judged.
     pub fn report(&self, cfg: &SeqConfig) -> SeqReport {
-        let results: Vec<FolderResult> = self
-            .folders
-            .values()
-            .map(|f| match f {
-                Folder::Audited(r) => r.clone(),
-                Folder::Live(l) => FolderResult::audit(&l.obs, &cfg.rules, false),
-            })
-            .collect();
+        let results = self.folders.values().map(|f| match f {
+            Folder::Audited(r) => r.clone(),
+            Folder::Live(l) => FolderResult::audit(&l.obs, &cfg.rules, false),
+        });
+        self.finish(cfg, results.collect())
+    }
+
+    /// The report, judged, from a part that is done: the findings move into
+    /// it instead of being copied (a million empty files are a million names).
+    pub fn into_report(mut self, cfg: &SeqConfig) -> SeqReport {
+        let results = std::mem::take(&mut self.folders).into_values().map(|f| match f {
+            Folder::Audited(r) => r,
+            Folder::Live(l) => FolderResult::audit(&l.obs, &cfg.rules, false),
+        });
+        self.finish(cfg, results.collect())
+    }
+
+    fn finish(&self, cfg: &SeqConfig, results: Vec<FolderResult>) -> SeqReport {
         let exams: Vec<ExamScanned> = self
             .exams
             .iter()
