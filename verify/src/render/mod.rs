@@ -106,9 +106,15 @@ pub fn kind_note<K: Kind>(fail_on: &FailOn<K>, kind: K, n: u64) -> String {
 
 /// `a, b, c …+N more` for long lists inside a cell.
 pub fn short_list(items: &[String], keep: usize) -> String {
-    let mut s = items.iter().take(keep).cloned().collect::<Vec<_>>().join(", ");
-    if items.len() > keep {
-        s.push_str(&format!(" …+{} more", items.len() - keep));
+    short_list_of(items.len(), items.iter().map(String::as_str).map(str::to_string), keep)
+}
+
+/// `short_list` of `len` items given as an iterator: only the ones shown are
+/// formatted (a student with 500 empty files makes 5 strings, not 500).
+pub fn short_list_of(len: usize, items: impl Iterator<Item = String>, keep: usize) -> String {
+    let mut s = items.take(keep).collect::<Vec<_>>().join(", ");
+    if len > keep {
+        s.push_str(&format!(" …+{} more", len - keep));
     }
     s
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{AuditView, Case, FindingRow, kind_note, short_list};
+use super::{AuditView, Case, FindingRow, kind_note, short_list, short_list_of};
 use crate::audit::ranges;
 use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
@@ -62,21 +62,25 @@ pub fn details(s: &StudentFindings) -> Vec<(SeqKind, String)> {
         ));
     }
     if !s.foreign.is_empty() {
-        let items: Vec<String> = s.foreign.iter().map(|f| format!("{} (ID {})", f.file, f.id)).collect();
+        let items = s.foreign.iter().map(|f| format!("{} (ID {})", f.file, f.id));
         d.push((
             SeqKind::Foreign,
             format!(
                 "{} file(s) of other students: {}",
-                items.len(),
-                short_list(&items, LIST_KEEP)
+                s.foreign.len(),
+                short_list_of(s.foreign.len(), items, LIST_KEEP)
             ),
         ));
     }
     if !s.empty.is_empty() {
-        let items: Vec<String> = s.empty.iter().map(|f| format!("{} ({} B)", f.file, f.size)).collect();
+        let items = s.empty.iter().map(|f| format!("{} ({} B)", f.file, f.size));
         d.push((
             SeqKind::Empty,
-            format!("{} file(s): {}", items.len(), short_list(&items, LIST_KEEP)),
+            format!(
+                "{} file(s): {}",
+                s.empty.len(),
+                short_list_of(s.empty.len(), items, LIST_KEEP)
+            ),
         ));
     }
     for o in &s.out_of_order {
