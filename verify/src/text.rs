@@ -25,10 +25,10 @@ pub fn escape_os(name: &OsStr) -> String {
 pub fn escape_bytes(bytes: &[u8]) -> String {
     // Printable ASCII (nearly every real name) has nothing to escape: one
     // vectorizable pass instead of a char-by-char classification.
-    if bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
-        if let Ok(s) = std::str::from_utf8(bytes) {
-            return s.to_string();
-        }
+    if bytes.iter().all(|b| (0x20..0x7f).contains(b))
+        && let Ok(s) = std::str::from_utf8(bytes)
+    {
+        return s.to_string();
     }
     escape_each(bytes)
 }
