@@ -15,6 +15,7 @@ skip() {
 }
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
 ip netns add netlab-probe-$$ 2>/dev/null && ip netns del netlab-probe-$$ || skip "no network namespaces here"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun (the workers' links are TAP devices)"
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v nginx >/dev/null || missing+=(nginx-light)
