@@ -6,4 +6,5 @@ pub mod protocol;
 pub mod runs;
 pub mod stats;
 pub mod transport;
+mod users;
 pub mod worker;

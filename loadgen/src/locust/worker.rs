@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::ids::IdAllocator;
@@ -15,11 +14,12 @@ use super::protocol::{FromMaster, Heartbeat, SpawningComplete, decode, encode};
 use super::runs::Runs;
 use super::stats::Delta;
 use super::transport::{self, Link};
+use super::users::User;
 use crate::config::WorkerConfig;
 use crate::http::{Client, Target};
 use crate::report::RunReport;
 use crate::stats::{Collector, Event, RunMeta};
-use crate::student::{self, Ctx, Student};
+use crate::student::Ctx;
 
 const HEARTBEAT: Duration = Duration::from_secs(1);
 const REPORT: Duration = Duration::from_secs(3);
@@ -30,15 +30,6 @@ fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// One running user.
-struct User {
-    class: String,
-    /// Its student ID, to name it if it ends abnormally.
-    id: String,
-    stop: watch::Sender<bool>,
-    handle: JoinHandle<()>,
 }
 
 /// (user time + system time) in clock ticks, and RSS in bytes, of this process.
@@ -54,29 +45,29 @@ fn usage() -> (u64, u64) {
     (ticks, rss_pages * 4096)
 }
 
-struct Worker {
-    cfg: WorkerConfig,
-    link: Link,
-    index: Option<u64>,
-    state: &'static str,
-    users: Vec<User>,
-    targets: BTreeMap<String, u64>,
-    ids: Option<IdAllocator>,
+pub(super) struct Worker {
+    pub(super) cfg: WorkerConfig,
+    pub(super) link: Link,
+    pub(super) index: Option<u64>,
+    pub(super) state: &'static str,
+    pub(super) users: Vec<User>,
+    pub(super) targets: BTreeMap<String, u64>,
+    pub(super) ids: Option<IdAllocator>,
     /// The students' context and the host URL it was made for.
-    ctx: Option<(Arc<Ctx>, String)>,
-    events_tx: mpsc::UnboundedSender<Event>,
-    collector: Collector,
-    delta: Delta,
-    last_spawn: f64,
-    start: Instant,
-    id_ranges: Vec<String>,
-    send_failing: bool,
+    pub(super) ctx: Option<(Arc<Ctx>, String)>,
+    pub(super) events_tx: mpsc::UnboundedSender<Event>,
+    pub(super) collector: Collector,
+    pub(super) delta: Delta,
+    pub(super) last_spawn: f64,
+    pub(super) start: Instant,
+    pub(super) id_ranges: Vec<String>,
+    pub(super) send_failing: bool,
     /// `--ledger`: this worker's client ledger.
-    ledger: Option<crate::ledger::Ledger>,
+    pub(super) ledger: Option<crate::ledger::Ledger>,
     /// Some spawn aimed at an `https://` host (the report then has TLS figures).
-    tls_used: bool,
+    pub(super) tls_used: bool,
     /// Each run's own figures (`--run-reports`).
-    runs: Runs,
+    pub(super) runs: Runs,
 }
 
 impl Worker {
@@ -128,7 +119,7 @@ impl Worker {
 
     /// The students' context for this spawn's host; made again when the
     /// host changed (the web UI's form sends one with every swarm).
-    fn ctx(&mut self, host: Option<&str>) -> anyhow::Result<Arc<Ctx>> {
+    pub(super) fn ctx(&mut self, host: Option<&str>) -> anyhow::Result<Arc<Ctx>> {
         let url = self
             .cfg
             .host
@@ -169,112 +160,6 @@ impl Worker {
         Ok(ctx)
     }
 
-    /// Moves to the master's absolute per-class targets.
-    fn spawn_to(
-        &mut self,
-        targets: BTreeMap<String, u64>,
-        host: Option<&str>,
-        num_users: Option<u64>,
-        workers: Option<u64>,
-    ) -> anyhow::Result<()> {
-        let ctx = self.ctx(host)?;
-        if self.ids.is_none() {
-            let total: u64 = targets.values().sum();
-            let a = IdAllocator::new(
-                &self.cfg.id_prefix,
-                self.cfg.id_width,
-                self.cfg.first_id,
-                num_users.unwrap_or(total),
-                workers.unwrap_or(1),
-                self.index.unwrap_or(0),
-            );
-            eprintln!("loadgen worker: student IDs {}", a.describe());
-            self.id_ranges.push(a.describe());
-            self.runs
-                .begin(crate::run::collector(&self.cfg.setup.scenario), a.describe());
-            self.ids = Some(a);
-        }
-        self.users.retain(|u| !u.handle.is_finished());
-        for (class, &want) in &targets {
-            let running: Vec<usize> = self
-                .users
-                .iter()
-                .enumerate()
-                .filter(|(_, u)| &u.class == class && !*u.stop.borrow())
-                .map(|(i, _)| i)
-                .collect();
-            let have = running.len() as u64;
-            if want > have {
-                for _ in have..want {
-                    let Some(ids) = self.ids.as_mut() else { break };
-                    let Some((n, id)) = ids.take() else {
-                        eprintln!(
-                            "loadgen worker: no unique student ID left for this worker index; not starting more users"
-                        );
-                        break;
-                    };
-                    let (stop, rx) = watch::channel(false);
-                    let handle = tokio::spawn(student::run(
-                        ctx.clone(),
-                        Student {
-                            id: id.clone(),
-                            n,
-                            seed: n,
-                        },
-                        rx,
-                    ));
-                    self.users.push(User {
-                        class: class.clone(),
-                        id,
-                        stop,
-                        handle,
-                    });
-                }
-            } else {
-                for &i in running.iter().rev().take((have - want) as usize) {
-                    let _ = self.users[i].stop.send(true);
-                }
-            }
-        }
-        self.targets = targets;
-        Ok(())
-    }
-
-    /// Stops every user and waits for them, at most `stop_timeout`.
-    async fn stop_all(&mut self) {
-        for u in &self.users {
-            let _ = u.stop.send(true);
-        }
-        let deadline = Instant::now() + self.cfg.stop_timeout;
-        let users: Vec<User> = self.users.drain(..).collect();
-        for u in users {
-            let mut h = u.handle;
-            // A user that did not end by itself fails the run, as in `loadgen run`.
-            let why = match tokio::time::timeout_at(deadline, &mut h).await {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) if e.is_panic() => Some("panicked"),
-                Ok(Err(_)) => Some("cancelled"),
-                Err(_) => {
-                    h.abort();
-                    Some("abandoned after --stop-timeout")
-                }
-            };
-            if let Some(why) = why {
-                if let Some(l) = &self.ledger {
-                    l.sink().record(crate::ledger::Record::Ended {
-                        student: u.id.clone(),
-                        why: why.to_string(),
-                    });
-                }
-                let _ = self.events_tx.send(Event::EndedAbnormally {
-                    student: u.id,
-                    why: why.to_string(),
-                });
-            }
-        }
-        self.targets.clear();
-    }
-
     /// Ends the run in progress (its report to `--run-reports`).
     fn end_run(&mut self) {
         let base = self.meta();
@@ -306,18 +191,6 @@ impl Worker {
             planned: None,
             max_fail_ratio: self.cfg.max_fail_ratio,
         }
-    }
-
-    fn live_counts(&self) -> BTreeMap<String, u64> {
-        let mut m: BTreeMap<String, u64> = self.targets.keys().map(|k| (k.clone(), 0)).collect();
-        for u in self
-            .users
-            .iter()
-            .filter(|u| !u.handle.is_finished() && !*u.stop.borrow())
-        {
-            *m.entry(u.class.clone()).or_default() += 1;
-        }
-        m
     }
 
     async fn report_stats(&mut self) {

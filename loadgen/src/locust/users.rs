@@ -1,0 +1,142 @@
+//! The worker's users: started and stopped to match the master's per-class
+//! targets, each one a student with an ID of this worker's own.
+
+use std::collections::BTreeMap;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::ids::IdAllocator;
+use super::worker::Worker;
+use crate::stats::Event;
+use crate::student::{self, Student};
+
+/// One running user.
+pub(super) struct User {
+    pub(super) class: String,
+    /// Its student ID, to name it if it ends abnormally.
+    pub(super) id: String,
+    pub(super) stop: watch::Sender<bool>,
+    pub(super) handle: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Moves to the master's absolute per-class targets.
+    pub(super) fn spawn_to(
+        &mut self,
+        targets: BTreeMap<String, u64>,
+        host: Option<&str>,
+        num_users: Option<u64>,
+        workers: Option<u64>,
+    ) -> anyhow::Result<()> {
+        let ctx = self.ctx(host)?;
+        if self.ids.is_none() {
+            let total: u64 = targets.values().sum();
+            let a = IdAllocator::new(
+                &self.cfg.id_prefix,
+                self.cfg.id_width,
+                self.cfg.first_id,
+                num_users.unwrap_or(total),
+                workers.unwrap_or(1),
+                self.index.unwrap_or(0),
+            );
+            eprintln!("loadgen worker: student IDs {}", a.describe());
+            self.id_ranges.push(a.describe());
+            self.runs
+                .begin(crate::run::collector(&self.cfg.setup.scenario), a.describe());
+            self.ids = Some(a);
+        }
+        self.users.retain(|u| !u.handle.is_finished());
+        for (class, &want) in &targets {
+            let running: Vec<usize> = self
+                .users
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| &u.class == class && !*u.stop.borrow())
+                .map(|(i, _)| i)
+                .collect();
+            let have = running.len() as u64;
+            if want > have {
+                for _ in have..want {
+                    let Some(ids) = self.ids.as_mut() else { break };
+                    let Some((n, id)) = ids.take() else {
+                        eprintln!(
+                            "loadgen worker: no unique student ID left for this worker index; not starting more users"
+                        );
+                        break;
+                    };
+                    let (stop, rx) = watch::channel(false);
+                    let handle = tokio::spawn(student::run(
+                        ctx.clone(),
+                        Student {
+                            id: id.clone(),
+                            n,
+                            seed: n,
+                        },
+                        rx,
+                    ));
+                    self.users.push(User {
+                        class: class.clone(),
+                        id,
+                        stop,
+                        handle,
+                    });
+                }
+            } else {
+                for &i in running.iter().rev().take((have - want) as usize) {
+                    let _ = self.users[i].stop.send(true);
+                }
+            }
+        }
+        self.targets = targets;
+        Ok(())
+    }
+
+    /// Stops every user and waits for them, at most `stop_timeout`.
+    pub(super) async fn stop_all(&mut self) {
+        for u in &self.users {
+            let _ = u.stop.send(true);
+        }
+        let deadline = Instant::now() + self.cfg.stop_timeout;
+        let users: Vec<User> = self.users.drain(..).collect();
+        for u in users {
+            let mut h = u.handle;
+            // A user that did not end by itself fails the run, as in `loadgen run`.
+            let why = match tokio::time::timeout_at(deadline, &mut h).await {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) if e.is_panic() => Some("panicked"),
+                Ok(Err(_)) => Some("cancelled"),
+                Err(_) => {
+                    h.abort();
+                    Some("abandoned after --stop-timeout")
+                }
+            };
+            if let Some(why) = why {
+                if let Some(l) = &self.ledger {
+                    l.sink().record(crate::ledger::Record::Ended {
+                        student: u.id.clone(),
+                        why: why.to_string(),
+                    });
+                }
+                let _ = self.events_tx.send(Event::EndedAbnormally {
+                    student: u.id,
+                    why: why.to_string(),
+                });
+            }
+        }
+        self.targets.clear();
+    }
+
+    pub(super) fn live_counts(&self) -> BTreeMap<String, u64> {
+        let mut m: BTreeMap<String, u64> = self.targets.keys().map(|k| (k.clone(), 0)).collect();
+        for u in self
+            .users
+            .iter()
+            .filter(|u| !u.handle.is_finished() && !*u.stop.borrow())
+        {
+            *m.entry(u.class.clone()).or_default() += 1;
+        }
+        m
+    }
+}
