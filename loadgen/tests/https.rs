@@ -8,40 +8,8 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use support::{Target, repo, verify_bin};
-
-/// nginx with TLS in front of a target; stopped when dropped.
-struct Proxy {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Proxy {
-    fn start(upstream: &str) -> Proxy {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(repo().join("scripts/tls-proxy.sh"))
-            .args(["up", dir.path().to_str().unwrap(), upstream])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        Proxy {
-            url: String::from_utf8(out.stdout).unwrap().trim().to_string(),
-            dir,
-        }
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("scripts/tls-proxy.sh"))
-            .args(["down", self.dir.path().to_str().unwrap()])
-            .output();
-    }
-}
+use support::tls::Proxy;
+use support::{Target, verify_bin};
 
 fn loadgen(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_loadgen"))

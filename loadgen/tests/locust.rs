@@ -302,3 +302,45 @@ fn worker_users_abandoned_at_the_stop_fail_the_workers_report() {
     );
     assert_eq!(lines.iter().filter(|l| l["kind"] == "ended").count(), 3, "{ledger}");
 }
+
+/// A worker under a real master loads a server over HTTPS (nginx with a
+/// throw-away CA in front of the target): the host comes from the master, the
+/// trust anchor from `--cacert`; every request is counted by both sides.
+#[test]
+fn a_worker_under_the_master_loads_an_https_server() {
+    let t = Target::start();
+    t.setup(6);
+    let proxy = support::tls::Proxy::start(&t.url);
+    let port = free_port();
+    let mut m = master_at(&proxy.url, t.dir.path(), port, 1, 6, "8s");
+    let json = t.dir.path().join("w.json");
+    let mut w = worker(
+        port,
+        "loadgen-tls",
+        &["--cacert", &proxy.file("ca.pem"), "--json", json.to_str().unwrap()],
+    );
+    let status = wait(&mut m, Duration::from_secs(90)).expect("the master ends its run");
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(t.dir.path().join("master.log")).unwrap()
+    );
+    let ws = wait(&mut w, Duration::from_secs(30)).expect("the worker quits with the master");
+    let out = output(&mut w);
+    assert!(ws.success(), "{out}");
+    let r: loadgen::report::RunReport = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let tls = r.tls.as_ref().expect("TLS figures in the report of an https:// host");
+    assert!(tls.handshakes >= 1 && !tls.insecure, "{tls:?}");
+    assert_eq!((r.students.logged_in, r.total.failures), (6, 0), "{out}");
+    assert!(r.total.requests > 20, "{out}");
+    let csv = std::fs::read_to_string(t.dir.path().join("lc_stats.csv")).unwrap();
+    let agg: Vec<&str> = csv
+        .lines()
+        .find(|l| l.starts_with(",Aggregated"))
+        .unwrap()
+        .split(',')
+        .collect();
+    assert_eq!(agg[3], "0", "no failure at the master either: {csv}");
+    let ids = ids(&t);
+    assert_eq!((ids.summary.distinct_ids, ids.summary.duplicated_ids), (6, 0));
+}

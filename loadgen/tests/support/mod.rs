@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod hung;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
