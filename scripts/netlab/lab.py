@@ -311,11 +311,12 @@ def act4():
         after = logouts_after(os.path.join(OUT, f"{w}.ledger"), kill_unix)
         check(len(after) == 20, f"{w}'s 20 students logged out after the master died")
         stopped[w] = round(min(after), 2)
-    # Users are told to stop --master-timeout after the master's last heartbeat
-    # (which came before its death); the worker exits once their logouts are
-    # done, within --stop-timeout (a logout whose packet the link lost waits
-    # for TCP to send it again).
-    check(max(stopped.values()) <= MASTER_TIMEOUT + 0.5,
+    # Users are told to stop --master-timeout after the last master heartbeat
+    # the worker received: sent before the death, but on this lossy link one
+    # may arrive late (a retransmission: 0.2-1 s), so 1.5 s of slack. The
+    # worker exits once their logouts are done, within --stop-timeout (a
+    # logout whose packet the link lost waits for TCP to send it again).
+    check(max(stopped.values()) <= MASTER_TIMEOUT + 1.5,
           f"every worker stopped its users within --master-timeout ({MASTER_TIMEOUT} s): first logout {stopped} s after the death")
     check(max(took.values()) <= MASTER_TIMEOUT + 5, f"and exited within --master-timeout + --stop-timeout: {took}")
     figures["users_stopped_after_master_death_s"] = stopped
