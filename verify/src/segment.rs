@@ -71,12 +71,11 @@ pub fn parse<'a>(name: &'a str, exts: &[String]) -> Option<SegmentName<'a>> {
     // `_YYYYMMDD_HHMMSS` ends the rest, after a non-empty student ID.
     let stamp = end.checked_sub(16)?;
     let t: &[u8; 16] = sb.get(stamp..end)?.try_into().ok()?;
-    let (ymd, hms) = (&t[1..9], &t[10..]);
-    if stamp == 0 || t[0] != b'_' || t[9] != b'_' || !all_digits_b(ymd) || !all_digits_b(hms) {
+    if stamp == 0 || t[0] != b'_' || t[9] != b'_' {
         return None;
     }
     let student = stem.get(..stamp)?;
-    let time = civil_seconds(stem.get(stamp + 1..stamp + 9)?, stem.get(stamp + 10..end)?)?;
+    let time = civil_seconds(&t[1..9], &t[10..])?;
     Some(SegmentName {
         student,
         time,
@@ -85,19 +84,17 @@ pub fn parse<'a>(name: &'a str, exts: &[String]) -> Option<SegmentName<'a>> {
     })
 }
 
-fn all_digits_b(s: &[u8]) -> bool {
-    s.iter().all(u8::is_ascii_digit)
-}
-
-/// `YYYYMMDD`, `HHMMSS` -> seconds since 1970-01-01 00:00:00, validating the calendar.
-fn civil_seconds(ymd: &str, hms: &str) -> Option<i64> {
-    // The caller checked both are ASCII digits of the right length: plain
-    // arithmetic, not six `str::parse` calls per file.
+/// `YYYYMMDD`, `HHMMSS` -> seconds since 1970-01-01 00:00:00, validating the
+/// digits and the calendar (`None` otherwise). Plain arithmetic, not six
+/// `str::parse` calls per file.
+fn civil_seconds(ymd: &[u8], hms: &[u8]) -> Option<i64> {
     let num = |s: &[u8]| -> Option<i64> {
         s.iter()
             .try_fold(0i64, |n, &b| b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0')))
     };
-    let (ymd, hms) = (ymd.as_bytes(), hms.as_bytes());
+    if ymd.len() != 8 || hms.len() != 6 {
+        return None;
+    }
     let (y, m, d) = (num(ymd.get(..4)?)?, num(ymd.get(4..6)?)?, num(ymd.get(6..)?)?);
     let (hh, mm, ss) = (num(hms.get(..2)?)?, num(hms.get(2..4)?)?, num(hms.get(4..)?)?);
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 60 {
@@ -153,7 +150,7 @@ mod tests {
         if student.is_empty() || ymd.len() != 8 || hms.len() != 6 || !all(ymd) || !all(hms) {
             return None;
         }
-        let time = civil_seconds(ymd, hms)?;
+        let time = civil_seconds(ymd.as_bytes(), hms.as_bytes())?;
         Some(SegmentName {
             student,
             time,

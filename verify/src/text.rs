@@ -23,9 +23,8 @@ pub fn escape_os(name: &OsStr) -> String {
 
 /// Escapes raw bytes: valid UTF-8 passes (minus control characters), the rest is `\xNN`.
 pub fn escape_bytes(bytes: &[u8]) -> String {
-    // Printable ASCII (nearly every real name) has nothing to escape: one
-    // vectorizable pass instead of a char-by-char classification.
-    if bytes.iter().all(|b| (0x20..0x7f).contains(b))
+    // Nearly every real name: no chunking, no per-char classification.
+    if printable_ascii(bytes)
         && let Ok(s) = std::str::from_utf8(bytes)
     {
         return s.to_string();
@@ -59,8 +58,13 @@ pub fn is_hidden(c: char) -> bool {
         || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}' | '\u{2028}' | '\u{2029}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
+/// Printable ASCII has nothing to escape; one vectorizable pass tells.
+fn printable_ascii(b: &[u8]) -> bool {
+    b.iter().all(|c| (0x20..0x7f).contains(c))
+}
+
 fn push_escaped(out: &mut String, s: &str) {
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(is_hidden) {
+    if printable_ascii(s.as_bytes()) || !s.chars().any(is_hidden) {
         out.push_str(s);
         return;
     }

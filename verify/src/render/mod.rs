@@ -106,7 +106,7 @@ pub fn kind_note<K: Kind>(fail_on: &FailOn<K>, kind: K, n: u64) -> String {
 
 /// `a, b, c …+N more` for long lists inside a cell.
 pub fn short_list(items: &[String], keep: usize) -> String {
-    short_list_of(items.len(), items.iter().map(String::as_str).map(str::to_string), keep)
+    short_list_of(items.len(), items.iter().cloned(), keep)
 }
 
 /// `short_list` of `len` items given as an iterator: only the ones shown are
