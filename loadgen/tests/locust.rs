@@ -123,6 +123,19 @@ fn output(p: &mut Proc) -> String {
     s
 }
 
+/// The headless master's `--csv` stats file and its Aggregated row's fields.
+fn master_csv(t: &Target) -> (String, Vec<String>) {
+    let csv = std::fs::read_to_string(t.dir.path().join("lc_stats.csv")).unwrap();
+    let agg = csv
+        .lines()
+        .find(|l| l.starts_with(",Aggregated"))
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    (csv, agg)
+}
+
 fn ids(t: &Target) -> verify::report::ids::IdsReport {
     let out = Command::new(verify_bin())
         .args(["ids", "--log", &t.log(), "--format", "json"])
@@ -159,13 +172,7 @@ fn a_real_master_drives_two_workers_and_every_id_is_unique() {
             "{out}"
         );
     }
-    let csv = std::fs::read_to_string(t.dir.path().join("lc_stats.csv")).unwrap();
-    let agg: Vec<&str> = csv
-        .lines()
-        .find(|l| l.starts_with(",Aggregated"))
-        .unwrap()
-        .split(',')
-        .collect();
+    let (csv, agg) = master_csv(&t);
     let (requests, failures): (u64, u64) = (agg[2].parse().unwrap(), agg[3].parse().unwrap());
     let median: f64 = agg[4].parse().unwrap();
     assert!(requests > 200, "{csv}");
@@ -333,13 +340,7 @@ fn a_worker_under_the_master_loads_an_https_server() {
     assert!(tls.handshakes >= 1 && !tls.insecure, "{tls:?}");
     assert_eq!((r.students.logged_in, r.total.failures), (6, 0), "{out}");
     assert!(r.total.requests > 20, "{out}");
-    let csv = std::fs::read_to_string(t.dir.path().join("lc_stats.csv")).unwrap();
-    let agg: Vec<&str> = csv
-        .lines()
-        .find(|l| l.starts_with(",Aggregated"))
-        .unwrap()
-        .split(',')
-        .collect();
+    let (csv, agg) = master_csv(&t);
     assert_eq!(agg[3], "0", "no failure at the master either: {csv}");
     let ids = ids(&t);
     assert_eq!((ids.summary.distinct_ids, ids.summary.duplicated_ids), (6, 0));

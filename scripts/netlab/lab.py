@@ -61,9 +61,14 @@ def check(cond, msg):
     log(f"ok: {msg}")
 
 
+def in_ns(ns, args):
+    """`args` run in lab host `ns` (None: here, in the master's namespace)."""
+    return (["ip", "netns", "exec", f"{P}-{ns}"] if ns else []) + args
+
+
 def start(name, args, ns=None):
     """A process of the lab, its output in OUT/NAME.log; killed at the end."""
-    cmd = (["ip", "netns", "exec", f"{P}-{ns}"] if ns else []) + args
+    cmd = in_ns(ns, args)
     out = open(os.path.join(OUT, f"{name}.log"), "wb")
     p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     procs.append(p)
@@ -71,7 +76,7 @@ def start(name, args, ns=None):
 
 
 def run(args, ns=None, ok=(0,)):
-    cmd = (["ip", "netns", "exec", f"{P}-{ns}"] if ns else []) + args
+    cmd = in_ns(ns, args)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode not in ok:
         fail(f"{' '.join(args)} exited {r.returncode}: {r.stderr[-2000:]}")

@@ -57,18 +57,17 @@ impl Runs {
         }
     }
 
-    /// Ends the run in progress; writes `DIR/run-N.json` when asked for.
-    /// Returns the path written.
-    pub fn end(&mut self, meta: impl FnOnce(&str) -> RunMeta) -> anyhow::Result<Option<PathBuf>> {
+    /// Ends the run in progress; writes `DIR/run-N.json` when asked for,
+    /// with `meta` naming the run's own ID range. Returns the path written.
+    pub fn end(&mut self, mut meta: RunMeta) -> anyhow::Result<Option<PathBuf>> {
         let Some(run) = self.current.take() else {
             return Ok(None);
         };
         let Some(dir) = &self.dir else {
             return Ok(None);
         };
-        let report = run
-            .collector
-            .report(meta(&run.id_range), run.start.elapsed().as_secs_f64());
+        meta.id_range = run.id_range;
+        let report = run.collector.report(meta, run.start.elapsed().as_secs_f64());
         let path = dir.join(format!("run-{}.json", run.number));
         write(&path, &report)?;
         Ok(Some(path))
@@ -88,10 +87,10 @@ mod tests {
     use super::*;
     use crate::stats::Event;
 
-    fn meta(id_range: &str) -> RunMeta {
+    fn meta() -> RunMeta {
         RunMeta {
             host: "http://x".into(),
-            id_range: id_range.into(),
+            id_range: "the worker's whole life".into(),
             id_source: "test".into(),
             planned: None,
             max_fail_ratio: 0.01,
@@ -109,13 +108,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut runs = Runs::new(Some(dir.path().to_path_buf()));
         runs.record(&Event::Spawned); // before any run: belongs to none
-        assert_eq!(runs.end(meta).unwrap(), None, "no run, no report");
+        assert_eq!(runs.end(meta()).unwrap(), None, "no run, no report");
         for (n, spawned) in [(1, 3), (2, 1)] {
             runs.begin(collector(), format!("block {n}"));
             for _ in 0..spawned {
                 runs.record(&Event::Spawned);
             }
-            let path = runs.end(meta).unwrap().unwrap();
+            let path = runs.end(meta()).unwrap().unwrap();
             assert_eq!(path, dir.path().join(format!("run-{n}.json")));
             let r: RunReport = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
             assert_eq!(
@@ -129,6 +128,6 @@ mod tests {
     fn without_a_folder_nothing_is_written() {
         let mut runs = Runs::new(None);
         runs.begin(collector(), "b".into());
-        assert_eq!(runs.end(meta).unwrap(), None);
+        assert_eq!(runs.end(meta()).unwrap(), None);
     }
 }

@@ -41,10 +41,10 @@ impl Worker {
                 workers.unwrap_or(1),
                 self.index.unwrap_or(0),
             );
-            eprintln!("loadgen worker: student IDs {}", a.describe());
-            self.id_ranges.push(a.describe());
-            self.runs
-                .begin(crate::run::collector(&self.cfg.setup.scenario), a.describe());
+            let range = a.describe();
+            eprintln!("loadgen worker: student IDs {range}");
+            self.id_ranges.push(range.clone());
+            self.runs.begin(crate::run::collector(&self.cfg.setup.scenario), range);
             self.ids = Some(a);
         }
         self.users.retain(|u| !u.handle.is_finished());

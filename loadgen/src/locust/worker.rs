@@ -162,12 +162,7 @@ impl Worker {
 
     /// Ends the run in progress (its report to `--run-reports`).
     fn end_run(&mut self) {
-        let base = self.meta();
-        let meta = |id_range: &str| RunMeta {
-            id_range: id_range.to_string(),
-            ..base
-        };
-        match self.runs.end(meta) {
+        match self.runs.end(self.meta()) {
             Ok(Some(p)) => eprintln!("loadgen worker: run report {}", p.display()),
             Ok(None) => {}
             Err(e) => eprintln!("loadgen worker: cannot write the run report: {e:#}"),
