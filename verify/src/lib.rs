@@ -155,12 +155,16 @@ fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Writes one audit in the chosen format, plus JUnit when asked.
-fn emit<R: serde::Serialize>(out: &OutputConfig, view: &dyn AuditView, report: &R) -> anyhow::Result<Outcome> {
+fn emit<R: serde::Serialize + render::json::JsonReport>(
+    out: &OutputConfig,
+    view: &dyn AuditView,
+    report: &R,
+) -> anyhow::Result<Outcome> {
     emit_many(out, view, &[view], report)
 }
 
 /// As `emit`, with one JUnit test suite per part.
-fn emit_many<R: serde::Serialize>(
+fn emit_many<R: serde::Serialize + render::json::JsonReport>(
     out: &OutputConfig,
     view: &dyn AuditView,
     suites: &[&dyn AuditView],

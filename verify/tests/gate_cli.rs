@@ -38,6 +38,7 @@ fn json(extra: &[&str]) -> (i32, GateReport, String) {
     let run = verify(&args);
     let r = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("strict JSON: {e}\n{}\n{}", run.stdout, run.stderr));
+    support::assert_pretty_json(&run.stdout, &r);
     (run.code, r, run.stderr)
 }
 

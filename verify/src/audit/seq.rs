@@ -4,8 +4,8 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::report::PathError;
-use crate::report::seq::{Duplicate, EmptyFile, Foreign, OutOfOrder, Short, Stall, StudentFindings};
-use crate::text::escape_os;
+use crate::report::seq::{Duplicate, Foreign, OutOfOrder, Short, Stall, StudentFindings};
+use crate::text::{escape_os, push_escaped_bytes};
 
 /// A segment file as seen in a student folder. Its name lives in the
 /// folder's name buffer (`FolderObs::name`): one allocation per folder, not
@@ -164,10 +164,8 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
         }
         out.segments += 1;
         if let Some(size) = seg.size.filter(|&s| s == 0 || s < rules.min_size) {
-            out.empty.push(EmptyFile {
-                file: escape_os(obs.name(seg)),
-                size,
-            });
+            out.empty
+                .push_with(size, |s| push_escaped_bytes(s, obs.name(seg).as_bytes()));
         }
         match seg.seq {
             Some(s) if s > rules.max_seq => out.unparseable.push(format!(
@@ -218,7 +216,7 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
     // Names in one folder are unique, so an unstable sort gives the one order
     // (without the stable sort's scratch buffer per list).
     out.unsequenced.sort_unstable();
-    out.empty.sort_unstable_by(|a, b| a.file.cmp(&b.file));
+    out.empty.sort();
     out.foreign.sort_unstable_by(|a, b| a.file.cmp(&b.file));
     out.unparseable.sort_unstable();
     out
@@ -377,9 +375,9 @@ mod tests {
         assert_eq!(f.unsequenced, ["s_1_t90.mp4"]);
         assert_eq!(f.foreign[0].id, "s_2");
         assert_eq!(
-            f.empty,
-            [EmptyFile {
-                file: "s_1_t30_seq_0001.mp4".into(),
+            f.empty.iter().collect::<Vec<_>>(),
+            [crate::report::seq::EmptyRef {
+                file: "s_1_t30_seq_0001.mp4",
                 size: 0
             }]
         );

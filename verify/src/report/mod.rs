@@ -1,6 +1,7 @@
 //! Report structs: the JSON contract of every audit. Fields may be added,
 //! never renamed. Renderers read these; nothing here prints.
 
+pub mod files;
 pub mod gate;
 pub mod ids;
 pub mod merge;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::PathError;
+pub use super::files::{EmptyFiles, EmptyRef};
 use crate::exit::Outcome;
 use crate::findings::Kind;
 
@@ -227,8 +228,8 @@ pub struct StudentFindings {
     pub unsequenced: Vec<String>,
     /// Files whose name carries another student's ID.
     pub foreign: Vec<Foreign>,
-    /// Zero-byte files, or files under `--min-size`.
-    pub empty: Vec<EmptyFile>,
+    /// Zero-byte files, or files under `--min-size` (`[{"file", "size"}]`).
+    pub empty: EmptyFiles,
     /// Segments whose timestamp is earlier than that of a lower seq.
     pub out_of_order: Vec<OutOfOrder>,
     /// Pauses between consecutive segments well above the usual interval.
@@ -261,7 +262,7 @@ pub struct Foreign {
     pub id: String,
 }
 
-/// A file that is empty or too small.
+/// A file that is empty or too small (owned; lists keep them as `EmptyFiles`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyFile {

@@ -54,3 +54,12 @@ pub fn assert_same_text(actual: &str, expected: &str, what: &str) {
     }
     panic!("{what} differs from the expected text:\n{diff}");
 }
+
+/// Asserts that `stdout` is, byte for byte, what `serde_json`'s pretty
+/// printer writes for the report it parses into (the seq and gate reports
+/// are written in parallel parts: they must not differ from the one-piece
+/// rendering by a single byte).
+pub fn assert_pretty_json<R: serde::Serialize>(stdout: &str, report: &R) {
+    let expected = serde_json::to_string_pretty(report).expect("serialize") + "\n";
+    assert_same_text(stdout, &expected, "the JSON document");
+}
