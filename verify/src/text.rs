@@ -69,7 +69,8 @@ fn printable_ascii(b: &[u8]) -> bool {
     b.iter().all(|c| (0x20..0x7f).contains(c))
 }
 
-fn push_escaped(out: &mut String, s: &str) {
+/// `escape_str` appended to `out` (no string of its own).
+pub fn push_escaped(out: &mut String, s: &str) {
     if printable_ascii(s.as_bytes()) || !s.chars().any(is_hidden) {
         out.push_str(s);
         return;

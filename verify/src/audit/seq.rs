@@ -1,11 +1,8 @@
 //! Sequence audit of one student folder: gaps, duplicates, ordering, stalls.
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-
 use crate::report::PathError;
 use crate::report::seq::{Duplicate, Foreign, OutOfOrder, Short, Stall, StudentFindings};
-use crate::text::{escape_os, push_escaped_bytes};
+use crate::text::{escape_str, push_escaped};
 
 /// A segment file as seen in a student folder. Its name lives in the
 /// folder's name buffer (`FolderObs::name`): one allocation per folder, not
@@ -34,8 +31,9 @@ pub struct FolderObs {
     pub id: String,
     /// Segment files.
     pub segments: Vec<SegmentObs>,
-    /// The segments' raw names, end to end (escaped only if one ends up in a finding).
-    names: Vec<u8>,
+    /// The segments' names, end to end (escaped only if one ends up in a
+    /// finding). Segment names are UTF-8: the name grammar reads text.
+    names: String,
     /// Temporary upload files.
     pub in_flight: u64,
     /// Other entries, escaped (folders end in `/`).
@@ -76,32 +74,31 @@ impl FolderObs {
     /// Adds a segment file named `name`.
     pub fn push_segment(
         &mut self,
-        name: &OsStr,
+        name: &str,
         seq: Option<u64>,
         time: i64,
         size: Option<u64>,
         foreign_id: Option<String>,
     ) {
-        let raw = name.as_bytes();
         self.segments.push(SegmentObs {
             name_at: self.names.len(),
-            name_len: raw.len(),
+            name_len: name.len(),
             seq,
             time,
             size,
             foreign_id,
         });
-        self.names.extend_from_slice(raw);
+        self.names.push_str(name);
     }
 
-    /// A segment's raw file name (one of this folder's segments).
-    pub fn name(&self, s: &SegmentObs) -> &OsStr {
+    /// A segment's file name, unescaped (one of this folder's segments).
+    pub fn name(&self, s: &SegmentObs) -> &str {
         let end = s.name_at.saturating_add(s.name_len);
-        OsStr::from_bytes(self.names.get(s.name_at..end).unwrap_or_default())
+        self.names.get(s.name_at..end).unwrap_or_default()
     }
 
     /// Whether a segment of this name was seen.
-    pub fn has_segment(&self, name: &OsStr) -> bool {
+    pub fn has_segment(&self, name: &str) -> bool {
         self.segments.iter().any(|s| self.name(s) == name)
     }
 }
@@ -157,24 +154,23 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
     for (i, seg) in obs.segments.iter().enumerate() {
         if let Some(id) = &seg.foreign_id {
             out.foreign.push(Foreign {
-                file: escape_os(obs.name(seg)),
+                file: escape_str(obs.name(seg)),
                 id: id.clone(),
             });
             continue;
         }
         out.segments += 1;
         if let Some(size) = seg.size.filter(|&s| s == 0 || s < rules.min_size) {
-            out.empty
-                .push_with(size, |s| push_escaped_bytes(s, obs.name(seg).as_bytes()));
+            out.empty.push_with(size, |s| push_escaped(s, obs.name(seg)));
         }
         match seg.seq {
             Some(s) if s > rules.max_seq => out.unparseable.push(format!(
                 "{} (seq {s} is above --max-seq {})",
-                escape_os(obs.name(seg)),
+                escape_str(obs.name(seg)),
                 rules.max_seq
             )),
             Some(s) => seqs.push((s, seg.time, i)),
-            None => out.unsequenced.push(escape_os(obs.name(seg))),
+            None => out.unsequenced.push(escape_str(obs.name(seg))),
         }
     }
     seqs.sort_unstable_by(|a, b| {
@@ -182,7 +178,7 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
             .cmp(&(b.0, b.1))
             .then_with(|| obs.name(&obs.segments[a.2]).cmp(obs.name(&obs.segments[b.2])))
     });
-    let name = |i: usize| escape_os(obs.name(&obs.segments[i]));
+    let name = |i: usize| escape_str(obs.name(&obs.segments[i]));
 
     // Earliest file of each distinct seq, in seq order.
     let mut firsts: Vec<(u64, i64, usize)> = Vec::with_capacity(seqs.len());
@@ -327,7 +323,7 @@ mod tests {
             ..FolderObs::default()
         };
         for s in segs {
-            f.push_segment(OsStr::new(&s.name), s.seq, s.time, s.size, s.foreign_id);
+            f.push_segment(&s.name, s.seq, s.time, s.size, s.foreign_id);
         }
         f
     }

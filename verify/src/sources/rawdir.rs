@@ -132,7 +132,7 @@ fn observe(fd: &OwnedFd, c_name: &CStr, kind: Kind, obs: &mut FolderObs, opts: &
         (true, None) => Some(u64::try_from(statat(fd, c_name, AtFlags::SYMLINK_NOFOLLOW)?.st_size).unwrap_or(0)),
     };
     let foreign_id = (seg.student != obs.id).then(|| seg.student.to_string());
-    obs.push_segment(file_name, seg.seq, seg.time, size, foreign_id);
+    obs.push_segment(text, seg.seq, seg.time, size, foreign_id);
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use crate::report::seq::{
     ExamScanned, Layout, Presence, SCHEMA, Scanned, SeqKind, SeqReport, SeqSummary, StudentFindings, StudentRef,
 };
 use crate::settings::SeqConfig;
-use crate::text::escape_os;
+use crate::text::{escape_os, escape_str};
 
 use super::Alert;
 
@@ -56,7 +56,7 @@ fn kept(obs: &FolderObs, rules: &SeqRules) -> Vec<SegRef> {
             Some(SegRef {
                 seq,
                 size: s.size,
-                name: escape_os(obs.name(s)),
+                name: escape_str(obs.name(s)),
             })
         })
         .collect()
