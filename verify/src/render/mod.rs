@@ -10,6 +10,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod pretty;
 pub mod seq;
 pub mod table;
 pub mod watch;
