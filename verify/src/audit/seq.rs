@@ -1,7 +1,8 @@
 //! Sequence audit of one student folder: gaps, duplicates, ordering, stalls.
 
 use crate::report::PathError;
-use crate::report::seq::{Duplicate, Foreign, OutOfOrder, Short, Stall, StudentFindings};
+use crate::report::files::sort_by_name;
+use crate::report::seq::{Duplicate, EmptyFiles, Foreign, OutOfOrder, Short, Stall, StudentFindings};
 use crate::text::{escape_str, push_escaped};
 
 /// A segment file as seen in a student folder. Its name lives in the
@@ -52,6 +53,17 @@ impl FolderObs {
             id,
             ..FolderObs::default()
         }
+    }
+
+    /// Empties the folder for another one (`exam`, `id`), keeping its room:
+    /// a scan thread reads folder after folder into one `FolderObs`.
+    pub fn reset(&mut self, exam: Option<String>, id: String) {
+        (self.exam, self.id) = (exam, id);
+        self.segments.clear();
+        self.names.clear();
+        self.others.clear();
+        self.errors.clear();
+        (self.in_flight, self.skipped_links) = (0, 0);
     }
 
     /// Room for `segments` more segments whose names take `bytes`.
@@ -151,6 +163,8 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
     };
     // (seq, time, index into obs.segments), sorted so equal seqs sit together.
     let mut seqs: Vec<(u64, i64, usize)> = Vec::with_capacity(obs.segments.len());
+    // Empty files as (index, size): their list is then allocated once, to size.
+    let mut empty: Vec<(usize, u64)> = Vec::new();
     for (i, seg) in obs.segments.iter().enumerate() {
         if let Some(id) = &seg.foreign_id {
             out.foreign.push(Foreign {
@@ -161,7 +175,7 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
         }
         out.segments += 1;
         if let Some(size) = seg.size.filter(|&s| s == 0 || s < rules.min_size) {
-            out.empty.push_with(size, |s| push_escaped(s, obs.name(seg)));
+            empty.push((i, size));
         }
         match seg.seq {
             Some(s) if s > rules.max_seq => out.unparseable.push(format!(
@@ -173,11 +187,7 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
             None => out.unsequenced.push(escape_str(obs.name(seg))),
         }
     }
-    seqs.sort_unstable_by(|a, b| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| obs.name(&obs.segments[a.2]).cmp(obs.name(&obs.segments[b.2])))
-    });
+    super::order::sort_seqs(&mut seqs, |i| obs.segments.get(i).map_or("", |s| obs.name(s)));
     let name = |i: usize| escape_str(obs.name(&obs.segments[i]));
 
     // Earliest file of each distinct seq, in seq order.
@@ -212,9 +222,25 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
     // Names in one folder are unique, so an unstable sort gives the one order
     // (without the stable sort's scratch buffer per list).
     out.unsequenced.sort_unstable();
-    out.empty.sort();
+    out.empty = empty_files(obs, &mut empty);
     out.foreign.sort_unstable_by(|a, b| a.file.cmp(&b.file));
     out.unparseable.sort_unstable();
+    out
+}
+
+/// The empty files' list, sized for them up front, sorted by name: pushed
+/// in the raw names' order, sorted again only if escaping changed it.
+fn empty_files(obs: &FolderObs, empty: &mut [(usize, u64)]) -> EmptyFiles {
+    let name = |i: usize| obs.segments.get(i).map_or("", |s| obs.name(s));
+    sort_by_name(empty, |e| name(e.0));
+    let bytes = empty.iter().map(|&(i, _)| name(i).len()).sum();
+    let mut out = EmptyFiles::with_capacity(empty.len(), bytes);
+    for &(i, size) in empty.iter() {
+        out.push_with(size, |s| push_escaped(s, name(i)));
+    }
+    if !out.is_sorted() {
+        out.sort();
+    }
     out
 }
 
@@ -379,6 +405,19 @@ mod tests {
         );
         assert_eq!(f.last_seq, Some(2), "foreign files stay out of the seq checks");
         assert_eq!(f.segments, 3);
+    }
+
+    #[test]
+    fn empty_files_sort_by_their_escaped_names() {
+        // Raw, `~` (0x7E) sorts before DEL (0x7F); escaped, `\u{7f}` sorts first.
+        let mut segs = paced(&[1, 2, 3]);
+        for (s, name) in segs.iter_mut().zip(["x~.mp4", "x\u{7f}.mp4", "w.mp4"]) {
+            s.name = name.into();
+            s.size = Some(0);
+        }
+        let f = audit_student(&folder(segs), &SeqRules::default());
+        let names: Vec<&str> = f.empty.iter().map(|e| e.file).collect();
+        assert_eq!(names, ["w.mp4", "x\\u{7f}.mp4", "x~.mp4"]);
     }
 
     #[test]

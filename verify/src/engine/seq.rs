@@ -9,6 +9,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::audit::fold::seq::{ExamState, FolderResult, SeqPart};
+use crate::audit::seq::FolderObs;
 use crate::report::seq::SeqReport;
 pub use crate::settings::SeqConfig;
 use crate::sources::tree::{self, ExamDir};
@@ -52,9 +53,9 @@ pub fn read_seq(cfg: &SeqConfig, live: Option<Instant>) -> Result<SeqPart, ScanE
                 let mapped: Vec<(PathBuf, FolderResult)> = pool.install(|| {
                     students
                         .into_par_iter()
-                        .map(|(name, path)| {
-                            let obs = tree::read_folder(ed.exam.clone(), &name, &path, &cfg.scan);
-                            (path, FolderResult::audit(&obs, &cfg.rules, cfg.keep_segments))
+                        .map_init(FolderObs::default, |obs, (name, path)| {
+                            tree::read_folder_into(obs, ed.exam.clone(), &name, &path, &cfg.scan);
+                            (path, FolderResult::audit(obs, &cfg.rules, cfg.keep_segments))
                         })
                         .collect()
                 });

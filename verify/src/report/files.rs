@@ -32,6 +32,14 @@ pub struct EmptyFiles {
 }
 
 impl EmptyFiles {
+    /// Room for `files` files whose names take `bytes`.
+    pub fn with_capacity(files: usize, bytes: usize) -> EmptyFiles {
+        EmptyFiles {
+            names: String::with_capacity(bytes),
+            entries: Vec::with_capacity(files),
+        }
+    }
+
     /// Adds a file: `push_name` writes its escaped name into the buffer.
     pub fn push_with(&mut self, size: u64, push_name: impl FnOnce(&mut String)) {
         let at = self.names.len();
@@ -76,33 +84,50 @@ impl EmptyFiles {
         self.entries.iter().map(|e| self.at(e))
     }
 
-    /// Sorts by name (names in a folder are unique: the order is total).
-    /// A folder's names share a long prefix (`<id>_<date>_`): each entry is
-    /// keyed by the 8 bytes after the prefix they all share, so most
-    /// comparisons are one integer's, and only equal keys compare names.
-    /// The names are then laid out again in that order, while they are
-    /// still in the cache: whoever reads the list later (the JSON, long
-    /// after the scan) reads memory front to back, not a cache miss a name.
+    /// True when the names are in order (each strictly after the last).
+    pub fn is_sorted(&self) -> bool {
+        self.entries.windows(2).all(|w| match w {
+            [a, b] => self.name(a) < self.name(b),
+            _ => true,
+        })
+    }
+
+    /// Sorts by name (names in a folder are unique: the order is total),
+    /// and lays the names out again in that order: whoever reads the list
+    /// later (the JSON, long after the scan) reads memory front to back,
+    /// not a cache miss a name. The scan pushes files in order already
+    /// (`sort_by_name` on the raw names) and sorts only when escaping changed
+    /// the order.
     pub fn sort(&mut self) {
-        let common = self
-            .iter()
-            .map(|f| f.file.as_bytes())
-            .reduce(common_prefix)
-            .map_or(0, <[u8]>::len);
-        let mut keyed: Vec<(u64, Entry)> = self
-            .entries
-            .iter()
-            .map(|e| (key_after(self.name(e).as_bytes(), common), *e))
-            .collect();
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| self.name(&a.1).cmp(self.name(&b.1))));
+        let mut entries = std::mem::take(&mut self.entries);
+        sort_by_name(&mut entries, |e| self.name(e));
         let mut names = String::with_capacity(self.names.len());
-        self.entries.clear();
-        for (_, e) in keyed {
+        for e in &mut entries {
             let at = names.len();
-            names.push_str(self.name(&e));
-            self.entries.push(Entry { at, ..e });
+            names.push_str(self.name(e));
+            e.at = at;
         }
-        self.names = names;
+        (self.names, self.entries) = (names, entries);
+    }
+}
+
+/// Sorts `items` by `name` (unique names). A folder's names share a long
+/// prefix (`<id>_<date>_`): each item is keyed by the 8 bytes after the
+/// prefix they all share, so most comparisons are one integer's, and only
+/// equal keys compare names.
+pub fn sort_by_name<'a, T: Copy>(items: &mut [T], name: impl Fn(&T) -> &'a str) {
+    let common = items
+        .iter()
+        .map(|i| name(i).as_bytes())
+        .reduce(common_prefix)
+        .map_or(0, <[u8]>::len);
+    let mut keyed: Vec<(u64, T)> = items
+        .iter()
+        .map(|i| (key_after(name(i).as_bytes(), common), *i))
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name(&a.1).cmp(name(&b.1))));
+    for (dst, (_, item)) in items.iter_mut().zip(keyed) {
+        *dst = item;
     }
 }
 

@@ -60,12 +60,20 @@ pub fn for_each(
 
 /// Reads one student folder into observations.
 pub fn read_folder(exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanOptions) -> FolderObs {
-    let mut obs = FolderObs::new(exam, escape_os(name));
+    let mut obs = FolderObs::default();
     // Room for a typical folder (a few hundred segments) up front: no
     // regrowth per folder on the hot path; `verify watch` trims what it keeps.
     obs.reserve(256, 256 * 40);
+    read_folder_into(&mut obs, exam, name, path, opts);
+    obs
+}
+
+/// `read_folder` into `obs`, which is reset first and keeps its room (no
+/// allocation per folder for a thread that reads folder after folder).
+pub fn read_folder_into(obs: &mut FolderObs, exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanOptions) {
+    obs.reset(exam, escape_os(name));
     let listed = for_each(path, opts.follow_links, |fd, file_name, kind| {
-        let seen = kind.and_then(|k| observe(fd, file_name, k, &mut obs, opts).map_err(io_err));
+        let seen = kind.and_then(|k| observe(fd, file_name, k, obs, opts).map_err(io_err));
         if let Err(e) = seen {
             obs.errors
                 .push(PathError::io(&path.join(OsStr::from_bytes(file_name.to_bytes())), &e));
@@ -74,7 +82,6 @@ pub fn read_folder(exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanO
     if let Err(e) = listed {
         obs.errors.push(PathError::io(path, &e));
     }
-    obs
 }
 
 /// The entry's kind: the folder's `d_type`, a stat only where it cannot

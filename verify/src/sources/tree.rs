@@ -145,3 +145,8 @@ pub fn list_students(recordings: &Path, follow: bool) -> Listing {
 pub fn read_folder(exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanOptions) -> FolderObs {
     super::rawdir::read_folder(exam, name, path, opts)
 }
+
+/// `read_folder` into a `FolderObs` reused from folder to folder.
+pub fn read_folder_into(obs: &mut FolderObs, exam: Option<String>, name: &OsStr, path: &Path, opts: &ScanOptions) {
+    super::rawdir::read_folder_into(obs, exam, name, path, opts)
+}
