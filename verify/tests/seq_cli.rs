@@ -50,7 +50,7 @@ fn fixture_exam_reports_every_finding_kind_exactly() {
     assert_eq!(by_id["test_00005"].unsequenced, ["test_00005_20251123_180100.mp4"]);
     assert_eq!(by_id["test_00006"].foreign[0].id, "test_00007");
     assert_eq!(
-        by_id["test_00008"].empty.get(0).unwrap().file,
+        by_id["test_00008"].empty.get(0).unwrap().file(),
         "test_00008_20251123_180030_seq_0002.mp4"
     );
     assert_eq!(

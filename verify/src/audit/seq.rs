@@ -163,7 +163,15 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
     };
     // (seq, time, index into obs.segments), sorted so equal seqs sit together.
     let mut seqs: Vec<(u64, i64, usize)> = Vec::with_capacity(obs.segments.len());
-    // Empty files as (index, size): their list is then allocated once, to size.
+    // Empty files as (index, size): their list is then allocated once, to
+    // size. Those with a seq are taken in seq order below (names usually
+    // sort as their seqs do); here only the others.
+    let too_small = |i: usize| {
+        obs.segments
+            .get(i)
+            .and_then(|s| s.size)
+            .filter(|&s| s == 0 || s < rules.min_size)
+    };
     let mut empty: Vec<(usize, u64)> = Vec::new();
     for (i, seg) in obs.segments.iter().enumerate() {
         if let Some(id) = &seg.foreign_id {
@@ -174,7 +182,8 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
             continue;
         }
         out.segments += 1;
-        if let Some(size) = seg.size.filter(|&s| s == 0 || s < rules.min_size) {
+        let seqd = matches!(seg.seq, Some(s) if s <= rules.max_seq);
+        if let Some(size) = too_small(i).filter(|_| !seqd) {
             empty.push((i, size));
         }
         match seg.seq {
@@ -222,26 +231,34 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
     // Names in one folder are unique, so an unstable sort gives the one order
     // (without the stable sort's scratch buffer per list).
     out.unsequenced.sort_unstable();
-    out.empty = empty_files(obs, &mut empty);
+    let mut empties: Vec<(usize, u64)> = seqs.iter().filter_map(|s| too_small(s.2).map(|z| (s.2, z))).collect();
+    empties.append(&mut empty);
+    match empty_files(obs, &mut empties) {
+        Ok(list) => out.empty = list,
+        // Not from a real file system (names are at most 255 bytes): said, not hidden.
+        Err(e) => out
+            .unparseable
+            .push(format!("{} empty file(s) not listed: {e}", empties.len())),
+    }
     out.foreign.sort_unstable_by(|a, b| a.file.cmp(&b.file));
     out.unparseable.sort_unstable();
     out
 }
 
-/// The empty files' list, sized for them up front, sorted by name: pushed
-/// in the raw names' order, sorted again only if escaping changed it.
-fn empty_files(obs: &FolderObs, empty: &mut [(usize, u64)]) -> EmptyFiles {
+/// The empty files' list, sorted by name: sorted by raw name unless
+/// already so (taken in seq order, they usually are), built, and sorted
+/// again only if escaping changed the order.
+fn empty_files(obs: &FolderObs, empty: &mut [(usize, u64)]) -> Result<EmptyFiles, String> {
     let name = |i: usize| obs.segments.get(i).map_or("", |s| obs.name(s));
-    sort_by_name(empty, |e| name(e.0));
-    let bytes = empty.iter().map(|&(i, _)| name(i).len()).sum();
-    let mut out = EmptyFiles::with_capacity(empty.len(), bytes);
-    for &(i, size) in empty.iter() {
-        out.push_with(size, |s| push_escaped(s, name(i)));
+    if !empty.windows(2).all(|w| matches!(w, [a, b] if name(a.0) < name(b.0))) {
+        sort_by_name(empty, |e| name(e.0));
     }
+    let files: Vec<(&str, u64)> = empty.iter().map(|&(i, size)| (name(i), size)).collect();
+    let mut out = EmptyFiles::build(&files, push_escaped)?;
     if !out.is_sorted() {
         out.sort();
     }
-    out
+    Ok(out)
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -397,11 +414,8 @@ mod tests {
         assert_eq!(f.unsequenced, ["s_1_t90.mp4"]);
         assert_eq!(f.foreign[0].id, "s_2");
         assert_eq!(
-            f.empty.iter().collect::<Vec<_>>(),
-            [crate::report::seq::EmptyRef {
-                file: "s_1_t30_seq_0001.mp4",
-                size: 0
-            }]
+            f.empty.iter().map(|e| (e.file(), e.size)).collect::<Vec<_>>(),
+            [("s_1_t30_seq_0001.mp4".to_string(), 0)]
         );
         assert_eq!(f.last_seq, Some(2), "foreign files stay out of the seq checks");
         assert_eq!(f.segments, 3);
@@ -416,8 +430,21 @@ mod tests {
             s.size = Some(0);
         }
         let f = audit_student(&folder(segs), &SeqRules::default());
-        let names: Vec<&str> = f.empty.iter().map(|e| e.file).collect();
+        let names: Vec<String> = f.empty.iter().map(|e| e.file()).collect();
         assert_eq!(names, ["w.mp4", "x\\u{7f}.mp4", "x~.mp4"]);
+    }
+
+    #[test]
+    fn empty_files_sort_by_name_not_by_seq() {
+        let mut segs = paced(&[9, 10]);
+        segs.push(seg(None, 500));
+        for (s, name) in segs.iter_mut().zip(["s_1_seq_9.mp4", "s_1_seq_10.mp4", "a.mp4"]) {
+            s.name = name.into();
+            s.size = Some(0);
+        }
+        let f = audit_student(&folder(segs), &SeqRules::default());
+        let names: Vec<String> = f.empty.iter().map(|e| e.file()).collect();
+        assert_eq!(names, ["a.mp4", "s_1_seq_10.mp4", "s_1_seq_9.mp4"]);
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn empty_files(out: &mut Vec<u8>, files: &EmptyFiles, depth: usize) -> io::Resul
         out.extend_from_slice(b"{\n");
         indent(out, depth + 2)?;
         out.extend_from_slice(b"\"file\": ");
-        string(out, f.file)?;
+        name(out, f.prefix, f.rest)?;
         out.extend_from_slice(b",\n");
         indent(out, depth + 2)?;
         out.extend_from_slice(b"\"size\": ");
@@ -136,19 +136,23 @@ fn empty_files(out: &mut Vec<u8>, files: &EmptyFiles, depth: usize) -> io::Resul
     Ok(())
 }
 
-/// A JSON string: as it is when nothing in it needs escaping (what serde
-/// escapes: `"`, `\\` and control characters), else serde's escaping.
-fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
+/// A file name given in two parts, as a JSON string: as it is when nothing
+/// in it needs escaping (what serde escapes: `"`, `\\` and control
+/// characters), else serde's escaping of the whole.
+fn name(out: &mut Vec<u8>, prefix: &str, rest: &str) -> io::Result<()> {
     // A fold, not `all`: no early exit, so the check runs on whole vectors.
-    if s.bytes()
-        .fold(true, |plain, b| plain & (b >= 0x20) & (b != b'"') & (b != b'\\'))
-    {
+    let plain = |s: &str| {
+        s.bytes()
+            .fold(true, |p, b| p & (b >= 0x20) & (b != b'"') & (b != b'\\'))
+    };
+    if plain(prefix) && plain(rest) {
         out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(prefix.as_bytes());
+        out.extend_from_slice(rest.as_bytes());
         out.push(b'"');
         Ok(())
     } else {
-        value_at(out, s, 0)
+        value_at(out, &format!("{prefix}{rest}"), 0)
     }
 }
 
@@ -210,7 +214,8 @@ mod tests {
             files in proptest::collection::vec(("[a-z_0-9.\"\\\\\u{1}\u{7f}é\u{200b}]{0,16}", proptest::num::u64::ANY), 0..6),
             depth in 0usize..6,
         ) {
-            let list: EmptyFiles = files.iter().map(|(f, s)| EmptyFile { file: f.clone(), size: *s }).collect();
+            let owned: Vec<EmptyFile> = files.iter().map(|(f, s)| EmptyFile { file: f.clone(), size: *s }).collect();
+            let list = crate::report::files::from_escaped(&owned).unwrap();
             let mut ours = Vec::new();
             empty_files(&mut ours, &list, depth).unwrap();
             let mut theirs = Vec::new();
@@ -227,8 +232,8 @@ mod tests {
             gaps: vec![[2, 3]],
             ..StudentFindings::default()
         };
-        s.empty.push("a\u{1}.mp4", 0);
-        s.empty.push("b.mp4", 3);
+        let files = [("a\u{1}.mp4", 0), ("ab.mp4", 3)].map(|(f, size)| EmptyFile { file: f.into(), size });
+        s.empty = crate::report::files::from_escaped(&files).unwrap();
         let mut ours = Vec::new();
         student(&mut ours, &s, 2).unwrap();
         let mut theirs = Vec::new();

@@ -73,7 +73,7 @@ pub fn details(s: &StudentFindings) -> Vec<(SeqKind, String)> {
         ));
     }
     if !s.empty.is_empty() {
-        let items = s.empty.iter().map(|f| format!("{} ({} B)", f.file, f.size));
+        let items = s.empty.iter().map(|f| format!("{f} ({} B)", f.size));
         d.push((
             SeqKind::Empty,
             format!(

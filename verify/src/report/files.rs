@@ -1,113 +1,158 @@
-//! The empty-file findings of one student, kept compact: escaped names end
-//! to end in one buffer with their sizes beside them. A tree of a million
-//! empty files is a million findings; as one `String` each they cost a
-//! million allocations to build and as many to free. In JSON the list is the
-//! same as a `Vec<EmptyFile>`: `[{"file": …, "size": …}, …]`.
+//! The empty-file findings of one student, kept compact: the prefix their
+//! escaped names share once (`<id>_<date>_1…`), then each name's rest end
+//! to end in one buffer, with the rests' lengths and the sizes beside them.
+//! A tree of a million empty files is a million findings: as one `String`
+//! each they cost a million allocations to build and as many to free, and
+//! their memory (every page of it faulted in) was most of the scan's. In
+//! JSON the list is the same as a `Vec<EmptyFile>`: `[{"file", "size"}, …]`.
 
+use std::fmt;
+
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::seq::EmptyFile;
 
-/// One empty file, borrowed from its list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// One empty file, borrowed from its list: its name is `prefix` + `rest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EmptyRef<'a> {
-    /// The file name, escaped.
-    pub file: &'a str,
+    /// The escaped name's first part, shared with the rest of the list.
+    pub prefix: &'a str,
+    /// The escaped name's own part.
+    pub rest: &'a str,
     /// Its size in bytes.
     pub size: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    at: usize,
-    len: usize,
-    size: u64,
+impl EmptyRef<'_> {
+    /// The escaped file name, whole.
+    pub fn file(&self) -> String {
+        format!("{}{}", self.prefix, self.rest)
+    }
 }
 
-/// Empty or too-small files of one folder, in the order `sort` leaves them.
+/// The file name, for `{}`: no string of its own.
+impl fmt::Display for EmptyRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.prefix)?;
+        f.write_str(self.rest)
+    }
+}
+
+impl Serialize for EmptyRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Name<'a>(&'a EmptyRef<'a>);
+        impl Serialize for Name<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self.0)
+            }
+        }
+        let mut st = s.serialize_struct("EmptyFile", 2)?;
+        st.serialize_field("file", &Name(self))?;
+        st.serialize_field("size", &self.size)?;
+        st.end()
+    }
+}
+
+/// Empty or too-small files of one folder, in the order they were given.
 #[derive(Debug, Clone, Default)]
 pub struct EmptyFiles {
+    /// The shared prefix (its first `prefix` bytes), then the rests.
     names: String,
-    entries: Vec<Entry>,
+    prefix: usize,
+    /// Each rest's length (a name is at most a few KiB escaped).
+    lens: Vec<u32>,
+    sizes: Vec<u64>,
 }
 
 impl EmptyFiles {
-    /// Room for `files` files whose names take `bytes`.
-    pub fn with_capacity(files: usize, bytes: usize) -> EmptyFiles {
-        EmptyFiles {
-            names: String::with_capacity(bytes),
-            entries: Vec::with_capacity(files),
+    /// The list of `files` (raw name, size) in the order given, each name
+    /// written by `escape` (which must escape character by character, so
+    /// that a shared prefix escapes to a shared prefix). A name too long to
+    /// keep (over 4 GiB escaped) is an error, not a cut name.
+    pub fn build(files: &[(&str, u64)], escape: impl Fn(&mut String, &str)) -> Result<EmptyFiles, String> {
+        let mut cut = files
+            .iter()
+            .map(|f| f.0.as_bytes())
+            .reduce(common_prefix)
+            .map_or(0, <[u8]>::len);
+        let first = files.first().map_or("", |f| f.0);
+        while !first.is_char_boundary(cut) {
+            cut -= 1;
         }
-    }
-
-    /// Adds a file: `push_name` writes its escaped name into the buffer.
-    pub fn push_with(&mut self, size: u64, push_name: impl FnOnce(&mut String)) {
-        let at = self.names.len();
-        push_name(&mut self.names);
-        let len = self.names.len().saturating_sub(at);
-        self.entries.push(Entry { at, len, size });
-    }
-
-    /// Adds a file whose name is already escaped.
-    pub fn push(&mut self, file: &str, size: u64) {
-        self.push_with(size, |s| s.push_str(file));
+        let bytes: usize = files.iter().map(|f| f.0.len().saturating_sub(cut)).sum();
+        let mut out = EmptyFiles {
+            names: String::with_capacity(bytes.saturating_add(cut)),
+            prefix: 0,
+            lens: Vec::with_capacity(files.len()),
+            sizes: Vec::with_capacity(files.len()),
+        };
+        escape(&mut out.names, first.get(..cut).unwrap_or_default());
+        out.prefix = out.names.len();
+        for &(name, size) in files {
+            let at = out.names.len();
+            escape(&mut out.names, name.get(cut..).unwrap_or_default());
+            let len = out.names.len().saturating_sub(at);
+            let len = u32::try_from(len).map_err(|_| format!("a file name of {len} bytes"))?;
+            out.lens.push(len);
+            out.sizes.push(size);
+        }
+        Ok(out)
     }
 
     /// Number of files.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.sizes.len()
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    fn name(&self, e: &Entry) -> &str {
-        self.names.get(e.at..e.at.saturating_add(e.len)).unwrap_or_default()
+        self.sizes.is_empty()
     }
 
     /// The `i`-th file.
     pub fn get(&self, i: usize) -> Option<EmptyRef<'_>> {
-        self.entries.get(i).map(|e| self.at(e))
-    }
-
-    fn at(&self, e: &Entry) -> EmptyRef<'_> {
-        EmptyRef {
-            file: self.name(e),
-            size: e.size,
-        }
+        self.iter().nth(i)
     }
 
     /// The files in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = EmptyRef<'_>> + '_ {
-        self.entries.iter().map(|e| self.at(e))
+        let prefix = self.names.get(..self.prefix).unwrap_or_default();
+        let mut at = self.prefix;
+        self.lens.iter().zip(&self.sizes).map(move |(&len, &size)| {
+            let end = at.saturating_add(len as usize);
+            let rest = self.names.get(at..end).unwrap_or_default();
+            at = end;
+            EmptyRef { prefix, rest, size }
+        })
     }
 
     /// True when the names are in order (each strictly after the last).
     pub fn is_sorted(&self) -> bool {
-        self.entries.windows(2).all(|w| match w {
-            [a, b] => self.name(a) < self.name(b),
-            _ => true,
-        })
+        let mut rests = self.iter().map(|f| f.rest);
+        let Some(mut last) = rests.next() else { return true };
+        rests.all(|r| std::mem::replace(&mut last, r) < r)
     }
 
-    /// Sorts by name (names in a folder are unique: the order is total),
-    /// and lays the names out again in that order: whoever reads the list
-    /// later (the JSON, long after the scan) reads memory front to back,
-    /// not a cache miss a name. The scan pushes files in order already
-    /// (`sort_by_name` on the raw names) and sorts only when escaping changed
-    /// the order.
+    /// Sorts by name (names in a list are unique: the order is total); the
+    /// names are laid out again in that order, so that whoever reads the
+    /// list later (the JSON, long after the scan) reads memory front to
+    /// back. The scan gives its files in order already and sorts only when
+    /// escaping changed that order.
     pub fn sort(&mut self) {
-        let mut entries = std::mem::take(&mut self.entries);
-        sort_by_name(&mut entries, |e| self.name(e));
+        let mut files: Vec<(&str, u64)> = self.iter().map(|f| (f.rest, f.size)).collect();
+        sort_by_name(&mut files, |f| f.0);
+        let prefix = self.names.get(..self.prefix).unwrap_or_default();
         let mut names = String::with_capacity(self.names.len());
-        for e in &mut entries {
-            let at = names.len();
-            names.push_str(self.name(e));
-            e.at = at;
+        names.push_str(prefix);
+        let mut lens = Vec::with_capacity(files.len());
+        let mut sizes = Vec::with_capacity(files.len());
+        for (rest, size) in files {
+            names.push_str(rest);
+            lens.push(u32::try_from(rest.len()).unwrap_or(u32::MAX)); // fitted before
+            sizes.push(size);
         }
-        (self.names, self.entries) = (names, entries);
+        (self.names, self.lens, self.sizes) = (names, lens, sizes);
     }
 }
 
@@ -150,7 +195,11 @@ fn key_after(name: &[u8], at: usize) -> u64 {
 
 impl PartialEq for EmptyFiles {
     fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.size == b.size && a.file() == b.file())
     }
 }
 
@@ -162,55 +211,66 @@ impl Serialize for EmptyFiles {
 
 impl<'de> Deserialize<'de> for EmptyFiles {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut out = EmptyFiles::default();
-        for f in Vec::<EmptyFile>::deserialize(d)? {
-            out.push(&f.file, f.size);
-        }
-        Ok(out)
+        let files = Vec::<EmptyFile>::deserialize(d)?;
+        from_escaped(&files).map_err(serde::de::Error::custom)
     }
 }
 
-impl FromIterator<EmptyFile> for EmptyFiles {
-    fn from_iter<I: IntoIterator<Item = EmptyFile>>(iter: I) -> Self {
-        let mut out = EmptyFiles::default();
-        for f in iter {
-            out.push(&f.file, f.size);
-        }
-        out
-    }
+/// A list of files whose names are already escaped, in the order given
+/// (a report read back).
+pub fn from_escaped(files: &[EmptyFile]) -> Result<EmptyFiles, String> {
+    let refs: Vec<(&str, u64)> = files.iter().map(|f| (f.file.as_str(), f.size)).collect();
+    EmptyFiles::build(&refs, |out, s| out.push_str(s))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn list(files: &[EmptyFile]) -> EmptyFiles {
+        from_escaped(files).unwrap()
+    }
+
+    fn owned(names: impl Iterator<Item = String>) -> Vec<EmptyFile> {
+        names.map(|file| EmptyFile { file, size: 0 }).collect()
+    }
+
     proptest::proptest! {
         #[test]
         fn the_keyed_sort_is_the_name_sort(names in proptest::collection::btree_set("(test_0001_2025_)?[0-9_sq]{0,12}(\\.mp4)?", 0..40)) {
-            let mut list = EmptyFiles::default();
-            for n in names.iter().rev() {
-                list.push(n, 0);
-            }
+            let mut list = list(&owned(names.iter().rev().cloned()));
             list.sort();
-            let sorted: Vec<&str> = list.iter().map(|f| f.file).collect();
-            let expected: Vec<&str> = names.iter().map(String::as_str).collect();
+            proptest::prop_assert!(list.is_sorted());
+            let sorted: Vec<String> = list.iter().map(|f| f.file()).collect();
+            let expected: Vec<String> = names.iter().cloned().collect();
             proptest::prop_assert_eq!(sorted, expected);
         }
 
         #[test]
         fn same_json_and_order_as_a_vec_of_files(
-            files in proptest::collection::btree_map("[a-z\\\\\"é\u{1}]{0,12}", 0u64..9, 0..20)
+            files in proptest::collection::btree_map("(ab)?[a-z\\\\\"é\u{1}]{0,12}", 0u64..9, 0..20)
         ) {
-            // Pushed in reverse, sorted back: the JSON of the sorted Vec.
+            // Given in reverse, sorted back: the JSON of the sorted Vec.
             let vec: Vec<EmptyFile> = files.iter().map(|(f, &size)| EmptyFile { file: f.clone(), size }).collect();
-            let mut list: EmptyFiles = vec.iter().rev().cloned().collect();
-            list.sort();
-            let json = serde_json::to_string_pretty(&list).unwrap();
+            let mut rev = vec.clone();
+            rev.reverse();
+            let mut l = list(&rev);
+            l.sort();
+            let json = serde_json::to_string_pretty(&l).unwrap();
             proptest::prop_assert_eq!(&json, &serde_json::to_string_pretty(&vec).unwrap());
             let back: EmptyFiles = serde_json::from_str(&json).unwrap();
-            proptest::prop_assert_eq!(&back, &list);
-            proptest::prop_assert_eq!(list.len(), vec.len());
-            proptest::prop_assert_eq!(list.get(0).map(|f| f.file), vec.first().map(|f| f.file.as_str()));
+            proptest::prop_assert_eq!(&back, &l);
+            proptest::prop_assert_eq!(l.len(), vec.len());
+            proptest::prop_assert_eq!(l.get(0).map(|f| f.file()), vec.first().map(|f| f.file.clone()));
         }
+    }
+
+    #[test]
+    fn the_shared_prefix_stops_at_a_character_boundary() {
+        // "é" and "è" share their first byte: the prefix must not split them.
+        let l = list(&owned(["aé".to_string(), "aè".to_string()].into_iter()));
+        let parts: Vec<(&str, &str)> = l.iter().map(|f| (f.prefix, f.rest)).collect();
+        assert_eq!(parts, [("a", "é"), ("a", "è")]);
+        assert!(!l.is_sorted(), "è (U+00E8) sorts before é (U+00E9)");
     }
 }
