@@ -74,9 +74,10 @@ struct LiveFolder {
 }
 
 #[derive(Debug, Clone)]
+/// Boxed: a map of 10,000 folders moves pointers, not 400-byte values.
 enum Folder {
-    Audited(FolderResult),
-    Live(LiveFolder),
+    Audited(Box<FolderResult>),
+    Live(Box<LiveFolder>),
 }
 
 /// One exam's recordings folder as last listed.
@@ -144,7 +145,10 @@ impl SeqPart {
     /// path comparison per tree level per folder (`Path`'s comparison walks
     /// components: it showed at 10,000 folders).
     pub fn add_audited_all(&mut self, results: Vec<(PathBuf, FolderResult)>) {
-        let mut more: BTreeMap<PathBuf, Folder> = results.into_iter().map(|(p, r)| (p, Folder::Audited(r))).collect();
+        let mut more: BTreeMap<PathBuf, Folder> = results
+            .into_iter()
+            .map(|(p, r)| (p, Folder::Audited(Box::new(r))))
+            .collect();
         self.folders.append(&mut more);
     }
 
@@ -172,12 +176,12 @@ impl SeqPart {
         pending.extend(ranges::subtract(&findings.gaps, &known).into_iter().map(|r| (r, now)));
         self.folders.insert(
             path,
-            Folder::Live(LiveFolder {
+            Folder::Live(Box::new(LiveFolder {
                 obs,
                 last_seq: findings.last_seq,
                 pending,
                 alerted,
-            }),
+            })),
         );
     }
 
@@ -260,7 +264,7 @@ impl SeqPart {
     /// The report, judged.
     pub fn report(&self, cfg: &SeqConfig) -> SeqReport {
         let results = self.folders.values().map(|f| match f {
-            Folder::Audited(r) => r.clone(),
+            Folder::Audited(r) => (**r).clone(),
             Folder::Live(l) => FolderResult::audit(&l.obs, &cfg.rules, false),
         });
         self.finish(cfg, results.collect())
@@ -270,7 +274,7 @@ impl SeqPart {
     /// it instead of being copied (a million empty files are a million names).
     pub fn into_report(mut self, cfg: &SeqConfig) -> SeqReport {
         let results = std::mem::take(&mut self.folders).into_values().map(|f| match f {
-            Folder::Audited(r) => r,
+            Folder::Audited(r) => *r,
             Folder::Live(l) => FolderResult::audit(&l.obs, &cfg.rules, false),
         });
         self.finish(cfg, results.collect())
