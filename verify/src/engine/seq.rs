@@ -50,12 +50,12 @@ pub fn read_seq(cfg: &SeqConfig, live: Option<Instant>) -> Result<SeqPart, ScanE
                 }
             }
             None => {
-                let mapped: Vec<(PathBuf, FolderResult)> = pool.install(|| {
+                let mapped: Vec<(PathBuf, Box<FolderResult>)> = pool.install(|| {
                     students
                         .into_par_iter()
                         .map_init(FolderObs::default, |obs, (name, path)| {
                             tree::read_folder_into(obs, ed.exam.clone(), &name, &path, &cfg.scan);
-                            (path, FolderResult::audit(obs, &cfg.rules, cfg.keep_segments))
+                            (path, Box::new(FolderResult::audit(obs, &cfg.rules, cfg.keep_segments)))
                         })
                         .collect()
                 });

@@ -144,11 +144,9 @@ impl SeqPart {
     /// Listed in order, they cost one sortedness check and one merge, not a
     /// path comparison per tree level per folder (`Path`'s comparison walks
     /// components: it showed at 10,000 folders).
-    pub fn add_audited_all(&mut self, results: Vec<(PathBuf, FolderResult)>) {
-        let mut more: BTreeMap<PathBuf, Folder> = results
-            .into_iter()
-            .map(|(p, r)| (p, Folder::Audited(Box::new(r))))
-            .collect();
+    /// Boxed by the scan threads: this serial step moves pointers only.
+    pub fn add_audited_all(&mut self, results: Vec<(PathBuf, Box<FolderResult>)>) {
+        let mut more: BTreeMap<PathBuf, Folder> = results.into_iter().map(|(p, r)| (p, Folder::Audited(r))).collect();
         self.folders.append(&mut more);
     }
 
