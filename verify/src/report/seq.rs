@@ -312,10 +312,10 @@ pub struct Short {
 
 impl StudentFindings {
     /// Counts of this student's findings per kind (see `SeqSummary::findings`).
-    pub fn counts(&self) -> Vec<(SeqKind, u64)> {
+    pub fn counts(&self) -> [(SeqKind, u64); 10] {
         use crate::audit::ranges::count;
         let n = |v: usize| v as u64;
-        vec![
+        [
             (SeqKind::Gap, count(&self.gaps)),
             (SeqKind::LeadingGap, self.leading_gap.map_or(0, |g| count(&[g]))),
             (SeqKind::Duplicate, n(self.duplicates.len())),

@@ -306,6 +306,8 @@ fn assemble(
     mut skipped_links: u64,
 ) -> SeqReport {
     let mut findings: BTreeMap<SeqKind, u64> = SeqKind::ALL.iter().map(|&k| (k, 0)).collect();
+    // Per-student counts summed in `counts()` order, into `findings` after the loop.
+    let mut totals = StudentFindings::default().counts();
     let (mut files, mut segments, mut in_flight) = (0u64, 0u64, 0u64);
     let (mut students, mut clean, mut present) = (Vec::new(), Vec::new(), Vec::new());
     // Per exam: student ID -> has segments, for the expectation.
@@ -318,13 +320,15 @@ fn assemble(
         let f = r.findings;
         segments = segments.saturating_add(f.segments.saturating_add(f.foreign.len() as u64));
         in_flight = in_flight.saturating_add(f.in_flight);
-        for (kind, n) in f.counts() {
-            let total = findings.entry(kind).or_default();
-            *total = total.saturating_add(n);
+        for (total, (_, n)) in totals.iter_mut().zip(f.counts()) {
+            total.1 = total.1.saturating_add(n);
         }
-        seen.entry(f.exam.clone())
-            .or_default()
-            .insert(f.id.clone(), f.segments > 0);
+        if !seen.contains_key(&f.exam) {
+            seen.insert(f.exam.clone(), HashMap::new());
+        }
+        if let Some(ids) = seen.get_mut(&f.exam) {
+            ids.insert(f.id.clone(), f.segments > 0);
+        }
         present.push(Presence {
             exam: f.exam.clone(),
             id: f.id.clone(),
@@ -337,6 +341,10 @@ fn assemble(
         } else {
             clean.push((f.exam, f.id));
         }
+    }
+    for (kind, n) in totals {
+        let total = findings.entry(kind).or_default();
+        *total = total.saturating_add(n);
     }
     let (missing, unexpected) = compare_expected(&cfg.expect, &exams, &seen);
     findings.insert(SeqKind::MissingStudent, missing.len() as u64);
