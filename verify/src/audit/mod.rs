@@ -5,6 +5,7 @@ pub mod cross;
 pub mod fold;
 pub mod ids;
 pub mod merge;
+pub mod obs;
 pub mod order;
 pub mod ranges;
 pub mod reconcile;
