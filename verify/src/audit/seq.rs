@@ -251,10 +251,7 @@ mod tests {
     }
 
     fn folder(segs: Vec<Seg>) -> FolderObs {
-        let mut f = FolderObs {
-            id: "s_1".into(),
-            ..FolderObs::default()
-        };
+        let mut f = FolderObs::new(None, "s_1".into());
         for s in segs {
             f.push_segment(&s.name, s.seq, s.time, s.size, s.foreign_id);
         }
