@@ -146,7 +146,7 @@ fn empty_files(obs: &FolderObs, empty: &mut [(usize, u64)]) -> Result<EmptyFiles
     let files: Vec<(&str, u64)> = empty.iter().map(|&(i, size)| (name(i), size)).collect();
     let mut out = EmptyFiles::build(&files, push_escaped)?;
     if !out.is_sorted() {
-        out.sort();
+        out.sort()?;
     }
     Ok(out)
 }
@@ -308,16 +308,20 @@ mod tests {
         assert_eq!(f.segments, 3);
     }
 
-    #[test]
-    fn empty_files_sort_by_their_escaped_names() {
-        // Raw, `~` (0x7E) sorts before DEL (0x7F); escaped, `\u{7f}` sorts first.
-        let mut segs = paced(&[1, 2, 3]);
-        for (s, name) in segs.iter_mut().zip(["x~.mp4", "x\u{7f}.mp4", "w.mp4"]) {
-            s.name = name.into();
+    /// The empty-file list of `segs` renamed to `names`, every one empty.
+    fn empty_names(mut segs: Vec<Seg>, names: &[&str]) -> Vec<String> {
+        for (s, name) in segs.iter_mut().zip(names) {
+            s.name = (*name).into();
             s.size = Some(0);
         }
         let f = audit_student(&folder(segs), &SeqRules::default());
-        let names: Vec<String> = f.empty.iter().map(|e| e.file()).collect();
+        f.empty.iter().map(|e| e.file()).collect()
+    }
+
+    #[test]
+    fn empty_files_sort_by_their_escaped_names() {
+        // Raw, `~` (0x7E) sorts before DEL (0x7F); escaped, `\u{7f}` sorts first.
+        let names = empty_names(paced(&[1, 2, 3]), &["x~.mp4", "x\u{7f}.mp4", "w.mp4"]);
         assert_eq!(names, ["w.mp4", "x\\u{7f}.mp4", "x~.mp4"]);
     }
 
@@ -325,12 +329,7 @@ mod tests {
     fn empty_files_sort_by_name_not_by_seq() {
         let mut segs = paced(&[9, 10]);
         segs.push(seg(None, 500));
-        for (s, name) in segs.iter_mut().zip(["s_1_seq_9.mp4", "s_1_seq_10.mp4", "a.mp4"]) {
-            s.name = name.into();
-            s.size = Some(0);
-        }
-        let f = audit_student(&folder(segs), &SeqRules::default());
-        let names: Vec<String> = f.empty.iter().map(|e| e.file()).collect();
+        let names = empty_names(segs, &["s_1_seq_9.mp4", "s_1_seq_10.mp4", "a.mp4"]);
         assert_eq!(names, ["a.mp4", "s_1_seq_10.mp4", "s_1_seq_9.mp4"]);
     }
 

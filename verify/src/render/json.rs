@@ -9,9 +9,7 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
-
-use super::pretty::{Object, indent, value_at};
+use super::pretty::{Object, close, separator, value_at};
 use crate::report::gate::GateReport;
 use crate::report::seq::{EmptyFiles, SeqReport, StudentFindings};
 
@@ -20,11 +18,6 @@ pub trait JsonReport {
     /// Writes the report as a pretty JSON document nested `depth` levels deep
     /// (0: the whole document), without a trailing newline.
     fn write_json(&self, out: &mut dyn Write, depth: usize) -> io::Result<()>;
-}
-
-/// Any serializable report, in one piece.
-pub fn write_plain<R: Serialize + ?Sized>(out: &mut dyn Write, report: &R, depth: usize) -> io::Result<()> {
-    value_at(out, report, depth)
 }
 
 /// Writes `report` as pretty JSON followed by a newline.
@@ -114,26 +107,20 @@ fn empty_files(out: &mut Vec<u8>, files: &EmptyFiles, depth: usize) -> io::Resul
         return Ok(());
     }
     out.push(b'[');
+    let (item, field) = (depth.saturating_add(1), depth.saturating_add(2));
     let mut num = itoa::Buffer::new();
     for (i, f) in files.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-        indent(out, depth + 1)?;
-        out.extend_from_slice(b"{\n");
-        indent(out, depth + 2)?;
+        separator(out, i == 0, item)?;
+        out.push(b'{');
+        separator(out, true, field)?;
         out.extend_from_slice(b"\"file\": ");
         name(out, f.prefix, f.rest)?;
-        out.extend_from_slice(b",\n");
-        indent(out, depth + 2)?;
+        separator(out, false, field)?;
         out.extend_from_slice(b"\"size\": ");
         out.extend_from_slice(num.format(f.size).as_bytes());
-        out.push(b'\n');
-        indent(out, depth + 1)?;
-        out.push(b'}');
+        close(out, true, item, b"}")?;
     }
-    out.push(b'\n');
-    indent(out, depth)?;
-    out.push(b']');
-    Ok(())
+    close(out, true, depth, b"]")
 }
 
 /// A file name given in two parts, as a JSON string: as it is when nothing
@@ -197,11 +184,7 @@ macro_rules! plain_json {
     )*};
 }
 
-plain_json!(
-    crate::report::ids::IdsReport,
-    crate::report::merge::MergeReport,
-    serde_json::Value
-);
+plain_json!(crate::report::ids::IdsReport, crate::report::merge::MergeReport);
 
 #[cfg(test)]
 mod tests {

@@ -24,7 +24,7 @@ struct Nested {
 
 /// Two spaces per level, in as few writes as the depth allows (a million
 /// findings sit five levels deep: one write each, not five).
-pub fn indent(out: &mut (impl Write + ?Sized), depth: usize) -> io::Result<()> {
+fn indent(out: &mut (impl Write + ?Sized), depth: usize) -> io::Result<()> {
     const SPACES: &[u8; 64] = &[b' '; 64];
     let mut left = depth.saturating_mul(2);
     while left > 0 {
@@ -35,44 +35,57 @@ pub fn indent(out: &mut (impl Write + ?Sized), depth: usize) -> io::Result<()> {
     Ok(())
 }
 
-impl Formatter for Nested {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+/// Before an item or key: `\n` for the first, `,\n` after, then the indent.
+pub fn separator(out: &mut (impl Write + ?Sized), first: bool, depth: usize) -> io::Result<()> {
+    out.write_all(if first { b"\n" } else { b",\n" })?;
+    indent(out, depth)
+}
+
+/// After the last item: a new line at the container's own `depth` if it
+/// held anything, then its closing bracket.
+pub fn close(out: &mut (impl Write + ?Sized), had_items: bool, depth: usize, bracket: &[u8]) -> io::Result<()> {
+    if had_items {
+        out.write_all(b"\n")?;
+        indent(out, depth)?;
+    }
+    out.write_all(bracket)
+}
+
+impl Nested {
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.depth = self.depth.saturating_add(1);
         self.has_value = false;
-        w.write_all(b"[")
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        close(w, self.has_value, self.depth, bracket)
+    }
+}
+
+impl Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
     }
     fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth = self.depth.saturating_sub(1);
-        if self.has_value {
-            w.write_all(b"\n")?;
-            indent(w, self.depth)?;
-        }
-        w.write_all(b"]")
+        self.close(w, b"]")
     }
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        w.write_all(if first { b"\n" } else { b",\n" })?;
-        indent(w, self.depth)
+        separator(w, first, self.depth)
     }
     fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
         self.has_value = true;
         Ok(())
     }
     fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth = self.depth.saturating_add(1);
-        self.has_value = false;
-        w.write_all(b"{")
+        self.open(w, b"{")
     }
     fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth = self.depth.saturating_sub(1);
-        if self.has_value {
-            w.write_all(b"\n")?;
-            indent(w, self.depth)?;
-        }
-        w.write_all(b"}")
+        self.close(w, b"}")
     }
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        w.write_all(if first { b"\n" } else { b",\n" })?;
-        indent(w, self.depth)
+        separator(w, first, self.depth)
     }
     fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         w.write_all(b": ")
@@ -126,9 +139,8 @@ impl<'w, W: Write + ?Sized> Object<'w, W> {
     /// Writes the next key; the caller writes its value at [`Object::inner`]
     /// depth into the returned writer.
     pub fn key(&mut self, key: &str) -> io::Result<&mut W> {
-        self.out.write_all(if self.first { b"\n" } else { b",\n" })?;
+        separator(self.out, self.first, self.inner())?;
         self.first = false;
-        indent(self.out, self.inner())?;
         value_at(self.out, key, 0)?;
         self.out.write_all(b": ")?;
         Ok(self.out)
@@ -180,9 +192,7 @@ impl<'w, W: Write + ?Sized> Object<'w, W> {
                 .try_for_each(|(p, (buf, items))| {
                     buf.clear();
                     for (i, item) in items.iter().enumerate() {
-                        let first = b == 0 && p == 0 && i == 0;
-                        buf.extend_from_slice(if first { b"\n" } else { b",\n" });
-                        indent(buf, depth)?;
+                        separator(buf, b == 0 && p == 0 && i == 0, depth)?;
                         write(buf, item, depth)?;
                     }
                     Ok(())
@@ -193,18 +203,12 @@ impl<'w, W: Write + ?Sized> Object<'w, W> {
                 out.write_all(buf)?;
             }
         }
-        out.write_all(b"\n")?;
-        indent(out, depth.saturating_sub(1))?;
-        out.write_all(b"]")
+        close(out, true, depth.saturating_sub(1), b"]")
     }
 
     /// Closes the object.
     pub fn end(self) -> io::Result<()> {
-        if !self.first {
-            self.out.write_all(b"\n")?;
-            indent(self.out, self.depth)?;
-        }
-        self.out.write_all(b"}")
+        close(self.out, !self.first, self.depth, b"}")
     }
 }
 

@@ -29,6 +29,11 @@ impl EmptyRef<'_> {
     pub fn file(&self) -> String {
         format!("{}{}", self.prefix, self.rest)
     }
+
+    /// The escaped name's bytes, prefix then rest (no string of their own).
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.prefix.bytes().chain(self.rest.bytes())
+    }
 }
 
 /// The file name, for `{}`: no string of its own.
@@ -139,20 +144,13 @@ impl EmptyFiles {
     /// list later (the JSON, long after the scan) reads memory front to
     /// back. The scan gives its files in order already and sorts only when
     /// escaping changed that order.
-    pub fn sort(&mut self) {
-        let mut files: Vec<(&str, u64)> = self.iter().map(|f| (f.rest, f.size)).collect();
+    /// (The rare path: whole names are copied out and the list built again.)
+    pub fn sort(&mut self) -> Result<(), String> {
+        let names: Vec<(String, u64)> = self.iter().map(|f| (f.file(), f.size)).collect();
+        let mut files: Vec<(&str, u64)> = names.iter().map(|(n, size)| (n.as_str(), *size)).collect();
         sort_by_name(&mut files, |f| f.0);
-        let prefix = self.names.get(..self.prefix).unwrap_or_default();
-        let mut names = String::with_capacity(self.names.len());
-        names.push_str(prefix);
-        let mut lens = Vec::with_capacity(files.len());
-        let mut sizes = Vec::with_capacity(files.len());
-        for (rest, size) in files {
-            names.push_str(rest);
-            lens.push(u32::try_from(rest.len()).unwrap_or(u32::MAX)); // fitted before
-            sizes.push(size);
-        }
-        (self.names, self.lens, self.sizes) = (names, lens, sizes);
+        *self = EmptyFiles::build(&files, |out, s| out.push_str(s))?;
+        Ok(())
     }
 }
 
@@ -199,7 +197,7 @@ impl PartialEq for EmptyFiles {
             && self
                 .iter()
                 .zip(other.iter())
-                .all(|(a, b)| a.size == b.size && a.file() == b.file())
+                .all(|(a, b)| a.size == b.size && a.bytes().eq(b.bytes()))
     }
 }
 
@@ -239,7 +237,7 @@ mod tests {
         #[test]
         fn the_keyed_sort_is_the_name_sort(names in proptest::collection::btree_set("(test_0001_2025_)?[0-9_sq]{0,12}(\\.mp4)?", 0..40)) {
             let mut list = list(&owned(names.iter().rev().cloned()));
-            list.sort();
+            list.sort().unwrap();
             proptest::prop_assert!(list.is_sorted());
             let sorted: Vec<String> = list.iter().map(|f| f.file()).collect();
             let expected: Vec<String> = names.iter().cloned().collect();
@@ -255,7 +253,7 @@ mod tests {
             let mut rev = vec.clone();
             rev.reverse();
             let mut l = list(&rev);
-            l.sort();
+            l.sort().unwrap();
             let json = serde_json::to_string_pretty(&l).unwrap();
             proptest::prop_assert_eq!(&json, &serde_json::to_string_pretty(&vec).unwrap());
             let back: EmptyFiles = serde_json::from_str(&json).unwrap();
