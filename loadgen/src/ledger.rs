@@ -13,81 +13,21 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use serde::Serialize;
-
-/// The format's version, in every file's first record.
-pub const VERSION: u32 = 1;
 /// Longest a record waits before it is written and flushed.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
-/// How a request ended, as the ledger says it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub use common::ledger::{Record, VERSION};
+
+/// How a request ended, as the ledger says it (the fields every request
+/// record carries).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answered {
     /// The HTTP status, when an answer came.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    /// `null` when the request succeeded, else its failure kind (`http 500`, `timeout`, …).
+    /// `None` when the request succeeded, else its failure kind (`http 500`, `timeout`, …).
     pub failure: Option<String>,
     /// The answer's fields the scenario names (`ledger = { filename = "/filename" }`).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub answer: BTreeMap<String, serde_json::Value>,
-}
-
-/// One line of the ledger. Times are milliseconds since the run started
-/// (the `run` record gives that start as Unix milliseconds).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Record {
-    /// The first line: who wrote it and what was run.
-    Run {
-        v: u32,
-        tool: String,
-        host: String,
-        scenario: String,
-        /// The sequenced task's name (`recording`).
-        task: Option<String>,
-        started_unix_ms: u64,
-    },
-    Login {
-        student: String,
-        attempt: u32,
-        start_ms: u64,
-        end_ms: u64,
-        #[serde(flatten)]
-        answered: Answered,
-    },
-    /// One request of the sequenced task.
-    Upload {
-        student: String,
-        seq: Option<u64>,
-        attempt: u32,
-        planned_ms: u64,
-        start_ms: u64,
-        end_ms: u64,
-        /// Request body bytes sent.
-        bytes_sent: u64,
-        /// The file part's name and size.
-        file: Option<String>,
-        file_size: u64,
-        #[serde(flatten)]
-        answered: Answered,
-    },
-    /// A seq given up after its retries: the server may show a gap there.
-    GaveUp { student: String, seq: u64, attempts: u32 },
-    /// A seq not uploaded on purpose (`--skip-seq`, `--skip-every`).
-    Skipped { student: String, seq: u64 },
-    Logout {
-        student: String,
-        attempt: u32,
-        start_ms: u64,
-        end_ms: u64,
-        #[serde(flatten)]
-        answered: Answered,
-    },
-    /// A student that did not finish by itself (panicked, abandoned at the stop).
-    Ended { student: String, why: String },
-    /// The last line of a run that ended normally.
-    End { records: u64 },
 }
 
 /// Where students send records; cheap to clone.
@@ -175,8 +115,7 @@ fn write_all<W: Write>(mut out: W, rx: mpsc::Receiver<Option<Record>>) -> io::Re
 }
 
 fn line<W: Write>(out: &mut W, r: &Record) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, r).map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    r.write_line(out)
 }
 
 #[cfg(test)]
@@ -210,11 +149,10 @@ mod tests {
             bytes_sent: 1200,
             file: Some("recording_3.mp4".into()),
             file_size: 1000,
-            answered: Answered {
-                status: Some(200),
-                failure: None,
-                answer: [("filename".to_string(), serde_json::json!("x.mp4"))].into(),
-            },
+            exam: None,
+            status: Some(200),
+            failure: None,
+            answer: [("filename".to_string(), serde_json::json!("x.mp4"))].into(),
         });
         drop(s);
         assert_eq!(l.finish().unwrap(), 3);

@@ -238,7 +238,10 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
                 attempt: attempt + 1,
                 start_ms: x.start_ms,
                 end_ms: x.end_ms,
-                answered: x.answered,
+                exam: None,
+                status: x.answered.status,
+                failure: x.answered.failure,
+                answer: x.answered.answer,
             });
             x.result
         };
@@ -299,7 +302,10 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
                     attempt: attempt + 1,
                     start_ms: x.start_ms,
                     end_ms: x.end_ms,
-                    answered: x.answered,
+                    exam: None,
+                    status: x.answered.status,
+                    failure: x.answered.failure,
+                    answer: x.answered.answer,
                 });
                 x.result.is_ok()
             };
@@ -373,6 +379,7 @@ async fn task_loop(
             });
             ctx.record(|| Record::Skipped {
                 student: who.id.clone(),
+                exam: None,
                 seq,
             });
         } else {
@@ -406,7 +413,10 @@ async fn task_loop(
                             .as_ref()
                             .map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
                         file_size,
-                        answered: x.answered,
+                        exam: None,
+                        status: x.answered.status,
+                        failure: x.answered.failure,
+                        answer: x.answered.answer,
                     });
                     x.result.is_ok()
                 };
@@ -430,6 +440,7 @@ async fn task_loop(
             } else {
                 ctx.record(|| Record::GaveUp {
                     student: who.id.clone(),
+                    exam: None,
                     seq,
                     attempts: tries,
                 });
