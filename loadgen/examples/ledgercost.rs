@@ -3,7 +3,7 @@
 //! (user + sys of this process, from /proc/self/stat).
 //! `cargo run --release -p loadgen --example ledgercost -- FILE [N]`
 
-use loadgen::ledger::{Answered, Ledger, Record};
+use loadgen::ledger::{Ledger, Record};
 
 fn cpu_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -48,11 +48,10 @@ fn main() -> anyhow::Result<()> {
             bytes_sent: 4901,
             file: Some(format!("recording_{seq}.mp4")),
             file_size: 4096,
-            answered: Answered {
-                status: Some(200),
-                failure: None,
-                answer,
-            },
+            exam: Some("1".into()),
+            status: Some(200),
+            failure: None,
+            answer,
         });
     }
     drop(sink);
