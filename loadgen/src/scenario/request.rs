@@ -7,9 +7,9 @@ use hyper::Method;
 use hyper::header::HeaderName;
 use toml::Spanned;
 
-use super::compile::{Ctx, RESERVED};
+use super::compile::Ctx;
 use super::raw::{RawExpect, RawFile, RawRequest, RawStatus};
-use super::template::{Place, Scope};
+use super::template::{Place, Scope, is_builtin};
 use super::{Encoding, Expect, FilePart, Request, ScenarioError};
 
 /// One request; its captures are appended to `captures` (visible afterwards).
@@ -124,7 +124,7 @@ pub(super) fn request(
     for (c, ptr) in &raw.capture {
         let ck = k(&format!("capture.{c}"));
         let ok_name = !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-        if !ok_name || RESERVED.contains(&c.as_str()) || vars.contains_key(c) || c.starts_with("time") {
+        if !ok_name || is_builtin(c) || vars.contains_key(c) || c.starts_with("time") {
             return Err(cx.err(
                 Some(&ptr.span()),
                 &ck,
