@@ -104,6 +104,14 @@ pub(super) fn request(
     let path_t = cx.template(path, &k("path"), &scope)?;
     // Filled values are percent-encoded; what is written must already be a valid URL path.
     let probe = path_t.fill(&super::Values::default(), super::Escape::Url);
+    if probe.contains('#') {
+        // A URI parser drops the fragment: the rest of the path is never sent.
+        return Err(cx.err(
+            Some(&path.span()),
+            &k("path"),
+            format!("'#' in path '{}' is never sent (write %23)", path.get_ref()),
+        ));
+    }
     if probe.parse::<hyper::Uri>().is_err() {
         return Err(cx.err(
             Some(&path.span()),

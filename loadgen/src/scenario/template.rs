@@ -109,6 +109,9 @@ pub enum Escape {
 /// ISO 8601 with milliseconds and the local offset, as `{timestamp}` gives it.
 pub const ISO: &str = "%Y-%m-%dT%H:%M:%S%.3f%:z";
 
+/// The largest `{time+OFFSET:…}` offset, in ms: ten years.
+const MAX_TIME_OFFSET_MS: i64 = 87_600 * 3_600_000;
+
 fn time_var(spec: &str) -> Result<Var, String> {
     // spec is what follows "time": "", "+3h", "-10m", each then ":FORMAT".
     let (offset, format) = spec
@@ -118,7 +121,11 @@ fn time_var(spec: &str) -> Result<Var, String> {
         None => 0,
         Some(b'+' | b'-') => {
             let ms = verify::config::parse_millis(&offset[1..]).map_err(|e| e.0)?;
-            let ms = i64::try_from(ms).map_err(|_| format!("time offset '{offset}' is too large"))?;
+            // Ten years: a moment any calendar can write (it used to fall back to now).
+            let ms = i64::try_from(ms)
+                .ok()
+                .filter(|ms| *ms <= MAX_TIME_OFFSET_MS)
+                .ok_or_else(|| format!("time offset '{offset}' is too large: at most 87600h (ten years)"))?;
             if offset.starts_with('-') { -ms } else { ms }
         }
         Some(_) => return Err(format!("time offset '{offset}' must start with + or -")),
@@ -312,8 +319,8 @@ fn push_var(out: &mut String, var: &Var, v: &Values) {
         }
         Var::Time { offset_ms, format } => {
             let now = v.at.unwrap_or_else(Local::now);
-            let at = now
-                .checked_add_signed(TimeDelta::milliseconds(*offset_ms))
+            let at = TimeDelta::try_milliseconds(*offset_ms)
+                .and_then(|d| now.checked_add_signed(d))
                 .unwrap_or(now);
             let _ = write!(out, "{}", at.format(format));
         }
@@ -423,6 +430,8 @@ mod tests {
         assert!(err("{exam_id}", Place::Student).contains("undefined template {exam_id}"));
         assert!(err("{time+x:%H}", Place::Student).contains("bad duration"));
         assert!(err("{time:%Q}", Place::Student).contains("bad strftime"));
+        assert!(err("{time+87601h:%H}", Place::Student).contains("at most 87600h"));
+        assert!(err("{time-18446744073709551615ms:%H}", Place::Student).contains("at most 87600h"));
         assert!(err("a{b", Place::Student).contains("unclosed"));
         assert!(err("a}b", Place::Student).contains("unmatched"));
     }

@@ -246,6 +246,8 @@ fn bad_durations_sizes_and_values_are_refused() {
     assert!(e.contains("key `task.beat.encoding`"), "{e}");
     let e = refused(&MINI.replace("path = \"/b/{exam_id}\"", "path = \"b\""));
     assert!(e.contains("must start with /"), "{e}");
+    let e = refused(&MINI.replace("path = \"/b/{exam_id}\"", "path = \"/b/{exam_id}#x\""));
+    assert!(e.contains("line 8") && e.contains("is never sent (write %23)"), "{e}");
     let e = refused(&MINI.replace("path = \"/b/{exam_id}\"", "path = \"/a b/{exam_id}\""));
     assert!(e.contains("line 8") && e.contains("not a valid URL path"), "{e}");
 }
