@@ -154,13 +154,10 @@ fn pairs(items: &[String], flag: &str) -> Result<Vec<(String, String)>, UsageErr
 impl ScenarioArgs {
     /// Loads the scenario (built-in or a file) with `--var` and `--every` applied.
     pub fn load(&self) -> Result<Scenario, UsageError> {
-        let every = pairs(&self.every, "--every")?
-            .into_iter()
-            .map(|(k, v)| Ok((k, dur(&v, "--every")?)))
-            .collect::<Result<Vec<_>, UsageError>>()?;
+        // Values are checked by the scenario's compiler, which names the flag.
         let o = Overrides {
             vars: pairs(&self.vars, "--var")?,
-            every,
+            every: pairs(&self.every, "--every")?,
         };
         match &self.scenario {
             Some(p) => Scenario::load(p, &o),
@@ -236,8 +233,10 @@ impl StudentArgs {
         if let Some(task) = seq.and_then(|i| scenario.tasks.get_mut(i)) {
             if let Some(text) = &self.segment_interval {
                 task.every = dur(text, "--segment-interval")?;
-                if task.every.is_zero() {
-                    return Err(UsageError("--segment-interval must be above 0".into()));
+                if task.every.is_zero() || task.every > crate::scenario::MAX_DURATION {
+                    return Err(UsageError(format!(
+                        "--segment-interval {text}: must be above 0 and at most 24h"
+                    )));
                 }
             }
             if let Some(text) = &self.segment_size {

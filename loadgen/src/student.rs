@@ -204,7 +204,29 @@ impl Stops {
 }
 
 fn backoff(base: Duration, attempt: u32) -> Duration {
-    (base * 2u32.saturating_pow(attempt.min(16))).min(Duration::from_secs(30))
+    base.saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(Duration::from_secs(30))
+}
+
+/// A run's delay past its plan, in 0..=`jitter_us` µs (no draw without jitter,
+/// so a jitter-free task's random stream is unchanged). No remainder by zero
+/// whatever the jitter.
+fn draw_jitter(jitter_us: u64, rng: &mut u64) -> u64 {
+    if jitter_us == 0 {
+        return 0;
+    }
+    let r = xorshift(rng);
+    jitter_us.checked_add(1).map_or(r, |m| r % m)
+}
+
+/// `at + d`; past the clock's range (never, for a scenario's bounded
+/// durations), 30 years from now (tokio's own far future): a sleep until
+/// then waits for a stop.
+fn later(at: Instant, d: Duration) -> Instant {
+    const NEVER: Duration = Duration::from_secs(30 * 365 * 86_400);
+    at.checked_add(d)
+        .or_else(|| Instant::now().checked_add(NEVER))
+        .unwrap_or(at)
 }
 
 /// Runs one student to its end; `stop` ends it early (requests in flight
@@ -337,19 +359,14 @@ async fn task_loop(
     let mut rng =
         (who.seed ^ (i as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let jitter_us = u64::try_from(t.jitter.as_micros()).unwrap_or(u64::MAX);
-    let mut planned = t0 + t.first();
+    let mut planned = later(t0, t.first());
     let mut seq = 1u64;
     while !t.sequenced || ctx.plan.segments.is_none_or(|n| seq <= n) {
-        let at = planned
-            + Duration::from_micros(if jitter_us > 0 {
-                xorshift(&mut rng) % (jitter_us + 1)
-            } else {
-                0
-            });
+        let at = later(planned, Duration::from_micros(draw_jitter(jitter_us, &mut rng)));
         if !stops.sleep_until(at).await {
             break;
         }
-        planned += t.every;
+        planned = later(planned, t.every);
         let roll = xorshift(&mut rng);
         let size_roll = xorshift(&mut rng);
         if t.probability < 1.0 && (roll >> 11) as f64 / (1u64 << 53) as f64 >= t.probability {
@@ -478,5 +495,23 @@ mod tests {
         assert_eq!(backoff(b, 0), b);
         assert_eq!(backoff(b, 2), Duration::from_secs(2));
         assert_eq!(backoff(b, 20), Duration::from_secs(30));
+        assert_eq!(backoff(Duration::MAX, 5), Duration::from_secs(30));
+    }
+
+    /// Issue 24 item 12: the schedule's arithmetic cannot panic whatever the
+    /// durations (a jitter of u64::MAX µs was a remainder by zero).
+    #[test]
+    fn schedule_arithmetic_cannot_panic() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15;
+        for j in [0, 1, 86_400_000_000, u64::MAX - 1, u64::MAX] {
+            let d = draw_jitter(j, &mut rng);
+            assert!(d <= j);
+        }
+        let mut still = 7;
+        assert_eq!(draw_jitter(0, &mut still), 0);
+        assert_eq!(still, 7, "no draw without jitter");
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > now + Duration::from_secs(86_400 * 365));
+        assert_eq!(later(now, Duration::from_secs(1)), now + Duration::from_secs(1));
     }
 }

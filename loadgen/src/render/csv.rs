@@ -17,14 +17,17 @@ fn percentile_cells(p: &[u64]) -> Vec<String> {
     }
 }
 
+/// One CSV line; cells are sanitized first (a task name holding ESC or CR
+/// cannot rewrite a terminal that shows the file, or split a row).
 fn row<W: Write>(out: &mut W, cells: &[String]) -> io::Result<()> {
     let quoted: Vec<String> = cells
         .iter()
         .map(|c| {
+            let c = verify::text::escape_str(c);
             if c.contains([',', '"', '\n']) {
                 format!("\"{}\"", c.replace('"', "\"\""))
             } else {
-                c.clone()
+                c
             }
         })
         .collect();

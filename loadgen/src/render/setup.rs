@@ -1,6 +1,6 @@
 //! `loadgen setup`'s outcome for people: one line per request, then each
 //! captured value as `NAME=VALUE` (for `eval` or a CI variable). Text that
-//! came from the server is escaped.
+//! came from the server or the scenario file is escaped.
 
 use std::io::{self, Write};
 
@@ -13,14 +13,15 @@ pub fn write<W: Write>(out: &mut W, r: &SetupReport) -> io::Result<()> {
     writeln!(out, "# loadgen setup: {} for {}", escape_str(&r.host), r.students)?;
     for s in &r.steps {
         let status = s.status.map_or("-".to_string(), |c| c.to_string());
+        // Name and path come from the scenario file.
+        let request = format!("{} {} {}", s.name, s.method, s.path);
         match &s.failure {
-            None => writeln!(out, "# {} {} {}: {status} ok", s.name, s.method, s.path)?,
+            None => writeln!(out, "# {}: {status} ok", escape_str(&request))?,
             Some(f) => writeln!(
                 out,
-                "# {} {} {}: FAILED ({f}); answer: {}",
-                s.name,
-                s.method,
-                s.path,
+                "# {}: FAILED ({}); answer: {}",
+                escape_str(&request),
+                escape_str(f),
                 escape_str(&s.answer)
             )?,
         }

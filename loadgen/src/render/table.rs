@@ -1,10 +1,13 @@
-//! The final report for people, and the live progress line.
+//! The final report for people, and the live progress line. Text that came
+//! from a scenario file or the command line (task names, paths, IDs, the
+//! host) is sanitized here, where it meets the terminal.
 
 use std::io::{self, Write};
 use std::time::Duration;
 
 use tabled::builder::Builder;
 use tabled::settings::Style;
+use verify::text::escape_str;
 
 use crate::report::RunReport;
 use crate::stats::Collector;
@@ -42,19 +45,26 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
     writeln!(
         out,
         "loadgen run: {} for {:.1} s, students {} ({})",
-        r.host, r.duration_s, r.id_range, r.id_source
+        escape_str(&r.host),
+        r.duration_s,
+        escape_str(&r.id_range),
+        escape_str(&r.id_source)
     )?;
     let mut t = Builder::default();
     t.push_record([
         "request", "requests", "failed", "req/s", "sent", "min ms", "p50", "p90", "p99", "max ms", "failures",
     ]);
     for e in r.endpoints.iter().chain(std::iter::once(&r.total)) {
-        let kinds: Vec<String> = e.failure_kinds.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+        let kinds: Vec<String> = e
+            .failure_kinds
+            .iter()
+            .map(|(k, n)| format!("{}: {n}", escape_str(k)))
+            .collect();
         let l = &e.latency_ms;
         let name = if e.path.is_empty() {
-            e.name.clone()
+            escape_str(&e.name)
         } else {
-            format!("{} {} {}", e.name, e.method, e.path)
+            escape_str(&format!("{} {} {}", e.name, e.method, e.path))
         };
         t.push_record([
             name,
@@ -81,7 +91,7 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         writeln!(
             out,
             "{} lateness (start vs plan): p50 {} ms, p90 {} ms, p99 {} ms, max {} ms over {} runs",
-            l.name,
+            escape_str(&l.name),
             ms(l.p50_ms),
             ms(l.p90_ms),
             ms(l.p99_ms),
@@ -93,7 +103,7 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         let items: Vec<String> = s
             .ended_abnormally
             .iter()
-            .map(|a| format!("{} ({})", a.id, a.why))
+            .map(|a| escape_str(&format!("{} ({})", a.id, a.why)))
             .collect();
         writeln!(
             out,
@@ -107,7 +117,7 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
             out,
             "never logged in ({}): {}",
             s.login_failed.len(),
-            list(&s.login_failed)
+            list(&s.login_failed.iter().map(|i| escape_str(i)).collect::<Vec<_>>())
         )?;
     }
     for (what, issues) in [
@@ -115,7 +125,10 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         ("skipped on purpose", &s.skipped),
     ] {
         if !issues.is_empty() {
-            let items: Vec<String> = issues.iter().map(|i| format!("{} seq {:?}", i.id, i.seqs)).collect();
+            let items: Vec<String> = issues
+                .iter()
+                .map(|i| format!("{} seq {:?}", escape_str(&i.id), i.seqs))
+                .collect();
             writeln!(out, "seqs {what} ({} students): {}", issues.len(), list(&items))?;
         }
     }
@@ -159,5 +172,70 @@ fn bytes(n: u64) -> String {
         n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
         n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
         n => format!("{n} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{AbnormalEnd, EndpointReport, Latency, Lateness, Students, TaskLateness};
+
+    /// Issue 24 item 17: names from the scenario file (ESC, CR) are escaped
+    /// in the table, the lateness lines and the lists of students.
+    #[test]
+    fn names_holding_terminal_controls_are_escaped() {
+        let hostile = "be\u{1b}[2Jat\r";
+        let ep = EndpointReport {
+            name: hostile.into(),
+            method: "POST".into(),
+            path: "/b\u{1b}]0;x\u{7}".into(),
+            requests: 1,
+            failures: 1,
+            failure_kinds: [(format!("capture {hostile} missing"), 1)].into(),
+            requests_per_s: 1.0,
+            failures_per_s: 1.0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            avg_response_bytes: 0.0,
+            latency_ms: Latency::default(),
+            percentiles_ms: vec![],
+        };
+        let r = RunReport {
+            schema: crate::report::SCHEMA.into(),
+            verdict: "fail".into(),
+            host: "http://127.0.0.1:1".into(),
+            id_range: "t\u{1b}1..t\u{1b}3".into(),
+            id_source: "all".into(),
+            duration_s: 1.0,
+            students: Students {
+                ended_abnormally: vec![AbnormalEnd {
+                    id: "t\u{1b}1".into(),
+                    why: "panicked".into(),
+                }],
+                login_failed: vec!["t\r2".into()],
+                ..Students::default()
+            },
+            endpoints: vec![ep.clone()],
+            total: ep,
+            fail_ratio: 1.0,
+            max_fail_ratio: 0.01,
+            lateness: Lateness::default(),
+            task_lateness: vec![TaskLateness {
+                name: hostile.into(),
+                ..TaskLateness::default()
+            }],
+            history: vec![],
+            tls: None,
+        };
+        let mut out = Vec::new();
+        write(&mut out, &r).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains(['\u{1b}', '\r', '\u{7}']), "{text:?}");
+        assert!(text.contains("be\\u{1b}[2Jat\\r lateness"), "{text}");
+        assert!(text.contains("capture be\\u{1b}[2Jat\\r missing: 1"), "{text}");
+        assert!(
+            text.contains("t\\u{1b}1 (panicked)") && text.contains("t\\r2"),
+            "{text}"
+        );
     }
 }

@@ -6,22 +6,12 @@ use std::ops::Range;
 use std::time::Duration;
 
 use toml::Spanned;
+use verify::text::escape_str;
 
 use super::raw::RawScenario;
 use super::request::request;
-use super::template::{Place, Scope};
-use super::{Overrides, Scenario, ScenarioError, Task, Template};
-
-/// Names templates give meaning to; a capture or var may not take them.
-pub(super) const RESERVED: [&str; 7] = [
-    "student_id",
-    "n",
-    "student_name",
-    "seq",
-    "student_list",
-    "timestamp",
-    "time",
-];
+use super::template::{Place, Scope, is_builtin};
+use super::{MAX_DURATION, Overrides, Scenario, ScenarioError, Task, Template};
 
 pub(super) struct Ctx<'a> {
     text: &'a str,
@@ -34,12 +24,14 @@ impl Ctx<'_> {
         upto.iter().filter(|b| **b == b'\n').count() + 1
     }
 
+    /// A refusal; the key and message quote the file's text, so they are
+    /// sanitized (a task name holding ESC cannot rewrite the terminal).
     pub(super) fn err(&self, span: Option<&Range<usize>>, key: &str, message: impl Into<String>) -> ScenarioError {
         ScenarioError::Invalid {
-            file: self.file.to_string(),
+            file: escape_str(self.file),
             line: span.map(|s| self.line(s)),
-            key: (!key.is_empty()).then(|| key.to_string()),
-            message: message.into(),
+            key: (!key.is_empty()).then(|| escape_str(key)),
+            message: escape_str(&message.into()),
         }
     }
 
@@ -47,11 +39,22 @@ impl Ctx<'_> {
         Template::compile(v.get_ref(), scope).map_err(|m| self.err(Some(&v.span()), key, m))
     }
 
+    /// A task's `every`, `jitter` or `offset`: at most `MAX_DURATION`.
     pub(super) fn duration(&self, v: &Spanned<String>, key: &str) -> Result<Duration, ScenarioError> {
-        verify::config::parse_millis(v.get_ref())
-            .map(Duration::from_millis)
-            .map_err(|e| self.err(Some(&v.span()), key, e.0))
+        bounded(v.get_ref()).map_err(|m| self.err(Some(&v.span()), key, m))
     }
+}
+
+/// A task duration, at most `MAX_DURATION` (nothing in an exam waits longer,
+/// and the schedule's arithmetic stays far from any overflow).
+pub(super) fn bounded(text: &str) -> Result<Duration, String> {
+    let d = verify::config::parse_millis(text)
+        .map(Duration::from_millis)
+        .map_err(|e| e.0)?;
+    if d > MAX_DURATION {
+        return Err(format!("'{text}' is too long: at most 24h"));
+    }
+    Ok(d)
 }
 
 /// Parses `text` (named `file` in messages) into a checked scenario.
@@ -80,7 +83,7 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
     }
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in &raw.vars {
-        if RESERVED.contains(&k.as_str()) {
+        if is_builtin(k) {
             return Err(cx.err(
                 Some(&v.span()),
                 &format!("vars.{k}"),
@@ -89,7 +92,7 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
         }
         vars.insert(k.clone(), v.get_ref().clone());
     }
-    vars.extend(o.vars.iter().cloned());
+    override_vars(&raw, o, &mut vars)?;
 
     let no_captures: Vec<String> = Vec::new();
     let student_name = match &raw.student_name {
@@ -184,7 +187,18 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
             Some(e) => cx.duration(e, &format!("{key}.every"))?,
             None => return Err(cx.err(Some(&r.span()), &format!("{key}.every"), "every [[task]] needs `every`")),
         };
-        let every = o.every.iter().find(|(k, _)| k == n).map_or(every, |(_, d)| *d);
+        // The last `--every` for a task wins (as for `--var`).
+        let every = match o.every.iter().rev().find(|(k, _)| k == n) {
+            Some((k, text)) => {
+                let flag = || format!("--every {k}={text}");
+                let d = bounded(text).map_err(|m| ScenarioError::flag(flag(), m))?;
+                if d.is_zero() {
+                    return Err(ScenarioError::flag(flag(), "must be above 0"));
+                }
+                d
+            }
+            None => every,
+        };
         if every.is_zero() {
             return Err(cx.err(
                 t.every.as_ref().map(Spanned::span).as_ref(),
@@ -222,13 +236,27 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
             sequenced,
         });
     }
-    for (name, _) in &o.every {
+    // After the one-sequenced-task check: a sequenced task must carry its seq
+    // somewhere, or the uploads it paces and retries are indistinguishable.
+    if let Some(i) = tasks.iter().position(|t| t.sequenced && !t.request.uses_seq()) {
+        let span = raw
+            .tasks
+            .get(i)
+            .and_then(|r| r.get_ref().sequenced.as_ref())
+            .map(Spanned::span);
+        let name = tasks.get(i).map_or("", |t| t.request.name.as_str());
+        return Err(cx.err(
+            span.as_ref(),
+            &format!("task.{name}.sequenced"),
+            "a sequenced task sends its seq: use {seq} in its path, a field, a header or the file name",
+        ));
+    }
+    for (name, text) in &o.every {
         if !tasks.iter().any(|t| &t.request.name == name) {
             let names: Vec<&str> = tasks.iter().map(|t| t.request.name.as_str()).collect();
-            return Err(cx.err(
-                None,
-                "--every",
-                format!("no task named '{name}' (tasks: {})", names.join(", ")),
+            return Err(ScenarioError::flag(
+                format!("--every {name}={text}"),
+                format!("the scenario has no task named '{name}' (tasks: {})", names.join(", ")),
             ));
         }
     }
@@ -258,4 +286,35 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
         tasks,
         logout,
     })
+}
+
+/// Applies `--var`s (the last for a name wins): only to names `[vars]`
+/// declares, so a typo or a built-in or captured name is refused, not ignored.
+fn override_vars(raw: &RawScenario, o: &Overrides, vars: &mut BTreeMap<String, String>) -> Result<(), ScenarioError> {
+    let captured = |k: &str| {
+        raw.login
+            .iter()
+            .chain(&raw.setup)
+            .any(|r| r.get_ref().capture.contains_key(k))
+    };
+    for (k, v) in &o.vars {
+        if !raw.vars.contains_key(k) {
+            let why = if is_builtin(k) {
+                format!("{k} is a built-in template name, not a [vars] entry")
+            } else if captured(k) {
+                format!("{k} is captured from an answer, not a [vars] entry")
+            } else {
+                let declared: Vec<&str> = raw.vars.keys().map(String::as_str).collect();
+                let list = if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    declared.join(", ")
+                };
+                format!("the scenario declares no [vars] entry {k} (it declares: {list})")
+            };
+            return Err(ScenarioError::flag(format!("--var {k}={v}"), why));
+        }
+        vars.insert(k.clone(), v.clone());
+    }
+    Ok(())
 }

@@ -20,6 +20,9 @@ pub use template::{Captured, Escape, Template, Values};
 /// The built-in scenario: the real supervise client (also `loadgen scenario`).
 pub const DEFAULT_TOML: &str = include_str!("../../../fixtures/scenarios/supervise.toml");
 
+/// The longest `every`, `jitter` or `offset` (scenario or `--every`): a day.
+pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
 /// How a request body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Encoding {
@@ -124,15 +127,30 @@ pub enum ScenarioError {
         key: Option<String>,
         message: String,
     },
+    /// A command-line flag's value, named as typed (`--var foo=1`): not a
+    /// scenario line.
+    #[error("{flag}: {message}")]
+    Flag { flag: String, message: String },
 }
 
-/// Options that change a scenario from the command line.
+impl ScenarioError {
+    /// A refused flag value (sanitized: it came from the command line).
+    pub fn flag(flag: String, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Flag {
+            flag: verify::text::escape_str(&flag),
+            message: verify::text::escape_str(&message.into()),
+        }
+    }
+}
+
+/// Options that change a scenario from the command line, as typed (the
+/// last one for a name wins); checked by `compile`, which names the flag.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
-    /// `--var NAME=VALUE`: replaces `[vars]` constants.
+    /// `--var NAME=VALUE`: replaces a `[vars]` constant the scenario declares.
     pub vars: Vec<(String, String)>,
     /// `--every NAME=DURATION`: a task's interval.
-    pub every: Vec<(String, Duration)>,
+    pub every: Vec<(String, String)>,
 }
 
 impl Scenario {
@@ -181,6 +199,14 @@ impl Request {
             || self.fields.iter().any(|(_, t)| t.uses_time())
             || self.headers.iter().any(|(_, t)| t.uses_time())
             || self.file.as_ref().is_some_and(|f| f.name.uses_time())
+    }
+
+    /// True when a template of the request sends `{seq}`.
+    pub fn uses_seq(&self) -> bool {
+        self.path.uses_seq()
+            || self.fields.iter().any(|(_, t)| t.uses_seq())
+            || self.headers.iter().any(|(_, t)| t.uses_seq())
+            || self.file.as_ref().is_some_and(|f| f.name.uses_seq())
     }
 
     /// The path as written, for tables (templates shown unfilled).

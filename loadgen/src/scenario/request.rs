@@ -7,9 +7,9 @@ use hyper::Method;
 use hyper::header::HeaderName;
 use toml::Spanned;
 
-use super::compile::{Ctx, RESERVED};
+use super::compile::Ctx;
 use super::raw::{RawExpect, RawFile, RawRequest, RawStatus};
-use super::template::{Place, Scope};
+use super::template::{Place, Scope, is_builtin};
 use super::{Encoding, Expect, FilePart, Request, ScenarioError};
 
 /// One request; its captures are appended to `captures` (visible afterwards).
@@ -104,6 +104,14 @@ pub(super) fn request(
     let path_t = cx.template(path, &k("path"), &scope)?;
     // Filled values are percent-encoded; what is written must already be a valid URL path.
     let probe = path_t.fill(&super::Values::default(), super::Escape::Url);
+    if probe.contains('#') {
+        // A URI parser drops the fragment: the rest of the path is never sent.
+        return Err(cx.err(
+            Some(&path.span()),
+            &k("path"),
+            format!("'#' in path '{}' is never sent (write %23)", path.get_ref()),
+        ));
+    }
     if probe.parse::<hyper::Uri>().is_err() {
         return Err(cx.err(
             Some(&path.span()),
@@ -124,7 +132,7 @@ pub(super) fn request(
     for (c, ptr) in &raw.capture {
         let ck = k(&format!("capture.{c}"));
         let ok_name = !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-        if !ok_name || RESERVED.contains(&c.as_str()) || vars.contains_key(c) || c.starts_with("time") {
+        if !ok_name || is_builtin(c) || vars.contains_key(c) || c.starts_with("time") {
             return Err(cx.err(
                 Some(&ptr.span()),
                 &ck,

@@ -36,6 +36,9 @@ enum Var {
     StudentList,
     Timestamp,
     Capture(usize),
+    /// A `[vars]` value (or `--var`): fixed when the scenario loads, and
+    /// percent-encoded in a path like any other filled value.
+    Const(String),
     /// `{cookie:NAME}`: the value of a cookie in the student's jar.
     Cookie(String),
     /// `{student_ip}`: 10.x.y.z from the student's number, distinct per student
@@ -106,6 +109,9 @@ pub enum Escape {
 /// ISO 8601 with milliseconds and the local offset, as `{timestamp}` gives it.
 pub const ISO: &str = "%Y-%m-%dT%H:%M:%S%.3f%:z";
 
+/// The largest `{time+OFFSET:…}` offset, in ms: ten years.
+const MAX_TIME_OFFSET_MS: i64 = 87_600 * 3_600_000;
+
 fn time_var(spec: &str) -> Result<Var, String> {
     // spec is what follows "time": "", "+3h", "-10m", each then ":FORMAT".
     let (offset, format) = spec
@@ -115,7 +121,11 @@ fn time_var(spec: &str) -> Result<Var, String> {
         None => 0,
         Some(b'+' | b'-') => {
             let ms = verify::config::parse_millis(&offset[1..]).map_err(|e| e.0)?;
-            let ms = i64::try_from(ms).map_err(|_| format!("time offset '{offset}' is too large"))?;
+            // Ten years: a moment any calendar can write (it used to fall back to now).
+            let ms = i64::try_from(ms)
+                .ok()
+                .filter(|ms| *ms <= MAX_TIME_OFFSET_MS)
+                .ok_or_else(|| format!("time offset '{offset}' is too large: at most 87600h (ten years)"))?;
             if offset.starts_with('-') { -ms } else { ms }
         }
         Some(_) => return Err(format!("time offset '{offset}' must start with + or -")),
@@ -133,7 +143,19 @@ fn time_var(spec: &str) -> Result<Var, String> {
     })
 }
 
-fn var(name: &str, scope: &Scope) -> Result<Piece, String> {
+/// True when `name` is a built-in template (`{student_id}`, `{cookie:x}`,
+/// `{time+3h:%H}`, …): a var or a capture of that name could never be filled.
+pub fn is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "student_id" | "n" | "student_name" | "student_ip" | "seq" | "student_list" | "timestamp" | "time"
+    ) || name.starts_with("cookie:")
+        || name
+            .strip_prefix("time")
+            .is_some_and(|rest| rest.starts_with([':', '+', '-']))
+}
+
+fn var(name: &str, scope: &Scope) -> Result<Var, String> {
     let student = matches!(scope.place, Place::Login | Place::Student | Place::Sequenced);
     let var = match name {
         "student_id" if student => Var::StudentId,
@@ -151,7 +173,7 @@ fn var(name: &str, scope: &Scope) -> Result<Piece, String> {
             if let Some(i) = scope.captures.iter().position(|c| c == name) {
                 Var::Capture(i)
             } else if let Some(v) = scope.vars.get(name) {
-                return Ok(Piece::Lit(v.clone()));
+                Var::Const(v.clone())
             } else {
                 let hint = match (name, scope.place) {
                     ("seq", _) => " ({seq} is only for the sequenced task)",
@@ -163,7 +185,7 @@ fn var(name: &str, scope: &Scope) -> Result<Piece, String> {
             }
         }
     };
-    Ok(Piece::Var(var))
+    Ok(var)
 }
 
 impl Template {
@@ -186,15 +208,10 @@ impl Template {
             let end = tail
                 .find('}')
                 .ok_or_else(|| format!("unclosed '{{' in '{text}' (write {{{{ for a literal brace)"))?;
-            match var(&tail[1..end], scope)? {
-                Piece::Lit(v) => lit.push_str(&v),
-                p => {
-                    if !lit.is_empty() {
-                        pieces.push(Piece::Lit(std::mem::take(&mut lit)));
-                    }
-                    pieces.push(p);
-                }
+            if !lit.is_empty() {
+                pieces.push(Piece::Lit(std::mem::take(&mut lit)));
             }
+            pieces.push(Piece::Var(var(&tail[1..end], scope)?));
             rest = &tail[end + 1..];
         }
         lit.push_str(rest);
@@ -231,6 +248,11 @@ impl Template {
         self.pieces
             .iter()
             .any(|p| matches!(p, Piece::Var(Var::Timestamp | Var::Time { .. })))
+    }
+
+    /// True when the template holds `{seq}`.
+    pub fn uses_seq(&self) -> bool {
+        self.pieces.contains(&Piece::Var(Var::Seq))
     }
 
     /// True when the template has no placeholder.
@@ -285,6 +307,7 @@ fn push_var(out: &mut String, var: &Var, v: &Values) {
             let _ = write!(out, "{}", v.at.unwrap_or_else(Local::now).format(ISO));
         }
         Var::Capture(i) => out.push_str(v.captures.get(*i).map_or("", |c| c.text.as_str())),
+        Var::Const(s) => out.push_str(s),
         Var::Cookie(name) => {
             if let Some(value) = v.jar.and_then(|j| j.value(name)) {
                 out.push_str(&value);
@@ -296,18 +319,21 @@ fn push_var(out: &mut String, var: &Var, v: &Values) {
         }
         Var::Time { offset_ms, format } => {
             let now = v.at.unwrap_or_else(Local::now);
-            let at = now
-                .checked_add_signed(TimeDelta::milliseconds(*offset_ms))
+            let at = TimeDelta::try_milliseconds(*offset_ms)
+                .and_then(|d| now.checked_add_signed(d))
                 .unwrap_or(now);
             let _ = write!(out, "{}", at.format(format));
         }
     }
 }
 
-/// RFC 3986 unreserved characters stay, every other byte is `%XX`.
+/// RFC 3986 unreserved characters stay, every other byte is `%XX`: safe in a
+/// path segment and in a query value alike. A value that is `.` or `..` has
+/// its dots encoded too, so it cannot become a dot-segment of the path.
 fn percent_encode(out: &mut String, raw: &str) {
+    let dots = raw == "." || raw == "..";
     for b in raw.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') || (b == b'.' && !dots) {
             out.push(char::from(b));
         } else {
             out.push('%');
@@ -349,6 +375,14 @@ mod tests {
         assert_eq!(t.fill(&v, Escape::None), "test_00001_1_3_7_final_{x}");
         let p = Template::compile("/s/{token}/{student_id}", &sc).unwrap();
         assert_eq!(p.fill(&v, Escape::Url), "/s/a%20b%2Fc/test_00001");
+        for (token, path) in [("..", "/s/%2E%2E/test_00001"), ("a..b", "/s/a..b/test_00001")] {
+            let c = [
+                Captured::new(serde_json::json!(7)),
+                Captured::new(serde_json::json!(token)),
+            ];
+            let v = Values { captures: &c, ..v };
+            assert_eq!(p.fill(&v, Escape::Url), path, "no dot-segment from a value");
+        }
         let tm = Template::compile("{time:%Y-%m-%d %H:%M:%S}|{time+3h:%H}|{time-1m:%M}", &sc).unwrap();
         assert_eq!(tm.fill(&v, Escape::None), "2026-01-02 03:04:05|06|03");
         assert!(
@@ -396,6 +430,8 @@ mod tests {
         assert!(err("{exam_id}", Place::Student).contains("undefined template {exam_id}"));
         assert!(err("{time+x:%H}", Place::Student).contains("bad duration"));
         assert!(err("{time:%Q}", Place::Student).contains("bad strftime"));
+        assert!(err("{time+87601h:%H}", Place::Student).contains("at most 87600h"));
+        assert!(err("{time-18446744073709551615ms:%H}", Place::Student).contains("at most 87600h"));
         assert!(err("a{b", Place::Student).contains("unclosed"));
         assert!(err("a}b", Place::Student).contains("unmatched"));
     }

@@ -62,23 +62,130 @@ fn the_readme_scenario_for_another_api_parses() {
     assert_eq!(s.logout.unwrap().method, Method::DELETE);
 }
 
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// The message of a built-in scenario refused with these overrides.
+fn refused_with(vars: &[(&str, &str)], every: &[(&str, &str)]) -> String {
+    let o = Overrides {
+        vars: pairs(vars),
+        every: pairs(every),
+    };
+    Scenario::parse(DEFAULT_TOML, "b", &o).unwrap_err().to_string()
+}
+
 #[test]
 fn overrides_change_intervals_and_vars() {
     let o = Overrides {
-        vars: vec![("exam_name".into(), "midterm".into())],
-        every: vec![("heartbeat".into(), Duration::from_secs(3))],
+        vars: pairs(&[("exam_name", "midterm")]),
+        every: pairs(&[("heartbeat", "3s")]),
     };
     let s = Scenario::parse(DEFAULT_TOML, "b", &o).unwrap();
     assert_eq!(s.tasks[0].every, Duration::from_secs(3));
     let v = Values::default();
     let name = &s.setup[0].fields.iter().find(|(k, _)| k == "name").unwrap().1;
     assert_eq!(name.fill(&v, Escape::None), "midterm");
-    let bad = Overrides {
-        every: vec![("nope".into(), Duration::from_secs(3))],
+    let e = refused_with(&[], &[("nope", "3s")]);
+    assert_eq!(
+        e,
+        "--every nope=3s: the scenario has no task named 'nope' (tasks: heartbeat, screenshot, recording)"
+    );
+}
+
+/// Issue 24 item 16: the last `--var` and the last `--every` for a name win
+/// (`--every` used to keep the first).
+#[test]
+fn the_last_override_for_a_name_wins() {
+    let o = Overrides {
+        vars: pairs(&[("exam_name", "a"), ("exam_name", "b")]),
+        every: pairs(&[("heartbeat", "3s"), ("heartbeat", "4s")]),
+    };
+    let s = Scenario::parse(DEFAULT_TOML, "b", &o).unwrap();
+    assert_eq!(s.tasks[0].every, Duration::from_secs(4));
+    let name = &s.setup[0].fields.iter().find(|(k, _)| k == "name").unwrap().1;
+    assert_eq!(name.fill(&Values::default(), Escape::None), "b");
+}
+
+/// Issue 24 item 16: a `--var` the scenario does not declare, or a built-in
+/// or captured name, is refused naming the flag (they were silently ignored).
+#[test]
+fn undeclared_and_reserved_vars_are_refused_naming_the_flag() {
+    assert_eq!(
+        refused_with(&[("foo", "1")], &[]),
+        "--var foo=1: the scenario declares no [vars] entry foo (it declares: exam_name)"
+    );
+    for name in [
+        "student_id",
+        "n",
+        "seq",
+        "timestamp",
+        "student_ip",
+        "student_list",
+        "time",
+    ] {
+        let e = refused_with(&[(name, "1")], &[]);
+        assert_eq!(
+            e,
+            format!("--var {name}=1: {name} is a built-in template name, not a [vars] entry")
+        );
+    }
+    assert!(refused_with(&[("time+3h:%H", "1")], &[]).contains("built-in"));
+    assert!(refused_with(&[("cookie:session", "1")], &[]).contains("built-in"));
+    assert_eq!(
+        refused_with(&[("exam_id", "7")], &[]),
+        "--var exam_id=7: exam_id is captured from an answer, not a [vars] entry"
+    );
+    let e = Scenario::parse(
+        MINI,
+        "s.toml",
+        &Overrides {
+            vars: pairs(&[("x", "1")]),
+            ..Overrides::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.ends_with("(it declares: none)"), "{e}");
+}
+
+/// Issue 24 item 16: a bad `--every` value names the flag as typed, not the
+/// scenario line of the task's `every` (it used to blame the file).
+#[test]
+fn bad_every_values_name_the_flag() {
+    assert_eq!(
+        refused_with(&[], &[("heartbeat", "0s")]),
+        "--every heartbeat=0s: must be above 0"
+    );
+    assert_eq!(
+        refused_with(&[], &[("heartbeat", "25h")]),
+        "--every heartbeat=25h: '25h' is too long: at most 24h"
+    );
+    let e = refused_with(&[], &[("heartbeat", "soon")]);
+    assert!(e.starts_with("--every heartbeat=soon: bad duration"), "{e}");
+}
+
+/// Issue 24 item 16: `[vars]` values, set in the file or by `--var`, are
+/// percent-encoded in paths like every filled value (`/..`, `?` and `#` went
+/// out raw; `#` dropped the rest of the path) and sent as written in bodies.
+#[test]
+fn var_values_are_encoded_in_paths() {
+    let text =
+        "version = 2\n[vars]\ndir = \"a b\"\n[login]\npath = \"/x/{dir}/end?q={dir}\"\nfields = { d = \"{dir}\" }\n";
+    let v = Values::default();
+    let s = Scenario::parse(text, "s.toml", &Overrides::default()).unwrap();
+    assert_eq!(s.login.path.fill(&v, Escape::Url), "/x/a%20b/end?q=a%20b");
+    let o = Overrides {
+        vars: pairs(&[("dir", "/../a?b#c")]),
         ..Overrides::default()
     };
-    let e = Scenario::parse(DEFAULT_TOML, "b", &bad).unwrap_err().to_string();
-    assert!(e.contains("`--every`") && e.contains("no task named 'nope'"), "{e}");
+    let s = Scenario::parse(text, "s.toml", &o).unwrap();
+    assert_eq!(
+        s.login.path.fill(&v, Escape::Url),
+        "/x/%2F..%2Fa%3Fb%23c/end?q=%2F..%2Fa%3Fb%23c"
+    );
+    assert_eq!(s.login.fields[0].1.fill(&v, Escape::None), "/../a?b#c");
+    assert_eq!(s.login.path.source(), "/x/{dir}/end?q={dir}");
 }
 
 #[test]
@@ -139,6 +246,8 @@ fn bad_durations_sizes_and_values_are_refused() {
     assert!(e.contains("key `task.beat.encoding`"), "{e}");
     let e = refused(&MINI.replace("path = \"/b/{exam_id}\"", "path = \"b\""));
     assert!(e.contains("must start with /"), "{e}");
+    let e = refused(&MINI.replace("path = \"/b/{exam_id}\"", "path = \"/b/{exam_id}#x\""));
+    assert!(e.contains("line 8") && e.contains("is never sent (write %23)"), "{e}");
     let e = refused(&MINI.replace("path = \"/b/{exam_id}\"", "path = \"/a b/{exam_id}\""));
     assert!(e.contains("line 8") && e.contains("not a valid URL path"), "{e}");
 }
@@ -159,4 +268,57 @@ fn versions_and_names_are_checked() {
     assert!(e.contains("[login]"), "{e}");
     let e = refused("version = 2\n[login\n");
     assert!(e.contains("line 2"), "{e}");
+}
+
+/// Issue 24 item 12: a duration past a day is refused where it is written
+/// (it used to be accepted, and every student panicked drawing its jitter).
+#[test]
+fn durations_past_a_day_are_refused_with_their_line() {
+    // MINI with `key = value` as the beat task's last line (line 8).
+    let with = |key: &str, value: &str| {
+        let base = if key == "every" {
+            MINI.replace("every = \"1s\"\n", "")
+        } else {
+            MINI.to_string()
+        };
+        format!("{base}{key} = \"{value}\"\n")
+    };
+    for key in ["every", "jitter", "offset"] {
+        let line = if key == "every" { "line 8" } else { "line 9" };
+        let e = refused(&with(key, "18446744073709551615ms"));
+        assert!(
+            e.contains(line) && e.contains(&format!("key `task.beat.{key}`")) && e.contains("at most 24h"),
+            "{e}"
+        );
+        assert!(refused(&with(key, "1441m")).contains("at most 24h"));
+        let t = &parse(&with(key, "24h")).unwrap().tasks[0];
+        let day = Duration::from_secs(86_400);
+        assert!([t.every, t.jitter, t.first()].contains(&day));
+    }
+}
+
+/// Issue 24 item 17: a sequenced task whose templates never send `{seq}`
+/// is refused at its `sequenced` line (it was accepted).
+#[test]
+fn a_sequenced_task_must_send_its_seq() {
+    let e = refused(&format!("{MINI}sequenced = true\n"));
+    assert!(
+        e.contains("line 9") && e.contains("key `task.beat.sequenced`") && e.contains("use {seq}"),
+        "{e}"
+    );
+    for place in [
+        "path = \"/b/{seq}\"",
+        "fields = { s = \"{seq}\" }",
+        "headers = { X-Seq = \"{seq}\" }",
+        "file = { field = \"f\", name = \"r_{seq}.mp4\", size = \"1K\" }",
+    ] {
+        let text = format!("{MINI}sequenced = true\n{place}\n").replace("path = \"/b/{exam_id}\"\n", "");
+        let text = if place.starts_with("path") {
+            text
+        } else {
+            format!("{text}path = \"/b\"\n")
+        };
+        let s = parse(&text).unwrap_or_else(|e| panic!("{place}: {e}"));
+        assert_eq!(s.sequenced(), Some(0));
+    }
 }
