@@ -115,14 +115,14 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             );
             let report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
             emit(&report, cfg.json.as_deref(), cfg.csv.as_deref(), a.html.as_deref())?;
-            Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
+            Ok(exit_code(&report))
         }
         Command::Worker(a) => {
             let cfg = a.to_config()?;
             let json = cfg.json.clone();
             let report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
             emit(&report, json.as_deref(), None, a.html.as_deref())?;
-            Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
+            Ok(exit_code(&report))
         }
         Command::Hammer(a) => {
             let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
@@ -152,6 +152,16 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }
     }
+}
+
+/// The exit code of a run whose reports are written: a ledger that could
+/// not be written is an I/O error (2), whatever the load's verdict.
+fn exit_code(report: &RunReport) -> u8 {
+    if let Some(e) = &report.ledger_error {
+        eprintln!("loadgen: {e}: the ledger is incomplete (the reports are written); exit 2");
+        return EXIT_ERROR;
+    }
+    if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL }
 }
 
 fn emit(

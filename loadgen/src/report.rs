@@ -44,6 +44,10 @@ pub struct RunReport {
     /// HTTPS: handshakes and their times, and whether certificates were checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsReport>,
+    /// `--ledger`: the first write error (a full disk). The ledger stops
+    /// there, the run goes on, and loadgen exits 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_error: Option<String>,
 }
 
 /// TLS handshakes of new connections (`https://` hosts).

@@ -44,8 +44,8 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let start = Instant::now();
     let ledger = cfg
         .ledger
-        .as_deref()
-        .map(|p| open_ledger(p, &cfg.host, &cfg.scenario))
+        .as_ref()
+        .map(|t| open_ledger(t, &cfg.host, &cfg.scenario))
         .transpose()?;
     let ctx = Arc::new(Ctx {
         cookies: cfg.cookies,
@@ -128,18 +128,18 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     }
     drop(ends);
     drop(sink);
-    if let Some(l) = ledger {
-        l.finish()?;
-    }
+    let ledger_error = ledger.and_then(|l| l.finish().err());
     stopper.abort();
     let duration = start.elapsed();
     let collector = collector.await?;
-    Ok(report(&cfg, &collector, duration))
+    let mut r = report(&cfg, &collector, duration);
+    r.ledger_error = ledger_error;
+    Ok(r)
 }
 
-/// Creates the `--ledger` file with its `run` record.
+/// Opens the `--ledger` file with its section's `run` record.
 pub fn open_ledger(
-    path: &std::path::Path,
+    target: &crate::ledger::Target,
     host: &str,
     s: &crate::scenario::Scenario,
 ) -> anyhow::Result<crate::ledger::Ledger> {
@@ -157,7 +157,7 @@ pub fn open_ledger(
             .map(|t| t.request.name.clone()),
         started_unix_ms,
     };
-    crate::ledger::Ledger::create(path, first).map_err(|e| anyhow::anyhow!("--ledger {}: {e}", path.display()))
+    crate::ledger::Ledger::open(target, first)
 }
 
 /// Joins student tasks; one that did not end by itself (`why`: a panic, or

@@ -152,3 +152,62 @@ fn a_killed_run_leaves_a_ledger_that_still_reconciles() {
         l.rows
     );
 }
+
+/// Issue 24 item 4: a rerun (a restarted worker) with the same `--ledger`
+/// never erases the earlier run's evidence: refused without
+/// `--ledger-append`, a second section with it.
+#[test]
+fn an_existing_ledger_is_never_truncated() {
+    let d = tempfile::tempdir().unwrap();
+    let ledger = d.path().join("ledger.ndjson");
+    let earlier = concat!(
+        r#"{"kind":"run","v":2,"tool":"loadgen","host":"http://127.0.0.1:1","scenario":"built-in","task":"recording","started_unix_ms":1}"#,
+        "\n",
+        r#"{"kind":"upload","student":"test_00001","exam":"7","seq":1,"attempt":1,"planned_ms":0,"start_ms":0,"end_ms":1,"bytes_sent":10,"file":null,"file_size":10,"status":200,"failure":null}"#
+    );
+    std::fs::write(&ledger, earlier).unwrap();
+    let loadgen = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args([
+                "run",
+                "--host",
+                "http://127.0.0.1:1",
+                "--students",
+                "1",
+                "--segments",
+                "1",
+            ])
+            .args(["--login-retries", "0", "--ledger", ledger.to_str().unwrap()])
+            .args(extra)
+            .env_remove("WORKER_OFFSET")
+            .output()
+            .unwrap()
+    };
+    let out = loadgen(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("exists") && err.contains("--ledger-append"), "{err}");
+    assert_eq!(std::fs::read_to_string(&ledger).unwrap(), earlier, "untouched");
+
+    let out = loadgen(&["--ledger-append"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(2), "{err}");
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    assert!(
+        text.starts_with(earlier),
+        "the earlier run is kept byte for byte:\n{text}"
+    );
+    let kinds: Vec<String> = text[earlier.len()..]
+        .lines()
+        .skip(1)
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds.first().map(String::as_str), Some("run"), "{text}");
+    assert_eq!(kinds.last().map(String::as_str), Some("end"), "{text}");
+    assert!(kinds.iter().any(|k| k == "login"), "{text}");
+}

@@ -249,7 +249,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         ledger: cfg
             .setup
             .ledger
-            .as_deref()
+            .as_ref()
             .map(|p| {
                 let host = cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into());
                 crate::run::open_ledger(p, &host, &cfg.setup.scenario)
@@ -364,12 +364,8 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     w.ctx = None;
-    if let Some(l) = w.ledger.take() {
-        l.finish()?;
-    }
-    Ok(final_report(&w))
-}
-
-fn final_report(w: &Worker) -> RunReport {
-    w.collector.report(w.meta(), w.start.elapsed().as_secs_f64())
+    let ledger_error = w.ledger.take().and_then(|l| l.finish().err());
+    let mut report = w.collector.report(w.meta(), w.start.elapsed().as_secs_f64());
+    report.ledger_error = ledger_error;
+    Ok(report)
 }

@@ -52,6 +52,7 @@ mod tests {
             task_lateness: vec![],
             history: vec![],
             tls: None,
+            ledger_error: None,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

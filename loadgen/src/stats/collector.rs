@@ -432,6 +432,7 @@ impl Collector {
                     insecure: meta.insecure,
                 }
             }),
+            ledger_error: None,
         }
     }
 }
