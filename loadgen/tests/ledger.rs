@@ -8,7 +8,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{Target, repo, verify_bin};
+use support::{Target, hung, repo, verify_bin};
 use verify::report::gate::{CrossKind, GateReport, LedgerRow};
 
 fn run(t: &Target, ledger: &std::path::Path, extra: &[&str]) -> std::process::Child {
@@ -210,4 +210,53 @@ fn an_existing_ledger_is_never_truncated() {
     assert_eq!(kinds.first().map(String::as_str), Some("run"), "{text}");
     assert_eq!(kinds.last().map(String::as_str), Some("end"), "{text}");
     assert!(kinds.iter().any(|k| k == "login"), "{text}");
+}
+
+/// Issue 24 item 14: a ledger that cannot be written (here the file size
+/// limit, `ulimit -f`, which fails writes past 32 KiB with EFBIG as a full
+/// disk fails them with ENOSPC) is said at once; the run goes on, every
+/// report is written with the error in it, and loadgen exits 2.
+#[test]
+fn a_ledger_write_error_keeps_the_run_and_its_reports() {
+    let (port, seen) = hung::serve(|path| Some(if path == "/login" { r#"{"token":"t"}"# } else { "{}" }.to_string()));
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.toml"), hung::SCENARIO).unwrap();
+    let loadgen = env!("CARGO_BIN_EXE_loadgen");
+    // SIGXFSZ ignored (inherited through exec): the write fails instead of killing the process.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 64; exec {loadgen} run --host http://127.0.0.1:{port} --scenario s.toml \\
+         --students 20 --spawn-rate 100 --run-time 4s --ledger l.ndjson --json r.json --csv c"
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(d.path())
+        .env_remove("WORKER_OFFSET")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("write --ledger l.ndjson") && err.contains("the run goes on"),
+        "{err}"
+    );
+    assert!(table.contains("students:"), "the table is printed: {table}");
+    let r: loadgen::report::RunReport =
+        serde_json::from_slice(&std::fs::read(d.path().join("r.json")).unwrap()).unwrap();
+    assert!(
+        r.ledger_error.as_deref().unwrap().contains("File too large"),
+        "{:?}",
+        r.ledger_error
+    );
+    assert!(d.path().join("c_stats.csv").exists() && d.path().join("c_stats_history.csv").exists());
+    // The run went on after the ledger stopped: more uploads than the ledger holds.
+    let ledger = std::fs::read_to_string(d.path().join("l.ndjson")).unwrap();
+    let recorded = ledger.matches(r#""kind":"upload""#).count() as u64;
+    assert!(
+        r.students.segments_uploaded > recorded,
+        "{} > {recorded}",
+        r.students.segments_uploaded
+    );
+    assert_eq!(r.students.finished, 20, "every student logged out: {:?}", r.students);
+    assert!(seen.lock().unwrap().iter().filter(|p| p.starts_with("/out/")).count() >= 20);
 }
