@@ -102,6 +102,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
                 id: id.clone(),
                 n,
                 seed: n,
+                exam: None,
             },
             stop_rx.clone(),
         ));

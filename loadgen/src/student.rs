@@ -93,6 +93,8 @@ pub struct Student {
     pub n: u64,
     /// Varies sizes, jitter and probabilities between students.
     pub seed: u64,
+    /// The exam it logged into, for the ledger (set at login).
+    pub exam: Option<String>,
 }
 
 fn xorshift(x: &mut u64) -> u64 {
@@ -209,7 +211,7 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 
 /// Runs one student to its end; `stop` ends it early (requests in flight
 /// finish, then it logs out).
-pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
+pub async fn run(ctx: Arc<Ctx>, mut who: Student, stop: watch::Receiver<bool>) {
     ctx.emit(Event::Spawned);
     let s = &ctx.scenario;
     let jar = ctx.cookies.then(|| crate::cookies::Jar::new(ctx.client.origin()));
@@ -238,7 +240,11 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
                 attempt: attempt + 1,
                 start_ms: x.start_ms,
                 end_ms: x.end_ms,
-                exam: None,
+                exam: x.result.as_ref().ok().and_then(|got| {
+                    got.iter()
+                        .find(|(i, _)| Some(*i) == s.ledger_exam)
+                        .map(|(_, c)| c.text.clone())
+                }),
                 status: x.answered.status,
                 failure: x.answered.failure,
                 answer: x.answered.answer,
@@ -267,6 +273,8 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
         return;
     };
     ctx.emit(Event::LoggedIn);
+    // The exam this student's records belong to (numbers as their decimal text).
+    who.exam = s.ledger_exam.and_then(|i| captures.get(i)).map(|c| c.text.clone());
     let v = Values {
         student_name: &name,
         captures: &captures,
@@ -302,7 +310,7 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
                     attempt: attempt + 1,
                     start_ms: x.start_ms,
                     end_ms: x.end_ms,
-                    exam: None,
+                    exam: who.exam.clone(),
                     status: x.answered.status,
                     failure: x.answered.failure,
                     answer: x.answered.answer,
@@ -379,7 +387,7 @@ async fn task_loop(
             });
             ctx.record(|| Record::Skipped {
                 student: who.id.clone(),
-                exam: None,
+                exam: who.exam.clone(),
                 seq,
             });
         } else {
@@ -401,7 +409,7 @@ async fn task_loop(
                     let x = Box::pin(ctx.exchange_full(endpoint, &t.request, &v, body)).await;
                     ctx.record(|| Record::Upload {
                         student: who.id.clone(),
-                        seq: Some(seq),
+                        seq: sent_seq,
                         attempt: tries,
                         planned_ms: ctx.millis(at),
                         start_ms: x.start_ms,
@@ -413,7 +421,7 @@ async fn task_loop(
                             .as_ref()
                             .map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
                         file_size,
-                        exam: None,
+                        exam: who.exam.clone(),
                         status: x.answered.status,
                         failure: x.answered.failure,
                         answer: x.answered.answer,
@@ -440,7 +448,7 @@ async fn task_loop(
             } else {
                 ctx.record(|| Record::GaveUp {
                     student: who.id.clone(),
-                    exam: None,
+                    exam: who.exam.clone(),
                     seq,
                     attempts: tries,
                 });
@@ -470,6 +478,34 @@ mod tests {
         let skipped: Vec<u64> = (1..=12).filter(|s| r.skips(*s)).collect();
         assert_eq!(skipped, [3, 5, 10]);
         assert!(!SkipRule::default().skips(1));
+    }
+
+    /// Issue 24 item 2: which login capture is the exam on ledger records.
+    #[test]
+    fn the_ledger_exam_is_the_named_capture_or_exam_id() {
+        let s = Scenario::builtin().unwrap();
+        assert_eq!(
+            s.ledger_exam.and_then(|i| s.captures.get(i)).map(String::as_str),
+            Some("exam_id")
+        );
+        let text = |extra: &str| {
+            format!("version = 2\n{extra}\n[login]\npath = \"/l\"\ncapture = {{ token = \"/t\", session = \"/s\" }}\n")
+        };
+        let parse = |t: &str| Scenario::parse(t, "t.toml", &Default::default());
+        assert_eq!(parse(&text("")).unwrap().ledger_exam, None, "no exam_id, no exam");
+        let named = parse(&text("ledger_exam = \"session\"")).unwrap();
+        assert_eq!(
+            named
+                .ledger_exam
+                .and_then(|i| named.captures.get(i))
+                .map(String::as_str),
+            Some("session")
+        );
+        let e = parse(&text("ledger_exam = \"exam\"")).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("`ledger_exam`") && e.contains("session, token"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -260,3 +260,71 @@ fn a_ledger_write_error_keeps_the_run_and_its_reports() {
     assert_eq!(r.students.finished, 20, "every student logged out: {:?}", r.students);
     assert!(seen.lock().unwrap().iter().filter(|p| p.starts_with("/out/")).count() >= 20);
 }
+
+fn records(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Issue 24 item 2: every student record names the exam `loadgen setup`
+/// created (the login's `exam_id` capture, a number, written as its decimal
+/// text), so two exams under one `--dir` cannot be pooled.
+#[test]
+fn every_student_record_names_the_exam_it_logged_into() {
+    let t = Target::start();
+    let exam = t.setup(3);
+    let d = tempfile::tempdir().unwrap();
+    let ledger = d.path().join("ledger.ndjson");
+    let out = run(&t, &ledger, &["--students", "3", "--segments", "3", "--skip-seq", "2"])
+        .wait_with_output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = records(&ledger);
+    let mut seen = std::collections::BTreeMap::new();
+    for l in &lines {
+        let kind = l["kind"].as_str().unwrap();
+        if ["login", "upload", "skipped", "gave_up", "logout"].contains(&kind) {
+            assert_eq!(l["exam"], serde_json::json!(exam), "{l}");
+            *seen.entry(kind.to_string()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(seen.get("login"), Some(&3), "{seen:?}");
+    assert_eq!(seen.get("upload"), Some(&6), "{seen:?}");
+    assert_eq!(seen.get("skipped"), Some(&3), "{seen:?}");
+    assert_eq!(seen.get("logout"), Some(&3), "{seen:?}");
+}
+
+/// Issue 24 item 6: with `--no-seq` the server never sees a seq, and the
+/// ledger says so (`seq: null`) instead of claiming seq N was acknowledged.
+#[test]
+fn an_unsequenced_run_records_no_seq() {
+    let (port, _) = hung::serve(|path| Some(if path == "/login" { r#"{"token":"t"}"# } else { "{}" }.to_string()));
+    let d = tempfile::tempdir().unwrap();
+    let scenario = d.path().join("s.toml");
+    std::fs::write(&scenario, hung::SCENARIO).unwrap();
+    let ledger = d.path().join("l.ndjson");
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["run", "--host", &format!("http://127.0.0.1:{port}"), "--scenario"])
+        .args([
+            scenario.to_str().unwrap(),
+            "--students",
+            "2",
+            "--segments",
+            "3",
+            "--no-seq",
+        ])
+        .args(["--ledger", ledger.to_str().unwrap()])
+        .env_remove("WORKER_OFFSET")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let uploads: Vec<_> = records(&ledger).into_iter().filter(|l| l["kind"] == "upload").collect();
+    assert_eq!(uploads.len(), 6);
+    assert!(
+        uploads.iter().all(|u| u["seq"].is_null() && u["status"] == 200),
+        "{uploads:?}"
+    );
+}

@@ -73,6 +73,7 @@ impl Worker {
                             id: id.clone(),
                             n,
                             seed: n,
+                            exam: None,
                         },
                         rx,
                     ));
