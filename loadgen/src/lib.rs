@@ -16,6 +16,7 @@ pub mod requests;
 pub mod run;
 pub mod scenario;
 pub mod setup;
+pub mod signals;
 pub mod stats;
 pub mod student;
 pub mod tls;

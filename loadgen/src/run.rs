@@ -66,7 +66,9 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
         cfg.ids.len(),
     ));
 
-    // Stop on the clock or on Ctrl-C.
+    // Stop on the clock or on a signal (Ctrl-C, SIGTERM, SIGHUP).
+    let mut caught = crate::signals::listen("loadgen")?;
+    let stopped_by = caught.clone();
     let stopper = {
         let stop_tx = stop_tx.clone();
         let run_time = cfg.run_time;
@@ -77,11 +79,16 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
                     None => std::future::pending().await,
                 }
             };
+            let said = "finishing requests in flight, logging out; another signal ends at once";
             tokio::select! {
                 _ = timer => {}
-                _ = tokio::signal::ctrl_c() => eprintln!("loadgen: Ctrl-C: stopping (finishing requests in flight, logging out)"),
+                c = crate::signals::first(&mut caught) => eprintln!("loadgen: {}: stopping ({said})", c.name),
             }
             let _ = stop_tx.send(true);
+            if caught.borrow().is_none() {
+                let c = crate::signals::first(&mut caught).await;
+                eprintln!("loadgen: {}: already stopping ({said})", c.name);
+            }
         })
     };
 
@@ -135,6 +142,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let collector = collector.await?;
     let mut r = report(&cfg, &collector, duration);
     r.ledger_error = ledger_error;
+    r.stopped_by = stopped_by.borrow().map(|c| c.name.to_string());
     Ok(r)
 }
 

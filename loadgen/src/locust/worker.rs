@@ -265,8 +265,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     let mut reconnected = false;
     let mut master_gone = false;
     let mut cpu_prev = (usage().0, Instant::now());
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut caught = crate::signals::listen("loadgen worker")?;
     loop {
         tokio::select! {
             frame = w.link.incoming.recv() => {
@@ -347,8 +346,8 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                 w.drain_events(&mut events_rx);
                 w.report_stats().await;
             }
-            _ = &mut ctrl_c => {
-                eprintln!("loadgen worker: Ctrl-C: stopping users and leaving the master");
+            c = crate::signals::first(&mut caught) => {
+                eprintln!("loadgen worker: {}: stopping users (they log out) and leaving the master; another signal ends at once", c.name);
                 break;
             }
         }
@@ -367,5 +366,6 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     let ledger_error = w.ledger.take().and_then(|l| l.finish().err());
     let mut report = w.collector.report(w.meta(), w.start.elapsed().as_secs_f64());
     report.ledger_error = ledger_error;
+    report.stopped_by = caught.borrow().map(|c| c.name.to_string());
     Ok(report)
 }

@@ -53,6 +53,7 @@ mod tests {
             history: vec![],
             tls: None,
             ledger_error: None,
+            stopped_by: None,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

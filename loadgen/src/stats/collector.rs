@@ -433,6 +433,7 @@ impl Collector {
                 }
             }),
             ledger_error: None,
+            stopped_by: None,
         }
     }
 }
