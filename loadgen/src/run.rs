@@ -42,6 +42,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let ends = tx.clone();
     let (stop_tx, stop_rx) = watch::channel(false);
     let start = Instant::now();
+    let mut caught = crate::signals::listen("loadgen")?;
     let ledger = cfg
         .ledger
         .as_ref()
@@ -67,7 +68,6 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     ));
 
     // Stop on the clock or on a signal (Ctrl-C, SIGTERM, SIGHUP).
-    let mut caught = crate::signals::listen("loadgen")?;
     let stopped_by = caught.clone();
     let stopper = {
         let stop_tx = stop_tx.clone();

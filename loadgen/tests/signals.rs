@@ -257,3 +257,34 @@ fn sigterm_stops_a_worker_under_a_real_master_with_its_report() {
     assert_eq!(r.stopped_by.as_deref(), Some("SIGTERM"));
     assert_eq!((r.students.logged_in, r.students.finished), (4, 4), "{:?}", r.students);
 }
+
+/// A worker whose master is not there yet: SIGTERM ends its wait (it does
+/// not sit out the 30 s connect), and its ledger section is closed.
+#[test]
+fn sigterm_before_the_master_answers_closes_the_workers_ledger() {
+    let d = tempfile::tempdir().unwrap();
+    let ledger = d.path().join("l.ndjson");
+    let mut w = Proc(
+        Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args([
+                "worker",
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                &free_port().to_string(),
+            ])
+            .args(["--ledger", ledger.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    signal(&w, "TERM");
+    let status = wait(&mut w, Duration::from_secs(20)).expect("the worker stops on SIGTERM");
+    let err = stderr(&mut w);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("SIGTERM: stopped before reaching the master"), "{err}");
+    let kinds: Vec<_> = records(&ledger).iter().map(|l| l["kind"].clone()).collect();
+    assert_eq!(kinds, ["run", "end"]);
+}

@@ -219,12 +219,36 @@ fn half_silent(timeout: Duration) -> Instant {
 
 /// Joins the master and runs until it says quit (or is lost); returns the report.
 pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
-    let link = transport::connect(&cfg.master_host, cfg.master_port, &cfg.node_id, Duration::from_secs(30))
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let mut caught = crate::signals::listen("loadgen worker")?;
+    // The ledger first: a refused one is said before waiting for the master.
+    // Its times and the statistics' count from `start`.
+    let start = Instant::now();
+    let ledger = cfg
+        .setup
+        .ledger
+        .as_ref()
+        .map(|p| {
+            let host = cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into());
+            crate::run::open_ledger(p, &host, &cfg.setup.scenario)
+        })
+        .transpose()?;
+    let mut early = caught.clone();
+    let link = tokio::select! {
+        r = transport::connect(&cfg.master_host, cfg.master_port, &cfg.node_id, Duration::from_secs(30)) => r.map_err(anyhow::Error::msg),
+        c = crate::signals::first(&mut early) => Err(anyhow::anyhow!("{}: stopped before reaching the master", c.name)),
+    };
+    let link = match link {
+        Ok(l) => l,
+        Err(e) => {
+            // An empty section, closed: this worker ran and did nothing.
+            if let Some(Err(le)) = ledger.map(crate::ledger::Ledger::finish) {
+                eprintln!("loadgen worker: {le}");
+            }
+            return Err(e);
+        }
+    };
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let names = cfg.setup.scenario.endpoints();
-    let start = Instant::now();
     let mut w = Worker {
         link,
         index: None,
@@ -246,18 +270,20 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         send_failing: false,
         tls_used: false,
         runs: Runs::new(cfg.run_reports.clone()),
-        ledger: cfg
-            .setup
-            .ledger
-            .as_ref()
-            .map(|p| {
-                let host = cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into());
-                crate::run::open_ledger(p, &host, &cfg.setup.scenario)
-            })
-            .transpose()?,
+        ledger,
         cfg,
     };
-    w.handshake().await?;
+    // A signal while the master has not answered yet: the loop below sees it at once.
+    let joined = tokio::select! {
+        r = w.handshake() => r,
+        _ = crate::signals::first(&mut early) => Ok(()),
+    };
+    if let Err(e) = joined {
+        if let Some(Err(le)) = w.ledger.take().map(crate::ledger::Ledger::finish) {
+            eprintln!("loadgen worker: {le}");
+        }
+        return Err(e);
+    }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut report = tokio::time::interval(REPORT);
     report.tick().await;
@@ -265,7 +291,6 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     let mut reconnected = false;
     let mut master_gone = false;
     let mut cpu_prev = (usage().0, Instant::now());
-    let mut caught = crate::signals::listen("loadgen worker")?;
     loop {
         tokio::select! {
             frame = w.link.incoming.recv() => {
