@@ -44,12 +44,21 @@ pub struct Answered {
 
 /// Where students send records; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Sink(mpsc::Sender<Option<Record>>);
+pub struct Sink {
+    tx: mpsc::Sender<Option<Record>>,
+    /// When the section started (`started_unix_ms`): its records' times count from here.
+    start: tokio::time::Instant,
+}
 
 impl Sink {
     pub fn record(&self, r: Record) {
         // After a write error the writer is gone: records are dropped, not queued.
-        let _ = self.0.send(Some(r));
+        let _ = self.tx.send(Some(r));
+    }
+
+    /// `at` in the section's milliseconds.
+    pub fn millis(&self, at: tokio::time::Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.start).as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -100,7 +109,10 @@ impl Ledger {
                 }
             })?;
         Ok(Ledger {
-            sink: Sink(tx),
+            sink: Sink {
+                tx,
+                start: tokio::time::Instant::now(),
+            },
             path: path.to_path_buf(),
             thread,
             failed,
@@ -122,7 +134,7 @@ impl Ledger {
             thread,
             failed,
         } = self;
-        let _ = sink.0.send(None);
+        let _ = sink.tx.send(None);
         drop(sink);
         let n = thread
             .join()

@@ -157,11 +157,16 @@ impl Ctx {
         };
         Exchanged {
             result: o.result,
-            start_ms: self.millis(t0),
-            end_ms: self.millis(done),
+            start_ms: self.ledger_millis(t0),
+            end_ms: self.ledger_millis(done),
             sent: o.sent,
             answered,
         }
+    }
+
+    /// `at` in the ledger section's milliseconds.
+    fn ledger_millis(&self, at: Instant) -> u64 {
+        self.ledger.as_ref().map_or(0, |l| l.millis(at))
     }
 
     fn record(&self, r: impl FnOnce() -> Record) {
@@ -411,7 +416,7 @@ async fn task_loop(
                         student: who.id.clone(),
                         seq: sent_seq,
                         attempt: tries,
-                        planned_ms: ctx.millis(at),
+                        planned_ms: ctx.ledger_millis(at),
                         start_ms: x.start_ms,
                         end_ms: x.end_ms,
                         bytes_sent: x.sent,

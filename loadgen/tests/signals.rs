@@ -288,3 +288,125 @@ fn sigterm_before_the_master_answers_closes_the_workers_ledger() {
     let kinds: Vec<_> = records(&ledger).iter().map(|l| l["kind"].clone()).collect();
     assert_eq!(kinds, ["run", "end"]);
 }
+
+fn curl(args: &[&str]) -> serde_json::Value {
+    let out = Command::new("curl").arg("-fsS").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// Polls `pred` every 200 ms, at most `limit`.
+fn until(what: &str, limit: Duration, mut pred: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while !pred() {
+        assert!(Instant::now() < end, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// A worker's ledger has one section per Locust run (the web UI's swarm …
+/// stop, twice), each closed by its `end`; SIGTERM then ends the worker.
+#[test]
+fn a_worker_writes_one_ledger_section_per_locust_run() {
+    let t = Target::start();
+    let exam = t.setup(4);
+    let (port, web) = (free_port(), free_port());
+    let _master = Proc(
+        Command::new(locust_venv().join("bin/locust"))
+            .args(["-f", repo().join("scripts/locust/locustfile.py").to_str().unwrap()])
+            .args([
+                "--master",
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                &port.to_string(),
+            ])
+            .args(["--web-host", "127.0.0.1", "--web-port", &web.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(t.dir.path().join("master.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let ui = format!("http://127.0.0.1:{web}");
+    let d = tempfile::tempdir().unwrap();
+    let ledger = d.path().join("l.ndjson");
+    let mut w = Proc(
+        Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args([
+                "worker",
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                &port.to_string(),
+            ])
+            .args([
+                "--node-id",
+                "loadgen-runs",
+                "--segment-interval",
+                "1s",
+                "--segment-size",
+                "8K",
+            ])
+            .args(["--ledger", ledger.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    until("the worker joined", Duration::from_secs(60), || {
+        Command::new("curl")
+            .args(["-fsS", &format!("{ui}/stats/requests")])
+            .output()
+            .ok()
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+            .is_some_and(|s| s["workers"].as_array().is_some_and(|w| !w.is_empty()))
+    });
+    for logins in [2, 4] {
+        let swarm = curl(&[
+            "-d",
+            "user_count=2",
+            "-d",
+            "spawn_rate=20",
+            "-d",
+            &format!("host={}", t.url),
+            &format!("{ui}/swarm"),
+        ]);
+        assert_eq!(swarm["success"], true, "{swarm}");
+        until("the users logged in", Duration::from_secs(60), || {
+            text(&ledger).matches(r#""kind":"login""#).count() >= logins
+        });
+        std::thread::sleep(Duration::from_secs(2));
+        curl(&["-X", "POST", &format!("{ui}/stop")]);
+        until("the run's section is closed", Duration::from_secs(60), || {
+            text(&ledger).matches(r#""kind":"end""#).count() >= logins / 2
+        });
+    }
+    signal(&w, "TERM");
+    let status = wait(&mut w, Duration::from_secs(60)).expect("the worker stops on SIGTERM");
+    let err = stderr(&mut w);
+    assert_eq!(status.code(), Some(0), "{err}");
+    let lines = records(&ledger);
+    let sections: Vec<&[serde_json::Value]> = lines.split_inclusive(|l| l["kind"] == "end").collect();
+    assert_eq!(sections.len(), 2, "{lines:#?}");
+    for (i, s) in sections.iter().enumerate() {
+        assert_eq!(s.first().unwrap()["kind"], "run", "section {i}");
+        assert_eq!(s.last().unwrap()["records"], s.len() as u64, "section {i}");
+        assert_eq!((count(s, "login"), count(s, "logout")), (2, 2), "section {i}: {s:#?}");
+        assert!(
+            s.iter()
+                .filter(|l| ["login", "upload", "logout"].contains(&l["kind"].as_str().unwrap()))
+                .all(|l| l["exam"] == serde_json::json!(exam)),
+            "section {i}: {s:#?}"
+        );
+    }
+    // The second run's section knows the host its swarm was given.
+    assert_eq!(sections[1][0]["host"], serde_json::json!(t.url));
+}

@@ -62,8 +62,11 @@ pub(super) struct Worker {
     pub(super) start: Instant,
     pub(super) id_ranges: Vec<String>,
     pub(super) send_failing: bool,
-    /// `--ledger`: this worker's client ledger.
+    /// `--ledger`: the section of the run in progress (one per Locust run:
+    /// opened at start and at a swarm after a stop, closed at each stop).
     pub(super) ledger: Option<crate::ledger::Ledger>,
+    /// The ledger's first write error, in any section.
+    pub(super) ledger_error: Option<String>,
     /// Some spawn aimed at an `https://` host (the report then has TLS figures).
     pub(super) tls_used: bool,
     /// Each run's own figures (`--run-reports`).
@@ -158,6 +161,39 @@ impl Worker {
         });
         self.ctx = Some((ctx.clone(), url.to_string()));
         Ok(ctx)
+    }
+
+    /// Closes the ledger's section (its `end` record); the next run opens
+    /// its own, and its students a context that writes there.
+    fn end_section(&mut self) {
+        if let Some(l) = self.ledger.take() {
+            if let Err(e) = l.finish() {
+                self.ledger_error.get_or_insert(e);
+            }
+            self.ctx = None;
+        }
+    }
+
+    /// Opens a new run's ledger section after a stop closed the last one.
+    pub(super) fn begin_section(&mut self, host: Option<&str>) {
+        let Some(target) = &self.cfg.setup.ledger else { return };
+        if self.ledger.is_some() || self.ledger_error.is_some() {
+            return;
+        }
+        let host = self.cfg.host.as_deref().or(host).unwrap_or("(from the Locust master)");
+        // The file is this worker's own by now: the section follows its content.
+        let target = crate::ledger::Target {
+            path: target.path.clone(),
+            append: true,
+        };
+        match crate::run::open_ledger(&target, host, &self.cfg.setup.scenario) {
+            Ok(l) => self.ledger = Some(l),
+            Err(e) => {
+                let e = format!("{e:#}");
+                eprintln!("loadgen worker: {e}; the run goes on without a ledger, and it will exit 2");
+                self.ledger_error = Some(e);
+            }
+        }
     }
 
     /// Ends the run in progress (its report to `--run-reports`).
@@ -271,6 +307,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         tls_used: false,
         runs: Runs::new(cfg.run_reports.clone()),
         ledger,
+        ledger_error: None,
         cfg,
     };
     // A signal while the master has not answered yet: the loop below sees it at once.
@@ -279,9 +316,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         _ = crate::signals::first(&mut early) => Ok(()),
     };
     if let Err(e) = joined {
-        if let Some(Err(le)) = w.ledger.take().map(crate::ledger::Ledger::finish) {
-            eprintln!("loadgen worker: {le}");
-        }
+        w.end_section();
         return Err(e);
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
@@ -331,6 +366,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                         w.report_stats().await;
                         w.send("client_stopped", &()).await;
                         w.end_run();
+                        w.end_section();
                         w.ids = None; // a new swarm is a new run
                         w.send("client_ready", &-1i64).await;
                         w.state = "ready";
@@ -387,10 +423,10 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         // Lets the quit reach a master that is there to read it.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    w.end_section();
     w.ctx = None;
-    let ledger_error = w.ledger.take().and_then(|l| l.finish().err());
     let mut report = w.collector.report(w.meta(), w.start.elapsed().as_secs_f64());
-    report.ledger_error = ledger_error;
+    report.ledger_error = w.ledger_error.take();
     report.stopped_by = caught.borrow().map(|c| c.name.to_string());
     Ok(report)
 }
