@@ -163,39 +163,6 @@ impl Worker {
         Ok(ctx)
     }
 
-    /// Closes the ledger's section (its `end` record); the next run opens
-    /// its own, and its students a context that writes there.
-    fn end_section(&mut self) {
-        if let Some(l) = self.ledger.take() {
-            if let Err(e) = l.finish() {
-                self.ledger_error.get_or_insert(e);
-            }
-            self.ctx = None;
-        }
-    }
-
-    /// Opens a new run's ledger section after a stop closed the last one.
-    pub(super) fn begin_section(&mut self, host: Option<&str>) {
-        let Some(target) = &self.cfg.setup.ledger else { return };
-        if self.ledger.is_some() || self.ledger_error.is_some() {
-            return;
-        }
-        let host = self.cfg.host.as_deref().or(host).unwrap_or("(from the Locust master)");
-        // The file is this worker's own by now: the section follows its content.
-        let target = crate::ledger::Target {
-            path: target.path.clone(),
-            append: true,
-        };
-        match crate::run::open_ledger(&target, host, &self.cfg.setup.scenario) {
-            Ok(l) => self.ledger = Some(l),
-            Err(e) => {
-                let e = format!("{e:#}");
-                eprintln!("loadgen worker: {e}; the run goes on without a ledger, and it will exit 2");
-                self.ledger_error = Some(e);
-            }
-        }
-    }
-
     /// Ends the run in progress (its report to `--run-reports`).
     fn end_run(&mut self) {
         match self.runs.end(self.meta()) {
