@@ -68,8 +68,10 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     ));
 
     // Stop on the clock or on a signal (Ctrl-C, SIGTERM, SIGHUP).
-    let stopped_by = caught.clone();
+    // The signal that cut the run short (not one during the stop after --run-time).
+    let stopped_by = Arc::new(std::sync::OnceLock::new());
     let stopper = {
+        let stopped_by = stopped_by.clone();
         let stop_tx = stop_tx.clone();
         let run_time = cfg.run_time;
         tokio::spawn(async move {
@@ -82,7 +84,10 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
             let said = "finishing requests in flight, logging out; another signal ends at once";
             tokio::select! {
                 _ = timer => {}
-                c = crate::signals::first(&mut caught) => eprintln!("loadgen: {}: stopping ({said})", c.name),
+                c = crate::signals::first(&mut caught) => {
+                    eprintln!("loadgen: {}: stopping ({said})", c.name);
+                    let _ = stopped_by.set(c.name);
+                }
             }
             let _ = stop_tx.send(true);
             if caught.borrow().is_none() {
@@ -142,7 +147,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let collector = collector.await?;
     let mut r = report(&cfg, &collector, duration);
     r.ledger_error = ledger_error;
-    r.stopped_by = stopped_by.borrow().map(|c| c.name.to_string());
+    r.stopped_by = stopped_by.get().map(ToString::to_string);
     Ok(r)
 }
 

@@ -292,6 +292,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     let mut last_master = Instant::now();
     let mut reconnected = false;
     let mut master_gone = false;
+    let mut stopped_by = None;
     let mut cpu_prev = (usage().0, Instant::now());
     loop {
         tokio::select! {
@@ -376,6 +377,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
             }
             c = crate::signals::first(&mut caught) => {
                 eprintln!("loadgen worker: {}: stopping users (they log out) and leaving the master; another signal ends at once", c.name);
+                stopped_by = Some(c.name);
                 break;
             }
         }
@@ -394,6 +396,6 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     w.ctx = None;
     let mut report = w.collector.report(w.meta(), w.start.elapsed().as_secs_f64());
     report.ledger_error = w.ledger_error.take();
-    report.stopped_by = caught.borrow().map(|c| c.name.to_string());
+    report.stopped_by = stopped_by.map(str::to_string);
     Ok(report)
 }
