@@ -223,8 +223,8 @@ fn half_silent(timeout: Duration) -> Instant {
 /// Joins the master and runs until it says quit (or is lost); returns the report.
 pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     let mut caught = crate::signals::listen("loadgen worker")?;
-    // The ledger first: a refused one is said before waiting for the master.
-    // Its times and the statistics' count from `start`.
+    // The statistics count from `start`. The ledger first: a refused one is
+    // said before waiting for the master.
     let start = Instant::now();
     let ledger = cfg
         .setup
