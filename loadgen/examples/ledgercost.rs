@@ -3,7 +3,7 @@
 //! (user + sys of this process, from /proc/self/stat).
 //! `cargo run --release -p loadgen --example ledgercost -- FILE [N]`
 
-use loadgen::ledger::{Ledger, Record};
+use loadgen::ledger::{Ledger, Record, Target};
 
 fn cpu_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -17,10 +17,15 @@ fn main() -> anyhow::Result<()> {
     let path = args.first().map_or("/tmp/ledgercost.ndjson", String::as_str);
     let n: u64 = args.get(1).map_or(Ok(1_000_000), |s| s.parse())?;
     let t0 = cpu_ticks();
-    let l = Ledger::create(
-        std::path::Path::new(path),
+    // A fresh file each time: a ledger is never overwritten.
+    let _ = std::fs::remove_file(path);
+    let l = Ledger::open(
+        &Target {
+            path: path.into(),
+            append: false,
+        },
         Record::Run {
-            v: 1,
+            v: loadgen::ledger::VERSION,
             tool: "ledgercost".into(),
             host: "http://h".into(),
             scenario: "built-in".into(),
@@ -48,14 +53,14 @@ fn main() -> anyhow::Result<()> {
             bytes_sent: 4901,
             file: Some(format!("recording_{seq}.mp4")),
             file_size: 4096,
-            exam: Some("1".into()),
+            exam: Some("7".into()),
             status: Some(200),
             failure: None,
             answer,
         });
     }
     drop(sink);
-    l.finish()?;
+    l.finish().map_err(anyhow::Error::msg)?;
     let secs = (cpu_ticks() - t0) as f64 / 100.0;
     println!("{n} records: {secs:.2} CPU-s, {:.2} us each", secs * 1e6 / n as f64);
     Ok(())

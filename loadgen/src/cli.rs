@@ -184,6 +184,10 @@ pub struct StudentArgs {
     /// sequenced upload (and per seq given up or skipped), for `verify gate --ledger`.
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
+    /// With --ledger: add this run as a new section of an existing ledger
+    /// (without it an existing file is refused: a ledger is never overwritten).
+    #[arg(long, requires = "ledger")]
+    pub ledger_append: bool,
 
     /// Keep at most this many idle keep-alive connections.
     #[arg(long, default_value_t = 256, value_name = "N")]

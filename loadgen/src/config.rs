@@ -35,8 +35,8 @@ pub struct RunConfig {
     pub json: Option<PathBuf>,
     pub csv: Option<String>,
     pub threads: usize,
-    /// `--ledger FILE`.
-    pub ledger: Option<PathBuf>,
+    /// `--ledger FILE` (and `--ledger-append`).
+    pub ledger: Option<crate::ledger::Target>,
     /// TLS for an `https://` host.
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// `--insecure`: certificates not verified (said in the report).
@@ -175,8 +175,8 @@ pub struct StudentSetup {
     pub tls: crate::tls::TlsOptions,
     /// Cookie jars per student (off with `--no-cookies`).
     pub cookies: bool,
-    /// `--ledger FILE`.
-    pub ledger: Option<PathBuf>,
+    /// `--ledger FILE` (and `--ledger-append`).
+    pub ledger: Option<crate::ledger::Target>,
     pub scenario: Scenario,
     pub payloads: Vec<Option<Payload>>,
     pub timeout: Duration,
@@ -268,7 +268,10 @@ impl StudentArgs {
                 no_seq: self.no_seq,
             },
             payloads: payloads(&scenario, self.payload.as_deref())?,
-            ledger: self.ledger.clone(),
+            ledger: self.ledger.clone().map(|path| crate::ledger::Target {
+                path,
+                append: self.ledger_append,
+            }),
             tls: self.tls.options()?,
             cookies: !self.no_cookies,
             scenario,

@@ -3,18 +3,30 @@
 //! student that ended abnormally, for `verify gate --ledger` to hold against
 //! the server's disk. One thread writes it while the run goes and flushes at
 //! least every `FLUSH_EVERY`, so a killed run leaves a usable prefix; a run
-//! that ends normally closes it with an `end` record.
+//! that ends normally closes its section with an `end` record.
+//!
+//! A ledger is evidence: an existing file is never truncated. It is refused,
+//! or with `--ledger-append` a new run section follows its content.
+//! A write error (a full disk) does not stop the run: the load is still
+//! valid. It is said on stderr at once, the writer stops (the file keeps what
+//! was written before), and the run's report carries it.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, OnceLock, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use verify::config::UsageError;
+
 /// Longest a record waits before it is written and flushed.
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// Longest first line read from an existing ledger to check it is one (a
+/// `run` record is a few hundred bytes).
+const OPENING_CAP: u64 = 64 << 10;
 
 pub use common::ledger::{Record, VERSION};
 
@@ -32,11 +44,21 @@ pub struct Answered {
 
 /// Where students send records; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Sink(mpsc::Sender<Option<Record>>);
+pub struct Sink {
+    tx: mpsc::Sender<Option<Record>>,
+    /// When the section started (`started_unix_ms`): its records' times count from here.
+    start: tokio::time::Instant,
+}
 
 impl Sink {
     pub fn record(&self, r: Record) {
-        let _ = self.0.send(Some(r));
+        // After a write error the writer is gone: records are dropped, not queued.
+        let _ = self.tx.send(Some(r));
+    }
+
+    /// `at` in the section's milliseconds.
+    pub fn millis(&self, at: tokio::time::Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.start).as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -45,22 +67,55 @@ impl Sink {
 pub struct Ledger {
     sink: Sink,
     path: PathBuf,
-    thread: JoinHandle<io::Result<u64>>,
+    thread: JoinHandle<u64>,
+    /// The first write error, set by the writer thread.
+    failed: Arc<OnceLock<String>>,
+}
+
+/// `--ledger FILE` and whether `--ledger-append` was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub path: PathBuf,
+    pub append: bool,
 }
 
 impl Ledger {
-    /// Creates (or truncates) `path` and writes `first` as its first line.
-    pub fn create(path: &Path, first: Record) -> io::Result<Ledger> {
-        let file = File::create(path)?;
+    /// Opens the ledger (never truncating it) and writes `first` as its
+    /// section's first line. Without `append` the file must not exist; with
+    /// it, an existing file must be a regular file holding a ledger, and the
+    /// new section starts on a line of its own.
+    pub fn open(target: &Target, first: Record) -> anyhow::Result<Ledger> {
+        let file = open_file(target)?;
+        Ledger::start(file, &target.path, first).map_err(|e| anyhow::anyhow!("--ledger {}: {e}", target.path.display()))
+    }
+
+    fn start<W: Write + Send + 'static>(out: W, path: &Path, first: Record) -> io::Result<Ledger> {
         let (tx, rx) = mpsc::channel::<Option<Record>>();
         tx.send(Some(first)).map_err(io::Error::other)?;
+        let failed = Arc::new(OnceLock::new());
+        let shown = path.display().to_string();
+        let slot = failed.clone();
         let thread = std::thread::Builder::new()
             .name("ledger".into())
-            .spawn(move || write_all(BufWriter::with_capacity(64 << 10, file), rx))?;
+            .spawn(move || match write_all(BufWriter::with_capacity(64 << 10, out), &rx) {
+                Ok(n) => n,
+                Err(e) => {
+                    let msg = format!("write --ledger {shown}: {e}");
+                    eprintln!(
+                        "loadgen: {msg}; the ledger stops here (what was written stays), the run goes on, and it will exit 2"
+                    );
+                    let _ = slot.set(msg);
+                    0
+                }
+            })?;
         Ok(Ledger {
-            sink: Sink(tx),
+            sink: Sink {
+                tx,
+                start: tokio::time::Instant::now(),
+            },
             path: path.to_path_buf(),
             thread,
+            failed,
         })
     }
 
@@ -70,22 +125,80 @@ impl Ledger {
     }
 
     /// Writes the `end` record after everything sent so far, and closes the
-    /// file (records sent later are dropped). Returns the records written.
-    pub fn finish(self) -> anyhow::Result<u64> {
-        let Ledger { sink, path, thread } = self;
-        let _ = sink.0.send(None);
+    /// file (records sent later are dropped). Returns the records written, or
+    /// the first write error of the whole run.
+    pub fn finish(self) -> Result<u64, String> {
+        let Ledger {
+            sink,
+            path,
+            thread,
+            failed,
+        } = self;
+        let _ = sink.tx.send(None);
+        drop(sink);
         let n = thread
             .join()
-            .map_err(|_| anyhow::anyhow!("--ledger {}: the writer thread panicked", path.display()))?
-            .map_err(|e| anyhow::anyhow!("write --ledger {}: {e}", path.display()))?;
-        Ok(n)
+            .map_err(|_| format!("--ledger {}: the writer thread panicked", path.display()))?;
+        match failed.get() {
+            Some(e) => Err(e.clone()),
+            None => Ok(n),
+        }
     }
+}
+
+fn open_file(target: &Target) -> anyhow::Result<File> {
+    let path = &target.path;
+    let shown = path.display();
+    if !target.append {
+        return OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => UsageError(format!(
+                    "--ledger {shown} exists, and a ledger is never overwritten: give --ledger-append to add this run to it, or another file name"
+                ))
+                .into(),
+                _ => anyhow::anyhow!("--ledger {shown}: {e}"),
+            });
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("--ledger {shown}: {e}"))?;
+    let meta = file.metadata().map_err(|e| anyhow::anyhow!("--ledger {shown}: {e}"))?;
+    if !meta.is_file() {
+        anyhow::bail!(UsageError(format!("--ledger {shown}: not a regular file")));
+    }
+    if meta.len() == 0 {
+        return Ok(file);
+    }
+    let mut first = Vec::new();
+    BufReader::new((&mut file).take(OPENING_CAP))
+        .read_until(b'\n', &mut first)
+        .map_err(|e| anyhow::anyhow!("--ledger {shown}: {e}"))?;
+    let line = first.strip_suffix(b"\n").unwrap_or(&first);
+    common::ledger::check_opening(&common::ledger::decode(line))
+        .map_err(|why| UsageError(format!("--ledger-append {shown}: {why}; not appending to it")))?;
+    // A killed run may have left half a line: the new section starts on its own.
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1))
+        .and_then(|_| file.read_exact(&mut last))
+        .map_err(|e| anyhow::anyhow!("--ledger {shown}: {e}"))?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")
+            .map_err(|e| anyhow::anyhow!("--ledger {shown}: {e}"))?;
+    }
+    Ok(file)
 }
 
 /// Writes records until told to close (or every sender is gone), then the
 /// `end` record. It wakes on a clock, not per record: a sender then only
 /// queues (no thread wake-up per upload), and the file is written in batches.
-fn write_all<W: Write>(mut out: W, rx: mpsc::Receiver<Option<Record>>) -> io::Result<u64> {
+/// Returns at the first error (the receiver then goes, so senders stop queueing).
+fn write_all<W: Write>(mut out: W, rx: &mpsc::Receiver<Option<Record>>) -> io::Result<u64> {
     let mut n = 0u64;
     loop {
         std::thread::sleep(FLUSH_EVERY);
@@ -93,7 +206,7 @@ fn write_all<W: Write>(mut out: W, rx: mpsc::Receiver<Option<Record>>) -> io::Re
         loop {
             match rx.try_recv() {
                 Ok(Some(r)) => {
-                    line(&mut out, &r)?;
+                    r.write_line(&mut out)?;
                     n += 1;
                 }
                 Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
@@ -109,61 +222,10 @@ fn write_all<W: Write>(mut out: W, rx: mpsc::Receiver<Option<Record>>) -> io::Re
         }
     }
     n += 1;
-    line(&mut out, &Record::End { records: n })?;
+    Record::End { records: n }.write_line(&mut out)?;
     out.flush()?;
     Ok(n)
 }
 
-fn line<W: Write>(out: &mut W, r: &Record) -> io::Result<()> {
-    r.write_line(out)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_are_one_json_line_each_and_the_file_ends_with_end() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("l.ndjson");
-        let l = Ledger::create(
-            &p,
-            Record::Run {
-                v: VERSION,
-                tool: "loadgen".into(),
-                host: "http://h".into(),
-                scenario: "built-in".into(),
-                task: Some("recording".into()),
-                started_unix_ms: 1,
-            },
-        )
-        .unwrap();
-        let s = l.sink();
-        s.record(Record::Upload {
-            student: "test_00001".into(),
-            seq: Some(3),
-            attempt: 1,
-            planned_ms: 30_000,
-            start_ms: 30_001,
-            end_ms: 30_090,
-            bytes_sent: 1200,
-            file: Some("recording_3.mp4".into()),
-            file_size: 1000,
-            exam: None,
-            status: Some(200),
-            failure: None,
-            answer: [("filename".to_string(), serde_json::json!("x.mp4"))].into(),
-        });
-        drop(s);
-        assert_eq!(l.finish().unwrap(), 3);
-        let text = std::fs::read_to_string(&p).unwrap();
-        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert_eq!(lines.len(), 3);
-        assert_eq!(lines[0]["kind"], "run");
-        assert_eq!(lines[1]["kind"], "upload");
-        assert_eq!(lines[1]["status"], 200);
-        assert_eq!(lines[1]["failure"], serde_json::Value::Null);
-        assert_eq!(lines[1]["answer"]["filename"], "x.mp4");
-        assert_eq!(lines[2], serde_json::json!({"kind": "end", "records": 3}));
-    }
-}
+mod tests;

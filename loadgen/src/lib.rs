@@ -16,6 +16,7 @@ pub mod requests;
 pub mod run;
 pub mod scenario;
 pub mod setup;
+pub mod signals;
 pub mod stats;
 pub mod student;
 pub mod tls;
@@ -46,7 +47,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     match execute(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("loadgen: {e:#}");
+            eprintln!("loadgen: {}", printable(&format!("{e:#}")));
             EXIT_ERROR
         }
     }
@@ -111,18 +112,21 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             let cfg = a.to_config()?;
             eprintln!(
                 "loadgen: students {} ({}), {} per second, against {}",
-                cfg.ids, cfg.id_source, cfg.spawn_rate, cfg.host
+                printable(&cfg.ids.to_string()),
+                printable(&cfg.id_source.to_string()),
+                cfg.spawn_rate,
+                printable(&cfg.host)
             );
             let report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
             emit(&report, cfg.json.as_deref(), cfg.csv.as_deref(), a.html.as_deref())?;
-            Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
+            Ok(exit_code(&report))
         }
         Command::Worker(a) => {
             let cfg = a.to_config()?;
             let json = cfg.json.clone();
             let report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
             emit(&report, json.as_deref(), None, a.html.as_deref())?;
-            Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
+            Ok(exit_code(&report))
         }
         Command::Hammer(a) => {
             let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
@@ -152,6 +156,28 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }
     }
+}
+
+/// Text that came from a flag, a file or a server, made safe for a terminal
+/// (controls escaped line by line: a message's own newlines stay).
+fn printable(s: &str) -> String {
+    s.split('\n')
+        .map(verify::text::escape_str)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The exit code of a run whose reports are written: a ledger that could
+/// not be written is an I/O error (2), whatever the load's verdict.
+fn exit_code(report: &RunReport) -> u8 {
+    if let Some(e) = &report.ledger_error {
+        eprintln!(
+            "loadgen: {}: the ledger is incomplete (the reports are written); exit 2",
+            printable(e)
+        );
+        return EXIT_ERROR;
+    }
+    if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL }
 }
 
 fn emit(

@@ -44,6 +44,14 @@ pub struct RunReport {
     /// HTTPS: handshakes and their times, and whether certificates were checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsReport>,
+    /// `--ledger`: the first write error (a full disk). The ledger stops
+    /// there, the run goes on, and loadgen exits 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_error: Option<String>,
+    /// The signal that stopped the run before its end (`SIGINT`, `SIGTERM`,
+    /// `SIGHUP`), when one did; the figures cover the run until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
 }
 
 /// TLS handshakes of new connections (`https://` hosts).

@@ -42,10 +42,11 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let ends = tx.clone();
     let (stop_tx, stop_rx) = watch::channel(false);
     let start = Instant::now();
+    let mut caught = crate::signals::listen("loadgen")?;
     let ledger = cfg
         .ledger
-        .as_deref()
-        .map(|p| open_ledger(p, &cfg.host, &cfg.scenario))
+        .as_ref()
+        .map(|t| open_ledger(t, &cfg.host, &cfg.scenario))
         .transpose()?;
     let ctx = Arc::new(Ctx {
         cookies: cfg.cookies,
@@ -66,8 +67,11 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
         cfg.ids.len(),
     ));
 
-    // Stop on the clock or on Ctrl-C.
+    // Stop on the clock or on a signal (Ctrl-C, SIGTERM, SIGHUP).
+    // The signal that cut the run short (not one during the stop after --run-time).
+    let stopped_by = Arc::new(std::sync::OnceLock::new());
     let stopper = {
+        let stopped_by = stopped_by.clone();
         let stop_tx = stop_tx.clone();
         let run_time = cfg.run_time;
         tokio::spawn(async move {
@@ -77,11 +81,19 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
                     None => std::future::pending().await,
                 }
             };
+            let said = "finishing requests in flight, logging out; another signal ends at once";
             tokio::select! {
                 _ = timer => {}
-                _ = tokio::signal::ctrl_c() => eprintln!("loadgen: Ctrl-C: stopping (finishing requests in flight, logging out)"),
+                c = crate::signals::first(&mut caught) => {
+                    eprintln!("loadgen: {}: stopping ({said})", c.name);
+                    let _ = stopped_by.set(c.name);
+                }
             }
             let _ = stop_tx.send(true);
+            if caught.borrow().is_none() {
+                let c = crate::signals::first(&mut caught).await;
+                eprintln!("loadgen: {}: already stopping ({said})", c.name);
+            }
         })
     };
 
@@ -102,6 +114,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
                 id: id.clone(),
                 n,
                 seed: n,
+                exam: None,
             },
             stop_rx.clone(),
         ));
@@ -128,18 +141,19 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     }
     drop(ends);
     drop(sink);
-    if let Some(l) = ledger {
-        l.finish()?;
-    }
+    let ledger_error = ledger.and_then(|l| l.finish().err());
     stopper.abort();
     let duration = start.elapsed();
     let collector = collector.await?;
-    Ok(report(&cfg, &collector, duration))
+    let mut r = report(&cfg, &collector, duration);
+    r.ledger_error = ledger_error;
+    r.stopped_by = stopped_by.get().map(ToString::to_string);
+    Ok(r)
 }
 
-/// Creates the `--ledger` file with its `run` record.
+/// Opens the `--ledger` file with its section's `run` record.
 pub fn open_ledger(
-    path: &std::path::Path,
+    target: &crate::ledger::Target,
     host: &str,
     s: &crate::scenario::Scenario,
 ) -> anyhow::Result<crate::ledger::Ledger> {
@@ -157,7 +171,7 @@ pub fn open_ledger(
             .map(|t| t.request.name.clone()),
         started_unix_ms,
     };
-    crate::ledger::Ledger::create(path, first).map_err(|e| anyhow::anyhow!("--ledger {}: {e}", path.display()))
+    crate::ledger::Ledger::open(target, first)
 }
 
 /// Joins student tasks; one that did not end by itself (`why`: a panic, or

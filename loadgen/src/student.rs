@@ -93,6 +93,8 @@ pub struct Student {
     pub n: u64,
     /// Varies sizes, jitter and probabilities between students.
     pub seed: u64,
+    /// The exam it logged into, for the ledger (set at login).
+    pub exam: Option<String>,
 }
 
 fn xorshift(x: &mut u64) -> u64 {
@@ -155,11 +157,16 @@ impl Ctx {
         };
         Exchanged {
             result: o.result,
-            start_ms: self.millis(t0),
-            end_ms: self.millis(done),
+            start_ms: self.ledger_millis(t0),
+            end_ms: self.ledger_millis(done),
             sent: o.sent,
             answered,
         }
+    }
+
+    /// `at` in the ledger section's milliseconds.
+    fn ledger_millis(&self, at: Instant) -> u64 {
+        self.ledger.as_ref().map_or(0, |l| l.millis(at))
     }
 
     fn record(&self, r: impl FnOnce() -> Record) {
@@ -231,7 +238,7 @@ fn later(at: Instant, d: Duration) -> Instant {
 
 /// Runs one student to its end; `stop` ends it early (requests in flight
 /// finish, then it logs out).
-pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
+pub async fn run(ctx: Arc<Ctx>, mut who: Student, stop: watch::Receiver<bool>) {
     ctx.emit(Event::Spawned);
     let s = &ctx.scenario;
     let jar = ctx.cookies.then(|| crate::cookies::Jar::new(ctx.client.origin()));
@@ -260,7 +267,11 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
                 attempt: attempt + 1,
                 start_ms: x.start_ms,
                 end_ms: x.end_ms,
-                exam: None,
+                exam: x.result.as_ref().ok().and_then(|got| {
+                    got.iter()
+                        .find(|(i, _)| Some(*i) == s.ledger_exam)
+                        .map(|(_, c)| c.text.clone())
+                }),
                 status: x.answered.status,
                 failure: x.answered.failure,
                 answer: x.answered.answer,
@@ -289,6 +300,8 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
         return;
     };
     ctx.emit(Event::LoggedIn);
+    // The exam this student's records belong to (numbers as their decimal text).
+    who.exam = s.ledger_exam.and_then(|i| captures.get(i)).map(|c| c.text.clone());
     let v = Values {
         student_name: &name,
         captures: &captures,
@@ -324,7 +337,7 @@ pub async fn run(ctx: Arc<Ctx>, who: Student, stop: watch::Receiver<bool>) {
                     attempt: attempt + 1,
                     start_ms: x.start_ms,
                     end_ms: x.end_ms,
-                    exam: None,
+                    exam: who.exam.clone(),
                     status: x.answered.status,
                     failure: x.answered.failure,
                     answer: x.answered.answer,
@@ -396,7 +409,7 @@ async fn task_loop(
             });
             ctx.record(|| Record::Skipped {
                 student: who.id.clone(),
-                exam: None,
+                exam: who.exam.clone(),
                 seq,
             });
         } else {
@@ -418,9 +431,9 @@ async fn task_loop(
                     let x = Box::pin(ctx.exchange_full(endpoint, &t.request, &v, body)).await;
                     ctx.record(|| Record::Upload {
                         student: who.id.clone(),
-                        seq: Some(seq),
+                        seq: sent_seq,
                         attempt: tries,
-                        planned_ms: ctx.millis(at),
+                        planned_ms: ctx.ledger_millis(at),
                         start_ms: x.start_ms,
                         end_ms: x.end_ms,
                         bytes_sent: x.sent,
@@ -430,7 +443,7 @@ async fn task_loop(
                             .as_ref()
                             .map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
                         file_size,
-                        exam: None,
+                        exam: who.exam.clone(),
                         status: x.answered.status,
                         failure: x.answered.failure,
                         answer: x.answered.answer,
@@ -457,7 +470,7 @@ async fn task_loop(
             } else {
                 ctx.record(|| Record::GaveUp {
                     student: who.id.clone(),
-                    exam: None,
+                    exam: who.exam.clone(),
                     seq,
                     attempts: tries,
                 });
@@ -475,43 +488,4 @@ async fn task_loop(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn skip_rules() {
-        let r = SkipRule {
-            seqs: [3].into(),
-            every: Some(5),
-        };
-        let skipped: Vec<u64> = (1..=12).filter(|s| r.skips(*s)).collect();
-        assert_eq!(skipped, [3, 5, 10]);
-        assert!(!SkipRule::default().skips(1));
-    }
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let b = Duration::from_millis(500);
-        assert_eq!(backoff(b, 0), b);
-        assert_eq!(backoff(b, 2), Duration::from_secs(2));
-        assert_eq!(backoff(b, 20), Duration::from_secs(30));
-        assert_eq!(backoff(Duration::MAX, 5), Duration::from_secs(30));
-    }
-
-    /// Issue 24 item 12: the schedule's arithmetic cannot panic whatever the
-    /// durations (a jitter of u64::MAX µs was a remainder by zero).
-    #[test]
-    fn schedule_arithmetic_cannot_panic() {
-        let mut rng = 0x9E37_79B9_7F4A_7C15;
-        for j in [0, 1, 86_400_000_000, u64::MAX - 1, u64::MAX] {
-            let d = draw_jitter(j, &mut rng);
-            assert!(d <= j);
-        }
-        let mut still = 7;
-        assert_eq!(draw_jitter(0, &mut still), 0);
-        assert_eq!(still, 7, "no draw without jitter");
-        let now = Instant::now();
-        assert!(later(now, Duration::MAX) > now + Duration::from_secs(86_400 * 365));
-        assert_eq!(later(now, Duration::from_secs(1)), now + Duration::from_secs(1));
-    }
-}
+mod tests;

@@ -4,6 +4,7 @@
 pub mod ids;
 pub mod protocol;
 pub mod runs;
+mod sections;
 pub mod stats;
 pub mod transport;
 mod users;

@@ -30,6 +30,9 @@ impl Worker {
         num_users: Option<u64>,
         workers: Option<u64>,
     ) -> anyhow::Result<()> {
+        if self.ids.is_none() {
+            self.begin_section(host);
+        }
         let ctx = self.ctx(host)?;
         if self.ids.is_none() {
             let total: u64 = targets.values().sum();
@@ -73,6 +76,7 @@ impl Worker {
                             id: id.clone(),
                             n,
                             seed: n,
+                            exam: None,
                         },
                         rx,
                     ));

@@ -62,8 +62,11 @@ pub(super) struct Worker {
     pub(super) start: Instant,
     pub(super) id_ranges: Vec<String>,
     pub(super) send_failing: bool,
-    /// `--ledger`: this worker's client ledger.
+    /// `--ledger`: the section of the run in progress (one per Locust run:
+    /// opened at start and at a swarm after a stop, closed at each stop).
     pub(super) ledger: Option<crate::ledger::Ledger>,
+    /// The ledger's first write error, in any section.
+    pub(super) ledger_error: Option<String>,
     /// Some spawn aimed at an `https://` host (the report then has TLS figures).
     pub(super) tls_used: bool,
     /// Each run's own figures (`--run-reports`).
@@ -219,12 +222,36 @@ fn half_silent(timeout: Duration) -> Instant {
 
 /// Joins the master and runs until it says quit (or is lost); returns the report.
 pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
-    let link = transport::connect(&cfg.master_host, cfg.master_port, &cfg.node_id, Duration::from_secs(30))
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let mut caught = crate::signals::listen("loadgen worker")?;
+    // The statistics count from `start`. The ledger first: a refused one is
+    // said before waiting for the master.
+    let start = Instant::now();
+    let ledger = cfg
+        .setup
+        .ledger
+        .as_ref()
+        .map(|p| {
+            let host = cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into());
+            crate::run::open_ledger(p, &host, &cfg.setup.scenario)
+        })
+        .transpose()?;
+    let mut early = caught.clone();
+    let link = tokio::select! {
+        r = transport::connect(&cfg.master_host, cfg.master_port, &cfg.node_id, Duration::from_secs(30)) => r.map_err(anyhow::Error::msg),
+        c = crate::signals::first(&mut early) => Err(anyhow::anyhow!("{}: stopped before reaching the master", c.name)),
+    };
+    let link = match link {
+        Ok(l) => l,
+        Err(e) => {
+            // An empty section, closed: this worker ran and did nothing.
+            if let Some(Err(le)) = ledger.map(crate::ledger::Ledger::finish) {
+                eprintln!("loadgen worker: {le}");
+            }
+            return Err(e);
+        }
+    };
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let names = cfg.setup.scenario.endpoints();
-    let start = Instant::now();
     let mut w = Worker {
         link,
         index: None,
@@ -246,27 +273,27 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         send_failing: false,
         tls_used: false,
         runs: Runs::new(cfg.run_reports.clone()),
-        ledger: cfg
-            .setup
-            .ledger
-            .as_deref()
-            .map(|p| {
-                let host = cfg.host.clone().unwrap_or_else(|| "(from the Locust master)".into());
-                crate::run::open_ledger(p, &host, &cfg.setup.scenario)
-            })
-            .transpose()?,
+        ledger,
+        ledger_error: None,
         cfg,
     };
-    w.handshake().await?;
+    // A signal while the master has not answered yet: the loop below sees it at once.
+    let joined = tokio::select! {
+        r = w.handshake() => r,
+        _ = crate::signals::first(&mut early) => Ok(()),
+    };
+    if let Err(e) = joined {
+        w.end_section();
+        return Err(e);
+    }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut report = tokio::time::interval(REPORT);
     report.tick().await;
     let mut last_master = Instant::now();
     let mut reconnected = false;
     let mut master_gone = false;
+    let mut stopped_by = None;
     let mut cpu_prev = (usage().0, Instant::now());
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
             frame = w.link.incoming.recv() => {
@@ -307,6 +334,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                         w.report_stats().await;
                         w.send("client_stopped", &()).await;
                         w.end_run();
+                        w.end_section();
                         w.ids = None; // a new swarm is a new run
                         w.send("client_ready", &-1i64).await;
                         w.state = "ready";
@@ -347,8 +375,9 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                 w.drain_events(&mut events_rx);
                 w.report_stats().await;
             }
-            _ = &mut ctrl_c => {
-                eprintln!("loadgen worker: Ctrl-C: stopping users and leaving the master");
+            c = crate::signals::first(&mut caught) => {
+                eprintln!("loadgen worker: {}: stopping users (they log out) and leaving the master; another signal ends at once", c.name);
+                stopped_by = Some(c.name);
                 break;
             }
         }
@@ -363,13 +392,10 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         // Lets the quit reach a master that is there to read it.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    w.end_section();
     w.ctx = None;
-    if let Some(l) = w.ledger.take() {
-        l.finish()?;
-    }
-    Ok(final_report(&w))
-}
-
-fn final_report(w: &Worker) -> RunReport {
-    w.collector.report(w.meta(), w.start.elapsed().as_secs_f64())
+    let mut report = w.collector.report(w.meta(), w.start.elapsed().as_secs_f64());
+    report.ledger_error = w.ledger_error.take();
+    report.stopped_by = stopped_by.map(str::to_string);
+    Ok(report)
 }

@@ -52,6 +52,8 @@ mod tests {
             task_lateness: vec![],
             history: vec![],
             tls: None,
+            ledger_error: None,
+            stopped_by: None,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

@@ -226,6 +226,8 @@ mod tests {
             }],
             history: vec![],
             tls: None,
+            ledger_error: Some("write l\u{1b}.ndjson: disk full".into()),
+            stopped_by: None,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

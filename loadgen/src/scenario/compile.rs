@@ -282,6 +282,7 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
         setup,
         setup_captures,
         login,
+        ledger_exam: super::exam_capture(&cx, raw.ledger_exam.as_ref(), &captures)?,
         captures,
         tasks,
         logout,

@@ -113,6 +113,10 @@ pub struct Scenario {
     pub captures: Vec<String>,
     pub tasks: Vec<Task>,
     pub logout: Option<Request>,
+    /// The index in `captures` of the exam the student logged into, written
+    /// on its `--ledger` records: `ledger_exam = "NAME"`, else the capture
+    /// named `exam_id` when there is one.
+    pub ledger_exam: Option<usize>,
 }
 
 /// Why a scenario was refused: the file, the line, the key.
@@ -151,6 +155,33 @@ pub struct Overrides {
     pub vars: Vec<(String, String)>,
     /// `--every NAME=DURATION`: a task's interval.
     pub every: Vec<(String, String)>,
+}
+
+/// Resolves `ledger_exam` against the login's captures.
+fn exam_capture(
+    cx: &compile::Ctx,
+    named: Option<&toml::Spanned<String>>,
+    captures: &[String],
+) -> Result<Option<usize>, ScenarioError> {
+    let Some(name) = named else {
+        return Ok(captures.iter().position(|c| c == "exam_id"));
+    };
+    match captures.iter().position(|c| c == name.get_ref()) {
+        Some(i) => Ok(Some(i)),
+        None => Err(cx.err(
+            Some(&name.span()),
+            "ledger_exam",
+            format!(
+                "'{}' is not captured by [login] (its captures: {})",
+                name.get_ref(),
+                if captures.is_empty() {
+                    "none".to_string()
+                } else {
+                    captures.join(", ")
+                }
+            ),
+        )),
+    }
 }
 
 impl Scenario {

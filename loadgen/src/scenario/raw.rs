@@ -22,6 +22,8 @@ pub struct RawScenario {
     #[serde(default, rename = "task")]
     pub tasks: Vec<Sp<RawRequest>>,
     pub logout: Option<Sp<RawRequest>>,
+    /// The login capture the `--ledger` records as each student's exam.
+    pub ledger_exam: Option<Sp<String>>,
 }
 
 /// One request; the task keys are refused outside `[[task]]` by `compile`.

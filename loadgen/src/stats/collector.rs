@@ -432,6 +432,8 @@ impl Collector {
                     insecure: meta.insecure,
                 }
             }),
+            ledger_error: None,
+            stopped_by: None,
         }
     }
 }
