@@ -163,7 +163,11 @@ impl ScenarioArgs {
             every,
         };
         match &self.scenario {
-            Some(p) => Scenario::load(p, &o),
+            Some(p) => {
+                let text = crate::files::read_text(p, "--scenario", crate::files::SCENARIO_CAP)
+                    .map_err(|e| UsageError(e.to_string()))?;
+                Scenario::parse(&text, &p.display().to_string(), &o)
+            }
             None => Scenario::parse(crate::scenario::DEFAULT_TOML, "built-in", &o),
         }
         .map_err(|e| UsageError(e.to_string()))
@@ -197,7 +201,7 @@ fn payloads(s: &Scenario, file: Option<&std::path::Path>) -> Result<Vec<Option<P
         .unwrap_or(0);
     let noise = Payload::generated(largest, largest);
     let from_file = file
-        .map(|p| Payload::from_file(p).map_err(|e| UsageError(format!("--payload {}: {e}", p.display()))))
+        .map(|p| Payload::from_file(p).map_err(|e| UsageError(e.to_string())))
         .transpose()?;
     Ok(s.tasks
         .iter()

@@ -5,6 +5,7 @@ pub mod answer;
 pub mod cli;
 pub mod config;
 pub mod cookies;
+pub mod files;
 pub mod hammer;
 pub mod http;
 pub mod ledger;
