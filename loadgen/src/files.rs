@@ -51,7 +51,7 @@ fn kind(t: std::fs::FileType) -> &'static str {
 }
 
 /// `4 MiB`: a cap for messages.
-fn human(n: u64) -> String {
+pub fn human(n: u64) -> String {
     match n {
         n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),

@@ -147,6 +147,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                     .max_idle_connections
                     .unwrap_or(usize::try_from(a.concurrency).unwrap_or(usize::MAX)),
                 tls: config::tls_for(&target, &a.tls.options()?)?,
+                max_answer: config::max_answer(&a.max_answer_size)?,
             };
             let report = on_runtime(a.threads, hammer::hammer(cfg))?;
             emit(&report, a.json.as_deref(), None, None)?;

@@ -89,6 +89,15 @@ fn roots(cacert: Option<&Path>) -> Result<RootCertStore, TlsError> {
     Ok(store)
 }
 
+/// Why `opts` do nothing for an `http://` host, when they were given.
+pub fn plain_http_warning(opts: &TlsOptions) -> Option<&'static str> {
+    match (opts.cacert.is_some(), opts.insecure) {
+        (true, _) => Some("--cacert is ignored: the host is http://, not https://"),
+        (_, true) => Some("--insecure is ignored: the host is http://, not https://"),
+        _ => None,
+    }
+}
+
 /// The name sent as SNI and checked against the certificate.
 pub fn server_name(host: &str) -> Option<ServerName<'static>> {
     ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_string()).ok()
