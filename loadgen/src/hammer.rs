@@ -153,7 +153,11 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
                 let Some(w) = who.get((i % who.len().max(1) as u64) as usize) else {
                     break;
                 };
-                let file = payload.as_ref().map_or_else(Bytes::new, |p| p.segment(i));
+                // Sizes spread over the task's range (the index mixed, not taken as is).
+                let roll = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let file = payload
+                    .as_ref()
+                    .map_or_else(Bytes::new, |p| p.segment(roll ^ (roll >> 29)));
                 let (sample, _) = send(&client, &s, r, w, file, endpoint, start, &tx).await;
                 let _ = tx.send(Event::Sample(sample));
             }
