@@ -14,7 +14,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 out=target/bench/loadgen
 work=$(mktemp -d /tmp/bench-loadgen.XXXXXX)
-mkdir -p "$out" "$work/body" "$work/proxy"
+mkdir -p "$out"
 paced=("$@")
 [ $# -gt 0 ] || paced=(2000 10000)
 

@@ -18,21 +18,38 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 /// The outcome of one answer: the captured values (index, value), or why it failed.
 /// `names` are the capture names of the request's place (login's or setup's).
 pub fn judge(r: &Request, names: &[String], status: u16, body: &[u8]) -> Result<Vec<(usize, Captured)>, FailKind> {
-    judge_full(r, names, status, body, false).0
+    judge_full(r, names, status, body, None, false).0
+}
+
+/// True when the request's checks, captures or (when `ledger`) ledger fields
+/// read the answer's JSON: then the whole body is kept, up to `--max-answer-size`.
+pub fn needs_body(r: &Request, ledger: bool) -> bool {
+    (ledger && !r.ledger.is_empty()) || !(r.expect.json.is_empty() && r.capture.is_empty())
 }
 
 /// As `judge`, with (when `ledger`: a ledger is written) the answer's fields
 /// the request names for it (`ledger = { filename = "/filename" }`), from the
-/// same parse of the body.
+/// same parse of the body. `cut`: the body is only the first `cut` bytes of a
+/// longer answer (over `--max-answer-size`), so JSON cannot be read from it.
 pub fn judge_full(
     r: &Request,
     names: &[String],
     status: u16,
     body: &[u8],
+    cut: Option<u64>,
     ledger: bool,
 ) -> (Result<Vec<(usize, Captured)>, FailKind>, LedgerFields) {
     let want_fields = ledger && !r.ledger.is_empty();
-    let needs_json = want_fields || !(r.expect.json.is_empty() && r.capture.is_empty());
+    let needs_json = needs_body(r, ledger);
+    if let (true, Some(cap)) = (needs_json, cut) {
+        let status_ok = status_ok(r, status);
+        let why = if status_ok {
+            FailKind::TooLarge(cap)
+        } else {
+            FailKind::Http(status)
+        };
+        return (Err(why), LedgerFields::new());
+    }
     let json: Option<serde_json::Value> = if needs_json {
         serde_json::from_slice(body).ok()
     } else {
@@ -52,18 +69,22 @@ pub fn judge_full(
 /// Answer fields recorded in the ledger, by name.
 pub type LedgerFields = std::collections::BTreeMap<String, serde_json::Value>;
 
+/// The status the request expects (any 2xx by default).
+fn status_ok(r: &Request, status: u16) -> bool {
+    if r.expect.status.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        r.expect.status.contains(&status)
+    }
+}
+
 fn checks(
     r: &Request,
     names: &[String],
     status: u16,
     json: Option<&serde_json::Value>,
 ) -> Result<Vec<(usize, Captured)>, FailKind> {
-    let status_ok = if r.expect.status.is_empty() {
-        (200..300).contains(&status)
-    } else {
-        r.expect.status.contains(&status)
-    };
-    if !status_ok {
+    if !status_ok(r, status) {
         return Err(FailKind::Http(status));
     }
     if r.expect.json.is_empty() && r.capture.is_empty() {
@@ -139,5 +160,22 @@ mod tests {
         assert!(judge(&s.login, &[], 404, br#"{"n":1.0}"#).is_ok());
         assert_eq!(judge(&s.login, &[], 200, br#"{"n":1}"#), Err(FailKind::Http(200)));
         assert!(judge(&s.login, &[], 404, br#"{"n":"1"}"#).is_err());
+    }
+
+    #[test]
+    fn a_cut_answer_is_too_large_not_a_failed_check() {
+        let s = Scenario::builtin().unwrap();
+        let head = br#"{"status":"success","exam_id":7,"#;
+        let (r, _) = judge_full(&s.login, &s.captures, 200, head, Some(8 << 20), false);
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "answer too large (over 8 MiB, --max-answer-size)"
+        );
+        let (r, _) = judge_full(&s.login, &s.captures, 500, head, Some(8 << 20), false);
+        assert_eq!(r, Err(FailKind::Http(500)), "a wrong status says so first");
+        // A request that reads nothing from the answer does not care.
+        let out = s.logout.as_ref().unwrap();
+        assert!(!needs_body(out, false) && needs_body(&s.tasks[0].request, false));
+        assert!(judge_full(out, &s.captures, 200, b"x", Some(10), false).0.is_ok());
     }
 }

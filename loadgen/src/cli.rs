@@ -192,6 +192,10 @@ pub struct StudentArgs {
     /// Keep at most this many idle keep-alive connections.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_idle_connections: usize,
+    /// Read at most this much of an answer that checks, captures or the ledger
+    /// read as JSON; a longer one fails as `answer too large` (the rest is still read and counted).
+    #[arg(long, default_value = "8MiB", value_name = "SIZE")]
+    pub max_answer_size: String,
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +274,10 @@ pub struct SetupArgs {
     /// Write the outcome (requests, captures) as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Read at most this much of an answer that checks, captures or the ledger
+    /// read as JSON; a longer one fails as `answer too large` (the rest is still read and counted).
+    #[arg(long, default_value = "8MiB", value_name = "SIZE")]
+    pub max_answer_size: String,
 }
 
 #[derive(Debug, Args)]
@@ -297,6 +305,10 @@ pub struct HammerArgs {
     /// The request to hammer: login, or a task's name (each student logs in once first).
     #[arg(long, default_value = "login", value_name = "NAME")]
     pub request: String,
+    /// Read at most this much of an answer that checks, captures or the ledger
+    /// read as JSON; a longer one fails as `answer too large` (the rest is still read and counted).
+    #[arg(long, default_value = "8MiB", value_name = "SIZE")]
+    pub max_answer_size: String,
     /// Write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,

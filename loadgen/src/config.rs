@@ -43,6 +43,19 @@ pub struct RunConfig {
     pub insecure: bool,
     /// Cookie jars per student (off with `--no-cookies`).
     pub cookies: bool,
+    /// `--max-answer-size`, in bytes.
+    pub max_answer: usize,
+}
+
+/// `--max-answer-size`: at least 1 KiB, at most 1 GiB.
+pub fn max_answer(text: &str) -> Result<usize, UsageError> {
+    let n = parse_size(text).map_err(|e| UsageError(format!("--max-answer-size: {e}")))?;
+    if !(1 << 10..=1 << 30).contains(&n) {
+        return Err(UsageError(format!(
+            "--max-answer-size: '{text}' must be between 1KiB and 1GiB"
+        )));
+    }
+    usize::try_from(n).map_err(|_| UsageError(format!("--max-answer-size: '{text}' is too large")))
 }
 
 impl TlsArgs {
@@ -58,12 +71,16 @@ impl TlsArgs {
     }
 }
 
-/// The TLS client configuration for `target` (none for `http://`).
+/// The TLS client configuration for `target` (none for `http://`, with a
+/// warning when certificate options were given: they do nothing there).
 pub fn tls_for(
     target: &Target,
     opts: &crate::tls::TlsOptions,
 ) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, UsageError> {
     if !target.tls {
+        if let Some(w) = crate::tls::plain_http_warning(opts) {
+            eprintln!("loadgen: warning: {w}");
+        }
         return Ok(None);
     }
     crate::tls::client_config(opts)
@@ -160,7 +177,11 @@ impl ScenarioArgs {
             every: pairs(&self.every, "--every")?,
         };
         match &self.scenario {
-            Some(p) => Scenario::load(p, &o),
+            Some(p) => {
+                let text = crate::files::read_text(p, "--scenario", crate::files::SCENARIO_CAP)
+                    .map_err(|e| UsageError(e.to_string()))?;
+                Scenario::parse(&text, &p.display().to_string(), &o)
+            }
             None => Scenario::parse(crate::scenario::DEFAULT_TOML, "built-in", &o),
         }
         .map_err(|e| UsageError(e.to_string()))
@@ -181,6 +202,8 @@ pub struct StudentSetup {
     pub payloads: Vec<Option<Payload>>,
     pub timeout: Duration,
     pub max_idle_connections: usize,
+    /// `--max-answer-size`, in bytes.
+    pub max_answer: usize,
 }
 
 /// One buffer of noise as large as the largest file part, sliced by every
@@ -194,7 +217,7 @@ fn payloads(s: &Scenario, file: Option<&std::path::Path>) -> Result<Vec<Option<P
         .unwrap_or(0);
     let noise = Payload::generated(largest, largest);
     let from_file = file
-        .map(|p| Payload::from_file(p).map_err(|e| UsageError(format!("--payload {}: {e}", p.display()))))
+        .map(|p| Payload::from_file(p).map_err(|e| UsageError(e.to_string())))
         .transpose()?;
     Ok(s.tasks
         .iter()
@@ -277,6 +300,7 @@ impl StudentArgs {
             scenario,
             timeout: dur(&self.timeout, "--timeout")?,
             max_idle_connections: self.max_idle_connections,
+            max_answer: max_answer(&self.max_answer_size)?,
         })
     }
 }
@@ -323,6 +347,7 @@ impl RunArgs {
             insecure,
             tls,
             cookies: setup.cookies,
+            max_answer: setup.max_answer,
         })
     }
 }
@@ -348,6 +373,7 @@ impl SetupArgs {
             ids,
             timeout: dur(&self.timeout, "--timeout")?,
             tls,
+            max_answer: max_answer(&self.max_answer_size)?,
         })
     }
 }
@@ -397,7 +423,10 @@ impl WorkerArgs {
         let setup = self.student.to_setup()?;
         if let Some(h) = &self.host {
             let target = Target::parse(h).map_err(|e| UsageError(e.to_string()))?;
-            tls_for(&target, &setup.tls)?;
+            // Checked now; an http:// host is warned about once, at the first spawn.
+            if target.tls {
+                tls_for(&target, &setup.tls)?;
+            }
         }
         let node_id = self.node_id.clone().unwrap_or_else(default_node_id);
         let run_reports = match &self.run_reports {

@@ -1,7 +1,9 @@
 //! `loadgen hammer`: one request of the scenario (the login, or a task such
 //! as the heartbeat), as fast as the server answers, with a fixed number in
 //! flight. Measures the generator's cost per request. For a task, each
-//! student ID logs in once first (its captures fill the task's templates).
+//! student ID logs in once first (its captures fill the task's templates);
+//! a task with a file part sends it, sized as the scenario says, sliced from
+//! one shared buffer as `run` does.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +17,7 @@ use verify::idspace::IdRange;
 
 use crate::answer;
 use crate::http::{Client, Target};
+use crate::payload::Payload;
 use crate::report::RunReport;
 use crate::requests;
 use crate::scenario::{Captured, Escape, Request, Scenario, Values};
@@ -35,6 +38,8 @@ pub struct HammerConfig {
     pub max_idle: usize,
     /// TLS for an `https://` host.
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// `--max-answer-size`, in bytes.
+    pub max_answer: usize,
 }
 
 /// A student as the hammer sends it: ID, number, name, captures.
@@ -45,11 +50,13 @@ struct Who {
     captures: Vec<Captured>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn send(
     client: &Client,
     s: &Scenario,
     r: &Request,
     w: &Who,
+    file: Bytes,
     endpoint: usize,
     start: Instant,
     tx: &tokio::sync::mpsc::UnboundedSender<Event>,
@@ -63,7 +70,7 @@ async fn send(
         ..Values::default()
     };
     let t0 = Instant::now();
-    let o = requests::exchange(client, r, &s.captures, &v, Bytes::new(), false).await;
+    let o = requests::exchange(client, r, &s.captures, &v, file, false).await;
     let done = Instant::now();
     if let Some(d) = o.answer.as_ref().and_then(|a| a.tls_handshake) {
         let _ = tx.send(Event::TlsHandshake {
@@ -84,13 +91,16 @@ async fn send(
 /// Sends `requests` of the chosen request, `concurrency` at a time, and reports them.
 pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
     let addr = cfg.target.resolve().await?;
-    let client = Arc::new(Client::new(
-        cfg.target.clone(),
-        addr,
-        Duration::from_secs(30),
-        cfg.max_idle,
-        cfg.tls.clone(),
-    ));
+    let client = Arc::new(
+        Client::new(
+            cfg.target.clone(),
+            addr,
+            Duration::from_secs(30),
+            cfg.max_idle,
+            cfg.tls.clone(),
+        )
+        .with_max_answer(cfg.max_answer),
+    );
     let s = Arc::new(cfg.scenario.clone());
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let start = Instant::now();
@@ -112,17 +122,23 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
             captures: answer::slots(&s.captures),
         };
         if task.is_some() {
-            let (sample, got) = send(&client, &s, &s.login, &w, 0, start, &tx).await;
+            let (sample, got) = send(&client, &s, &s.login, &w, Bytes::new(), 0, start, &tx).await;
             let _ = tx.send(Event::Sample(sample));
             answer::store(&mut w.captures, got.unwrap_or_default());
         }
         who.push(w);
     }
     let who = Arc::new(who);
+    // The task's file part, when it has one (noise, as `run` sends).
+    let payload = task
+        .and_then(|t| s.tasks.get(t))
+        .and_then(|t| t.request.file.as_ref())
+        .map(|f| Arc::new(Payload::generated(f.size.0, f.size.1)));
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..cfg.concurrency.max(1) {
         let (client, tx, next, who, s) = (client.clone(), tx.clone(), next.clone(), who.clone(), s.clone());
+        let payload = payload.clone();
         let total = cfg.requests;
         tasks.push(tokio::spawn(async move {
             let (r, endpoint) = match task.and_then(|t| s.tasks.get(t)) {
@@ -137,7 +153,12 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
                 let Some(w) = who.get((i % who.len().max(1) as u64) as usize) else {
                     break;
                 };
-                let (sample, _) = send(&client, &s, r, w, endpoint, start, &tx).await;
+                // Sizes spread over the task's range (the index mixed, not taken as is).
+                let roll = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let file = payload
+                    .as_ref()
+                    .map_or_else(Bytes::new, |p| p.segment(roll ^ (roll >> 29)));
+                let (sample, _) = send(&client, &s, r, w, file, endpoint, start, &tx).await;
                 let _ = tx.send(Event::Sample(sample));
             }
         }));

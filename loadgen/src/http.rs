@@ -157,7 +157,9 @@ impl Target {
 pub struct Answer {
     /// HTTP status.
     pub status: u16,
-    /// The start of the response body, at most `KEEP` bytes: enough for checks and captures.
+    /// The response body, or its start when it is longer than the request
+    /// keeps (`len` says): the whole body up to `--max-answer-size` when checks,
+    /// captures or the ledger read it, `SNIPPET` bytes otherwise.
     pub body: Bytes,
     /// The whole body's length (the rest was read and counted, not kept).
     pub len: u64,
@@ -168,12 +170,24 @@ pub struct Answer {
     pub tls_handshake: Option<Duration>,
 }
 
-/// Bytes of an answer kept for checks and captures; the rest is counted and dropped,
-/// so a server streaming huge answers cannot grow the generator's memory.
-pub const KEEP: usize = 64 * 1024;
+impl Answer {
+    /// True when `body` is only the start of the answer.
+    pub fn is_cut(&self) -> bool {
+        (self.body.len() as u64) < self.len
+    }
+}
 
-/// Reads a body to its end as a stream, keeping its first `KEEP` bytes.
-async fn read_capped(mut body: hyper::body::Incoming) -> Result<(Bytes, u64), FailKind> {
+/// `--max-answer-size`'s default: bytes of an answer kept for checks and
+/// captures (a setup answer echoing 5,000 students is about 300 KiB). Past
+/// it the rest is counted and dropped, so a server streaming huge answers
+/// cannot grow the generator's memory.
+pub const DEFAULT_MAX_ANSWER: usize = 8 << 20;
+
+/// Bytes kept of an answer nothing reads (for messages, such as setup's).
+pub const SNIPPET: usize = 4 << 10;
+
+/// Reads a body to its end as a stream, keeping its first `keep` bytes.
+async fn read_capped(mut body: hyper::body::Incoming, keep: usize) -> Result<(Bytes, u64), FailKind> {
     let mut kept: Option<bytes::BytesMut> = None;
     let mut first: Option<Bytes> = None;
     let mut len = 0u64;
@@ -182,10 +196,11 @@ async fn read_capped(mut body: hyper::body::Incoming) -> Result<(Bytes, u64), Fa
         let Ok(data) = frame.into_data() else { continue };
         len = len.saturating_add(data.len() as u64);
         let held = first.as_ref().map_or(0, Bytes::len) + kept.as_ref().map_or(0, |k| k.len());
-        if held >= KEEP {
+        let room = keep.saturating_sub(held);
+        if room == 0 {
             continue;
         }
-        let take = data.slice(..data.len().min(KEEP - held));
+        let take = data.slice(..data.len().min(room));
         match (&mut first, &mut kept) {
             // The common case, one frame: kept without a copy.
             (None, _) => first = Some(take),
@@ -228,6 +243,8 @@ pub struct Client {
     idle: Mutex<Vec<SendRequest<Body>>>,
     max_idle: usize,
     timeout: Duration,
+    /// `--max-answer-size`.
+    max_answer: usize,
 }
 
 impl Client {
@@ -255,7 +272,19 @@ impl Client {
             idle: Mutex::new(Vec::new()),
             max_idle,
             timeout,
+            max_answer: DEFAULT_MAX_ANSWER,
         }
+    }
+
+    /// Keeps answers read for JSON up to `bytes` (`--max-answer-size`).
+    pub fn with_max_answer(mut self, bytes: usize) -> Client {
+        self.max_answer = bytes;
+        self
+    }
+
+    /// `--max-answer-size`.
+    pub fn max_answer(&self) -> usize {
+        self.max_answer
     }
 
     /// The target's origin (`https://host:port/base`), where cookies are scoped.
@@ -319,14 +348,16 @@ impl Client {
         }
     }
 
-    /// Sends one request and reads the whole answer, within the timeout. A
-    /// reused connection the server had closed is retried once on a new one.
+    /// Sends one request and reads the whole answer, within the timeout,
+    /// keeping its first `keep` bytes. A reused connection the server had
+    /// closed is retried once on a new one.
     pub async fn send(
         &self,
         method: &Method,
         path: &str,
         headers: &[(HeaderName, HeaderValue)],
         body: Body,
+        keep: usize,
     ) -> Result<Answer, FailKind> {
         let uri = if self.target.base.is_empty() {
             path.to_string()
@@ -354,7 +385,7 @@ impl Client {
                     Ok(resp) => {
                         let status = resp.status().as_u16();
                         let set_cookies = set_cookies(resp.headers());
-                        let (body, len) = read_capped(resp.into_body()).await?;
+                        let (body, len) = read_capped(resp.into_body(), keep).await?;
                         self.checkin(sender);
                         return Ok(Answer {
                             status,

@@ -5,6 +5,7 @@ pub mod answer;
 pub mod cli;
 pub mod config;
 pub mod cookies;
+pub mod files;
 pub mod hammer;
 pub mod http;
 pub mod ledger;
@@ -150,6 +151,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                     .max_idle_connections
                     .unwrap_or(usize::try_from(a.concurrency).unwrap_or(usize::MAX)),
                 tls: config::tls_for(&target, &a.tls.options()?)?,
+                max_answer: config::max_answer(&a.max_answer_size)?,
             };
             let report = on_runtime(a.threads, hammer::hammer(cfg))?;
             emit(&report, a.json.as_deref(), None, None)?;

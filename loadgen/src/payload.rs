@@ -40,8 +40,8 @@ impl Payload {
     }
 
     /// A file's bytes, read once (every upload sends all of it).
-    pub fn from_file(path: &std::path::Path) -> std::io::Result<Payload> {
-        let buf = Bytes::from(std::fs::read(path)?);
+    pub fn from_file(path: &std::path::Path) -> Result<Payload, crate::files::FileError> {
+        let buf = Bytes::from(crate::files::read(path, "--payload", crate::files::PAYLOAD_CAP)?);
         let n = buf.len() as u64;
         Ok(Payload { buf, min: n, max: n })
     }

@@ -143,12 +143,18 @@ pub async fn exchange(
     if let Some(h) = v.jar.and_then(|j| j.header(&p.path)) {
         p.headers.push((hyper::header::COOKIE, h));
     }
-    match client.send(&p.method, &p.path, &p.headers, p.body).await {
+    let keep = if crate::answer::needs_body(r, ledger) {
+        client.max_answer()
+    } else {
+        crate::http::SNIPPET
+    };
+    match client.send(&p.method, &p.path, &p.headers, p.body, keep).await {
         Ok(a) => {
             if let Some(j) = v.jar {
                 j.store(&p.path, &a.set_cookies);
             }
-            let (result, ledger) = crate::answer::judge_full(r, names, a.status, &a.body, ledger);
+            let cut = a.is_cut().then_some(keep as u64);
+            let (result, ledger) = crate::answer::judge_full(r, names, a.status, &a.body, cut, ledger);
             Outcome {
                 result,
                 sent,

@@ -36,7 +36,8 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
         cfg.timeout,
         cfg.max_idle_connections,
         cfg.tls.clone(),
-    );
+    )
+    .with_max_answer(cfg.max_answer);
     let (tx, rx) = mpsc::unbounded_channel();
     // Reports students whose tasks end abnormally; dropped once they are all joined.
     let ends = tx.clone();

@@ -24,6 +24,8 @@ pub struct SetupConfig {
     pub timeout: Duration,
     /// TLS for an `https://` host.
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// `--max-answer-size`, in bytes.
+    pub max_answer: usize,
 }
 
 /// One setup request's outcome.
@@ -74,7 +76,7 @@ pub fn student_list(s: &Scenario, ids: &IdRange) -> String {
 /// Runs the setup requests in order; stops at the first failure.
 pub async fn setup(cfg: SetupConfig) -> anyhow::Result<SetupReport> {
     let addr = cfg.target.resolve().await?;
-    let client = Client::new(cfg.target.clone(), addr, cfg.timeout, 4, cfg.tls.clone());
+    let client = Client::new(cfg.target.clone(), addr, cfg.timeout, 4, cfg.tls.clone()).with_max_answer(cfg.max_answer);
     let s = &cfg.scenario;
     let list = student_list(s, &cfg.ids);
     let mut caps = answer::slots(&s.setup_captures);

@@ -25,6 +25,8 @@ pub struct TlsOptions {
 pub enum TlsError {
     #[error("--cacert {0}: {1}")]
     CaFile(String, String),
+    #[error("{0}")]
+    File(#[from] crate::files::FileError),
     #[error("--cacert {0}: no certificate in it")]
     CaEmpty(String),
     #[error("no root certificates on this machine ({0}); give --cacert FILE")]
@@ -58,9 +60,9 @@ fn roots(cacert: Option<&Path>) -> Result<RootCertStore, TlsError> {
     let mut store = RootCertStore::empty();
     match cacert {
         Some(p) => {
-            let name = p.display().to_string();
-            let certs = CertificateDer::pem_file_iter(p)
-                .map_err(|e| TlsError::CaFile(name.clone(), e.to_string()))?
+            let name = verify::text::escape_str(&p.display().to_string());
+            let pem = crate::files::read(p, "--cacert", crate::files::CACERT_CAP)?;
+            let certs = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| TlsError::CaFile(name.clone(), e.to_string()))?;
             if certs.is_empty() {
@@ -85,6 +87,15 @@ fn roots(cacert: Option<&Path>) -> Result<RootCertStore, TlsError> {
         }
     }
     Ok(store)
+}
+
+/// Why `opts` do nothing for an `http://` host, when they were given.
+pub fn plain_http_warning(opts: &TlsOptions) -> Option<&'static str> {
+    match (opts.cacert.is_some(), opts.insecure) {
+        (true, _) => Some("--cacert is ignored: the host is http://, not https://"),
+        (_, true) => Some("--insecure is ignored: the host is http://, not https://"),
+        _ => None,
+    }
 }
 
 /// The name sent as SNI and checked against the certificate.
@@ -143,7 +154,7 @@ mod tests {
             cacert: Some(d.path().join("nope.pem")),
             insecure: false,
         });
-        assert!(matches!(missing, Err(TlsError::CaFile(..))), "{missing:?}");
+        assert!(matches!(missing, Err(TlsError::File(..))), "{missing:?}");
         let empty = d.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
         let r = client_config(&TlsOptions {

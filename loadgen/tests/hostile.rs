@@ -83,8 +83,13 @@ fn a_huge_answer_is_counted_not_held() {
     assert!(hwm < 100 * 1024, "peak RSS {hwm} KiB while reading a 300 MiB answer");
     let report: loadgen::report::RunReport = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report.total.bytes_received, SIZE as u64);
-    // Not JSON: the login's check fails, counted, with its pointer.
-    assert_eq!(report.endpoints[0].failure_kinds.get("check /status"), Some(&1));
+    // Over --max-answer-size (its default): the login fails, counted, naming the cap.
+    assert_eq!(
+        report.endpoints[0]
+            .failure_kinds
+            .get("answer too large (over 8 MiB, --max-answer-size)"),
+        Some(&1)
+    );
 }
 
 fn run(port: u16, extra: &[&str]) -> (i32, loadgen::report::RunReport) {

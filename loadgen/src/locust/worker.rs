@@ -150,7 +150,7 @@ impl Worker {
         self.tls_used |= target.tls;
         let ctx = Arc::new(Ctx {
             cookies: s.cookies,
-            client: Client::new(target, addr, s.timeout, s.max_idle_connections, tls),
+            client: Client::new(target, addr, s.timeout, s.max_idle_connections, tls).with_max_answer(s.max_answer),
             scenario: s.scenario.clone(),
             payloads: s.payloads.clone(),
             plan: s.plan.clone(),

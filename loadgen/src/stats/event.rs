@@ -22,6 +22,9 @@ pub enum FailKind {
     Check(Arc<str>),
     /// A value to capture was missing from the answer: its name.
     Capture(Arc<str>),
+    /// The answer was longer than `--max-answer-size` (the cap, in bytes), and
+    /// the request reads JSON from it.
+    TooLarge(u64),
 }
 
 impl fmt::Display for FailKind {
@@ -35,6 +38,11 @@ impl fmt::Display for FailKind {
             FailKind::Protocol => f.write_str("protocol"),
             FailKind::Check(ptr) => write!(f, "check {ptr}"),
             FailKind::Capture(name) => write!(f, "capture {name} missing"),
+            FailKind::TooLarge(cap) => write!(
+                f,
+                "answer too large (over {}, --max-answer-size)",
+                crate::files::human(*cap)
+            ),
         }
     }
 }
