@@ -44,6 +44,13 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         "loadgen run: {} for {:.1} s, students {} ({})",
         r.host, r.duration_s, r.id_range, r.id_source
     )?;
+    if !r.ids_outside_population.is_empty() {
+        writeln!(
+            out,
+            "IDs outside the population (users moved between workers; enrol them): {}",
+            r.ids_outside_population.join(", ")
+        )?;
+    }
     let mut t = Builder::default();
     t.push_record([
         "request", "requests", "failed", "req/s", "sent", "min ms", "p50", "p90", "p99", "max ms", "failures",
