@@ -70,28 +70,33 @@ class IdBook:
         self.held = {}  # worker id -> {class: [numbers, in start order]}
         self.blocks = {}  # worker id -> {class: [numbers not started yet]}
         self.spare = []  # unstarted block numbers of workers that left
-        self.next_top = 1  # the next number above the population
+        self.next_new = 1  # the lowest number neither in a block nor handed out
         self.above = 0
 
     def plan(self, dispatcher, target):
         """At a run's first dispatch: one contiguous block of 1..target per
         worker, from the distribution the dispatcher will reach."""
         self.population = max(self.population, target)
-        self.next_top = max(self.next_top, self.population + 1)
         if not self.fresh:
             return
         self.fresh = False
-        keep = dispatcher._try_dispatch_fixed
+        keep = getattr(dispatcher, "_try_dispatch_fixed", None)
         try:
+            # Locust 2.47's own "as if from 0 users" distribution (private API).
             final, _, _, _ = dispatcher._distribute_users(target)
+        except Exception as e:  # another Locust: IDs in dispatch order, still inside 1..target
+            log.warning("loadgen_ids: cannot foresee the distribution (%r): no block per worker", e)
+            return
         finally:
-            dispatcher._try_dispatch_fixed = keep
+            if keep is not None:
+                dispatcher._try_dispatch_fixed = keep
         n = 1
         for worker, counts in final.items():
             self.blocks[worker] = {}
             for cls in sorted(counts):
                 self.blocks[worker][cls] = list(range(n, n + counts[cls]))
                 n += counts[cls]
+        self.next_new = n
         log.info("loadgen_ids: run %d, %d users: blocks %s", self.run, target,
                  {w: {c: ranges(b) for c, b in bs.items()} for w, bs in self.blocks.items()})
 
@@ -109,9 +114,10 @@ class IdBook:
             return own.pop(0)
         if self.spare:
             return self.spare.pop(0)
-        n = self.next_top
-        self.next_top += 1
-        self.above += 1
+        n = self.next_new
+        self.next_new += 1
+        if n > self.population:
+            self.above += 1
         return n
 
     def dispatch(self, users_on_workers):
