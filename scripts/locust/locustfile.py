@@ -27,6 +27,7 @@ Message data: {"version": 1, "run": R, "population": N,
 "ids": {class: [[first, last], ...]}} (inclusive ranges, in start order).
 """
 import logging
+from collections import deque
 
 from locust import User, constant, events, task
 from locust.dispatch import UsersDispatcher
@@ -69,7 +70,7 @@ class IdBook:
         self.fresh = True  # no dispatch yet in this run
         self.held = {}  # worker id -> {class: [numbers, in start order]}
         self.blocks = {}  # worker id -> {class: [numbers not started yet]}
-        self.spare = []  # unstarted block numbers of workers that left
+        self.spare = deque()  # unstarted block numbers of workers that left
         self.next_new = 1  # the lowest number neither in a block nor handed out
         self.above = 0
 
@@ -94,7 +95,7 @@ class IdBook:
         for worker, counts in final.items():
             self.blocks[worker] = {}
             for cls in sorted(counts):
-                self.blocks[worker][cls] = list(range(n, n + counts[cls]))
+                self.blocks[worker][cls] = deque(range(n, n + counts[cls]))
                 n += counts[cls]
         self.next_new = n
         log.info("loadgen_ids: run %d, %d users: blocks %s", self.run, target,
@@ -104,16 +105,16 @@ class IdBook:
         """The worker left (or joined again): what it held is used, its
         unstarted block goes to the others."""
         self.held.pop(worker, None)
-        for numbers in self.blocks.pop(worker, {}).values():
-            self.spare.extend(numbers)
-        self.spare.sort()
+        left = [n for numbers in self.blocks.pop(worker, {}).values() for n in numbers]
+        if left:
+            self.spare = deque(sorted([*self.spare, *left]))
 
     def take(self, worker, cls):
         own = self.blocks.get(worker, {}).get(cls)
         if own:
-            return own.pop(0)
+            return own.popleft()
         if self.spare:
-            return self.spare.pop(0)
+            return self.spare.popleft()
         n = self.next_new
         self.next_new += 1
         if n > self.population:

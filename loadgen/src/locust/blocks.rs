@@ -5,7 +5,7 @@
 //! population. A stock locustfile sends none: then, and only then, the
 //! worker numbers its own users from its Locust index (`ids.rs`), and says so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use verify::idspace::format_id;
 
@@ -221,8 +221,11 @@ impl Ids {
                     }
                 }
             }
-            change.stop.extend(have.iter().filter(|n| !desired.contains(n)));
-            for n in desired.into_iter().filter(|n| !have.contains(n)) {
+            // Sets: a spawn may name tens of thousands of users.
+            let (want_set, have_set): (HashSet<u64>, HashSet<u64>) =
+                (desired.iter().copied().collect(), have.iter().copied().collect());
+            change.stop.extend(have.iter().filter(|n| !want_set.contains(n)));
+            for n in desired.into_iter().filter(|n| !have_set.contains(n)) {
                 change.start.push((class.clone(), n, self.id(n)));
             }
         }

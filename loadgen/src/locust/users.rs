@@ -47,7 +47,8 @@ impl Worker {
             index: self.index,
         };
         let change = self.ids.plan(&targets, &running, info);
-        for u in self.users.iter().filter(|u| change.stop.contains(&u.n)) {
+        let stop: std::collections::HashSet<u64> = change.stop.iter().copied().collect();
+        for u in self.users.iter().filter(|u| stop.contains(&u.n)) {
             let _ = u.stop.send(true);
         }
         for (class, n, id) in change.start {
