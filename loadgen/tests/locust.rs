@@ -611,3 +611,56 @@ fn worker_offset_in_a_workers_environment_is_refused_with_a_message() {
         "{err}"
     );
 }
+
+/// The master's ID book (scripts/locust/locustfile.py) against Locust's own
+/// dispatcher, without a master: a paced ramp fills one block per worker; a
+/// worker lost during the ramp leaves its unstarted block to the others;
+/// users moved after the ramp take numbers just above the population.
+#[test]
+fn the_masters_book_follows_locusts_dispatcher() {
+    let script = r#"
+import locustfile as lf
+from locust.runners import WorkerNode
+sent = []
+class Runner:
+    def send_message(self, kind, data, worker):
+        assert kind == "loadgen_ids" and data["version"] == 1
+        sent.append((worker, data["ids"]["StudentUser"], data["population"]))
+lf.BOOK.runner = Runner()
+def last(workers):
+    return {w: r for w, r, _ in sent[-workers:]}
+a, b, c = WorkerNode("b_1"), WorkerNode("a_2"), WorkerNode("c_3")
+d = lf.IdDispatcher([a, b], [lf.StudentUser])
+lf.BOOK.new_run()
+d.new_dispatch(20, 200)  # 20 users, one step
+for _ in d: pass
+assert last(2) == {"a_2": [[1, 10]], "b_1": [[11, 20]]}, sent
+# A new run: 3 workers, 30 users ramped 5 at a time; c_3 lost after two steps.
+sent.clear()
+d = lf.IdDispatcher([a, b, c], [lf.StudentUser])
+lf.BOOK.new_run()
+d.new_dispatch(30, 1000)
+d._user_count_per_dispatch_iteration = 5
+it = iter(d)
+next(it); next(it)
+assert last(3)["c_3"] == [[21, 23]], sent
+d.remove_worker(c)
+for _ in it: pass
+got = last(2)
+numbers = sorted(n for r in got.values() for a_, b_ in r for n in range(a_, b_ + 1))
+assert numbers == [n for n in range(1, 31) if n not in (21, 22, 23)] + [31, 32, 33], got
+print("ok")
+"#;
+    let out = Command::new(locust_venv().join("bin/python"))
+        .args(["-c", script])
+        .current_dir(repo().join("scripts/locust"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && text.contains("ok"), "{text}");
+}
