@@ -61,7 +61,7 @@ class IdBook:
 
     def __init__(self):
         self.runner = None
-        self.run = 0
+        self.run = -1  # the first test_start makes it 1
         self.new_run()
 
     def new_run(self):
