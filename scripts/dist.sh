@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The release bundle: dist/supervise-loadtest-<version>-x86_64-linux-gnu.tar.gz
 # holding bin/loadgen and bin/verify (release builds), shell completions for
-# bash, zsh and fish, man pages, the README, the changelog, our licences and
+# bash, zsh and fish, man pages, the Locust master's locustfile
+# (locust/locustfile.py: it hands `loadgen worker`s their student IDs), the README, the changelog, our licences and
 # the list of the crates compiled in with their licences. Prints the path.
 # Usage: scripts/dist.sh
 set -euo pipefail
@@ -11,7 +12,7 @@ cargo build --release -q -p verify -p loadgen
 version=$(target/release/verify --version | awk '{print $2}')
 name=supervise-loadtest-$version-x86_64-linux-gnu
 stage=target/dist/$name
-rm -rf "$stage"; mkdir -p "$stage/bin" "$stage/man/man1" "$stage/completions/bash" "$stage/completions/zsh" "$stage/completions/fish" dist
+rm -rf "$stage"; mkdir -p "$stage/bin" "$stage/locust" "$stage/man/man1" "$stage/completions/bash" "$stage/completions/zsh" "$stage/completions/fish" dist
 cp target/release/loadgen target/release/verify "$stage/bin/"
 for tool in loadgen verify; do
   "$stage/bin/$tool" completions bash > "$stage/completions/bash/$tool"
@@ -19,6 +20,7 @@ for tool in loadgen verify; do
   "$stage/bin/$tool" completions fish > "$stage/completions/fish/$tool.fish"
   "$stage/bin/$tool" man "$stage/man/man1"
 done
+cp scripts/locust/locustfile.py "$stage/locust/"
 cp README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$stage/"
 cargo metadata --format-version 1 --locked --filter-platform x86_64-unknown-linux-gnu | python3 scripts/lib/third_party.py > "$stage/THIRD-PARTY.txt"
 tar -C target/dist -czf "dist/$name.tar.gz" "$name"

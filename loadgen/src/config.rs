@@ -420,6 +420,15 @@ fn default_node_id() -> String {
 impl WorkerArgs {
     /// Validates `loadgen worker`.
     pub fn to_config(&self) -> Result<WorkerConfig, UsageError> {
+        // The seed's habit: refused aloud rather than silently ignored.
+        if let Some(v) = std::env::var_os("WORKER_OFFSET") {
+            return Err(UsageError(format!(
+                "WORKER_OFFSET is set ({}), but `loadgen worker` takes no offset: the master's locustfile \
+                 (scripts/locust/locustfile.py) gives every worker the exact IDs of its users. Unset it for the \
+                 worker (env -u WORKER_OFFSET loadgen worker ...); it keeps its meaning for `loadgen run`",
+                verify::text::escape_str(&v.to_string_lossy())
+            )));
+        }
         let setup = self.student.to_setup()?;
         if let Some(h) = &self.host {
             let target = Target::parse(h).map_err(|e| UsageError(e.to_string()))?;

@@ -190,6 +190,7 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
         host: cfg.host,
         id_range: cfg.ids.to_string(),
         id_source: "hammer".into(),
+        ids_outside_population: Vec::new(),
         planned: None,
         max_fail_ratio: 0.0,
     };

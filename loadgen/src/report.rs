@@ -22,6 +22,10 @@ pub struct RunReport {
     pub id_range: String,
     /// How the range was chosen: `all`, `shard 1/3`, `worker-offset 200`.
     pub id_source: String,
+    /// `loadgen worker`: ranges of IDs its users took outside the run's
+    /// population (users moved between workers), e.g. `test_00061..test_00063`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids_outside_population: Vec<String>,
     /// Seconds the run lasted, stop included.
     pub duration_s: f64,
     /// Students and their uploads.

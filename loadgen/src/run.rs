@@ -259,6 +259,7 @@ pub fn report(cfg: &RunConfig, c: &Collector, duration: Duration) -> RunReport {
         host: cfg.host.clone(),
         id_range: cfg.ids.to_string(),
         id_source: cfg.id_source.clone(),
+        ids_outside_population: Vec::new(),
         planned: Some(cfg.ids.len()),
         max_fail_ratio: cfg.max_fail_ratio,
     };

@@ -74,6 +74,7 @@ fn master_at(url: &str, dir: &std::path::Path, port: u16, workers: u32, users: u
 fn worker(port: u16, name: &str, extra: &[&str]) -> Proc {
     Proc(
         Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .env_remove("WORKER_OFFSET")
             .args([
                 "worker",
                 "--master-host",
@@ -203,8 +204,8 @@ fn a_real_master_drives_two_workers_and_every_id_is_unique() {
 #[test]
 fn a_killed_worker_is_dropped_and_no_id_is_reused() {
     let t = Target::start();
-    // Users moved off the dead worker take IDs above the population (21 + pair(i, k) < 21 + 121): enrol them too.
-    t.setup(20 + 200);
+    // Users moved off a dead worker take IDs just above the population (21, 22, …): enrol them too.
+    t.setup(20 + 20);
     let port = free_port();
     let mut m = master(&t, port, 2, 20, "14s");
     let mut w1 = worker(port, "loadgen-keep", &[]);
@@ -344,4 +345,322 @@ fn a_worker_under_the_master_loads_an_https_server() {
     assert_eq!(agg[3], "0", "no failure at the master either: {csv}");
     let ids = ids(&t);
     assert_eq!((ids.summary.distinct_ids, ids.summary.duplicated_ids), (6, 0));
+}
+
+/// The users' guide's master: its web UI, no `--expect-workers` (Locust only
+/// honours that headless), driven over HTTP as the browser does.
+struct WebMaster {
+    proc: Proc,
+    web: u16,
+    port: u16,
+}
+
+impl WebMaster {
+    fn start(dir: &std::path::Path, extra: &[&str]) -> WebMaster {
+        let (port, web) = (free_port(), free_port());
+        let proc = Proc(
+            Command::new(locust_venv().join("bin/locust"))
+                .args(["-f", repo().join("scripts/locust/locustfile.py").to_str().unwrap()])
+                .args(["--master", "--web-host", "127.0.0.1", "--web-port", &web.to_string()])
+                .args([
+                    "--master-bind-host",
+                    "127.0.0.1",
+                    "--master-bind-port",
+                    &port.to_string(),
+                ])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.join("master.log")).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        WebMaster { proc, web, port }
+    }
+
+    /// `curl` against the web UI; the body, or `None` when it does not answer.
+    fn http(&self, args: &[&str], path: &str) -> Option<String> {
+        let out = Command::new("curl")
+            .args(["-fsS", "--max-time", "10"])
+            .args(args)
+            .arg(format!("http://127.0.0.1:{}{path}", self.web))
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    }
+
+    fn stats(&self) -> serde_json::Value {
+        self.http(&[], "/stats/requests")
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Polls the master's `/stats/requests` until `pred` holds, at most `limit`.
+    fn until(&self, what: &str, limit: Duration, pred: impl Fn(&serde_json::Value) -> bool) {
+        let end = Instant::now() + limit;
+        loop {
+            let s = self.stats();
+            if pred(&s) {
+                return;
+            }
+            assert!(Instant::now() < end, "{what}: not within {limit:?}; last stats {s}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn workers(s: &serde_json::Value, state: &str) -> usize {
+        s["workers"]
+            .as_array()
+            .map_or(0, |w| w.iter().filter(|w| w["state"] == state).count())
+    }
+
+    fn swarm(&self, users: u32, host: &str) {
+        let body = self
+            .http(
+                &[
+                    "-d",
+                    &format!("user_count={users}"),
+                    "-d",
+                    "spawn_rate=20",
+                    "-d",
+                    &format!("host={host}"),
+                ],
+                "/swarm",
+            )
+            .expect("POST /swarm answers");
+        assert!(
+            body.contains("\"success\": true") || body.contains("\"success\":true"),
+            "{body}"
+        );
+    }
+
+    /// SIGTERM, as Ctrl-C: the master sends every worker `quit` and exits.
+    fn quit(mut self) {
+        let pid = self.proc.0.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        wait(&mut self.proc, Duration::from_secs(30)).expect("the master exits on SIGTERM");
+    }
+
+    fn stop(&self) {
+        self.http(&["-X", "POST"], "/stop").expect("POST /stop answers");
+        self.until("the master stopped", Duration::from_secs(60), |s| {
+            s["state"] == "stopped"
+        });
+    }
+}
+
+/// Logins per student ID in the target's log.
+fn logins_per_id(t: &Target) -> std::collections::BTreeMap<u64, usize> {
+    ids(t)
+        .logins
+        .iter()
+        .map(|l| (l.id.trim_start_matches("test_").parse().unwrap(), l.events.len()))
+        .collect()
+}
+
+/// Polls the target's log until `n` distinct students logged in, at most 60 s.
+fn until_logins(t: &Target, n: usize) -> std::collections::BTreeMap<u64, usize> {
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let l = logins_per_id(t);
+        if l.len() >= n || Instant::now() > end {
+            return l;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Issue 25: the guide's own master (web UI, no --expect-workers), two
+/// workers joined 3 s apart, 20 users from the web UI: the server sees
+/// exactly test_00001..test_00020, one login each.
+#[test]
+fn the_guides_master_hands_two_late_joined_workers_the_whole_population() {
+    let t = Target::start();
+    t.setup(20);
+    let m = WebMaster::start(t.dir.path(), &[]);
+    let runs = t.dir.path().join("runs");
+    let mut w1 = worker(
+        m.port,
+        "loadgen-first",
+        &["--run-reports", runs.join("a").to_str().unwrap()],
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let mut w2 = worker(
+        m.port,
+        "loadgen-second",
+        &["--run-reports", runs.join("b").to_str().unwrap()],
+    );
+    m.until("2 workers ready", Duration::from_secs(60), |s| {
+        WebMaster::workers(s, "ready") == 2
+    });
+    m.swarm(20, &t.url);
+    let seen = until_logins(&t, 20);
+    std::thread::sleep(Duration::from_secs(3));
+    m.stop();
+    let seen_after = logins_per_id(&t);
+    assert_eq!(seen, seen_after, "no login after the 20");
+    let expected: std::collections::BTreeMap<u64, usize> = (1..=20).map(|n| (n, 1)).collect();
+    assert_eq!(seen_after, expected, "exactly test_00001..test_00020, one login each");
+    m.quit();
+    let mut blocks = Vec::new();
+    for (w, dir) in [(&mut w1, "a"), (&mut w2, "b")] {
+        let _ = wait(w, Duration::from_secs(30));
+        let out = output(w);
+        assert!(
+            out.contains("from the master"),
+            "the worker says whose IDs it uses: {out}"
+        );
+        assert!(!out.contains("outside"), "no ID outside the population: {out}");
+        let run: loadgen::report::RunReport =
+            serde_json::from_slice(&std::fs::read(runs.join(dir).join("run-1.json")).unwrap()).unwrap();
+        assert_eq!(run.students.logged_in, 10, "{dir}: {out}");
+        assert!(
+            run.ids_outside_population.is_empty(),
+            "{:?}",
+            run.ids_outside_population
+        );
+        blocks.push(run.id_range.split(' ').next().unwrap().to_string());
+    }
+    blocks.sort();
+    assert_eq!(blocks, ["test_00001..test_00010", "test_00011..test_00020"]);
+}
+
+/// Issue 25: three workers, 60 users, one killed with --enable-rebalancing:
+/// every ID unique, the moved users' IDs above 60 and at most 20 above it;
+/// a new swarm after a stop reuses 1..60.
+#[test]
+fn a_dead_workers_users_move_to_fresh_ids_just_above_the_population() {
+    let t = Target::start();
+    t.setup(80);
+    let m = WebMaster::start(t.dir.path(), &["--enable-rebalancing"]);
+    let runs = t.dir.path().join("runs");
+    let run_dir = |w: &str| runs.join(w).to_str().unwrap().to_string();
+    let mut w1 = worker(m.port, "loadgen-w1", &["--run-reports", &run_dir("w1")]);
+    let mut w2 = worker(m.port, "loadgen-w2", &["--run-reports", &run_dir("w2")]);
+    let mut w3 = worker(m.port, "loadgen-w3", &[]);
+    m.until("3 workers ready", Duration::from_secs(60), |s| {
+        WebMaster::workers(s, "ready") == 3
+    });
+    m.swarm(60, &t.url);
+    let first = until_logins(&t, 60);
+    assert_eq!(first.keys().copied().collect::<Vec<_>>(), (1..=60).collect::<Vec<_>>());
+    w3.0.kill().unwrap();
+    let _ = w3.0.wait();
+    let moved = until_logins(&t, 80);
+    std::thread::sleep(Duration::from_secs(2));
+    m.stop();
+    let after = logins_per_id(&t);
+    assert_eq!(moved, after, "no login after the 20 moved users");
+    assert!(after.values().all(|&n| n == 1), "every ID logged in once: {after:?}");
+    let above: Vec<u64> = after.keys().copied().filter(|&n| n > 60).collect();
+    assert_eq!(
+        above,
+        (61..=80).collect::<Vec<_>>(),
+        "the moved users: just above the population"
+    );
+    let log = std::fs::read_to_string(t.dir.path().join("master.log")).unwrap();
+    assert!(log.contains("missing"), "the master noticed the dead worker:\n{log}");
+    // A new swarm after the stop is a new run: 1..60 again, nothing above.
+    m.swarm(60, &t.url);
+    let end = Instant::now() + Duration::from_secs(60);
+    while logins_per_id(&t).values().filter(|&&n| n == 2).count() < 60 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    m.stop();
+    let second = logins_per_id(&t);
+    let twice: Vec<u64> = second.iter().filter(|(_, n)| **n == 2).map(|(k, _)| *k).collect();
+    assert_eq!(twice, (1..=60).collect::<Vec<_>>(), "run 2 reused 1..60: {second:?}");
+    assert_eq!(second.len(), 80, "and nothing above 80: {second:?}");
+    m.quit();
+    for w in [&mut w1, &mut w2] {
+        let _ = wait(w, Duration::from_secs(30));
+        let out = output(w);
+        assert!(
+            out.contains("outside the run's population test_00001..test_00060: test_000"),
+            "one warning names the range: {out}"
+        );
+    }
+    let outside: Vec<String> = ["w1", "w2"]
+        .iter()
+        .flat_map(|w| {
+            let run: loadgen::report::RunReport =
+                serde_json::from_slice(&std::fs::read(runs.join(w).join("run-1.json")).unwrap()).unwrap();
+            run.ids_outside_population
+        })
+        .collect();
+    assert!(
+        !outside.is_empty() && outside.iter().all(|r| r.contains("test_000")),
+        "{outside:?}"
+    );
+}
+
+/// Issue 25: the old guide's WORKER_OFFSET is refused aloud, never ignored.
+#[test]
+fn worker_offset_in_a_workers_environment_is_refused_with_a_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["worker", "--master-host", "127.0.0.1", "--master-port", "1"])
+        .env("WORKER_OFFSET", "20")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("WORKER_OFFSET is set (20)") && err.contains("locustfile.py"),
+        "{err}"
+    );
+}
+
+/// The master's ID book (scripts/locust/locustfile.py) against Locust's own
+/// dispatcher, without a master: a paced ramp fills one block per worker; a
+/// worker lost during the ramp leaves its unstarted block to the others;
+/// users moved after the ramp take numbers just above the population.
+#[test]
+fn the_masters_book_follows_locusts_dispatcher() {
+    let script = r#"
+import locustfile as lf
+from locust.runners import WorkerNode
+sent = []
+class Runner:
+    def send_message(self, kind, data, worker):
+        assert kind == "loadgen_ids" and data["version"] == 1
+        sent.append((worker, data["ids"]["StudentUser"], data["population"]))
+lf.BOOK.runner = Runner()
+def last(workers):
+    return {w: r for w, r, _ in sent[-workers:]}
+a, b, c = WorkerNode("b_1"), WorkerNode("a_2"), WorkerNode("c_3")
+d = lf.IdDispatcher([a, b], [lf.StudentUser])
+lf.BOOK.new_run()
+d.new_dispatch(20, 200)  # 20 users, one step
+for _ in d: pass
+assert last(2) == {"a_2": [[1, 10]], "b_1": [[11, 20]]}, sent
+# A new run: 3 workers, 30 users ramped 5 at a time; c_3 lost after two steps.
+sent.clear()
+d = lf.IdDispatcher([a, b, c], [lf.StudentUser])
+lf.BOOK.new_run()
+d.new_dispatch(30, 1000)
+d._user_count_per_dispatch_iteration = 5
+it = iter(d)
+next(it); next(it)
+assert last(3)["c_3"] == [[21, 23]], sent
+d.remove_worker(c)
+for _ in it: pass
+got = last(2)
+numbers = sorted(n for r in got.values() for a_, b_ in r for n in range(a_, b_ + 1))
+assert numbers == [n for n in range(1, 31) if n not in (21, 22, 23)] + [31, 32, 33], got
+print("ok")
+"#;
+    let out = Command::new(locust_venv().join("bin/python"))
+        .args(["-c", script])
+        .current_dir(repo().join("scripts/locust"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && text.contains("ok"), "{text}");
 }

@@ -3,7 +3,8 @@
 PREFIX-master namespace, as the person at the master's browser would be).
 
 The reference target runs in PREFIX-server, a real Locust master with its
-web UI here, one `loadgen worker` from the unpacked release bundle in each of
+web UI here (the users' guide's command: no --expect-workers; its locustfile
+hands every worker the exact IDs of its users), one `loadgen worker` from the unpacked release bundle in each of
 PREFIX-w1..w3 (20 ms +- 5 ms, 0.5 % loss each way). The master is driven
 through the web UI's own endpoints (POST /swarm, GET /stats/requests,
 POST /stop, GET /stats/requests/csv), as the browser does. Four acts:
@@ -235,6 +236,8 @@ def act1(url, srv):
         check(m is not None, f"{w} names its block: {rep['id_range']}")
         blocks.append((int(m.group(1)), int(m.group(2))))
         check(rep["students"]["logged_in"] == 20, f"{w} logged in 20 students")
+        check("from the master" in rep["id_range"] and not rep.get("ids_outside_population"),
+              f"{w} used the master's IDs, none outside the population")
     blocks.sort()
     check([b[1] - b[0] + 1 for b in blocks] == [20, 20, 20] and blocks[0][0] == 1
           and all(blocks[i][1] + 1 == blocks[i + 1][0] for i in range(2)), f"disjoint contiguous blocks {blocks}")
@@ -337,6 +340,13 @@ def act3_audit(srv):
             check(not ledgers[a] & ledgers[b], f"{a} and {b} never held the same ID")
     check(ledgers["w3b"] and min(map(number, ledgers["w3b"])) > USERS,
           f"the replacement worker took fresh IDs above the population ({sorted(ledgers['w3b'])[:3]}…)")
+    # The master's locustfile numbers moved users from the top of the
+    # population: w3's 20 users moved to w1 and w2 took exactly 61..80,
+    # the replacement's 20 the next 20.
+    moved = sorted(n for w in ("w1", "w2") for n in map(number, ledgers[w]) if n > USERS)
+    check(moved == list(range(USERS + 1, USERS + 21)), f"the 20 moved users took {USERS + 1}..{USERS + 20}: {moved}")
+    check(sorted(map(number, ledgers["w3b"])) == list(range(USERS + 21, USERS + 41)),
+          f"the replacement worker took the next 20: {sorted(ledgers['w3b'])}")
     code, ids = verify_json(["ids", "--log", log_file])
     check(ids["summary"]["duplicated_ids"] == 0, f"no ID logged in twice on the fresh server ({ids['summary']})")
     dead_block = {i for i in ids_of(os.path.join(OUT, "w3.ledger")) if number(i) <= USERS}
@@ -357,10 +367,11 @@ def main():
     t0 = time.monotonic()
     srv1, url1 = server_up("server1", 5000)
     locust = os.path.join(os.environ["LOCUST_VENV"], "bin", "locust")
+    # The users' guide's own master command, with the bundle's locustfile: its
+    # web UI, default ports, no --expect-workers (the web UI ignores it).
     procs_by_name["master"] = start("master", [
-        locust, "-f", os.path.join(REPO, "scripts/locust/locustfile.py"), "--master",
-        "--web-host", MASTER, "--web-port", "8089", "--master-bind-host", MASTER, "--master-bind-port", "5557",
-        "--expect-workers", "3", "--enable-rebalancing", "--host", url1,
+        locust, "-f", os.path.join(BUNDLE, "locust", "locustfile.py"), "--master", "--web-host", "0.0.0.0",
+        "--enable-rebalancing", "--host", url1,
     ])
     until("the web UI answers", lambda: "locust" in http("GET", "/").lower(), 30)
     for i in (1, 2, 3):

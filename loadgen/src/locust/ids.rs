@@ -76,24 +76,26 @@ impl IdAllocator {
         self.next
     }
 
-    /// The block in words, for logs and reports.
+    /// The scheme in plain words, for the log.
     pub fn describe(&self) -> String {
+        let above = format_id(&self.prefix, self.width, self.first.saturating_add(self.population));
         match self.block() {
             Some((s, len)) => format!(
-                "{}..{} (worker index {} of {}; beyond it {}+pair({}, k))",
-                format_id(&self.prefix, self.width, s),
-                format_id(&self.prefix, self.width, s.saturating_add(len).saturating_sub(1)),
+                "it is worker {} of {} (Locust index {}, the master's --expect-workers {}), so its users take \
+                 {}..{} of the {} users, then IDs from {above} up",
+                self.index.saturating_add(1),
+                self.workers,
                 self.index,
                 self.workers,
-                self.first.saturating_add(self.population),
-                self.index
+                format_id(&self.prefix, self.width, s),
+                format_id(&self.prefix, self.width, s.saturating_add(len).saturating_sub(1)),
+                self.population,
             ),
             None => format!(
-                "overflow only: {}+pair({}, k) (worker index {} of {})",
-                self.first.saturating_add(self.population),
-                self.index,
-                self.index,
-                self.workers
+                "its Locust index {} is not below the master's --expect-workers {} (a master with its web UI \
+                 ignores --expect-workers: every worker but the first is in this case), so all its users take IDs \
+                 from {above} up, outside the {} users",
+                self.index, self.workers, self.population
             ),
         }
     }

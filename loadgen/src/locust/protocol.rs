@@ -30,10 +30,57 @@ pub enum FromMaster {
     Stop,
     Quit,
     Reconnect,
+    /// `loadgen_ids` from scripts/locust/locustfile.py: the exact ID numbers
+    /// of this worker's users for the next spawn; `Err` names what was wrong.
+    Ids(Result<Assignment, String>),
     /// `update_user_class` and anything else: logged and ignored.
     Other {
         kind: String,
     },
+}
+
+/// The master's `loadgen_ids` message: per user class, the ID numbers of
+/// this worker's users in the order they start (1 is the worker's
+/// `--first-id`), as inclusive ranges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// The master's run counter (a new swarm after a stop is a new run).
+    pub run: u64,
+    /// The run's population: numbers above it are users moved between workers.
+    pub population: u64,
+    pub ids: BTreeMap<String, Vec<(u64, u64)>>,
+}
+
+/// The custom message type the master's locustfile sends.
+pub const IDS: &str = "loadgen_ids";
+
+fn assignment(data: &Value) -> Result<Assignment, String> {
+    let num = |k: &str| get(data, k).and_then(Value::as_u64).ok_or(format!("no integer '{k}'"));
+    match num("version")? {
+        1 => {}
+        v => return Err(format!("version {v}, this loadgen reads 1")),
+    }
+    let mut ids = BTreeMap::new();
+    for (class, list) in get(data, "ids").and_then(Value::as_map).ok_or("no 'ids' map")? {
+        let class = class.as_str().ok_or("a class name that is not a string")?;
+        let mut ranges = Vec::new();
+        for r in list.as_array().ok_or("ranges not a list")? {
+            match r
+                .as_array()
+                .map(|a| a.iter().map(Value::as_u64).collect::<Vec<_>>())
+                .as_deref()
+            {
+                Some([Some(a), Some(b)]) if *a >= 1 && a <= b => ranges.push((*a, *b)),
+                _ => return Err(format!("range {r} is not [first, last] with 1 <= first <= last")),
+            }
+        }
+        ids.insert(class.to_string(), ranges);
+    }
+    Ok(Assignment {
+        run: num("run")?,
+        population: num("population")?,
+        ids,
+    })
 }
 
 /// Why a frame could not be read.
@@ -100,6 +147,7 @@ pub fn decode(frame: &[u8]) -> Result<(FromMaster, String), DecodeError> {
         "stop" => FromMaster::Stop,
         "quit" => FromMaster::Quit,
         "reconnect" => FromMaster::Reconnect,
+        IDS => FromMaster::Ids(assignment(data)),
         other => FromMaster::Other {
             kind: other.to_string(),
         },
@@ -215,6 +263,41 @@ mod tests {
         ];
         for (ms, want) in cases {
             assert_eq!(bucket(ms), want, "{ms}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod ids_tests {
+    use super::*;
+
+    fn frame(data: serde_json::Value) -> Vec<u8> {
+        encode(IDS, &data, "master")
+    }
+
+    #[test]
+    fn the_masters_ids_decode_and_bad_ones_are_named() {
+        let ok = frame(
+            serde_json::json!({"version": 1, "run": 2, "population": 20, "ids": {"StudentUser": [[1, 10], [21, 21]]}}),
+        );
+        let (msg, _) = decode(&ok).unwrap();
+        assert_eq!(
+            msg,
+            FromMaster::Ids(Ok(Assignment {
+                run: 2,
+                population: 20,
+                ids: BTreeMap::from([("StudentUser".to_string(), vec![(1, 10), (21, 21)])]),
+            }))
+        );
+        for bad in [
+            serde_json::json!({"version": 2, "run": 1, "population": 1, "ids": {}}),
+            serde_json::json!({"version": 1, "run": 1, "population": 1, "ids": {"S": [[0, 3]]}}),
+            serde_json::json!({"version": 1, "run": 1, "population": 1, "ids": {"S": [[5, 3]]}}),
+            serde_json::json!({"version": 1, "run": 1, "population": 1, "ids": {"S": [[1, -3]]}}),
+            serde_json::json!({"version": 1, "run": 1, "ids": {}}),
+        ] {
+            let (msg, _) = decode(&frame(bad.clone())).unwrap();
+            assert!(matches!(msg, FromMaster::Ids(Err(_))), "{bad}: {msg:?}");
         }
     }
 }

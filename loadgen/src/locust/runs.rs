@@ -19,7 +19,6 @@ pub struct Run {
     pub number: u32,
     start: Instant,
     collector: Collector,
-    id_range: String,
 }
 
 /// Every run of this worker, and where their reports go.
@@ -39,15 +38,19 @@ impl Runs {
         }
     }
 
-    /// A swarm started a new run with this fresh collector and ID range.
-    pub fn begin(&mut self, collector: Collector, id_range: String) {
+    /// A swarm started a new run with this fresh collector.
+    pub fn begin(&mut self, collector: Collector) {
         self.count = self.count.saturating_add(1);
         self.current = Some(Run {
             number: self.count,
             start: Instant::now(),
             collector,
-            id_range,
         });
+    }
+
+    /// A run is in progress (a swarm started it, no stop ended it yet).
+    pub fn in_progress(&self) -> bool {
+        self.current.is_some()
     }
 
     /// Only while a run is in progress (events after its stop belong to none).
@@ -58,15 +61,14 @@ impl Runs {
     }
 
     /// Ends the run in progress; writes `DIR/run-N.json` when asked for,
-    /// with `meta` naming the run's own ID range. Returns the path written.
-    pub fn end(&mut self, mut meta: RunMeta) -> anyhow::Result<Option<PathBuf>> {
+    /// with `meta` naming the run's own ID ranges. Returns the path written.
+    pub fn end(&mut self, meta: RunMeta) -> anyhow::Result<Option<PathBuf>> {
         let Some(run) = self.current.take() else {
             return Ok(None);
         };
         let Some(dir) = &self.dir else {
             return Ok(None);
         };
-        meta.id_range = run.id_range;
         let report = run.collector.report(meta, run.start.elapsed().as_secs_f64());
         let path = dir.join(format!("run-{}.json", run.number));
         write(&path, &report)?;
@@ -87,10 +89,11 @@ mod tests {
     use super::*;
     use crate::stats::Event;
 
-    fn meta() -> RunMeta {
+    fn meta(id_range: &str) -> RunMeta {
         RunMeta {
             host: "http://x".into(),
-            id_range: "the worker's whole life".into(),
+            id_range: id_range.into(),
+            ids_outside_population: Vec::new(),
             id_source: "test".into(),
             planned: None,
             max_fail_ratio: 0.01,
@@ -108,13 +111,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut runs = Runs::new(Some(dir.path().to_path_buf()));
         runs.record(&Event::Spawned); // before any run: belongs to none
-        assert_eq!(runs.end(meta()).unwrap(), None, "no run, no report");
+        assert_eq!(runs.end(meta("x")).unwrap(), None, "no run, no report");
         for (n, spawned) in [(1, 3), (2, 1)] {
-            runs.begin(collector(), format!("block {n}"));
+            runs.begin(collector());
             for _ in 0..spawned {
                 runs.record(&Event::Spawned);
             }
-            let path = runs.end(meta()).unwrap().unwrap();
+            let path = runs.end(meta(&format!("block {n}"))).unwrap().unwrap();
             assert_eq!(path, dir.path().join(format!("run-{n}.json")));
             let r: RunReport = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
             assert_eq!(
@@ -127,7 +130,7 @@ mod tests {
     #[test]
     fn without_a_folder_nothing_is_written() {
         let mut runs = Runs::new(None);
-        runs.begin(collector(), "b".into());
-        assert_eq!(runs.end(meta()).unwrap(), None);
+        runs.begin(collector());
+        assert_eq!(runs.end(meta("b")).unwrap(), None);
     }
 }

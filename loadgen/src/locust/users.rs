@@ -7,7 +7,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::ids::IdAllocator;
+use super::blocks::SpawnInfo;
 use super::worker::Worker;
 use crate::stats::Event;
 use crate::student::{self, Student};
@@ -17,6 +17,8 @@ pub(super) struct User {
     pub(super) class: String,
     /// Its student ID, to name it if it ends abnormally.
     pub(super) id: String,
+    /// The ID's number (the master's IDs name users by it).
+    pub(super) n: u64,
     pub(super) stop: watch::Sender<bool>,
     pub(super) handle: JoinHandle<()>,
 }
@@ -30,68 +32,47 @@ impl Worker {
         num_users: Option<u64>,
         workers: Option<u64>,
     ) -> anyhow::Result<()> {
-        if self.ids.is_none() {
+        if !self.runs.in_progress() {
             self.begin_section(host);
         }
         let ctx = self.ctx(host)?;
-        if self.ids.is_none() {
-            let total: u64 = targets.values().sum();
-            let a = IdAllocator::new(
-                &self.cfg.id_prefix,
-                self.cfg.id_width,
-                self.cfg.first_id,
-                num_users.unwrap_or(total),
-                workers.unwrap_or(1),
-                self.index.unwrap_or(0),
-            );
-            let range = a.describe();
-            eprintln!("loadgen worker: student IDs {range}");
-            self.id_ranges.push(range.clone());
-            self.runs.begin(crate::run::collector(&self.cfg.setup.scenario), range);
-            self.ids = Some(a);
+        if !self.runs.in_progress() {
+            self.runs.begin(crate::run::collector(&self.cfg.setup.scenario));
         }
         self.users.retain(|u| !u.handle.is_finished());
-        for (class, &want) in &targets {
-            let running: Vec<usize> = self
-                .users
-                .iter()
-                .enumerate()
-                .filter(|(_, u)| &u.class == class && !*u.stop.borrow())
-                .map(|(i, _)| i)
-                .collect();
-            let have = running.len() as u64;
-            if want > have {
-                for _ in have..want {
-                    let Some(ids) = self.ids.as_mut() else { break };
-                    let Some((n, id)) = ids.take() else {
-                        eprintln!(
-                            "loadgen worker: no unique student ID left for this worker index; not starting more users"
-                        );
-                        break;
-                    };
-                    let (stop, rx) = watch::channel(false);
-                    let handle = tokio::spawn(student::run(
-                        ctx.clone(),
-                        Student {
-                            id: id.clone(),
-                            n,
-                            seed: n,
-                            exam: None,
-                        },
-                        rx,
-                    ));
-                    self.users.push(User {
-                        class: class.clone(),
-                        id,
-                        stop,
-                        handle,
-                    });
-                }
-            } else {
-                for &i in running.iter().rev().take((have - want) as usize) {
-                    let _ = self.users[i].stop.send(true);
-                }
-            }
+        let mut running: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for u in self.users.iter().filter(|u| !*u.stop.borrow()) {
+            running.entry(u.class.clone()).or_default().push(u.n);
+        }
+        let info = SpawnInfo {
+            num_users,
+            expect_workers: workers,
+            index: self.index,
+        };
+        let change = self.ids.plan(&targets, &running, info);
+        let stop: std::collections::HashSet<u64> = change.stop.iter().copied().collect();
+        for u in self.users.iter().filter(|u| stop.contains(&u.n)) {
+            let _ = u.stop.send(true);
+        }
+        for (class, n, id) in change.start {
+            let (stop, rx) = watch::channel(false);
+            let handle = tokio::spawn(student::run(
+                ctx.clone(),
+                Student {
+                    id: id.clone(),
+                    n,
+                    seed: n,
+                    exam: None,
+                },
+                rx,
+            ));
+            self.users.push(User {
+                class,
+                id,
+                n,
+                stop,
+                handle,
+            });
         }
         self.targets = targets;
         Ok(())

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::ids::IdAllocator;
+use super::blocks::Ids;
 use super::protocol::{FromMaster, Heartbeat, SpawningComplete, decode, encode};
 use super::runs::Runs;
 use super::stats::Delta;
@@ -52,7 +52,8 @@ pub(super) struct Worker {
     pub(super) state: &'static str,
     pub(super) users: Vec<User>,
     pub(super) targets: BTreeMap<String, u64>,
-    pub(super) ids: Option<IdAllocator>,
+    /// Which student each user is (the master's IDs, or our own numbering).
+    pub(super) ids: Ids,
     /// The students' context and the host URL it was made for.
     pub(super) ctx: Option<(Arc<Ctx>, String)>,
     pub(super) events_tx: mpsc::UnboundedSender<Event>,
@@ -60,7 +61,6 @@ pub(super) struct Worker {
     pub(super) delta: Delta,
     pub(super) last_spawn: f64,
     pub(super) start: Instant,
-    pub(super) id_ranges: Vec<String>,
     pub(super) send_failing: bool,
     /// `--ledger`: the section of the run in progress (one per Locust run:
     /// opened at start and at a swarm after a stop, closed at each stop).
@@ -165,7 +165,10 @@ impl Worker {
 
     /// Ends the run in progress (its report to `--run-reports`).
     fn end_run(&mut self) {
-        match self.runs.end(self.meta()) {
+        let mut meta = self.meta();
+        (meta.id_range, meta.ids_outside_population) = self.ids.run_ranges();
+        self.ids.end_run();
+        match self.runs.end(meta) {
             Ok(Some(p)) => eprintln!("loadgen worker: run report {}", p.display()),
             Ok(None) => {}
             Err(e) => eprintln!("loadgen worker: cannot write the run report: {e:#}"),
@@ -181,11 +184,9 @@ impl Worker {
                 .host
                 .clone()
                 .unwrap_or_else(|| "(from the Locust master)".into()),
-            id_range: self.id_ranges.join("; "),
-            id_source: format!(
-                "locust worker index {}",
-                self.index.map_or("?".into(), |i| i.to_string())
-            ),
+            id_range: self.ids.life().0,
+            id_source: self.ids.source(self.index),
+            ids_outside_population: self.ids.life().1,
             planned: None,
             max_fail_ratio: self.cfg.max_fail_ratio,
         }
@@ -258,7 +259,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         state: "ready",
         users: Vec::new(),
         targets: BTreeMap::new(),
-        ids: None,
+        ids: Ids::new(&cfg.id_prefix, cfg.id_width, cfg.first_id),
         ctx: None,
         events_tx,
         collector: crate::run::collector(&cfg.setup.scenario),
@@ -269,7 +270,6 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         ),
         last_spawn: f64::MIN,
         start,
-        id_ranges: Vec::new(),
         send_failing: false,
         tls_used: false,
         runs: Runs::new(cfg.run_reports.clone()),
@@ -335,7 +335,6 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                         w.send("client_stopped", &()).await;
                         w.end_run();
                         w.end_section();
-                        w.ids = None; // a new swarm is a new run
                         w.send("client_ready", &-1i64).await;
                         w.state = "ready";
                     }
@@ -344,6 +343,8 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                         eprintln!("loadgen worker: the master asked to reconnect");
                         w.link = transport::connect(&w.cfg.master_host, w.cfg.master_port, &w.cfg.node_id, Duration::from_secs(30)).await.map_err(anyhow::Error::msg)?;
                     }
+                    FromMaster::Ids(Ok(a)) => w.ids.assigned(a),
+                    FromMaster::Ids(Err(e)) => eprintln!("loadgen worker: the master's student IDs are unreadable, ignored: {}", verify::text::escape_str(&e)),
                     FromMaster::Other { kind } => eprintln!("loadgen worker: ignoring message type '{}' from the master", verify::text::escape_str(&kind)),
                 }
             }

@@ -42,6 +42,7 @@ mod tests {
             host: "http://127.0.0.1:1".into(),
             id_range: "test_00001..test_00003".into(),
             id_source: "all".into(),
+            ids_outside_population: Vec::new(),
             duration_s: 1.0,
             students: Students::default(),
             endpoints: vec![ep.clone()],

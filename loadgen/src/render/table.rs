@@ -50,6 +50,13 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         escape_str(&r.id_range),
         escape_str(&r.id_source)
     )?;
+    if !r.ids_outside_population.is_empty() {
+        writeln!(
+            out,
+            "IDs outside the population (users moved between workers; enrol them): {}",
+            r.ids_outside_population.join(", ")
+        )?;
+    }
     let mut t = Builder::default();
     t.push_record([
         "request", "requests", "failed", "req/s", "sent", "min ms", "p50", "p90", "p99", "max ms", "failures",
@@ -228,6 +235,7 @@ mod tests {
             tls: None,
             ledger_error: Some("write l\u{1b}.ndjson: disk full".into()),
             stopped_by: None,
+            ids_outside_population: vec![],
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

@@ -182,6 +182,8 @@ pub struct RunMeta {
     pub host: String,
     pub id_range: String,
     pub id_source: String,
+    /// Ranges of IDs used outside the run's population (`loadgen worker`).
+    pub ids_outside_population: Vec<String>,
     /// Students planned; `None`: as many as were started.
     pub planned: Option<u64>,
     /// The verdict fails above this failure ratio.
@@ -413,6 +415,7 @@ impl Collector {
             host: meta.host,
             id_range: meta.id_range,
             id_source: meta.id_source,
+            ids_outside_population: meta.ids_outside_population,
             duration_s: secs,
             students,
             endpoints,
