@@ -1,7 +1,7 @@
 //! Validated, typed configuration built from the command line.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::audit::merge::MergeRules;
 use crate::audit::seq::SeqRules;
@@ -85,6 +85,15 @@ pub fn expectation(a: &ExpectArgs) -> Result<Expectation, UsageError> {
 
 /// The largest population `--expect` takes.
 pub const MAX_POPULATION: u64 = 10_000_000;
+
+/// A path the user named, made absolute against the current directory, once,
+/// here: notify reports absolute paths, and a relative `--dir` matched none of
+/// them. `..` is kept (lexical resolution is wrong across symbolic links); `.`
+/// and a trailing `/` go, so that paths built from it compare equal.
+pub fn absolute(path: &Path, flag: &str) -> Result<PathBuf, UsageError> {
+    let abs = std::path::absolute(path).map_err(|e| UsageError(format!("{flag} {}: {e}", path.display())))?;
+    Ok(abs.components().collect())
+}
 
 /// Parses `--fail-on` for an audit's kinds.
 pub fn fail_on<K: Kind>(text: Option<&str>) -> Result<FailOn<K>, UsageError> {
@@ -216,7 +225,8 @@ impl SeqArgs {
         }
         Ok(SeqConfig {
             keep_segments: false,
-            dir: self.dir.clone(),
+            dir: absolute(&self.dir, "--dir")?,
+            dir_shown: self.dir.clone(),
             scan: ScanOptions {
                 exts,
                 follow_links: self.follow_links,
@@ -325,6 +335,22 @@ pub fn gate_fail_on(items: &[String]) -> Result<FailOnSets, UsageError> {
     })
 }
 
+/// Warnings about a `--fail-on` that is legal but likely a mistake: a plain
+/// `cross:KIND` replaces the cross set, and so can stop `acked_missing` (the
+/// server lost an upload it acknowledged) from failing the run.
+pub fn fail_on_warnings(sets: &FailOnSets) -> Vec<String> {
+    use crate::report::gate::CrossKind;
+    let mut out = Vec::new();
+    if !sets.cross.fails(CrossKind::AckedMissing) {
+        out.push(
+            "--fail-on leaves out cross:acked_missing: an upload the server acknowledged and lost \
+             no longer fails the run (write +cross:KIND to add to the default set instead of replacing it)"
+                .to_string(),
+        );
+    }
+    out
+}
+
 impl GateArgs {
     /// Reads `--config` when given.
     pub fn file(&self) -> Result<GateFile, UsageError> {
@@ -387,9 +413,11 @@ impl GateArgs {
                 })
             })
             .transpose()?;
-        let seq = dir.map(|d| SeqConfig {
+        let dir = dir.map(|d| absolute(&d, "--dir").map(|abs| (abs, d))).transpose()?;
+        let seq = dir.map(|(d, shown)| SeqConfig {
             keep_segments: !ledgers.is_empty(),
             dir: d,
+            dir_shown: shown,
             scan: ScanOptions {
                 exts: vec!["mp4".into()],
                 follow_links: self.follow_links,

@@ -105,6 +105,7 @@ fn run_merge(args: &cli::MergeArgs) -> anyhow::Result<Outcome> {
 fn run_gate(args: &cli::GateArgs) -> anyhow::Result<Outcome> {
     let file = args.file()?;
     let (cfg, sets) = args.to_config(&file)?;
+    warn_fail_on(&sets);
     let report = if args.merge.is_empty() {
         engine::gate::run_gate(&cfg)?
     } else {
@@ -148,10 +149,17 @@ fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
     let in_place =
         std::io::IsTerminal::is_terminal(&io::stderr()) && std::env::var_os("TERM").is_some_and(|t| t != "dumb");
     let (wcfg, sets) = args.to_config(in_place)?;
+    warn_fail_on(&sets);
     let screen = render::watch::Screen { in_place };
     let mut err = io::stderr();
     let fold = engine::watch::run_watch(&wcfg, &mut |ev| screen.write(&mut err, &ev))?;
     emit_gate(&args.gate, &fold.report(), &sets)
+}
+
+fn warn_fail_on(sets: &engine::gate::FailOnSets) {
+    for w in config::fail_on_warnings(sets) {
+        eprintln!("verify: warning: {w}");
+    }
 }
 
 /// Writes one audit in the chosen format, plus JUnit when asked.
