@@ -126,3 +126,40 @@ fn a_fail_on_that_drops_acked_missing_is_warned_about() {
     assert_eq!(added.code, 0, "{}", added.stderr);
     assert!(!added.stderr.contains("acked_missing"), "{}", added.stderr);
 }
+
+/// The folder reads `verify watch` counted, from its last line.
+fn folder_reads(stderr: &str) -> u64 {
+    let line = stderr.lines().rev().find(|l| l.contains(" folder reads")).unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "folder").unwrap();
+    words[at - 1].parse().unwrap()
+}
+
+/// Item 11: reading a young folder raised events that woke the loop that read
+/// it again (23,000 reads for 3 folders in 4 s). Each folder is read at most
+/// once per `--tick`: 10 folders, 3 s at 100 ms, at most 10 x 31 reads.
+#[test]
+fn new_folders_are_read_at_most_once_per_tick() {
+    let d = tempfile::tempdir().unwrap();
+    let rec = d.path().join("30/recordings");
+    segment(&rec, "test_00001", 1);
+    let child = watch_in(
+        d.path(),
+        &["--dir", ".", "--duration", "3s", "--tick", "100ms", "--format", "json"],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    for n in 2..=11 {
+        segment(&rec, &format!("test_{n:05}"), 1);
+        segment(&rec, &format!("test_{n:05}"), 2);
+    }
+    let out = finish(child, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["seq"]["summary"]["students"], 11, "{stderr}");
+    assert_eq!(v["seq"]["summary"]["segments"], 21, "{stderr}");
+    let reads = folder_reads(&stderr);
+    assert!(
+        (10..=310).contains(&reads),
+        "{reads} folder reads for 10 new folders:\n{stderr}"
+    );
+}

@@ -76,9 +76,9 @@ pub fn run_watch(
             .with_follow_symlinks(s.scan.follow_links)
             .with_poll_interval(cfg.tick);
         let mut w: Box<dyn Watcher> = if cfg.poll {
-            Box::new(notify::PollWatcher::new(tx.clone(), ncfg)?)
+            Box::new(notify::PollWatcher::new(changes_only(tx.clone()), ncfg)?)
         } else {
-            Box::new(notify::RecommendedWatcher::new(tx.clone(), ncfg)?)
+            Box::new(notify::RecommendedWatcher::new(changes_only(tx.clone()), ncfg)?)
         };
         w.watch(&s.dir, RecursiveMode::Recursive)?;
         watcher = Some(w);
@@ -94,6 +94,7 @@ pub fn run_watch(
     let mut limiter = Limiter::new(cfg.max_alerts_per_second);
     let mut young: Vec<Young> = Vec::new();
     loop {
+        let turn = Instant::now();
         if stop.load(Ordering::SeqCst) {
             sink(WatchEvent::Stopping { at: SystemTime::now() })?;
             break;
@@ -139,11 +140,18 @@ pub fn run_watch(
             })?;
             last_summary = Instant::now();
         }
+        // One turn per tick, however many events arrive: each turn reads the
+        // folders that changed, and a turn woken by every event read young
+        // folders hundreds of times a second.
         let wait = cfg
             .duration
             .map_or(cfg.tick, |d| d.saturating_sub(start.elapsed()).min(cfg.tick));
-        if let Ok(ev) = rx.recv_timeout(wait) {
-            pending.push(ev);
+        let end = turn + wait;
+        while let Some(left) = end.checked_duration_since(Instant::now()).filter(|l| !l.is_zero()) {
+            match rx.recv_timeout(left) {
+                Ok(ev) => pending.push(ev),
+                Err(_) => break,
+            }
         }
     }
     drop(watcher);
@@ -158,6 +166,18 @@ pub fn run_watch(
         stats,
     })?;
     Ok(fold)
+}
+
+/// The tree watcher's handler: events that change nothing (a folder opened,
+/// read, closed unwritten: our own reads among them) are dropped here, so
+/// they neither queue nor wake the loop.
+fn changes_only(tx: mpsc::Sender<notify::Result<Event>>) -> impl FnMut(notify::Result<Event>) + Send + 'static {
+    move |ev: notify::Result<Event>| {
+        if ev.as_ref().is_ok_and(|e| tree::is_read_only(&e.kind)) {
+            return;
+        }
+        let _ = tx.send(ev);
+    }
 }
 
 /// The fold as the inputs are now: the tree read (observations kept), the

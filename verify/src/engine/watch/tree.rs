@@ -41,7 +41,7 @@ pub(super) fn tree_events(
         if ev.need_rescan() {
             rescan = true;
         }
-        if matches!(ev.kind, EventKind::Access(_)) && !is_close_write(&ev.kind) {
+        if is_read_only(&ev.kind) {
             continue;
         }
         for p in ev.paths {
@@ -116,9 +116,12 @@ fn is_student(part: &crate::audit::fold::seq::SeqPart, d: &Path) -> bool {
             .is_some_and(|r| part.exam_of(r).is_some())
 }
 
-fn is_close_write(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Access(notify::event::AccessKind::Close(notify::event::AccessMode::Write))
-    )
+/// An access that changes nothing: open, read, close without writing.
+/// A close after writing is kept (a segment finished).
+pub(super) fn is_read_only(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Access(_))
+        && !matches!(
+            kind,
+            EventKind::Access(notify::event::AccessKind::Close(notify::event::AccessMode::Write))
+        )
 }
