@@ -122,7 +122,7 @@ pub fn run_watch(
         if let Some(s) = &cfg.gate.seq
             && (!events.is_empty() || !young.is_empty())
         {
-            let reads = tree_events(s, &mut fold, events, &mut young, Instant::now());
+            let reads = tree_events(s, &mut fold, events, &mut young, Instant::now(), cfg.tick);
             if reads > 0 {
                 stats.folder_reads = stats.folder_reads.saturating_add(reads);
                 last_activity = Instant::now();
@@ -146,7 +146,10 @@ pub fn run_watch(
         let wait = cfg
             .duration
             .map_or(cfg.tick, |d| d.saturating_sub(start.elapsed()).min(cfg.tick));
-        let end = turn + wait;
+        let Some(end) = turn.checked_add(wait) else {
+            pending.extend(rx.recv_timeout(wait).ok());
+            continue;
+        };
         while let Some(left) = end.checked_duration_since(Instant::now()).filter(|l| !l.is_zero()) {
             match rx.recv_timeout(left) {
                 Ok(ev) => pending.push(ev),
