@@ -14,6 +14,8 @@ use crate::engine::seq::SeqConfig;
 use crate::expect::Expectation;
 use crate::findings::{FailOn, Kind};
 use crate::idspace::IdRange;
+use crate::report::ids::IdsKind;
+use crate::report::merge::MergeKind;
 use crate::sources::logfile::EncodingChoice;
 use crate::sources::tree::ScanOptions;
 
@@ -166,13 +168,17 @@ impl IdsArgs {
                 self.encoding
             ))
         })?;
+        let mut fail_on = fail_on(self.output.fail_on.as_deref())?;
+        if self.allow_empty {
+            fail_on.remove(IdsKind::NoLogins);
+        }
         Ok(IdsConfig {
             logs: self.logs.clone(),
             matcher,
             encoding,
             window_secs: parse_duration(&self.window)?,
             expect: expectation(&self.expect)?,
-            fail_on: fail_on(self.output.fail_on.as_deref())?,
+            fail_on,
             threads: self.threads,
             split_min_bytes: crate::engine::ids::SPLIT_MIN_BYTES,
         })
@@ -198,7 +204,13 @@ impl MergeArgs {
                 id: crate::classify::login::id_regex(&self.prefix),
             },
             encoding: encoding(&self.encoding)?,
-            fail_on: fail_on(self.output.fail_on.as_deref())?,
+            fail_on: {
+                let mut f = fail_on(self.output.fail_on.as_deref())?;
+                if self.allow_empty {
+                    f.remove(MergeKind::NoTasks);
+                }
+                f
+            },
         })
     }
 }
@@ -292,6 +304,8 @@ pub struct GateFile {
     pub prefix: Option<String>,
     pub encoding: Option<String>,
     pub max_missing_ratio: Option<f64>,
+    /// As `--allow-empty`.
+    pub allow_empty: Option<bool>,
     /// `check:kind` items, as `--fail-on`.
     #[serde(default)]
     pub fail_on: Vec<String>,
@@ -369,7 +383,11 @@ impl GateArgs {
         let pick = |flag: &Vec<String>, key: &Vec<String>| if flag.is_empty() { key.clone() } else { flag.clone() };
         let mut fail_items = file.fail_on.clone();
         fail_items.extend(self.output.fail_on.clone());
-        let sets = gate_fail_on(&fail_items)?;
+        let mut sets = gate_fail_on(&fail_items)?;
+        if self.allow_empty || file.allow_empty == Some(true) {
+            sets.ids.remove(IdsKind::NoLogins);
+            sets.merge.remove(MergeKind::NoTasks);
+        }
         let mut expect_args = ExpectArgs {
             expect: pick(&self.expect.expect, &file.expect),
             expect_prefix: self.expect.expect_prefix.clone(),
@@ -386,7 +404,7 @@ impl GateArgs {
             .clone()
             .or(file.prefix.clone())
             .unwrap_or_else(|| "test_".into());
-        let enc = encoding(self.encoding.as_deref().or(file.encoding.as_deref()).unwrap_or("utf-8"))?;
+        let enc = encoding(self.encoding.as_deref().or(file.encoding.as_deref()).unwrap_or("auto"))?;
         let logs = pick(&self.logs, &file.log);
         let celery = pick(&self.celery_logs, &file.celery_log);
         let dir = self.dir.clone().or(file.dir.clone());

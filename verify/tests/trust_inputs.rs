@@ -163,3 +163,164 @@ fn new_folders_are_read_at_most_once_per_tick() {
         "{reads} folder reads for 10 new folders:\n{stderr}"
     );
 }
+
+/// A fixture log re-encoded as a server with a Chinese locale writes it.
+fn gb18030_copy(dir: &Path, fixture: &str) -> std::path::PathBuf {
+    let text = fs::read_to_string(support::fixtures().join("logs/target").join(fixture)).unwrap();
+    let (bytes, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable);
+    assert_ne!(&bytes[..], text.as_bytes(), "the fixture must hold Chinese text");
+    let path = dir.join(fixture);
+    fs::write(&path, &bytes).unwrap();
+    path
+}
+
+fn json(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let run = verify(&[args, &["--format", "json"]].concat());
+    let v = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    (run.code, v, run.stderr)
+}
+
+/// Item 5: a GB18030 gunicorn log is read as GB18030 by default (its logins
+/// all found, the choice said in the report), and a log read with the wrong
+/// encoding, where no login is found, fails as `ids:no_logins` unless
+/// `--allow-empty`.
+#[test]
+fn a_gb18030_log_is_detected_and_a_log_without_logins_fails() {
+    let d = tempfile::tempdir().unwrap();
+    let gb = gb18030_copy(d.path(), "gunicorn_access.log");
+    let gb = gb.to_str().unwrap();
+    let utf8 = support::fixtures().join("logs/target/gunicorn_access.log");
+    let (code_utf8, want, _) = json(&["ids", "--log", utf8.to_str().unwrap()]);
+    let (code, v, stderr) = json(&["ids", "--log", gb]);
+    assert_eq!(v["summary"]["login_events"], 8, "{stderr}");
+    assert_eq!(v["summary"]["login_events"], want["summary"]["login_events"]);
+    let dups = |v: &serde_json::Value| -> Vec<(String, String, Vec<u64>)> {
+        let list = v["duplicates"].as_array().unwrap().iter();
+        list.map(|d| {
+            let lines = d["events"].as_array().unwrap().iter();
+            let lines = lines.map(|e| e["line"].as_u64().unwrap()).collect();
+            (d["id"].to_string(), d["evidence"].to_string(), lines)
+        })
+        .collect()
+    };
+    assert_eq!(dups(&v), dups(&want));
+    assert_eq!(dups(&v).len(), 1);
+    assert_eq!(v["failed_on"], want["failed_on"]);
+    assert_eq!(code, code_utf8);
+    assert_eq!(v["files"][0]["encoding"], "gb18030");
+    assert_eq!(want["files"][0]["encoding"], "utf-8");
+    let warned = v["warnings"].as_array().unwrap();
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("encoding detected as gb18030")),
+        "{warned:?}"
+    );
+    assert!(want["warnings"].as_array().unwrap().is_empty(), "{}", want["warnings"]);
+
+    // Forced to the wrong encoding: not one login, and the run fails.
+    let (code, v, _) = json(&["ids", "--log", gb, "--encoding", "utf-8"]);
+    assert_eq!(v["summary"]["login_events"], 0);
+    assert_eq!(v["failed_on"], serde_json::json!(["no_logins"]));
+    assert_eq!(code, 1);
+    let table = verify(&["ids", "--log", gb, "--encoding", "utf-8"]);
+    assert!(table.stdout.contains("not one login event"), "{}", table.stdout);
+    let (code, v, _) = json(&["ids", "--log", gb, "--encoding", "utf-8", "--allow-empty"]);
+    assert_eq!((code, &v["failed_on"]), (0, &serde_json::json!([])));
+    // An empty log is not a log without logins.
+    let empty = d.path().join("empty.log");
+    fs::write(&empty, "").unwrap();
+    let (code, _, _) = json(&["ids", "--log", empty.to_str().unwrap()]);
+    assert_eq!(code, 0);
+}
+
+/// Item 5, `verify merge`: a GB18030 celery log is detected (its `序号缺失`
+/// gap found), and a log without a single task line fails as `merge:no_tasks`.
+#[test]
+fn a_gb18030_celery_log_is_detected_and_a_log_without_tasks_fails() {
+    let d = tempfile::tempdir().unwrap();
+    let gb = gb18030_copy(d.path(), "celery_worker_merge.log");
+    let utf8 = support::fixtures().join("logs/target/celery_worker_merge.log");
+    let (_, want, _) = json(&["merge", "--log", utf8.to_str().unwrap()]);
+    let (_, v, stderr) = json(&["merge", "--log", gb.to_str().unwrap()]);
+    assert_eq!(v["server_gaps"].as_array().unwrap().len(), 1, "{stderr}");
+    assert_eq!(v["summary"], want["summary"]);
+    assert_eq!(v["files"][0]["encoding"], "gb18030");
+    assert_eq!(want["files"][0]["encoding"], "utf-8");
+
+    let not_celery = support::fixtures().join("logs/target/gunicorn_access.log");
+    let not_celery = not_celery.to_str().unwrap();
+    let (code, v, _) = json(&["merge", "--log", not_celery]);
+    assert_eq!((code, &v["failed_on"]), (1, &serde_json::json!(["no_tasks"])));
+    let table = verify(&["merge", "--log", not_celery]);
+    assert!(table.stdout.contains("not one task line"), "{}", table.stdout);
+    let (code, v, _) = json(&["merge", "--log", not_celery, "--allow-empty"]);
+    assert_eq!((code, &v["failed_on"]), (0, &serde_json::json!([])));
+}
+
+/// Item 5, `verify gate`: its parts fail the same way, and `--allow-empty`
+/// (or `allow_empty = true` in the config) passes them.
+#[test]
+fn the_gate_fails_on_logs_without_logins_or_tasks() {
+    let d = tempfile::tempdir().unwrap();
+    let gb = gb18030_copy(d.path(), "gunicorn_access.log");
+    let gb = gb.to_str().unwrap();
+    let celery = support::fixtures().join("logs/target/celery_worker_status.log");
+    let celery = celery.to_str().unwrap();
+    let args = ["gate", "--log", gb, "--encoding", "utf-8", "--celery-log", gb];
+    let (code, v, _) = json(&args);
+    let failed: Vec<&str> = v["failed_on"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        failed.contains(&"ids:no_logins") && failed.contains(&"merge:no_tasks"),
+        "{failed:?}"
+    );
+    assert_eq!(code, 1);
+    let (code, v, _) = json(&[&args[..], &["--allow-empty"]].concat());
+    assert_eq!((code, &v["failed_on"]), (0, &serde_json::json!([])), "{v}");
+    let toml = d.path().join("verify.toml");
+    fs::write(&toml, "allow_empty = true\n").unwrap();
+    let (code, _, _) = json(&[&args[..], &["--config", toml.to_str().unwrap()]].concat());
+    assert_eq!(code, 0);
+    // Detected by default: the GB18030 log's logins are found.
+    let (_, v, _) = json(&["gate", "--log", gb, "--celery-log", celery]);
+    assert_eq!(v["ids"]["summary"]["login_events"], 8, "{}", v["ids"]["summary"]);
+}
+
+/// Item 5, live: a log that appears during `verify watch` and starts with
+/// ASCII lines ("Booting worker") is decided on its first line that tells
+/// UTF-8 from GB18030, and its GB18030 logins are counted.
+#[test]
+fn watch_detects_gb18030_in_a_log_that_starts_with_ascii() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("gunicorn.log");
+    let child = watch_in(
+        d.path(),
+        &["--log", "gunicorn.log", "--duration", "3s", "--format", "json"],
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    let mut text = String::from("[2025-11-23 17:59:59 +0800] [7] [INFO] Booting worker with pid: 7\n");
+    for n in 1..=3 {
+        text.push_str(&format!(
+            "[2025-11-23 18:00:0{n} +0800] [7] [INFO] 登录成功 student_id=test_{n:05} exam_id=30 ip=10.0.0.{n}\n"
+        ));
+    }
+    let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
+    fs::write(&log, &bytes[..]).unwrap();
+    let out = finish(child, Duration::from_secs(60));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids = &v["ids"];
+    assert_eq!(
+        ids["summary"]["login_events"],
+        3,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ids["files"][0]["encoding"], "gb18030");
+    assert_eq!(out.status.code(), Some(0), "{}", v["failed_on"]);
+}
