@@ -81,6 +81,7 @@ fn watch_with_a_relative_dir_sees_the_tree_change() {
         segment(rec, "test_00001", 2);
         segment(rec, "test_00001", 4); // seq 3 never comes
         segment(rec, "test_00002", 1); // a student folder that appears during the run
+        fs::write(rec.join("notes.txt"), "x").unwrap(); // a stray file
     }
     for (arg, _, child) in children {
         let out = finish(child, Duration::from_secs(60));
@@ -103,6 +104,9 @@ fn watch_with_a_relative_dir_sees_the_tree_change() {
         assert_eq!(seq["scanned"]["root"], arg);
         let recordings = seq["scanned"]["exams"][0]["recordings"].as_str().unwrap();
         assert_eq!(recordings, format!("{arg}/30/recordings"));
+        assert_eq!(seq["scanned"]["exams"][0]["students"], 2, "--dir {arg}");
+        let stray = format!("{arg}/30/recordings/notes.txt");
+        assert_eq!(seq["stray_files"], serde_json::json!([stray]), "--dir {arg}");
     }
 }
 

@@ -23,7 +23,7 @@ use crate::audit::fold::{Alert, GateFold};
 use crate::engine::gate::GateConfig;
 use crate::engine::seq::read_seq;
 use follow::{followers, poll_log};
-use tree::{Young, tree_events};
+use tree::{TreeState, tree_events};
 
 /// What `verify watch` follows and when it stops.
 #[derive(Debug, Clone)]
@@ -92,7 +92,7 @@ pub fn run_watch(
     let mut stats = Stats::default();
     let mut pending: Vec<notify::Result<Event>> = Vec::new();
     let mut limiter = Limiter::new(cfg.max_alerts_per_second);
-    let mut young: Vec<Young> = Vec::new();
+    let mut tree_state = TreeState::default();
     loop {
         let turn = Instant::now();
         if stop.load(Ordering::SeqCst) {
@@ -120,9 +120,9 @@ pub fn run_watch(
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
             .collect();
         if let Some(s) = &cfg.gate.seq
-            && (!events.is_empty() || !young.is_empty())
+            && (!events.is_empty() || !tree_state.idle())
         {
-            let reads = tree_events(s, &mut fold, events, &mut young, Instant::now(), cfg.tick);
+            let reads = tree_events(s, &mut fold, events, &mut tree_state, Instant::now(), cfg.tick, false);
             if reads > 0 {
                 stats.folder_reads = stats.folder_reads.saturating_add(reads);
                 last_activity = Instant::now();
@@ -158,6 +158,12 @@ pub fn run_watch(
         }
     }
     drop(watcher);
+    // Listings put off (at most one a second) are owed to the final report.
+    if let Some(s) = &cfg.gate.seq {
+        let events = pending.drain(..).chain(rx.try_iter()).collect();
+        let reads = tree_events(s, &mut fold, events, &mut tree_state, Instant::now(), cfg.tick, true);
+        stats.folder_reads = stats.folder_reads.saturating_add(reads);
+    }
     limiter.flush(sink)?;
     for f in followed.iter().filter_map(|f| f.follower.as_ref()) {
         stats.rotations = stats.rotations.saturating_add(f.rotations);
