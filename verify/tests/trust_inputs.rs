@@ -296,35 +296,59 @@ fn the_gate_fails_on_logs_without_logins_or_tasks() {
     assert_eq!(v["ids"]["summary"]["login_events"], 8, "{}", v["ids"]["summary"]);
 }
 
-/// Item 5, live: a log that appears during `verify watch` and starts with
-/// ASCII lines ("Booting worker") is decided on its first line that tells
-/// UTF-8 from GB18030, and its GB18030 logins are counted.
+/// Item 5, live: a log that starts with ASCII lines ("Booting worker"), one
+/// that exists at start and one that appears during `verify watch`, is
+/// decided on its first line that tells UTF-8 from GB18030, and its GB18030
+/// logins are counted.
 #[test]
 fn watch_detects_gb18030_in_a_log_that_starts_with_ascii() {
-    let d = tempfile::tempdir().unwrap();
-    let log = d.path().join("gunicorn.log");
-    let child = watch_in(
-        d.path(),
-        &["--log", "gunicorn.log", "--duration", "3s", "--format", "json"],
-    );
-    std::thread::sleep(Duration::from_millis(600));
-    let mut text = String::from("[2025-11-23 17:59:59 +0800] [7] [INFO] Booting worker with pid: 7\n");
+    let booting = "[2025-11-23 17:59:59 +0800] [7] [INFO] Booting worker with pid: 7\n";
+    let mut logins = String::new();
     for n in 1..=3 {
-        text.push_str(&format!(
+        logins.push_str(&format!(
             "[2025-11-23 18:00:0{n} +0800] [7] [INFO] 登录成功 student_id=test_{n:05} exam_id=30 ip=10.0.0.{n}\n"
         ));
     }
-    let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
-    fs::write(&log, &bytes[..]).unwrap();
-    let out = finish(child, Duration::from_secs(60));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ids = &v["ids"];
-    assert_eq!(
-        ids["summary"]["login_events"],
-        3,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(ids["files"][0]["encoding"], "gb18030");
-    assert_eq!(out.status.code(), Some(0), "{}", v["failed_on"]);
+    let (logins, _, _) = encoding_rs::GB18030.encode(&logins);
+    let runs: Vec<_> = [false, true]
+        .into_iter()
+        .map(|exists| {
+            let d = tempfile::tempdir().unwrap();
+            if exists {
+                fs::write(d.path().join("gunicorn.log"), booting).unwrap();
+            }
+            let child = watch_in(
+                d.path(),
+                &["--log", "gunicorn.log", "--duration", "3s", "--format", "json"],
+            );
+            (exists, d, child)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(600));
+    for (exists, d, _) in &runs {
+        let mut bytes = if *exists {
+            Vec::new()
+        } else {
+            booting.as_bytes().to_vec()
+        };
+        bytes.extend_from_slice(&logins);
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.path().join("gunicorn.log"))
+            .unwrap();
+        std::io::Write::write_all(&mut f, &bytes).unwrap();
+    }
+    for (exists, _d, child) in runs {
+        let out = finish(child, Duration::from_secs(60));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ids = &v["ids"];
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            ids["summary"]["login_events"], 3,
+            "log there at start: {exists}; {stderr}"
+        );
+        assert_eq!(ids["files"][0]["encoding"], "gb18030", "log there at start: {exists}");
+        assert_eq!(out.status.code(), Some(0), "{}", v["failed_on"]);
+    }
 }
