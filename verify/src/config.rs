@@ -97,6 +97,36 @@ pub fn absolute(path: &Path, flag: &str) -> Result<PathBuf, UsageError> {
     Ok(abs.components().collect())
 }
 
+/// The largest `--config` file read.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads a small text file the user named (`--config`, `--merge`): a regular
+/// file only (`/dev/zero` would grow memory without end, a FIFO would hang),
+/// at most `cap` bytes.
+pub fn read_user_file(path: &Path, flag: &str, cap: u64) -> Result<String, UsageError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let err = |e: String| UsageError(format!("{flag} {}: {e}", path.display()));
+    let m = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    if !m.is_file() {
+        return Err(err("not a regular file".into()));
+    }
+    // Non-blocking: a file swapped for a FIFO after the check cannot hang the open.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| err(e.to_string()))?;
+    let mut bytes = Vec::new();
+    f.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(e.to_string()))?;
+    if bytes.len() as u64 > cap {
+        return Err(err(format!("larger than {cap} bytes, the most read")));
+    }
+    String::from_utf8(bytes).map_err(|_| err("not UTF-8 text".into()))
+}
+
 /// Parses `--fail-on` for an audit's kinds.
 pub fn fail_on<K: Kind>(text: Option<&str>) -> Result<FailOn<K>, UsageError> {
     match text {
@@ -371,8 +401,7 @@ impl GateArgs {
         match &self.config {
             None => Ok(GateFile::default()),
             Some(p) => {
-                let text =
-                    std::fs::read_to_string(p).map_err(|e| UsageError(format!("--config {}: {e}", p.display())))?;
+                let text = read_user_file(p, "--config", MAX_CONFIG_BYTES)?;
                 toml::from_str(&text).map_err(|e| UsageError(format!("--config {}: {e}", p.display())))
             }
         }

@@ -40,7 +40,7 @@ fn finish(mut child: Child, limit: Duration) -> Output {
     while child.try_wait().unwrap().is_none() {
         if t.elapsed() > limit {
             child.kill().unwrap();
-            panic!("verify watch did not stop by itself within {limit:?}");
+            panic!("verify did not stop by itself within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -350,5 +350,41 @@ fn watch_detects_gb18030_in_a_log_that_starts_with_ascii() {
         );
         assert_eq!(ids["files"][0]["encoding"], "gb18030", "log there at start: {exists}");
         assert_eq!(out.status.code(), Some(0), "{}", v["failed_on"]);
+    }
+}
+
+/// Runs `verify` with a hang guard (a FIFO must not block it).
+fn verify_guarded(args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child, Duration::from_secs(20))
+}
+
+/// `gate --config` and `gate --merge` read regular files only, with a size
+/// cap: `/dev/zero` grew memory without end, a FIFO hung.
+#[test]
+fn config_and_merge_files_must_be_regular_and_small() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let big = d.path().join("big.toml");
+    fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    for (flag, file, says) in [
+        ("--config", "/dev/zero", "not a regular file"),
+        ("--config", fifo, "not a regular file"),
+        ("--config", big.to_str().unwrap(), "larger than 1048576 bytes"),
+        ("--merge", "/dev/zero", "not a regular file"),
+        ("--merge", fifo, "not a regular file"),
+    ] {
+        let out = verify_guarded(&["gate", flag, file, "--dir", "."]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {file}: {stderr}");
+        assert!(stderr.contains(&format!("{flag} {file}: {says}")), "{stderr}");
     }
 }
