@@ -1,7 +1,7 @@
 //! Validated, typed configuration built from the command line.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::audit::merge::MergeRules;
 use crate::audit::seq::SeqRules;
@@ -17,6 +17,7 @@ use crate::idspace::IdRange;
 use crate::report::ids::IdsKind;
 use crate::report::merge::MergeKind;
 use crate::sources::logfile::EncodingChoice;
+pub use crate::sources::named::{MAX_CONFIG_BYTES, absolute, read_user_file};
 use crate::sources::tree::ScanOptions;
 
 /// A usage error: bad flag values. Exit code 2.
@@ -87,45 +88,6 @@ pub fn expectation(a: &ExpectArgs) -> Result<Expectation, UsageError> {
 
 /// The largest population `--expect` takes.
 pub const MAX_POPULATION: u64 = 10_000_000;
-
-/// A path the user named, made absolute against the current directory, once,
-/// here: notify reports absolute paths, and a relative `--dir` matched none of
-/// them. `..` is kept (lexical resolution is wrong across symbolic links); `.`
-/// and a trailing `/` go, so that paths built from it compare equal.
-pub fn absolute(path: &Path, flag: &str) -> Result<PathBuf, UsageError> {
-    let abs = std::path::absolute(path).map_err(|e| UsageError(format!("{flag} {}: {e}", path.display())))?;
-    Ok(abs.components().collect())
-}
-
-/// The largest `--config` file read.
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
-
-/// Reads a small text file the user named (`--config`, `--merge`): a regular
-/// file only (`/dev/zero` would grow memory without end, a FIFO would hang),
-/// at most `cap` bytes.
-pub fn read_user_file(path: &Path, flag: &str, cap: u64) -> Result<String, UsageError> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let err = |e: String| UsageError(format!("{flag} {}: {e}", path.display()));
-    let m = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-    if !m.is_file() {
-        return Err(err("not a regular file".into()));
-    }
-    // Non-blocking: a file swapped for a FIFO after the check cannot hang the open.
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| err(e.to_string()))?;
-    let mut bytes = Vec::new();
-    f.take(cap.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| err(e.to_string()))?;
-    if bytes.len() as u64 > cap {
-        return Err(err(format!("larger than {cap} bytes, the most read")));
-    }
-    String::from_utf8(bytes).map_err(|_| err("not UTF-8 text".into()))
-}
 
 /// Parses `--fail-on` for an audit's kinds.
 pub fn fail_on<K: Kind>(text: Option<&str>) -> Result<FailOn<K>, UsageError> {
