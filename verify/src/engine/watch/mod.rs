@@ -93,6 +93,8 @@ pub fn run_watch(
     let mut pending: Vec<notify::Result<Event>> = Vec::new();
     let mut limiter = Limiter::new(cfg.max_alerts_per_second);
     let mut tree_state = TreeState::default();
+    // When the tree was last looked at: at most once per tick.
+    let mut tree_turn: Option<Instant> = None;
     loop {
         let turn = Instant::now();
         if stop.load(Ordering::SeqCst) {
@@ -122,7 +124,13 @@ pub fn run_watch(
         if let Some(s) = &cfg.gate.seq
             && (!events.is_empty() || !tree_state.idle())
         {
-            let reads = tree_events(s, &mut fold, events, &mut tree_state, Instant::now(), cfg.tick, false);
+            let now = Instant::now();
+            let woken = !events.is_empty();
+            let reads = tree_events(s, &mut fold, events, &mut tree_state, now, cfg.tick, false);
+            // A turn that only found no young folder due did not look.
+            if woken || reads > 0 {
+                tree_turn = Some(now);
+            }
             if reads > 0 {
                 stats.folder_reads = stats.folder_reads.saturating_add(reads);
                 last_activity = Instant::now();
@@ -140,9 +148,9 @@ pub fn run_watch(
             })?;
             last_summary = Instant::now();
         }
-        // One turn per tick, however many events arrive: each turn reads the
-        // folders that changed, and a turn woken by every event read young
-        // folders hundreds of times a second.
+        // The tree is looked at once per tick at most, however many events
+        // arrive (a turn woken by every event read young folders hundreds of
+        // times a second); an event after a quiet tick is handled at once.
         let wait = cfg
             .duration
             .map_or(cfg.tick, |d| d.saturating_sub(start.elapsed()).min(cfg.tick));
@@ -152,7 +160,12 @@ pub fn run_watch(
         };
         while let Some(left) = end.checked_duration_since(Instant::now()).filter(|l| !l.is_zero()) {
             match rx.recv_timeout(left) {
-                Ok(ev) => pending.push(ev),
+                Ok(ev) => {
+                    pending.push(ev);
+                    if tree_turn.is_none_or(|t| t.elapsed() >= cfg.tick) {
+                        break;
+                    }
+                }
                 Err(_) => break,
             }
         }
