@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark of `verify watch` (run by scripts/bench-watch.sh): latency from a
 log append or a file creation to the alert on stderr (p50, p99), and CPU while
-idle and at 1,000 lines/s. Everything in a temporary folder; bounded in time."""
+idle, at 1,000 lines/s, and while 1,000 student folders appear over a minute
+(ONLY=folders runs that one alone; FOLDERS and SECONDS_ change its size). Everything in a temporary folder; bounded in time."""
 import os, random, statistics, subprocess, sys, tempfile, threading, time
 
 VERIFY = sys.argv[1]
@@ -99,6 +100,42 @@ def cpu(rate):
         return used / secs * 100
 
 
+def cpu_folders(n, secs):
+    """CPU of `verify watch --dir` while `n` student folders appear over `secs`
+    seconds, each with a first segment written in 16 chunks (as an upload
+    lands), and the folder reads it counted."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = os.path.join(tmp, "server_data", "30", "recordings")
+        os.makedirs(rec)
+        p = subprocess.Popen([VERIFY, "watch", "--dir", "server_data", "--duration", f"{int(secs) + 5}s",
+                              "--summary-interval", "1h", "--format", "json"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp)
+        time.sleep(0.5)
+        c0, t0 = cpu_seconds(p.pid), time.monotonic()
+        chunk = b"x" * 4096
+        for i in range(n):
+            sid = f"test_{i:05d}"
+            d = os.path.join(rec, sid)
+            os.makedirs(d)
+            with open(os.path.join(d, f"{sid}_20251123_180000_seq_0001.mp4"), "wb") as f:
+                for _ in range(16):
+                    f.write(chunk)
+                    f.flush()
+            time.sleep(max(0.0, t0 + (i + 1) * secs / n - time.monotonic()))
+        used = cpu_seconds(p.pid) - c0
+        wall = time.monotonic() - t0
+        _, err = p.communicate(timeout=60)
+        reads = next((l for l in reversed(err.splitlines()) if "folder reads" in l), "?")
+        return used / wall * 100, used, wall, reads.strip()
+
+
+if os.environ.get("ONLY") == "folders":
+    n, secs = int(os.environ.get("FOLDERS", "1000")), float(os.environ.get("SECONDS_", "60"))
+    pct_core, used, wall, reads = cpu_folders(n, secs)
+    print(f"CPU while {n} student folders appear over {wall:.0f} s: {pct_core:.2f} % of one core "
+          f"({used:.2f} CPU-s); {reads}")
+    sys.exit(0)
+
 for name, lat in [("log append -> duplicate alert, --tick 100ms (default)", log_latency("100ms")),
                   ("log append -> duplicate alert, --tick 20ms", log_latency("20ms")),
                   ("file created -> gap alert, inotify", file_latency([])),
@@ -106,3 +143,5 @@ for name, lat in [("log append -> duplicate alert, --tick 100ms (default)", log_
     print(f"{name}: p50 {pct(lat, 0.5):.0f} ms, p99 {pct(lat, 0.99):.0f} ms, max {max(lat) * 1000:.0f} ms ({len(lat)} samples)")
 print(f"CPU idle: {cpu(0):.2f} % of one core")
 print(f"CPU at 1,000 lines/s: {cpu(1000):.1f} % of one core")
+pct_core, used, wall, reads = cpu_folders(1000, 60)
+print(f"CPU while 1000 student folders appear over {wall:.0f} s: {pct_core:.2f} % of one core ({used:.2f} CPU-s); {reads}")

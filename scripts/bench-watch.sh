@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of `verify watch`: alert latency (log append and file creation,
-# inotify and --poll) and CPU (idle, 1,000 lines/s). Results printed and
-# written to target/bench/watch/results.txt. Env: SAMPLES (default 100).
+# inotify and --poll) and CPU (idle, 1,000 lines/s, 1,000 new student folders
+# in a minute). Results printed and written to target/bench/watch/results.txt.
+# Env: SAMPLES (default 100); ONLY=folders for the folder row alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p verify

@@ -119,9 +119,14 @@ pub struct GateArgs {
     /// Student ID prefix (default test_).
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
-    /// Log encoding: utf-8, gb18030, gbk, auto (default utf-8).
+    /// Log encoding: utf-8, gb18030, gbk, auto (default auto: per file, UTF-8
+    /// or GB18030).
     #[arg(long, value_name = "ENC")]
     pub encoding: Option<String>,
+    /// Pass logs that hold lines but not one login or task (`ids:no_logins`,
+    /// `merge:no_tasks` fail otherwise).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Gaps fail only when missing seqs exceed this share of the seqs expected (e.g. 0.01).
     #[arg(long, value_name = "RATIO")]
     pub max_missing_ratio: Option<f64>,
@@ -152,9 +157,13 @@ pub struct MergeArgs {
     /// Student IDs are this prefix followed by digits.
     #[arg(long, default_value = "test_", value_name = "PREFIX")]
     pub prefix: String,
-    /// Encoding: utf-8, gb18030, gbk, or auto.
-    #[arg(long, default_value = "utf-8", value_name = "ENC")]
+    /// Encoding: utf-8, gb18030, gbk, or auto (per file: UTF-8 when its head
+    /// is valid UTF-8, else GB18030 when it decodes cleanly as GB18030).
+    #[arg(long, default_value = "auto", value_name = "ENC")]
     pub encoding: String,
+    /// Pass a log that holds lines but not one task (`merge:no_tasks` fails otherwise).
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -174,9 +183,13 @@ pub struct IdsArgs {
     /// `id` (required), `ts` and `source`. --event, when also given, still gates lines.
     #[arg(long, value_name = "REGEX")]
     pub pattern: Option<String>,
-    /// Encoding of the logs: utf-8, gb18030, gbk, or auto (per file, from its head).
-    #[arg(long, default_value = "utf-8", value_name = "ENC")]
+    /// Encoding of the logs: utf-8, gb18030, gbk, or auto (per file, from its
+    /// head: UTF-8 when valid UTF-8, else GB18030 when it decodes cleanly).
+    #[arg(long, default_value = "auto", value_name = "ENC")]
     pub encoding: String,
+    /// Pass a log that holds lines but not one login (`ids:no_logins` fails otherwise).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Logins of one ID this close together are a collision, farther apart a relogin (e.g. 120s, 2m).
     #[arg(long, default_value = "120s", value_name = "DURATION")]
     pub window: String,

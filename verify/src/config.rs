@@ -14,7 +14,10 @@ use crate::engine::seq::SeqConfig;
 use crate::expect::Expectation;
 use crate::findings::{FailOn, Kind};
 use crate::idspace::IdRange;
+use crate::report::ids::IdsKind;
+use crate::report::merge::MergeKind;
 use crate::sources::logfile::EncodingChoice;
+pub use crate::sources::named::{MAX_CONFIG_BYTES, absolute, read_user_file};
 use crate::sources::tree::ScanOptions;
 
 /// A usage error: bad flag values. Exit code 2.
@@ -157,13 +160,17 @@ impl IdsArgs {
                 self.encoding
             ))
         })?;
+        let mut fail_on = fail_on(self.output.fail_on.as_deref())?;
+        if self.allow_empty {
+            fail_on.remove(IdsKind::NoLogins);
+        }
         Ok(IdsConfig {
             logs: self.logs.clone(),
             matcher,
             encoding,
             window_secs: parse_duration(&self.window)?,
             expect: expectation(&self.expect)?,
-            fail_on: fail_on(self.output.fail_on.as_deref())?,
+            fail_on,
             threads: self.threads,
             split_min_bytes: crate::engine::ids::SPLIT_MIN_BYTES,
         })
@@ -189,7 +196,13 @@ impl MergeArgs {
                 id: crate::classify::login::id_regex(&self.prefix),
             },
             encoding: encoding(&self.encoding)?,
-            fail_on: fail_on(self.output.fail_on.as_deref())?,
+            fail_on: {
+                let mut f = fail_on(self.output.fail_on.as_deref())?;
+                if self.allow_empty {
+                    f.remove(MergeKind::NoTasks);
+                }
+                f
+            },
         })
     }
 }
@@ -216,7 +229,8 @@ impl SeqArgs {
         }
         Ok(SeqConfig {
             keep_segments: false,
-            dir: self.dir.clone(),
+            dir: absolute(&self.dir, "--dir")?,
+            dir_shown: self.dir.clone(),
             scan: ScanOptions {
                 exts,
                 follow_links: self.follow_links,
@@ -282,6 +296,8 @@ pub struct GateFile {
     pub prefix: Option<String>,
     pub encoding: Option<String>,
     pub max_missing_ratio: Option<f64>,
+    /// As `--allow-empty`.
+    pub allow_empty: Option<bool>,
     /// `check:kind` items, as `--fail-on`.
     #[serde(default)]
     pub fail_on: Vec<String>,
@@ -325,14 +341,29 @@ pub fn gate_fail_on(items: &[String]) -> Result<FailOnSets, UsageError> {
     })
 }
 
+/// Warnings about a `--fail-on` that is legal but likely a mistake: a plain
+/// `cross:KIND` replaces the cross set, and so can stop `acked_missing` (the
+/// server lost an upload it acknowledged) from failing the run.
+pub fn fail_on_warnings(sets: &FailOnSets) -> Vec<String> {
+    use crate::report::gate::CrossKind;
+    let mut out = Vec::new();
+    if !sets.cross.fails(CrossKind::AckedMissing) {
+        out.push(
+            "--fail-on leaves out cross:acked_missing: an upload the server acknowledged and lost \
+             no longer fails the run (write +cross:KIND to add to the default set instead of replacing it)"
+                .to_string(),
+        );
+    }
+    out
+}
+
 impl GateArgs {
     /// Reads `--config` when given.
     pub fn file(&self) -> Result<GateFile, UsageError> {
         match &self.config {
             None => Ok(GateFile::default()),
             Some(p) => {
-                let text =
-                    std::fs::read_to_string(p).map_err(|e| UsageError(format!("--config {}: {e}", p.display())))?;
+                let text = read_user_file(p, "--config", MAX_CONFIG_BYTES)?;
                 toml::from_str(&text).map_err(|e| UsageError(format!("--config {}: {e}", p.display())))
             }
         }
@@ -343,7 +374,11 @@ impl GateArgs {
         let pick = |flag: &Vec<String>, key: &Vec<String>| if flag.is_empty() { key.clone() } else { flag.clone() };
         let mut fail_items = file.fail_on.clone();
         fail_items.extend(self.output.fail_on.clone());
-        let sets = gate_fail_on(&fail_items)?;
+        let mut sets = gate_fail_on(&fail_items)?;
+        if self.allow_empty || file.allow_empty == Some(true) {
+            sets.ids.remove(IdsKind::NoLogins);
+            sets.merge.remove(MergeKind::NoTasks);
+        }
         let mut expect_args = ExpectArgs {
             expect: pick(&self.expect.expect, &file.expect),
             expect_prefix: self.expect.expect_prefix.clone(),
@@ -360,7 +395,7 @@ impl GateArgs {
             .clone()
             .or(file.prefix.clone())
             .unwrap_or_else(|| "test_".into());
-        let enc = encoding(self.encoding.as_deref().or(file.encoding.as_deref()).unwrap_or("utf-8"))?;
+        let enc = encoding(self.encoding.as_deref().or(file.encoding.as_deref()).unwrap_or("auto"))?;
         let logs = pick(&self.logs, &file.log);
         let celery = pick(&self.celery_logs, &file.celery_log);
         let dir = self.dir.clone().or(file.dir.clone());
@@ -387,9 +422,11 @@ impl GateArgs {
                 })
             })
             .transpose()?;
-        let seq = dir.map(|d| SeqConfig {
+        let dir = dir.map(|d| absolute(&d, "--dir").map(|abs| (abs, d))).transpose()?;
+        let seq = dir.map(|(d, shown)| SeqConfig {
             keep_segments: !ledgers.is_empty(),
             dir: d,
+            dir_shown: shown,
             scan: ScanOptions {
                 exts: vec!["mp4".into()],
                 follow_links: self.follow_links,

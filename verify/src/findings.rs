@@ -59,6 +59,11 @@ impl<K: Kind> FailOn<K> {
         Ok(set)
     }
 
+    /// Stops `kind` failing the run (`--allow-empty`).
+    pub fn remove(&mut self, kind: K) {
+        self.kinds.remove(&kind);
+    }
+
     /// True when findings of `kind` fail the run.
     pub fn fails(&self, kind: K) -> bool {
         self.kinds.contains(&kind)

@@ -105,12 +105,13 @@ fn run_merge(args: &cli::MergeArgs) -> anyhow::Result<Outcome> {
 fn run_gate(args: &cli::GateArgs) -> anyhow::Result<Outcome> {
     let file = args.file()?;
     let (cfg, sets) = args.to_config(&file)?;
+    warn_fail_on(&sets);
     let report = if args.merge.is_empty() {
         engine::gate::run_gate(&cfg)?
     } else {
         let mut reports = Vec::new();
         for p in &args.merge {
-            let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("read --merge {}: {e}", p.display()))?;
+            let text = config::read_user_file(p, "--merge", MAX_REPORT_BYTES)?;
             let r: report::gate::GateReport = serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("--merge {}: not a verify.gate/1 report: {e}", p.display()))?;
             reports.push((p.display().to_string(), r));
@@ -148,10 +149,20 @@ fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
     let in_place =
         std::io::IsTerminal::is_terminal(&io::stderr()) && std::env::var_os("TERM").is_some_and(|t| t != "dumb");
     let (wcfg, sets) = args.to_config(in_place)?;
+    warn_fail_on(&sets);
     let screen = render::watch::Screen { in_place };
     let mut err = io::stderr();
     let fold = engine::watch::run_watch(&wcfg, &mut |ev| screen.write(&mut err, &ev))?;
     emit_gate(&args.gate, &fold.report(), &sets)
+}
+
+/// The largest report `gate --merge` reads (a report lists every student).
+const MAX_REPORT_BYTES: u64 = 1 << 30;
+
+fn warn_fail_on(sets: &engine::gate::FailOnSets) {
+    for w in config::fail_on_warnings(sets) {
+        eprintln!("verify: warning: {w}");
+    }
 }
 
 /// Writes one audit in the chosen format, plus JUnit when asked.

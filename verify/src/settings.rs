@@ -41,8 +41,11 @@ pub struct IdsConfig {
 pub struct SeqConfig {
     /// Keep each segment's seq, size and name for the ledger reconciliation.
     pub keep_segments: bool,
-    /// The tree to scan.
+    /// The tree to scan, absolute (`config::absolute`): notify reports
+    /// absolute paths, and every path of the scan is matched against them.
     pub dir: PathBuf,
+    /// `--dir` as the user wrote it: the report shows paths under it so.
+    pub dir_shown: PathBuf,
     /// How folders are read.
     pub scan: ScanOptions,
     /// Per-student checks.
@@ -53,6 +56,27 @@ pub struct SeqConfig {
     pub fail_on: FailOn<SeqKind>,
     /// Worker threads (0: one per core).
     pub threads: usize,
+}
+
+impl SeqConfig {
+    /// A path of the scan (escaped, as in reports) written under `--dir` as
+    /// the user gave it: `server_data/30/recordings`, not `/home/…/server_data/…`.
+    pub fn shown(&self, path: &str) -> String {
+        let abs = crate::text::escape_os(self.dir.as_os_str());
+        let typed = crate::text::escape_os(self.dir_shown.as_os_str());
+        if abs == typed {
+            return path.to_string();
+        }
+        let typed = match typed.trim_end_matches('/') {
+            "" => "/",
+            t => t,
+        };
+        match path.strip_prefix(abs.as_str()) {
+            Some("") => typed.to_string(),
+            Some(rest) if rest.starts_with('/') => format!("{}{rest}", typed.trim_end_matches('/')),
+            _ => path.to_string(),
+        }
+    }
 }
 
 /// Everything `verify merge` needs.

@@ -10,7 +10,7 @@ use crate::findings::{FailOn, Kind, judge};
 use crate::report::PathError;
 use crate::report::gate::GateReport;
 use crate::report::ids::{IdsKind, IdsReport};
-use crate::report::merge::{MergeKind, MergeReport, TaskStats};
+use crate::report::merge::{MergeFile, MergeKind, MergeReport, TaskStats};
 use crate::report::seq::{SeqKind, SeqReport, StudentRef};
 pub use crate::settings::GateConfig;
 
@@ -146,12 +146,15 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
     let mut base = reports[0].1.clone();
     let collisions = duplicates.iter().filter(|d| d.kind == IdsKind::Collision).count() as u64;
     let malformed: u64 = reports.iter().map(|(_, r)| r.malformed.count).sum();
+    let lines = reports.iter().fold(0u64, |a, (_, r)| a.saturating_add(r.summary.lines));
+    let no_logins = u64::from(lines > 0 && fold.events == 0);
     let counts = [
         (IdsKind::Collision, collisions),
         (IdsKind::Relogin, duplicates.len() as u64 - collisions),
         (IdsKind::Missing, missing.len() as u64),
         (IdsKind::Unexpected, unexpected.len() as u64),
         (IdsKind::Malformed, malformed),
+        (IdsKind::NoLogins, no_logins),
     ];
     let errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
     let (failed_on, verdict) = judge(counts, fail_on, !errors.is_empty());
@@ -308,6 +311,15 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
         s.warnings = s.warnings.saturating_add(o.warnings);
     }
     base.tasks = tasks.into_values().collect();
+    base.files = reports
+        .iter()
+        .flat_map(|(label, r)| {
+            r.files.iter().map(move |f| MergeFile {
+                path: format!("{label}:{}", f.path),
+                ..f.clone()
+            })
+        })
+        .collect();
     base.failures = reports.iter().flat_map(|(_, r)| r.failures.clone()).collect();
     base.never_finished = reports.iter().flat_map(|(_, r)| r.never_finished.clone()).collect();
     base.server_gaps = reports.iter().flat_map(|(_, r)| r.server_gaps.clone()).collect();
@@ -321,6 +333,7 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
         (MergeKind::NeverFinished, base.never_finished.len() as u64),
         (MergeKind::Retried, base.summary.retries),
         (MergeKind::Warning, base.warnings.len() as u64),
+        (MergeKind::NoTasks, base.summary.no_tasks()),
     ];
     (base.failed_on, base.verdict) = judge(counts, fail_on, !base.errors.is_empty());
     base

@@ -84,7 +84,9 @@ fn read_input(cfg: &IdsConfig, idx: usize, input: &Input, limit: Option<u64>) ->
 fn sample(cfg: &IdsConfig, head: &[u8], res: &mut FileResult) -> &'static Encoding {
     let enc = logfile::resolve(cfg.encoding, head);
     let log = &mut res.log;
-    log.encoding = Some(enc);
+    // A whole file of ASCII says nothing about what follows: `watch` decides
+    // on the first live line that tells UTF-8 from GB18030.
+    log.encoding = (!logfile::undecided(cfg.encoding, head)).then_some(enc);
     log.summary.encoding = enc.name().to_ascii_lowercase();
     if cfg.encoding == EncodingChoice::Auto {
         log.auto_chose = Some(if enc == UTF_8 { "utf-8" } else { "gb18030" });

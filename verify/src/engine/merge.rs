@@ -59,6 +59,7 @@ fn read_one(
 ) -> std::io::Result<()> {
     let (head, head_err) = logfile::read_head(&mut reader, SAMPLE_BYTES);
     let enc = logfile::resolve(cfg.encoding, &head);
+    let undecided = logfile::undecided(cfg.encoding, &head);
     let fold = &mut part.fold;
     let mut on = |i: u64, l: &[u8]| fold.observe(&cfg.rules, idx, i + 1, &logfile::decode(enc, l).0);
     let (st, err) = match head_err {
@@ -67,7 +68,7 @@ fn read_one(
     };
     if let Some(log) = part.logs.get_mut(idx) {
         log.lines = st.lines;
-        log.encoding = Some(enc);
+        log.encoding = (!undecided).then_some(enc);
     }
     err.map_or(Ok(()), Err)
 }

@@ -34,7 +34,7 @@ pub fn run_seq(cfg: &SeqConfig) -> Result<SeqReport, ScanError> {
 /// otherwise each folder is audited as it is read and only findings stay.
 pub fn read_seq(cfg: &SeqConfig, live: Option<Instant>) -> Result<SeqPart, ScanError> {
     let root_err = |source| ScanError::Root {
-        path: escape_os(cfg.dir.as_os_str()),
+        path: escape_os(cfg.dir_shown.as_os_str()),
         source,
     };
     let (layout, exam_dirs, detect_errors) = tree::detect(&cfg.dir, cfg.scan.follow_links).map_err(root_err)?;

@@ -62,7 +62,11 @@ impl AuditView for IdsView<'_> {
         let note = |kind: IdsKind, n: u64| kind_note(self.fail_on, kind, n);
         let mut rows = vec![
             ["lines".into(), s.lines.to_string(), format!("{} file(s)", s.files)],
-            ["login events".into(), s.login_events.to_string(), String::new()],
+            [
+                "login events".into(),
+                s.login_events.to_string(),
+                note(IdsKind::NoLogins, s.no_logins()),
+            ],
             ["distinct IDs".into(), s.distinct_ids.to_string(), String::new()],
             [
                 "duplicated IDs".into(),
@@ -136,6 +140,17 @@ impl AuditView for IdsView<'_> {
                 .iter()
                 .map(|id| row(id, IdsKind::Unexpected, "logged in, not in --expect".into())),
         );
+        if r.summary.no_logins() > 0 {
+            rows.push(row(
+                "",
+                IdsKind::NoLogins,
+                format!(
+                    "{} lines in {} file(s), not one login event: the wrong log (gunicorn's error log holds them), \
+                     the wrong --encoding or the wrong --event? (--allow-empty accepts a log without logins)",
+                    r.summary.lines, r.summary.files
+                ),
+            ));
+        }
         rows.extend(r.malformed.samples.iter().map(|s| {
             row(
                 "",

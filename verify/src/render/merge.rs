@@ -74,6 +74,16 @@ impl AuditView for MergeView<'_> {
                 note(MergeKind::Warning, s.warnings),
             ],
         ];
+        if s.no_tasks() > 0 {
+            rows.push(["tasks".into(), "0".into(), note(MergeKind::NoTasks, s.no_tasks())]);
+        }
+        for f in &self.report.files {
+            rows.push([
+                format!("file {}", f.path),
+                format!("{} lines", f.lines),
+                f.encoding.clone(),
+            ]);
+        }
         for t in &self.report.tasks {
             let d = t.duration_ms.map_or(String::new(), |d| {
                 format!("; ms p50 {:.1} p99 {:.1} max {:.1}", d.p50, d.p99, d.max)
@@ -128,6 +138,17 @@ impl AuditView for MergeView<'_> {
                 format!("{}[{}] received at {}:{}, never finished", t.name, t.id, t.file, t.line),
             )
         }));
+        if r.summary.no_tasks() > 0 {
+            rows.push(row(
+                "",
+                MergeKind::NoTasks,
+                format!(
+                    "{} lines in {} file(s), not one task line: the wrong log or the wrong --encoding? \
+                     (--allow-empty accepts a log without tasks)",
+                    r.summary.lines, r.summary.files
+                ),
+            ));
+        }
         rows.extend(
             r.warnings
                 .iter()

@@ -23,6 +23,9 @@ pub enum IdsKind {
     Unexpected,
     /// A login line without a student ID.
     Malformed,
+    /// Lines read, and not one login event among them: the wrong file, the
+    /// wrong encoding or the wrong `--event` (`--allow-empty` accepts it).
+    NoLogins,
 }
 
 impl Kind for IdsKind {
@@ -32,6 +35,7 @@ impl Kind for IdsKind {
         IdsKind::Missing,
         IdsKind::Unexpected,
         IdsKind::Malformed,
+        IdsKind::NoLogins,
     ];
 
     fn name(self) -> &'static str {
@@ -41,11 +45,12 @@ impl Kind for IdsKind {
             IdsKind::Missing => "missing",
             IdsKind::Unexpected => "unexpected",
             IdsKind::Malformed => "malformed",
+            IdsKind::NoLogins => "no_logins",
         }
     }
 
     fn fails_by_default(self) -> bool {
-        matches!(self, IdsKind::Collision | IdsKind::Missing)
+        matches!(self, IdsKind::Collision | IdsKind::Missing | IdsKind::NoLogins)
     }
 }
 
@@ -112,6 +117,13 @@ pub struct IdsSummary {
     pub undecodable_lines: u64,
     /// The `--window` used to tell collisions from relogins, in seconds.
     pub window_seconds: u64,
+}
+
+impl IdsSummary {
+    /// 1 when lines were read and not one was a login (`ids:no_logins`).
+    pub fn no_logins(&self) -> u64 {
+        u64::from(self.lines > 0 && self.login_events == 0)
+    }
 }
 
 /// One file read.

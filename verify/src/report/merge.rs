@@ -23,6 +23,9 @@ pub enum MergeKind {
     Retried,
     /// Another per-student warning of the worker.
     Warning,
+    /// Lines read, and not one task line among them: the wrong file or the
+    /// wrong encoding (`--allow-empty` accepts it).
+    NoTasks,
 }
 
 impl Kind for MergeKind {
@@ -32,6 +35,7 @@ impl Kind for MergeKind {
         MergeKind::NeverFinished,
         MergeKind::Retried,
         MergeKind::Warning,
+        MergeKind::NoTasks,
     ];
 
     fn name(self) -> &'static str {
@@ -41,13 +45,14 @@ impl Kind for MergeKind {
             MergeKind::NeverFinished => "never_finished",
             MergeKind::Retried => "retried",
             MergeKind::Warning => "warning",
+            MergeKind::NoTasks => "no_tasks",
         }
     }
 
     fn fails_by_default(self) -> bool {
         matches!(
             self,
-            MergeKind::ServerGap | MergeKind::TaskFailed | MergeKind::NeverFinished
+            MergeKind::ServerGap | MergeKind::TaskFailed | MergeKind::NeverFinished | MergeKind::NoTasks
         )
     }
 }
@@ -64,6 +69,10 @@ pub struct MergeReport {
     pub failed_on: Vec<MergeKind>,
     /// Totals.
     pub summary: MergeSummary,
+    /// One entry per file read, with the encoding it was read in (absent
+    /// from reports of earlier versions).
+    #[serde(default)]
+    pub files: Vec<MergeFile>,
     /// Outcomes per task name, sorted by name.
     pub tasks: Vec<TaskStats>,
     /// Failures grouped by task name and exception type.
@@ -106,6 +115,25 @@ pub struct MergeSummary {
     pub missing_seqs: u64,
     /// Per-student warnings.
     pub warnings: u64,
+}
+
+impl MergeSummary {
+    /// 1 when lines were read and not one named a task (`merge:no_tasks`).
+    pub fn no_tasks(&self) -> u64 {
+        u64::from(self.lines > 0 && self.tasks == 0)
+    }
+}
+
+/// One celery log read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeFile {
+    /// Path as given (`-` for standard input).
+    pub path: String,
+    /// Encoding used: `utf-8`, `gb18030` or `gbk`.
+    pub encoding: String,
+    /// Lines read.
+    pub lines: u64,
 }
 
 /// Outcomes of one task name.

@@ -192,6 +192,13 @@ pub fn resolve(choice: EncodingChoice, head: &[u8]) -> &'static Encoding {
     }
 }
 
+/// True when `auto` read a whole file (shorter than the sample) of ASCII:
+/// it reads the same in UTF-8 and GB18030, and the lines still to come
+/// (`verify watch`) decide.
+pub fn undecided(choice: EncodingChoice, head: &[u8]) -> bool {
+    choice == EncodingChoice::Auto && head.len() < SAMPLE_BYTES && head.is_ascii()
+}
+
 /// Drops a last line that may have been cut mid-character by the sample size.
 fn trim_partial_char(head: &[u8]) -> &[u8] {
     match memchr::memrchr(b'\n', head) {
@@ -234,6 +241,15 @@ mod tests {
             "[2025-11-23 18:00:00 +0800] [1] [INFO] 登录成功 test_00001"
         );
         assert!(!decode(UTF_8, b"\xff ok").1);
+    }
+
+    #[test]
+    fn a_short_ascii_file_leaves_auto_undecided() {
+        let ascii = b"[2025-11-23 17:59:59 +0800] [7] [INFO] Booting worker\n";
+        assert!(undecided(EncodingChoice::Auto, ascii));
+        assert!(!undecided(EncodingChoice::Utf8, ascii));
+        assert!(!undecided(EncodingChoice::Auto, "登录成功\n".as_bytes()));
+        assert!(!undecided(EncodingChoice::Auto, &vec![b'a'; SAMPLE_BYTES]));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod lines;
 pub mod logfile;
+pub mod named;
 pub mod rawdir;
 pub mod tail;
 pub mod tree;

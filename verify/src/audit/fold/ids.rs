@@ -83,18 +83,30 @@ impl IdsPart {
     /// Returns the alert it raised: the first collision of an ID.
     pub fn observe_line(&mut self, cfg: &IdsConfig, file: usize, bytes: &[u8]) -> Option<Alert> {
         let log = self.logs.get_mut(file)?;
-        let enc = *log.encoding.get_or_insert_with(|| {
-            let enc = logfile::resolve(cfg.encoding, bytes);
-            log.summary.encoding = enc.name().to_ascii_lowercase();
-            if cfg.encoding == EncodingChoice::Auto {
-                log.auto_chose = Some(if enc == UTF_8 { "utf-8" } else { "gb18030" });
-            }
-            enc
-        });
         log.summary.lines = log.summary.lines.saturating_add(1);
         let line = log.summary.lines;
+        let enc = match log.encoding {
+            Some(enc) => enc,
+            // ASCII reads the same in UTF-8 and GB18030: `auto` waits for a
+            // line that tells them apart ("Booting worker" comes first).
+            None if cfg.encoding == EncodingChoice::Auto && bytes.is_ascii() => {
+                if let Some(ev) = &cfg.matcher.event {
+                    memchr::memmem::find(bytes, ev.as_bytes())?;
+                }
+                UTF_8
+            }
+            None => {
+                let enc = logfile::resolve(cfg.encoding, bytes);
+                log.encoding = Some(enc);
+                log.summary.encoding = enc.name().to_ascii_lowercase();
+                if cfg.encoding == EncodingChoice::Auto {
+                    log.auto_chose = Some(if enc == UTF_8 { "utf-8" } else { "gb18030" });
+                }
+                enc
+            }
+        };
         // As the batch scan: only lines holding the event word are decoded.
-        if let Some(ev) = &cfg.matcher.event {
+        if let (Some(ev), Some(_)) = (&cfg.matcher.event, log.encoding) {
             let word = log.event_bytes.get_or_insert_with(|| logfile::encode(enc, ev));
             memchr::memmem::find(bytes, word)?;
         }
@@ -143,12 +155,15 @@ impl IdsPart {
         let cmp = cfg.expect.compare(fold.by_id.keys().map(String::as_str));
         let collisions = duplicates.iter().filter(|d| d.kind == IdsKind::Collision).count() as u64;
         let relogins = (duplicates.len() as u64).saturating_sub(collisions);
+        let lines = files.iter().fold(0u64, |a, f| a.saturating_add(f.lines));
+        let no_logins = u64::from(lines > 0 && fold.events == 0);
         let counts = [
             (IdsKind::Collision, collisions),
             (IdsKind::Relogin, relogins),
             (IdsKind::Missing, cmp.missing.len() as u64),
             (IdsKind::Unexpected, cmp.unexpected.len() as u64),
             (IdsKind::Malformed, fold.malformed),
+            (IdsKind::NoLogins, no_logins),
         ];
         let (failed_on, verdict) = judge(counts, &cfg.fail_on, !self.errors.is_empty());
         IdsReport {
@@ -157,7 +172,7 @@ impl IdsPart {
             failed_on,
             summary: IdsSummary {
                 files: files.len() as u64,
-                lines: files.iter().fold(0u64, |a, f| a.saturating_add(f.lines)),
+                lines,
                 login_events: fold.events,
                 distinct_ids: fold.by_id.len() as u64,
                 duplicated_ids: duplicates.len() as u64,
@@ -188,8 +203,12 @@ impl IdsPart {
 
 fn file_warnings(cfg: &IdsConfig, r: &LogState) -> Vec<String> {
     let (s, mut w) = (&r.summary, Vec::new());
-    if let Some(enc) = r.auto_chose {
-        w.push(format!("{}: encoding detected as {enc}", s.path));
+    // `auto` is the default: only a choice other than UTF-8 is news.
+    if let Some(enc) = r.auto_chose.filter(|&e| e != "utf-8") {
+        w.push(format!(
+            "{}: encoding detected as {enc} (--encoding auto; give --encoding to force one)",
+            s.path
+        ));
     }
     let sampled_bad = s.undecodable_lines;
     if sampled_bad > 0 && sampled_bad.saturating_mul(1000) >= r.sampled_lines.max(1) * UNDECODABLE_WARN_PER_MILLE {

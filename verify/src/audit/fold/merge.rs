@@ -6,9 +6,10 @@ use encoding_rs::Encoding;
 use crate::audit::merge::MergeFold;
 use crate::findings::judge;
 use crate::report::PathError;
+use crate::report::merge::MergeFile;
 use crate::report::merge::{MergeKind, MergeReport, SCHEMA};
 use crate::settings::MergeConfig;
-use crate::sources::logfile;
+use crate::sources::logfile::{self, EncodingChoice};
 
 use super::Alert;
 
@@ -40,9 +41,13 @@ impl MergePart {
         let Some(log) = self.logs.get_mut(file) else {
             return Vec::new();
         };
-        let enc = *log
-            .encoding
-            .get_or_insert_with(|| logfile::resolve(cfg.encoding, bytes));
+        let enc = match log.encoding {
+            Some(enc) => enc,
+            // ASCII reads the same in UTF-8 and GB18030: `auto` waits for a
+            // line that tells them apart.
+            None if cfg.encoding == EncodingChoice::Auto && bytes.is_ascii() => encoding_rs::UTF_8,
+            None => *log.encoding.insert(logfile::resolve(cfg.encoding, bytes)),
+        };
         log.lines = log.lines.saturating_add(1);
         let text = logfile::decode(enc, bytes).0;
         self.fold.observe(&cfg.rules, file, log.lines, &text);
@@ -70,12 +75,22 @@ impl MergePart {
             .finish(&|i| self.logs.get(i).map(|l| l.name.clone()).unwrap_or_default());
         let mut summary = pieces.summary;
         summary.files = self.logs.len() as u64;
+        let files = self
+            .logs
+            .iter()
+            .map(|l| MergeFile {
+                path: l.name.clone(),
+                encoding: l.encoding.unwrap_or(encoding_rs::UTF_8).name().to_ascii_lowercase(),
+                lines: l.lines,
+            })
+            .collect();
         let counts = [
             (MergeKind::ServerGap, pieces.server_gaps.len() as u64),
             (MergeKind::TaskFailed, summary.failed),
             (MergeKind::NeverFinished, pieces.never_finished.len() as u64),
             (MergeKind::Retried, summary.retries),
             (MergeKind::Warning, pieces.warnings.len() as u64),
+            (MergeKind::NoTasks, summary.no_tasks()),
         ];
         let (failed_on, verdict) = judge(counts, &cfg.fail_on, !self.errors.is_empty());
         MergeReport {
@@ -83,6 +98,7 @@ impl MergePart {
             verdict,
             failed_on,
             summary,
+            files,
             tasks: pieces.tasks,
             failures: pieces.failures,
             never_finished: pieces.never_finished,

@@ -284,11 +284,15 @@ impl SeqPart {
             .iter()
             .map(|e| ExamScanned {
                 exam: e.exam.clone(),
-                recordings: escape_os(e.recordings.as_os_str()),
+                recordings: cfg.shown(&escape_os(e.recordings.as_os_str())),
                 students: e.students,
             })
             .collect();
-        let stray = self.exams.iter().flat_map(|e| e.stray.iter().cloned()).collect();
+        let stray = self
+            .exams
+            .iter()
+            .flat_map(|e| e.stray.iter().map(|p| cfg.shown(p)))
+            .collect();
         let mut errors = self.errors.clone();
         errors.extend(self.exams.iter().flat_map(|e| e.errors.iter().cloned()));
         let links = self.exams.iter().fold(0u64, |a, e| a.saturating_add(e.skipped_links));
@@ -352,6 +356,9 @@ fn assemble(
     students.sort_by(|a, b| (&a.exam, &a.id).cmp(&(&b.exam, &b.id)));
     clean.sort();
     present.sort_by(|a, b| (&a.exam, &a.id).cmp(&(&b.exam, &b.id)));
+    for e in &mut errors {
+        e.path = cfg.shown(&e.path);
+    }
     errors.sort();
 
     let (failed_on, verdict) = judge(findings.iter().map(|(&k, &n)| (k, n)), &cfg.fail_on, !errors.is_empty());
@@ -361,7 +368,7 @@ fn assemble(
         verdict,
         failed_on,
         scanned: Scanned {
-            root: escape_os(cfg.dir.as_os_str()),
+            root: escape_os(cfg.dir_shown.as_os_str()),
             layout,
             exams,
         },

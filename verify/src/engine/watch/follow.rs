@@ -68,9 +68,17 @@ pub(super) fn followers(cfg: &WatchConfig, fold: &mut GateFold) -> Vec<Followed>
 
 /// True when another input's name plus `.`/`-` and more is this one's name
 /// (`gunicorn.log.1`, `gunicorn.log-20251123` beside `gunicorn.log`).
+/// Compared in absolute form: `./gunicorn.log.1` beside `gunicorn.log` is one.
 fn is_rotated_sibling(path: &Path, all: &[&PathBuf]) -> bool {
+    let abs = |p: &Path| -> PathBuf {
+        std::path::absolute(p)
+            .map(|a| a.components().collect())
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let path = abs(path);
     let name = path.as_os_str().as_encoded_bytes();
     all.iter().any(|other| {
+        let other = abs(other);
         let base = other.as_os_str().as_encoded_bytes();
         name.len() > base.len() + 1 && name.starts_with(base) && matches!(name.get(base.len()), Some(b'.' | b'-'))
     })
@@ -175,5 +183,7 @@ mod tests {
         assert!(is_rotated_sibling(&b, &all));
         assert!(is_rotated_sibling(&c, &all));
         assert!(!is_rotated_sibling(&d, &all), "another log, not a rotation");
+        let (e, f) = (PathBuf::from("gunicorn.log"), PathBuf::from("./gunicorn.log.1"));
+        assert!(is_rotated_sibling(&f, &[&e, &f]), "the same names, written differently");
     }
 }

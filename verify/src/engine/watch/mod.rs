@@ -23,7 +23,7 @@ use crate::audit::fold::{Alert, GateFold};
 use crate::engine::gate::GateConfig;
 use crate::engine::seq::read_seq;
 use follow::{followers, poll_log};
-use tree::{Young, tree_events};
+use tree::{TreeState, tree_events};
 
 /// What `verify watch` follows and when it stops.
 #[derive(Debug, Clone)]
@@ -76,9 +76,9 @@ pub fn run_watch(
             .with_follow_symlinks(s.scan.follow_links)
             .with_poll_interval(cfg.tick);
         let mut w: Box<dyn Watcher> = if cfg.poll {
-            Box::new(notify::PollWatcher::new(tx.clone(), ncfg)?)
+            Box::new(notify::PollWatcher::new(changes_only(tx.clone()), ncfg)?)
         } else {
-            Box::new(notify::RecommendedWatcher::new(tx.clone(), ncfg)?)
+            Box::new(notify::RecommendedWatcher::new(changes_only(tx.clone()), ncfg)?)
         };
         w.watch(&s.dir, RecursiveMode::Recursive)?;
         watcher = Some(w);
@@ -92,8 +92,11 @@ pub fn run_watch(
     let mut stats = Stats::default();
     let mut pending: Vec<notify::Result<Event>> = Vec::new();
     let mut limiter = Limiter::new(cfg.max_alerts_per_second);
-    let mut young: Vec<Young> = Vec::new();
+    let mut tree_state = TreeState::default();
+    // When the tree was last looked at: at most once per tick.
+    let mut tree_turn: Option<Instant> = None;
     loop {
+        let turn = Instant::now();
         if stop.load(Ordering::SeqCst) {
             sink(WatchEvent::Stopping { at: SystemTime::now() })?;
             break;
@@ -119,9 +122,15 @@ pub fn run_watch(
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
             .collect();
         if let Some(s) = &cfg.gate.seq
-            && (!events.is_empty() || !young.is_empty())
+            && (!events.is_empty() || !tree_state.idle())
         {
-            let reads = tree_events(s, &mut fold, events, &mut young, Instant::now());
+            let now = Instant::now();
+            let woken = !events.is_empty();
+            let reads = tree_events(s, &mut fold, events, &mut tree_state, now, cfg.tick, false);
+            // A turn that only found no young folder due did not look.
+            if woken || reads > 0 {
+                tree_turn = Some(now);
+            }
             if reads > 0 {
                 stats.folder_reads = stats.folder_reads.saturating_add(reads);
                 last_activity = Instant::now();
@@ -139,14 +148,35 @@ pub fn run_watch(
             })?;
             last_summary = Instant::now();
         }
+        // The tree is looked at once per tick at most, however many events
+        // arrive (a turn woken by every event read young folders hundreds of
+        // times a second); an event after a quiet tick is handled at once.
         let wait = cfg
             .duration
             .map_or(cfg.tick, |d| d.saturating_sub(start.elapsed()).min(cfg.tick));
-        if let Ok(ev) = rx.recv_timeout(wait) {
-            pending.push(ev);
+        let Some(end) = turn.checked_add(wait) else {
+            pending.extend(rx.recv_timeout(wait).ok());
+            continue;
+        };
+        while let Some(left) = end.checked_duration_since(Instant::now()).filter(|l| !l.is_zero()) {
+            match rx.recv_timeout(left) {
+                Ok(ev) => {
+                    pending.push(ev);
+                    if tree_turn.is_none_or(|t| t.elapsed() >= cfg.tick) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
         }
     }
     drop(watcher);
+    // Listings put off (at most one a second) are owed to the final report.
+    if let Some(s) = &cfg.gate.seq {
+        let events = pending.drain(..).chain(rx.try_iter()).collect();
+        let reads = tree_events(s, &mut fold, events, &mut tree_state, Instant::now(), cfg.tick, true);
+        stats.folder_reads = stats.folder_reads.saturating_add(reads);
+    }
     limiter.flush(sink)?;
     for f in followed.iter().filter_map(|f| f.follower.as_ref()) {
         stats.rotations = stats.rotations.saturating_add(f.rotations);
@@ -158,6 +188,18 @@ pub fn run_watch(
         stats,
     })?;
     Ok(fold)
+}
+
+/// The tree watcher's handler: events that change nothing (a folder opened,
+/// read, closed unwritten: our own reads among them) are dropped here, so
+/// they neither queue nor wake the loop.
+fn changes_only(tx: mpsc::Sender<notify::Result<Event>>) -> impl FnMut(notify::Result<Event>) + Send + 'static {
+    move |ev: notify::Result<Event>| {
+        if ev.as_ref().is_ok_and(|e| tree::is_read_only(&e.kind)) {
+            return;
+        }
+        let _ = tx.send(ev);
+    }
 }
 
 /// The fold as the inputs are now: the tree read (observations kept), the

@@ -1,7 +1,7 @@
 //! The recordings tree as `verify watch` sees it change: notify events turned
 //! into folder reads, each changed student folder read once per tick.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -12,24 +12,53 @@ use crate::engine::seq::{SeqConfig, list_exam};
 use crate::sources::tree;
 
 /// A student folder first seen less than `YOUNG` ago: files written into it
-/// before notify added its watch send no event, so it is read on every tick
-/// for a while.
+/// before notify added its watch send no event, so it is read again for a
+/// while, after 1, 2, 4, 8 ticks (five reads, not one per tick: 1,000 new
+/// folders a minute cost 20,000 reads so).
 pub(super) struct Young {
     exam: Option<String>,
     path: PathBuf,
     since: Instant,
+    /// When it is read again (never past the end of time), and the wait after that.
+    next: Option<Instant>,
+    wait: Duration,
 }
 
 const YOUNG: Duration = Duration::from_secs(2);
 
+/// A recordings folder is listed again (its student count, its stray files)
+/// at most this often: a new student folder is read at once from its own
+/// event, and listing 1,000 names for each of 1,000 new folders showed.
+const LIST_EVERY: Duration = Duration::from_secs(1);
+
+/// What the tree watch remembers between turns.
+#[derive(Default)]
+pub(super) struct TreeState {
+    young: Vec<Young>,
+    /// When each recordings folder was last listed.
+    listed: HashMap<PathBuf, Instant>,
+    /// Recordings folders that changed since they were last listed.
+    owed: BTreeSet<PathBuf>,
+}
+
+impl TreeState {
+    /// True when a turn without events has nothing to do.
+    pub(super) fn idle(&self) -> bool {
+        self.young.is_empty() && self.owed.is_empty()
+    }
+}
+
 /// Turns tree events into folder reads: each changed folder is read once per
-/// tick, whatever the number of events. Returns the folders read.
+/// tick, whatever the number of events. `last`: the watch ends, list what is
+/// owed now. Returns the folders read.
 pub(super) fn tree_events(
     s: &SeqConfig,
     fold: &mut GateFold,
     events: Vec<notify::Result<Event>>,
-    young: &mut Vec<Young>,
+    st: &mut TreeState,
     now: Instant,
+    tick: Duration,
+    last: bool,
 ) -> u64 {
     let mut dirty: BTreeSet<PathBuf> = BTreeSet::new();
     let mut rescan = false;
@@ -41,7 +70,7 @@ pub(super) fn tree_events(
         if ev.need_rescan() {
             rescan = true;
         }
-        if matches!(ev.kind, EventKind::Access(_)) && !is_close_write(&ev.kind) {
+        if is_read_only(&ev.kind) {
             continue;
         }
         for p in ev.paths {
@@ -71,20 +100,37 @@ pub(super) fn tree_events(
         }
     }
     for d in &dirty {
-        if let Some(exam) = part.exam_of(d).cloned() {
-            let ed = tree::ExamDir {
-                exam: exam.exam.clone(),
-                recordings: exam.recordings.clone(),
-            };
-            for (_, p) in list_exam(s, &ed, part) {
-                if !part.has_folder(&p) {
-                    folders.push((exam.exam.clone(), p));
-                }
-            }
+        if part.exam_of(d).is_some() {
+            st.owed.insert(d.clone());
         } else if let Some(exam) = d.parent().and_then(|r| part.exam_of(r)) {
             folders.push((exam.exam.clone(), d.clone()));
         }
     }
+    let due: Vec<PathBuf> = st
+        .owed
+        .iter()
+        .filter(|r| {
+            last || st
+                .listed
+                .get(*r)
+                .is_none_or(|t| now.saturating_duration_since(*t) >= LIST_EVERY)
+        })
+        .cloned()
+        .collect();
+    for r in due {
+        st.owed.remove(&r);
+        st.listed.insert(r.clone(), now);
+        let Some(exam) = part.exam_of(&r).map(|e| e.exam.clone()) else {
+            continue;
+        };
+        let ed = tree::ExamDir { exam, recordings: r };
+        for (_, p) in list_exam(s, &ed, part) {
+            if !part.has_folder(&p) {
+                folders.push((ed.exam.clone(), p));
+            }
+        }
+    }
+    let young = &mut st.young;
     young.retain(|y| now.saturating_duration_since(y.since) < YOUNG);
     for (exam, path) in &folders {
         if !part.has_folder(path) && !young.iter().any(|y| &y.path == path) {
@@ -92,10 +138,16 @@ pub(super) fn tree_events(
                 exam: exam.clone(),
                 path: path.clone(),
                 since: now,
+                next: now.checked_add(tick),
+                wait: tick,
             });
         }
     }
-    folders.extend(young.iter().map(|y| (y.exam.clone(), y.path.clone())));
+    for y in young.iter_mut().filter(|y| y.next.is_some_and(|n| now >= n)) {
+        y.wait = y.wait.saturating_mul(2);
+        y.next = now.checked_add(y.wait);
+        folders.push((y.exam.clone(), y.path.clone()));
+    }
     folders.sort();
     folders.dedup();
     for (exam, path) in folders {
@@ -116,9 +168,12 @@ fn is_student(part: &crate::audit::fold::seq::SeqPart, d: &Path) -> bool {
             .is_some_and(|r| part.exam_of(r).is_some())
 }
 
-fn is_close_write(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Access(notify::event::AccessKind::Close(notify::event::AccessMode::Write))
-    )
+/// An access that changes nothing: open, read, close without writing.
+/// A close after writing is kept (a segment finished).
+pub(super) fn is_read_only(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Access(_))
+        && !matches!(
+            kind,
+            EventKind::Access(notify::event::AccessKind::Close(notify::event::AccessMode::Write))
+        )
 }
