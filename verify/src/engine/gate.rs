@@ -21,6 +21,10 @@ pub enum GateError {
     Seq(#[from] crate::engine::seq::ScanError),
     #[error("start worker threads: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
+    /// A `--ledger` that is no ledger this build reads, or one that cannot
+    /// be held against the tree given.
+    #[error("{0}")]
+    Ledger(String),
 }
 
 /// Runs the checks that have inputs.
@@ -38,7 +42,29 @@ pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
         .transpose()?;
     let merge = cfg.merge.as_ref().map(crate::engine::merge::read_merge);
     let ledger = (!cfg.ledgers.is_empty()).then(|| crate::engine::ledger::read_ledgers(&cfg.ledgers));
-    Ok(GateFold::new(cfg.clone(), ids, seq, merge).with_ledger(ledger))
+    let fold = GateFold::new(cfg.clone(), ids, seq, merge).with_ledger(ledger);
+    if let Some(l) = &fold.ledger {
+        refuse_ledger(l, fold.seq.as_ref())?;
+    }
+    Ok(fold)
+}
+
+/// Refuses (exit 2) a `--ledger` whose first record is no `run` of a version
+/// this build reads, and exam-less records against a tree of several exams.
+fn refuse_ledger(
+    l: &crate::audit::fold::ledger::LedgerPart,
+    seq: Option<&crate::audit::fold::seq::SeqPart>,
+) -> Result<(), GateError> {
+    if let Some((file, why)) = l.refusals().into_iter().next() {
+        return Err(GateError::Ledger(format!(
+            "--ledger {file}: not a ledger this build reads: {why}"
+        )));
+    }
+    let exams = seq.map(|p| p.exam_dirs()).unwrap_or_default();
+    match crate::audit::reconcile::exam_ambiguity(l, &exams) {
+        Some(why) => Err(GateError::Ledger(format!("--ledger: {why}"))),
+        None => Ok(()),
+    }
 }
 
 pub use crate::findings::FailOnSets;

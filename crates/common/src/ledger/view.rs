@@ -256,41 +256,100 @@ mod tests {
     fn the_lean_path_reads_what_loadgen_writes() {
         let line = br#"{"kind":"upload","student":"test_00001","exam":"7","seq":3,"attempt":1,"planned_ms":30000,"start_ms":30001,"end_ms":30090,"bytes_sent":1200,"file":"recording_3.mp4","file_size":1000,"status":200,"failure":null,"answer":{"filename":"x.mp4"}}"#;
         let Viewed::Record(v) = decode_view(line) else { panic!() };
-        assert!(matches!(v.student, Some(Cow::Borrowed("test_00001"))), "borrowed: {v:?}");
-        assert_eq!((v.kind, v.seq, v.file_size, v.exam.as_deref()), ("upload", Some(3), 1000, Some("7")));
+        assert!(
+            matches!(v.student, Some(Cow::Borrowed("test_00001"))),
+            "borrowed: {v:?}"
+        );
+        assert_eq!(
+            (v.kind, v.seq, v.file_size, v.exam.as_deref()),
+            ("upload", Some(3), 1000, Some("7"))
+        );
     }
 
     /// Fragments that make records, near-records and non-records.
     fn field() -> impl Strategy<Value = String> {
         let name = prop_oneof![
-            Just("kind"), Just("v"), Just("tool"), Just("host"), Just("scenario"), Just("task"),
-            Just("started_unix_ms"), Just("student"), Just("exam"), Just("attempt"), Just("attempts"),
-            Just("seq"), Just("planned_ms"), Just("start_ms"), Just("end_ms"), Just("bytes_sent"),
-            Just("file"), Just("file_size"), Just("status"), Just("failure"), Just("answer"), Just("why"),
-            Just("records"), Just("other"),
+            Just("kind"),
+            Just("v"),
+            Just("tool"),
+            Just("host"),
+            Just("scenario"),
+            Just("task"),
+            Just("started_unix_ms"),
+            Just("student"),
+            Just("exam"),
+            Just("attempt"),
+            Just("attempts"),
+            Just("seq"),
+            Just("planned_ms"),
+            Just("start_ms"),
+            Just("end_ms"),
+            Just("bytes_sent"),
+            Just("file"),
+            Just("file_size"),
+            Just("status"),
+            Just("failure"),
+            Just("answer"),
+            Just("why"),
+            Just("records"),
+            Just("other"),
         ];
         let value = prop_oneof![
-            Just("null".to_string()), Just("1".to_string()), Just("-1".to_string()), Just("70000".to_string()),
-            Just("5000000000".to_string()), Just("1.5".to_string()), Just(r#""s""#.to_string()),
-            Just(r#""a\"b""#.to_string()), Just("{}".to_string()), Just(r#"{"filename":"x"}"#.to_string()),
-            Just("[1]".to_string()), Just("true".to_string()),
+            Just("null".to_string()),
+            Just("1".to_string()),
+            Just("-1".to_string()),
+            Just("70000".to_string()),
+            Just("5000000000".to_string()),
+            Just("1.5".to_string()),
+            Just(r#""s""#.to_string()),
+            Just(r#""a\"b""#.to_string()),
+            Just("{}".to_string()),
+            Just(r#"{"filename":"x"}"#.to_string()),
+            Just("[1]".to_string()),
+            Just("true".to_string()),
             prop_oneof![
-                Just("run"), Just("login"), Just("upload"), Just("gave_up"), Just("skipped"),
-                Just("logout"), Just("ended"), Just("end"), Just("frob")
-            ].prop_map(|k| format!("\"{k}\"")),
+                Just("run"),
+                Just("login"),
+                Just("upload"),
+                Just("gave_up"),
+                Just("skipped"),
+                Just("logout"),
+                Just("ended"),
+                Just("end"),
+                Just("frob")
+            ]
+            .prop_map(|k| format!("\"{k}\"")),
         ];
         (name, value).prop_map(|(n, v)| format!("\"{n}\":{v}"))
     }
 
     fn full(kind: &str) -> Vec<String> {
         let all = [
-            r#""v":2"#, r#""tool":"t""#, r#""host":"h""#, r#""scenario":"s""#, r#""task":null"#,
-            r#""started_unix_ms":1"#, r#""student":"s1""#, r#""exam":"3""#, r#""attempt":1"#,
-            r#""attempts":2"#, r#""seq":4"#, r#""planned_ms":0"#, r#""start_ms":1"#, r#""end_ms":2"#,
-            r#""bytes_sent":9"#, r#""file":"f""#, r#""file_size":8"#, r#""status":200"#,
-            r#""failure":null"#, r#""why":"w""#, r#""records":3"#,
+            r#""v":2"#,
+            r#""tool":"t""#,
+            r#""host":"h""#,
+            r#""scenario":"s""#,
+            r#""task":null"#,
+            r#""started_unix_ms":1"#,
+            r#""student":"s1""#,
+            r#""exam":"3""#,
+            r#""attempt":1"#,
+            r#""attempts":2"#,
+            r#""seq":4"#,
+            r#""planned_ms":0"#,
+            r#""start_ms":1"#,
+            r#""end_ms":2"#,
+            r#""bytes_sent":9"#,
+            r#""file":"f""#,
+            r#""file_size":8"#,
+            r#""status":200"#,
+            r#""failure":null"#,
+            r#""why":"w""#,
+            r#""records":3"#,
         ];
-        std::iter::once(format!(r#""kind":"{kind}""#)).chain(all.iter().map(|s| s.to_string())).collect()
+        std::iter::once(format!(r#""kind":"{kind}""#))
+            .chain(all.iter().map(|s| s.to_string()))
+            .collect()
     }
 
     proptest! {
