@@ -28,13 +28,14 @@ pub struct SegRef {
 /// A student of an exam: (exam folder name, student ID).
 pub type Key = (Option<String>, String);
 
-/// What the server's side shows, per exam and student.
+/// What the server's side shows, per exam and student. Segments are
+/// borrowed from the audited folders (a million-file folder is not copied).
 #[derive(Debug, Clone, Default)]
-pub struct Disk {
+pub struct Disk<'a> {
     /// The exams under `--dir`: (name, exam folder path, escaped).
     pub exams: Vec<(Option<String>, String)>,
     /// Sequenced segment files (foreign ones excluded).
-    pub segments: BTreeMap<Key, Vec<SegRef>>,
+    pub segments: BTreeMap<Key, Cow<'a, [SegRef]>>,
     /// Segment files without a seq: (size, name).
     pub unsequenced: BTreeMap<Key, Vec<(Option<u64>, String)>>,
     /// Gaps, leading gaps included.
@@ -43,7 +44,7 @@ pub struct Disk {
 
 /// The ledger's students keyed as the disk's: records without an exam go to
 /// the tree's only exam (refused by `exam_ambiguity` when it holds several).
-fn resolve<'a>(ledger: &'a LedgerPart, disk: &Disk) -> BTreeMap<Key, Cow<'a, StudentLedger>> {
+fn resolve<'a>(ledger: &'a LedgerPart, disk: &Disk<'_>) -> BTreeMap<Key, Cow<'a, StudentLedger>> {
     let sole = match disk.exams.as_slice() {
         [(e, _)] => Some(e.clone()),
         [] => Some(None),
@@ -112,7 +113,7 @@ pub fn gap_causes(gaps: &[[u64; 2]], s: Option<&StudentLedger>) -> Vec<(CrossKin
 
 /// Reconciles the ledgers with the disk (when `--dir` ran) and the log's
 /// logins (when `--log` ran).
-pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk>, logins: Option<&BTreeSet<String>>) -> LedgerReport {
+pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&BTreeSet<String>>) -> LedgerReport {
     let mut rows = Vec::new();
     let mut notes = Vec::new();
     let mut errors = ledger.errors.clone();
@@ -155,7 +156,8 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk>, logins: Option<&BTree
             let id = key.1.as_str();
             let s = students.get(key).map(|c| &**c);
             if let Some(s) = s {
-                uploads(ledger, id, s, disk.segments.get(key).unwrap_or(&empty), &mut rows);
+                let segs = disk.segments.get(key).map_or(&empty[..], |c| &c[..]);
+                uploads(ledger, id, s, segs, &mut rows);
                 unsequenced(ledger, id, s, disk.unsequenced.get(key).unwrap_or(&none), &mut rows);
             }
             let gaps = disk.gaps.get(key).map_or(&[][..], Vec::as_slice);
@@ -220,19 +222,23 @@ pub(super) fn row(kind: CrossKind, id: &str, seqs: Vec<[u64; 2]>, record: Option
 }
 
 /// Acknowledged uploads against the files; failed ones whose file exists.
-/// The files are sorted by seq once and each seq's found by bisection: a
-/// million seqs cost n log n, not a scan of every file per seq.
+/// The files are sorted by seq once and walked beside the ledger's seqs
+/// (both ascending): a million seqs cost a sort, not a scan per seq.
 fn uploads(ledger: &LedgerPart, id: &str, s: &StudentLedger, segs: &[SegRef], rows: &mut Vec<LedgerRow>) {
-    let mut sorted: Vec<&SegRef> = segs.iter().collect();
-    sorted.sort_by_key(|g| g.seq);
+    let mut sorted: Vec<(u64, &SegRef)> = segs.iter().map(|g| (g.seq, g)).collect();
+    if !sorted.is_sorted_by_key(|g| g.0) {
+        sorted.sort_unstable_by_key(|g| g.0);
+    }
+    let mut rest = &sorted[..];
     for (&seq, l) in &s.seqs {
-        let (lo, hi) = (
-            sorted.partition_point(|g| g.seq < seq),
-            sorted.partition_point(|g| g.seq <= seq),
-        );
-        let files = sorted.get(lo..hi).unwrap_or_default();
+        let below = rest.iter().take_while(|g| g.0 < seq).count();
+        rest = rest.get(below..).unwrap_or_default();
+        let here = rest.iter().take_while(|g| g.0 == seq).count();
+        let (these, after) = rest.split_at(here.min(rest.len()));
+        rest = after;
+        let files = these;
         if let Some((loc, sent)) = l.acked {
-            match files.first() {
+            match files.first().map(|g| g.1) {
                 None => rows.push(row(
                     CrossKind::AckedMissing,
                     id,
@@ -240,9 +246,9 @@ fn uploads(ledger: &LedgerPart, id: &str, s: &StudentLedger, segs: &[SegRef], ro
                     Some(ledger.at(loc)),
                     format!("the server answered 2xx for seq {seq} ({sent} B sent); no file with that seq is on disk"),
                 )),
-                Some(first) => {
-                    let sizes: Vec<u64> = files.iter().filter_map(|f| f.size).collect();
-                    if !sizes.is_empty() && !sizes.contains(&sent) {
+                Some(first) if files.iter().any(|g| g.1.size.is_some_and(|n| n != sent)) => {
+                    let sizes: Vec<u64> = files.iter().filter_map(|g| g.1.size).collect();
+                    if !sizes.contains(&sent) {
                         rows.push(LedgerRow {
                             file: Some(first.name.clone()),
                             ..row(
@@ -258,12 +264,13 @@ fn uploads(ledger: &LedgerPart, id: &str, s: &StudentLedger, segs: &[SegRef], ro
                         });
                     }
                 }
+                Some(_) => {}
             }
         }
         let Some((loc, why)) = l.failed.first() else { continue };
         let unacked_files = files.len().saturating_sub(usize::from(l.acked.is_some()));
         if unacked_files > 0
-            && let Some(f) = files.first()
+            && let Some(&(_, f)) = files.first()
         {
             let detail = if l.acked.is_some() {
                 format!(

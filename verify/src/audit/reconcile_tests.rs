@@ -124,7 +124,7 @@ fn acked_missing_size_mismatch_and_unacked_present_name_record_and_file() {
         upload("s", None, Some(4), 10, Some("timeout")),
     ]);
     let disk = Disk {
-        segments: [(key(None, "s"), vec![seg(1, 10), seg(3, 5), seg(4, 10)])].into(),
+        segments: [(key(None, "s"), vec![seg(1, 10), seg(3, 5), seg(4, 10)].into())].into(),
         gaps: [(key(None, "s"), vec![[2, 2]])].into(),
         ..Disk::default()
     };
@@ -158,7 +158,7 @@ fn exams_are_reconciled_apart() {
     let ledger = ledger_of(&[upload("s", Some("31"), Some(1), 10, None)]);
     let disk = Disk {
         exams: vec![(Some("30".into()), "d/30".into()), (Some("31".into()), "d/31".into())],
-        segments: [(key(Some("30"), "s"), vec![seg(1, 10)])].into(),
+        segments: [(key(Some("30"), "s"), vec![seg(1, 10)].into())].into(),
         ..Disk::default()
     };
     let r = reconcile(&ledger, Some(&disk), None);
@@ -211,7 +211,7 @@ fn unsequenced_uploads_are_held_by_count_and_size() {
 
 /// Issue 24 item 8: seqs and files are matched once, not per seq.
 #[test]
-fn many_seqs_reconcile_by_bisection() {
+fn many_seqs_reconcile_in_one_walk() {
     let n = 20_000u64;
     let mut ledger = LedgerPart::default();
     let f = ledger.add_file("a.ndjson".into());

@@ -34,6 +34,29 @@ pub fn run_gate(cfg: &GateConfig) -> Result<GateReport, GateError> {
 
 /// Reads every input into one fold (`verify watch` builds its own, live).
 pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
+    // The ledgers are read on their own thread while the logs and the tree
+    // are: a million-line ledger then costs little more than the tree alone.
+    let (ledger, rest) = std::thread::scope(|s| {
+        let ledger = (!cfg.ledgers.is_empty()).then(|| s.spawn(|| crate::engine::ledger::read_ledgers(&cfg.ledgers)));
+        let rest = read_audits(cfg);
+        let ledger = ledger.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (ledger, rest)
+    });
+    let (ids, seq, merge) = rest?;
+    let fold = GateFold::new(cfg.clone(), ids, seq, merge).with_ledger(ledger);
+    if let Some(l) = &fold.ledger {
+        refuse_ledger(l, fold.seq.as_ref())?;
+    }
+    Ok(fold)
+}
+
+type Parts = (
+    Option<crate::audit::fold::ids::IdsPart>,
+    Option<crate::audit::fold::seq::SeqPart>,
+    Option<crate::audit::fold::merge::MergePart>,
+);
+
+fn read_audits(cfg: &GateConfig) -> Result<Parts, GateError> {
     let ids = cfg.ids.as_ref().map(crate::engine::ids::read_ids).transpose()?;
     let seq = cfg
         .seq
@@ -41,12 +64,7 @@ pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
         .map(|c| crate::engine::seq::read_seq(c, None))
         .transpose()?;
     let merge = cfg.merge.as_ref().map(crate::engine::merge::read_merge);
-    let ledger = (!cfg.ledgers.is_empty()).then(|| crate::engine::ledger::read_ledgers(&cfg.ledgers));
-    let fold = GateFold::new(cfg.clone(), ids, seq, merge).with_ledger(ledger);
-    if let Some(l) = &fold.ledger {
-        refuse_ledger(l, fold.seq.as_ref())?;
-    }
-    Ok(fold)
+    Ok((ids, seq, merge))
 }
 
 /// Refuses (exit 2) a `--ledger` whose first record is no `run` of a version

@@ -151,7 +151,7 @@ impl<'de> Deserialize<'de> for AnyMap {
                 f.write_str("a map")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<AnyMap, A::Error> {
-                while m.next_entry::<String, IgnoredAny>()?.is_some() {}
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(AnyMap)
             }
         }

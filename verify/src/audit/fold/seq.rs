@@ -3,6 +3,7 @@
 //! for more to come (live), plus what the tree's layout and listings gave.
 //! Both end in the same report; live folders also confirm gaps over time.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -257,7 +258,7 @@ impl SeqPart {
     }
 
     /// What the disk shows per exam and student, for the ledger.
-    pub fn disk(&self, rules: &SeqRules) -> Disk {
+    pub fn disk(&self, rules: &SeqRules) -> Disk<'_> {
         let mut d = Disk {
             exams: self.exam_dirs(),
             ..Disk::default()
@@ -267,7 +268,7 @@ impl SeqPart {
                 Folder::Audited(r) => (
                     &r.findings.exam,
                     &r.findings.id,
-                    r.kept.clone(),
+                    Cow::Borrowed(&r.kept[..]),
                     r.kept_unsequenced.clone(),
                     r.findings.gaps.iter().copied().chain(r.findings.leading_gap).collect(),
                 ),
@@ -277,7 +278,7 @@ impl SeqPart {
                     (
                         &l.obs.exam,
                         &l.obs.id,
-                        kept(&l.obs, rules),
+                        Cow::Owned(kept(&l.obs, rules)),
                         kept_unsequenced(&l.obs),
                         gaps,
                     )
@@ -290,7 +291,15 @@ impl SeqPart {
             if !gaps.is_empty() {
                 d.gaps.entry(key.clone()).or_default().extend(gaps);
             }
-            d.segments.entry(key).or_default().extend(segs);
+            // A student has one folder per exam: a second one is appended.
+            match d.segments.entry(key) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(segs);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    o.get_mut().to_mut().extend(segs.iter().cloned())
+                }
+            }
         }
         d
     }
