@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::audit::fold::ledger::{LedgerPart, Loc};
+use crate::audit::fold::ledger::{LedgerPart, Loc, StudentLedger};
 use crate::audit::reconcile::row;
 use crate::report::gate::{CrossKind, LedgerRow};
 
@@ -12,7 +12,9 @@ use crate::report::gate::{CrossKind, LedgerRow};
 /// (format version 1, or a scenario that captures no `exam_id`) while
 /// `--dir` holds several exams. The message lists the `--dir` to give.
 pub fn exam_ambiguity(ledger: &LedgerPart, exams: &[(Option<String>, String)]) -> Option<String> {
-    if ledger.no_exam.is_empty() || exams.len() < 2 {
+    // Only uploads need their exam: a failed login or an `ended` record
+    // without one says nothing about any folder.
+    if !ledger.no_exam.values().any(StudentLedger::has_uploads) || exams.len() < 2 {
         return None;
     }
     let files: Vec<&str> = ledger

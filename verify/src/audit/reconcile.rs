@@ -42,8 +42,10 @@ pub struct Disk<'a> {
     pub gaps: BTreeMap<Key, Vec<[u64; 2]>>,
 }
 
-/// The ledger's students keyed as the disk's: records without an exam go to
-/// the tree's only exam (refused by `exam_ambiguity` when it holds several).
+/// The ledger's students keyed as the disk's. Records without an exam of a
+/// student whose other records name exactly one exam (a failed login, its
+/// `ended`) join that exam; uploads without an exam go to the tree's only
+/// exam (refused by `exam_ambiguity` when it holds several).
 fn resolve<'a>(ledger: &'a LedgerPart, disk: &Disk<'_>) -> BTreeMap<Key, Cow<'a, StudentLedger>> {
     let sole = match disk.exams.as_slice() {
         [(e, _)] => Some(e.clone()),
@@ -54,8 +56,11 @@ fn resolve<'a>(ledger: &'a LedgerPart, disk: &Disk<'_>) -> BTreeMap<Key, Cow<'a,
     for (exam, id, s) in ledger.students() {
         let exam = match (exam, &sole) {
             (Some(e), _) => Some(e.to_string()),
+            (None, _) if !s.has_uploads() && ledger.exams_of(id).len() == 1 => {
+                ledger.exams_of(id).first().map(|e| e.to_string())
+            }
             (None, Some(e)) => e.clone(),
-            (None, None) => continue, // refused: see exam_ambiguity
+            (None, None) => continue, // uploads refused by exam_ambiguity; the rest holds nothing
         };
         match out.entry((exam, id.to_string())) {
             std::collections::btree_map::Entry::Vacant(v) => {
@@ -121,7 +126,14 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
         path,
         error: format!("not a ledger this build reads: {why}"),
     }));
-    for f in ledger.files.iter().filter(|f| f.refused.is_none() && !f.complete()) {
+    for f in ledger.files.iter().filter(|f| f.refused.is_none() && f.sections == 0) {
+        notes.push(format!("{} holds no run section (empty, or only blank lines)", f.name));
+    }
+    for f in ledger
+        .files
+        .iter()
+        .filter(|f| f.refused.is_none() && f.sections > 0 && !f.complete())
+    {
         notes.push(format!(
             "{} has a run section without its end record: the run did not finish (killed?); seqs after each student's last record cannot be explained",
             f.name

@@ -176,6 +176,24 @@ fn exams_are_reconciled_apart() {
     let why = exam_ambiguity(&v1, &disk.exams).unwrap();
     assert!(why.contains("--dir d/30 | --dir d/31"), "{why}");
     assert!(!reconcile(&v1, Some(&disk), None).errors.is_empty());
+    // A failed login carries no exam (nothing was captured): no refusal, and
+    // it joins the student's only exam.
+    let mut failed = login("s", None);
+    if let Record::Login { failure, .. } = &mut failed {
+        *failure = Some("http 500".into());
+    }
+    let v2 = ledger_of(&[
+        failed,
+        login("s", Some("31")),
+        upload("s", Some("31"), Some(1), 10, None),
+    ]);
+    assert_eq!(exam_ambiguity(&v2, &disk.exams), None);
+    let r = reconcile(&v2, Some(&disk), None);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(
+        rows(&r),
+        [(CrossKind::AckedMissing, vec![[1, 1]], Some("a.ndjson:4"), None)]
+    );
 }
 
 /// Issue 24 item 6: uploads without a seq are held by count and size.

@@ -112,6 +112,7 @@ pub fn merge_reports(
             all.students = all.students.saturating_add(l.students);
             all.uploads = all.uploads.saturating_add(l.uploads);
             all.acked_seqs = all.acked_seqs.saturating_add(l.acked_seqs);
+            all.acked_unsequenced = all.acked_unsequenced.saturating_add(l.acked_unsequenced);
             all.rows.extend(l.rows.iter().cloned());
             all.notes.extend(l.notes.iter().map(|n| format!("{label}: {n}")));
             all.errors

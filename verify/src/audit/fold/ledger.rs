@@ -46,6 +46,16 @@ pub struct StudentLedger {
 }
 
 impl StudentLedger {
+    /// Holds uploads (tried, given up or skipped seqs, or unsequenced ones):
+    /// what must be matched to one exam's folder.
+    pub fn has_uploads(&self) -> bool {
+        !self.seqs.is_empty()
+            || !self.gave_up.is_empty()
+            || !self.skipped.is_empty()
+            || !self.unsequenced.is_empty()
+            || self.unsequenced_failed.is_some()
+    }
+
     /// Adds another's records (the same student read under two keys).
     pub fn absorb(&mut self, o: &StudentLedger) {
         self.login_ok = match (self.login_ok, o.login_ok) {
@@ -144,6 +154,15 @@ impl LedgerPart {
         none.chain(some)
     }
 
+    /// The exams a student's records name.
+    pub fn exams_of(&self, id: &str) -> Vec<&str> {
+        self.by_exam
+            .iter()
+            .filter(|(_, m)| m.contains_key(id))
+            .map(|(e, _)| e.as_str())
+            .collect()
+    }
+
     fn student(&mut self, exam: Option<&str>, id: &str) -> Option<&mut StudentLedger> {
         let map = match exam {
             None => &mut self.no_exam,
@@ -239,7 +258,7 @@ impl LedgerPart {
             }
             _ => {}
         }
-        if v.exam.is_none() {
+        if v.exam.is_none() && matches!(v.kind, "upload" | "gave_up" | "skipped") {
             f.without_exam = f.without_exam.saturating_add(1);
         }
         self.fold(file, line, v);
