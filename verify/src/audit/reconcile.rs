@@ -135,7 +135,7 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
         .filter(|f| f.refused.is_none() && f.sections > 0 && !f.complete())
     {
         notes.push(format!(
-            "{} has a run section without its end record: the run did not finish (killed?); seqs after each student's last record cannot be explained",
+            "{} has no end record for a run section: the run did not finish (killed?); seqs after each student's last record cannot be explained",
             f.name
         ));
     }
