@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use common::ledger::{READS, View, Viewed, check_opening, decode, decode_view};
 
+use crate::text::escape_str;
+
 /// Where a record is: (file index, line from 1).
 pub type Loc = (usize, u64);
 
@@ -113,10 +115,16 @@ impl LedgerFileState {
         self.sections > 0 && self.ended_sections == self.sections
     }
 
+    /// Keeps a problem (escaped: it may quote the line).
     fn problem(&mut self, line: u64, what: String) {
         if self.problems.len() < PROBLEMS_KEPT {
-            self.problems.push((line, what));
+            self.problems.push((line, escape_str(&what)));
         }
+    }
+
+    /// Refuses the file (escaped: the reason may quote the line).
+    fn refuse(&mut self, why: &str) {
+        self.refused = Some(escape_str(why));
     }
 }
 
@@ -189,7 +197,7 @@ impl LedgerPart {
         }
         let line = f.lines;
         if f.sections == 0 {
-            f.refused = Some("its first line is over the line cap: not a ledger".into());
+            f.refuse("its first line is over the line cap: not a ledger");
             return;
         }
         f.malformed = f.malformed.saturating_add(1);
@@ -212,7 +220,7 @@ impl LedgerPart {
         if f.sections == 0 {
             // The first record decides whether this is a ledger at all.
             if let Err(why) = check_opening(&decode(bytes)) {
-                f.refused = Some(why);
+                f.refuse(&why);
                 return;
             }
         }
@@ -235,7 +243,7 @@ impl LedgerPart {
             "run" => {
                 let ver = v.v.unwrap_or(0);
                 if !READS.contains(&ver) {
-                    f.refused = Some(format!(
+                    f.refuse(&format!(
                         "line {line} opens a run section in ledger format version {ver}; this build reads versions {READS:?}"
                     ));
                     return;
