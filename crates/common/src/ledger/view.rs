@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::de::{MapAccess, Visitor};
 
 use super::{Decoded, Record, decode};
 
@@ -100,7 +100,10 @@ impl View<'static> {
 /// Every field of every kind, typed as `Record` types it (each name has one
 /// type across kinds). `Option` stands for "absent or null": a required
 /// field found `None` sends the line to the fallback, which says why.
+/// Unknown fields are refused (loadgen writes none): `decode` reads them
+/// into values, and only the fallback can say what it would make of them.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Flat<'a> {
     #[serde(borrow)]
     kind: Option<&'a str>,
@@ -151,11 +154,56 @@ impl<'de> Deserialize<'de> for AnyMap {
                 f.write_str("a map")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<AnyMap, A::Error> {
-                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while m.next_entry::<Checked, Checked>()?.is_some() {}
                 Ok(AnyMap)
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// Any JSON value, read (not skipped) and dropped: a skipped string's
+/// escapes and a skipped number's range go unchecked, and `decode` (which
+/// reads the answer into `Value`s) would refuse what skipping accepts
+/// (`"\udc00"`, `1e999`; found by the fuzz target).
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Checked;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_unit<E>(self) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Checked, A::Error> {
+                while s.next_element::<Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Checked, A::Error> {
+                while m.next_entry::<Checked, Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -266,6 +314,23 @@ mod tests {
         );
     }
 
+    /// Found by the fuzz target: what skipping a value accepts and reading
+    /// it refuses, in the answer and in a field of no kind.
+    #[test]
+    fn values_the_lean_path_does_not_use_are_still_read() {
+        let base = r#"{"kind":"upload","student":"s","seq":1,"attempt":1,"planned_ms":0,"start_ms":0,"end_ms":1,"bytes_sent":1,"file":null,"file_size":1,"failure":null"#;
+        for tail in [
+            r#","answer":{"f":"\udc00"}}"#,
+            r#","answer":{"f":1e999}}"#,
+            r#","other":"\udc00"}"#,
+            r#","other":1e999}"#,
+        ] {
+            let line = format!("{base}{tail}");
+            assert!(matches!(decode(line.as_bytes()), Decoded::Malformed(_)), "{line}");
+            assert!(matches!(decode_view(line.as_bytes()), Viewed::Malformed(_)), "{line}");
+        }
+    }
+
     /// Fragments that make records, near-records and non-records.
     fn field() -> impl Strategy<Value = String> {
         let name = prop_oneof![
@@ -307,6 +372,10 @@ mod tests {
             Just(r#"{"filename":"x"}"#.to_string()),
             Just("[1]".to_string()),
             Just("true".to_string()),
+            Just(r#""\udc00""#.to_string()),
+            Just("1e999".to_string()),
+            Just(r#"{"f":"\udc00"}"#.to_string()),
+            Just(r#"{"f":[1e999]}"#.to_string()),
             prop_oneof![
                 Just("run"),
                 Just("login"),
