@@ -43,10 +43,19 @@ fuzz_target!(|data: &[u8]| {
             .seqs
             .keys()
             .filter(|q| *q % 2 == 0)
-            .map(|&seq| SegRef { seq, size: Some(seq % 7), name: format!("{id}_{seq}") })
+            .map(|&seq| SegRef {
+                seq,
+                size: Some(seq % 7),
+                name: format!("{id}_{seq}"),
+            })
             .collect();
         let gaps = s.seqs.keys().filter(|q| *q % 2 == 1).map(|&q| [q, q]).collect();
-        let unseq = s.unsequenced.iter().skip(1).map(|u| (Some(u.1), format!("{id}_u"))).collect();
+        let unseq = s
+            .unsequenced
+            .iter()
+            .skip(1)
+            .map(|u| (Some(u.1), format!("{id}_u")))
+            .collect();
         disk.segments.insert(key.clone(), segs.into());
         disk.gaps.insert(key.clone(), gaps);
         disk.unsequenced.insert(key, unseq);
