@@ -302,9 +302,14 @@ fn ledger_findings_survive_merge() {
         fs::create_dir_all(rec.join(id)).unwrap();
         fs::write(rec.join(id).join(format!("{id}_20251123_180001_seq_0001.mp4")), "x").unwrap();
         let ledger = tmp.path().join(format!("{server}.ndjson"));
-        let lines: Vec<String> = (1..=2)
-            .map(|seq| format!(r#"{{"kind":"upload","student":"{id}","seq":{seq},"file_size":1,"failure":null}}"#))
-            .chain([r#"{"kind":"end","records":3}"#.to_string()])
+        let run = r#"{"kind":"run","v":2,"tool":"loadgen","host":"h","scenario":"s","task":null,"started_unix_ms":1}"#;
+        let lines: Vec<String> = std::iter::once(run.to_string())
+            .chain((1..=2).map(|seq| {
+                format!(
+                    r#"{{"kind":"upload","student":"{id}","seq":{seq},"attempt":1,"planned_ms":0,"start_ms":0,"end_ms":1,"bytes_sent":1,"file":null,"file_size":1,"failure":null}}"#
+                )
+            }))
+            .chain([r#"{"kind":"end","records":4}"#.to_string()])
             .collect();
         fs::write(&ledger, lines.join("\n") + "\n").unwrap();
         let run = verify(&[

@@ -455,7 +455,11 @@ fn a_followed_ledger_is_reconciled_in_the_final_report() {
     let rec = d.path().join("recordings");
     fs::create_dir_all(rec.join("test_00001")).unwrap();
     let ledger = d.path().join("ledger.ndjson");
-    append(&ledger, b"{\"kind\":\"run\",\"v\":1}\n");
+    append(
+        &ledger,
+        br#"{"kind":"run","v":1,"tool":"loadgen","host":"h","scenario":"s","task":null,"started_unix_ms":1}
+"#,
+    );
     let child = watch(&[
         "--dir",
         rec.to_str().unwrap(),
@@ -469,7 +473,7 @@ fn a_followed_ledger_is_reconciled_in_the_final_report() {
     std::thread::sleep(Duration::from_millis(600));
     for seq in 1..=3u64 {
         let line = format!(
-            "{{\"kind\":\"upload\",\"student\":\"test_00001\",\"seq\":{seq},\"attempt\":1,\"file_size\":1,\"status\":200,\"failure\":null}}\n"
+            "{{\"kind\":\"upload\",\"student\":\"test_00001\",\"seq\":{seq},\"attempt\":1,\"planned_ms\":0,\"start_ms\":0,\"end_ms\":1,\"bytes_sent\":1,\"file\":null,\"file_size\":1,\"status\":200,\"failure\":null}}\n"
         );
         append(&ledger, line.as_bytes());
         if seq != 2 {

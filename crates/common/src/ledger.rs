@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod view;
+pub use view::{View, Viewed, decode_view};
+
 /// The version this build writes. 2: `exam` on student records, `seq: null`
 /// for an upload of an unsequenced run.
 pub const VERSION: u32 = 2;

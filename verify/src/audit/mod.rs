@@ -4,9 +4,11 @@
 pub mod cross;
 pub mod fold;
 pub mod ids;
+pub mod ledger_checks;
 pub mod merge;
 pub mod obs;
 pub mod order;
 pub mod ranges;
 pub mod reconcile;
 pub mod seq;
+pub mod unsequenced;

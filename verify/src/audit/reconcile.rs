@@ -3,11 +3,17 @@
 //! gets exactly one cause. Pure: the ledger fold, the disk's segments and
 //! gaps, and the log's logins in; a `LedgerReport` out.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::audit::fold::ledger::{LedgerPart, Loc, StudentLedger};
 use crate::audit::ranges::{self, normalize, subtract};
+use crate::report::PathError;
 use crate::report::gate::{CrossKind, LedgerFile, LedgerReport, LedgerRow};
+
+pub use super::ledger_checks::exam_ambiguity;
+use super::ledger_checks::{ledger_names, login_rows, malformed_rows, unrelated_rows};
+use super::unsequenced::unsequenced;
 
 /// One segment file on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,13 +25,51 @@ pub struct SegRef {
     pub name: String,
 }
 
-/// What the server's side shows, per student ID.
+/// A student of an exam: (exam folder name, student ID).
+pub type Key = (Option<String>, String);
+
+/// What the server's side shows, per exam and student. Segments are
+/// borrowed from the audited folders (a million-file folder is not copied).
 #[derive(Debug, Clone, Default)]
-pub struct Disk {
+pub struct Disk<'a> {
+    /// The exams under `--dir`: (name, exam folder path, escaped).
+    pub exams: Vec<(Option<String>, String)>,
     /// Sequenced segment files (foreign ones excluded).
-    pub segments: BTreeMap<String, Vec<SegRef>>,
+    pub segments: BTreeMap<Key, Cow<'a, [SegRef]>>,
+    /// Segment files without a seq: (size, name).
+    pub unsequenced: BTreeMap<Key, Vec<(Option<u64>, String)>>,
     /// Gaps, leading gaps included.
-    pub gaps: BTreeMap<String, Vec<[u64; 2]>>,
+    pub gaps: BTreeMap<Key, Vec<[u64; 2]>>,
+}
+
+/// The ledger's students keyed as the disk's. Records without an exam of a
+/// student whose other records name exactly one exam (a failed login, its
+/// `ended`) join that exam; uploads without an exam go to the tree's only
+/// exam (refused by `exam_ambiguity` when it holds several).
+fn resolve<'a>(ledger: &'a LedgerPart, disk: &Disk<'_>) -> BTreeMap<Key, Cow<'a, StudentLedger>> {
+    let sole = match disk.exams.as_slice() {
+        [(e, _)] => Some(e.clone()),
+        [] => Some(None),
+        _ => None,
+    };
+    let mut out: BTreeMap<Key, Cow<'a, StudentLedger>> = BTreeMap::new();
+    for (exam, id, s) in ledger.students() {
+        let exam = match (exam, &sole) {
+            (Some(e), _) => Some(e.to_string()),
+            (None, _) if !s.has_uploads() && ledger.exams_of(id).len() == 1 => {
+                ledger.exams_of(id).first().map(|e| e.to_string())
+            }
+            (None, Some(e)) => e.clone(),
+            (None, None) => continue, // uploads refused by exam_ambiguity; the rest holds nothing
+        };
+        match out.entry((exam, id.to_string())) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(Cow::Borrowed(s));
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().to_mut().absorb(s),
+        }
+    }
+    out
 }
 
 /// The causes of one student's disk gaps: each seq of `gaps` in exactly one
@@ -74,25 +118,61 @@ pub fn gap_causes(gaps: &[[u64; 2]], s: Option<&StudentLedger>) -> Vec<(CrossKin
 
 /// Reconciles the ledgers with the disk (when `--dir` ran) and the log's
 /// logins (when `--log` ran).
-pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk>, logins: Option<&BTreeSet<String>>) -> LedgerReport {
+pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&BTreeSet<String>>) -> LedgerReport {
     let mut rows = Vec::new();
     let mut notes = Vec::new();
-    for f in ledger.files.iter().filter(|f| !f.complete) {
+    let mut errors = ledger.errors.clone();
+    errors.extend(ledger.refusals().into_iter().map(|(path, why)| PathError {
+        path,
+        error: format!("not a ledger this build reads: {why}"),
+    }));
+    for f in ledger.files.iter().filter(|f| f.refused.is_none() && f.sections == 0) {
+        notes.push(format!("{} holds no run section (empty, or only blank lines)", f.name));
+    }
+    for f in ledger
+        .files
+        .iter()
+        .filter(|f| f.refused.is_none() && f.sections > 0 && !f.complete())
+    {
         notes.push(format!(
-            "{} has no end record: the run did not finish (killed?); seqs after each student's last record cannot be explained",
+            "{} has no end record for a run section: the run did not finish (killed?); seqs after each student's last record cannot be explained",
             f.name
         ));
     }
+    rows.extend(malformed_rows(ledger));
     if let Some(disk) = disk {
-        let ids: BTreeSet<&String> = ledger.students.keys().chain(disk.gaps.keys()).collect();
-        let empty = Vec::new();
-        for id in ids {
-            let s = ledger.students.get(id);
-            let segs = disk.segments.get(id).unwrap_or(&empty);
+        if let Some(why) = exam_ambiguity(ledger, &disk.exams) {
+            errors.push(PathError {
+                path: ledger_names(ledger),
+                error: why,
+            });
+        }
+        let students = resolve(ledger, disk);
+        let disk_exams: BTreeSet<&Option<String>> = disk.exams.iter().map(|(e, _)| e).collect();
+        let absent: BTreeSet<&str> = ledger
+            .by_exam
+            .keys()
+            .filter(|e| !disk.exams.is_empty() && !disk_exams.contains(&Some(e.to_string())))
+            .map(String::as_str)
+            .collect();
+        if !absent.is_empty() {
+            notes.push(format!(
+                "the ledger's exam(s) {} have no folder under --dir (it holds: {}): their uploads are held against nothing",
+                absent.into_iter().collect::<Vec<_>>().join(", "),
+                disk.exams.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let keys: BTreeSet<&Key> = students.keys().chain(disk.gaps.keys()).collect();
+        let (empty, none) = (Vec::new(), Vec::new());
+        for key in keys {
+            let id = key.1.as_str();
+            let s = students.get(key).map(|c| &**c);
             if let Some(s) = s {
+                let segs = disk.segments.get(key).map_or(&empty[..], |c| &c[..]);
                 uploads(ledger, id, s, segs, &mut rows);
+                unsequenced(ledger, id, s, disk.unsequenced.get(key).unwrap_or(&none), &mut rows);
             }
-            let gaps = disk.gaps.get(id).map_or(&[][..], Vec::as_slice);
+            let gaps = disk.gaps.get(key).map_or(&[][..], Vec::as_slice);
             for (kind, seqs) in gap_causes(gaps, s) {
                 if kind == CrossKind::AckedMissing {
                     continue; // named per seq by `uploads`
@@ -104,31 +184,16 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk>, logins: Option<&BTree
         notes.push("no --dir: uploads were not held against the disk".into());
     }
     if let Some(logins) = logins {
-        let ok: BTreeSet<&String> = ledger
-            .students
+        login_rows(ledger, logins, &mut rows);
+    }
+    if disk.is_some() || logins.is_some() {
+        let server: BTreeSet<&str> = disk
             .iter()
-            .filter(|(_, s)| s.login_ok.is_some())
-            .map(|(id, _)| id)
+            .flat_map(|d| d.segments.keys().chain(d.gaps.keys()).chain(d.unsequenced.keys()))
+            .map(|k| k.1.as_str())
+            .chain(logins.iter().flat_map(|l| l.iter().map(String::as_str)))
             .collect();
-        for id in logins.iter().filter(|id| !ok.contains(id)) {
-            rows.push(row(
-                CrossKind::LoginNotInLedger,
-                id,
-                Vec::new(),
-                None,
-                "in the gunicorn log, no ledger records its login (a client whose ledger was not given?)".into(),
-            ));
-        }
-        for id in ok.into_iter().filter(|id| !logins.contains(*id)) {
-            let at = ledger.students.get(id).and_then(|s| s.login_ok);
-            rows.push(row(
-                CrossKind::LedgerNotInLog,
-                id,
-                Vec::new(),
-                at.map(|l| ledger.at(l)),
-                "the client's login was answered 2xx, the gunicorn log has no login line".into(),
-            ));
-        }
+        rows.extend(unrelated_rows(ledger, &server));
     }
     LedgerReport {
         files: ledger
@@ -138,23 +203,26 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk>, logins: Option<&BTree
                 path: f.name.clone(),
                 records: f.records,
                 malformed: f.malformed,
-                complete: f.complete,
+                unknown_kinds: f.unknown_kinds,
+                problems: f.problems.iter().map(|(l, w)| format!("{}:{l}: {w}", f.name)).collect(),
+                sections: f.sections,
+                complete: f.complete(),
             })
             .collect(),
-        students: ledger.students.len() as u64,
+        students: ledger.students().count() as u64,
         uploads: ledger.uploads,
         acked_seqs: ledger
-            .students
-            .values()
-            .map(|s| s.seqs.values().filter(|l| l.acked.is_some()).count() as u64)
+            .students()
+            .map(|(_, _, s)| s.seqs.values().filter(|l| l.acked.is_some()).count() as u64)
             .sum(),
+        acked_unsequenced: ledger.students().map(|(_, _, s)| s.unsequenced.len() as u64).sum(),
         rows,
         notes,
-        errors: ledger.errors.clone(),
+        errors,
     }
 }
 
-fn row(kind: CrossKind, id: &str, seqs: Vec<[u64; 2]>, record: Option<String>, detail: String) -> LedgerRow {
+pub(super) fn row(kind: CrossKind, id: &str, seqs: Vec<[u64; 2]>, record: Option<String>, detail: String) -> LedgerRow {
     LedgerRow {
         kind,
         id: id.to_string(),
@@ -166,11 +234,23 @@ fn row(kind: CrossKind, id: &str, seqs: Vec<[u64; 2]>, record: Option<String>, d
 }
 
 /// Acknowledged uploads against the files; failed ones whose file exists.
+/// The files are sorted by seq once and walked beside the ledger's seqs
+/// (both ascending): a million seqs cost a sort, not a scan per seq.
 fn uploads(ledger: &LedgerPart, id: &str, s: &StudentLedger, segs: &[SegRef], rows: &mut Vec<LedgerRow>) {
+    let mut sorted: Vec<(u64, &SegRef)> = segs.iter().map(|g| (g.seq, g)).collect();
+    if !sorted.is_sorted_by_key(|g| g.0) {
+        sorted.sort_unstable_by_key(|g| g.0);
+    }
+    let mut rest = &sorted[..];
     for (&seq, l) in &s.seqs {
-        let files: Vec<&SegRef> = segs.iter().filter(|g| g.seq == seq).collect();
+        let below = rest.iter().take_while(|g| g.0 < seq).count();
+        rest = rest.get(below..).unwrap_or_default();
+        let here = rest.iter().take_while(|g| g.0 == seq).count();
+        let (these, after) = rest.split_at(here.min(rest.len()));
+        rest = after;
+        let files = these;
         if let Some((loc, sent)) = l.acked {
-            match files.first() {
+            match files.first().map(|g| g.1) {
                 None => rows.push(row(
                     CrossKind::AckedMissing,
                     id,
@@ -178,9 +258,9 @@ fn uploads(ledger: &LedgerPart, id: &str, s: &StudentLedger, segs: &[SegRef], ro
                     Some(ledger.at(loc)),
                     format!("the server answered 2xx for seq {seq} ({sent} B sent); no file with that seq is on disk"),
                 )),
-                Some(first) => {
-                    let sizes: Vec<u64> = files.iter().filter_map(|f| f.size).collect();
-                    if !sizes.is_empty() && !sizes.contains(&sent) {
+                Some(first) if files.iter().any(|g| g.1.size.is_some_and(|n| n != sent)) => {
+                    let sizes: Vec<u64> = files.iter().filter_map(|g| g.1.size).collect();
+                    if !sizes.contains(&sent) {
                         rows.push(LedgerRow {
                             file: Some(first.name.clone()),
                             ..row(
@@ -196,12 +276,13 @@ fn uploads(ledger: &LedgerPart, id: &str, s: &StudentLedger, segs: &[SegRef], ro
                         });
                     }
                 }
+                Some(_) => {}
             }
         }
         let Some((loc, why)) = l.failed.first() else { continue };
         let unacked_files = files.len().saturating_sub(usize::from(l.acked.is_some()));
         if unacked_files > 0
-            && let Some(f) = files.first()
+            && let Some(&(_, f)) = files.first()
         {
             let detail = if l.acked.is_some() {
                 format!(
@@ -279,136 +360,5 @@ fn gap_row(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn student(acked: &[u64], failed: &[u64], gave_up: &[u64], skipped: &[u64]) -> StudentLedger {
-        let mut s = StudentLedger::default();
-        for &q in acked {
-            s.seqs.entry(q).or_default().acked = Some(((0, q), 10));
-        }
-        for &q in failed {
-            s.seqs.entry(q).or_default().failed.push(((0, q), "timeout".into()));
-        }
-        for &q in gave_up {
-            s.gave_up.insert(q, (0, q));
-        }
-        for &q in skipped {
-            s.skipped.insert(q, (0, q));
-        }
-        s
-    }
-
-    #[test]
-    fn each_gap_seq_gets_its_cause() {
-        let s = student(&[1, 4], &[5], &[5], &[6]);
-        let causes = gap_causes(&[[2, 7]], Some(&s));
-        assert_eq!(
-            causes,
-            [
-                (CrossKind::AckedMissing, vec![[4, 4]]),
-                (CrossKind::GapClientGaveUp, vec![[5, 5]]),
-                (CrossKind::GapClientSkipped, vec![[6, 6]]),
-                (CrossKind::GapUnexplained, vec![[2, 3], [7, 7]]),
-            ]
-        );
-        assert_eq!(
-            gap_causes(&[[2, 99_999_999_999_999]], None),
-            [(CrossKind::GapUnexplained, vec![[2, 99_999_999_999_999]])]
-        );
-    }
-
-    #[test]
-    fn acked_missing_size_mismatch_and_unacked_present_name_record_and_file() {
-        let mut ledger = LedgerPart::default();
-        let f = ledger.add_file("a.ndjson".into());
-        for line in [
-            r#"{"kind":"login","student":"s","failure":null}"#,
-            r#"{"kind":"upload","student":"s","seq":1,"file_size":10,"failure":null}"#,
-            r#"{"kind":"upload","student":"s","seq":2,"file_size":10,"failure":null}"#,
-            r#"{"kind":"upload","student":"s","seq":3,"file_size":10,"failure":null}"#,
-            r#"{"kind":"upload","student":"s","seq":4,"file_size":10,"failure":"timeout"}"#,
-            r#"{"kind":"end"}"#,
-        ] {
-            ledger.observe_line(f, line.as_bytes());
-        }
-        let seg = |seq, size: u64| SegRef {
-            seq,
-            size: Some(size),
-            name: format!("s_seq_{seq}.mp4"),
-        };
-        let disk = Disk {
-            segments: [("s".to_string(), vec![seg(1, 10), seg(3, 5), seg(4, 10)])].into(),
-            gaps: [("s".to_string(), vec![[2, 2]])].into(),
-        };
-        let r = reconcile(&ledger, Some(&disk), Some(&["s".to_string()].into()));
-        type Row<'a> = (CrossKind, Vec<[u64; 2]>, Option<&'a str>, Option<&'a str>);
-        let got: Vec<Row> = r
-            .rows
-            .iter()
-            .map(|r| (r.kind, r.seqs.clone(), r.record.as_deref(), r.file.as_deref()))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                (CrossKind::AckedMissing, vec![[2, 2]], Some("a.ndjson:3"), None),
-                (
-                    CrossKind::AckedSizeMismatch,
-                    vec![[3, 3]],
-                    Some("a.ndjson:4"),
-                    Some("s_seq_3.mp4")
-                ),
-                (
-                    CrossKind::UnackedPresent,
-                    vec![[4, 4]],
-                    Some("a.ndjson:5"),
-                    Some("s_seq_4.mp4")
-                ),
-            ]
-        );
-        assert!(r.notes.is_empty(), "{:?}", r.notes);
-        assert_eq!((r.uploads, r.acked_seqs), (4, 3));
-    }
-
-    proptest! {
-        /// Every disk gap seq gets exactly one cause, whatever the ledger says.
-        #[test]
-        fn every_gap_seq_has_exactly_one_cause(
-            gaps in proptest::collection::vec((1u64..200, 0u64..20), 0..8),
-            acked in proptest::collection::vec(1u64..220, 0..40),
-            failed in proptest::collection::vec(1u64..220, 0..20),
-            gave_up in proptest::collection::vec(1u64..220, 0..20),
-            skipped in proptest::collection::vec(1u64..220, 0..20),
-            known in any::<bool>(),
-        ) {
-            let gaps: Vec<[u64; 2]> = gaps.into_iter().map(|(a, w)| [a, a + w]).collect();
-            let s = student(&acked, &failed, &gave_up, &skipped);
-            let causes = gap_causes(&gaps, known.then_some(&s));
-            let mut seen: BTreeMap<u64, CrossKind> = BTreeMap::new();
-            for (kind, rs) in &causes {
-                for &[a, b] in rs {
-                    for q in a..=b {
-                        prop_assert!(seen.insert(q, *kind).is_none(), "seq {} has two causes", q);
-                    }
-                }
-            }
-            let want: BTreeSet<u64> = gaps.iter().flat_map(|&[a, b]| a..=b).collect();
-            prop_assert_eq!(seen.keys().copied().collect::<BTreeSet<u64>>(), want);
-            for (q, kind) in seen {
-                let expect = if !known {
-                    CrossKind::GapUnexplained
-                } else if acked.contains(&q) {
-                    CrossKind::AckedMissing
-                } else if failed.contains(&q) || gave_up.contains(&q) {
-                    CrossKind::GapClientGaveUp
-                } else if skipped.contains(&q) {
-                    CrossKind::GapClientSkipped
-                } else {
-                    CrossKind::GapUnexplained
-                };
-                prop_assert_eq!(kind, expect, "seq {}", q);
-            }
-        }
-    }
-}
+#[path = "reconcile_tests.rs"]
+mod tests;

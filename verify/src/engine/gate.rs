@@ -21,6 +21,10 @@ pub enum GateError {
     Seq(#[from] crate::engine::seq::ScanError),
     #[error("start worker threads: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
+    /// A `--ledger` that is no ledger this build reads, or one that cannot
+    /// be held against the tree given.
+    #[error("{0}")]
+    Ledger(String),
 }
 
 /// Runs the checks that have inputs.
@@ -30,6 +34,29 @@ pub fn run_gate(cfg: &GateConfig) -> Result<GateReport, GateError> {
 
 /// Reads every input into one fold (`verify watch` builds its own, live).
 pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
+    // The ledgers are read on their own thread while the logs and the tree
+    // are: a million-line ledger then costs little more than the tree alone.
+    let (ledger, rest) = std::thread::scope(|s| {
+        let ledger = (!cfg.ledgers.is_empty()).then(|| s.spawn(|| crate::engine::ledger::read_ledgers(&cfg.ledgers)));
+        let rest = read_audits(cfg);
+        let ledger = ledger.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (ledger, rest)
+    });
+    let (ids, seq, merge) = rest?;
+    let fold = GateFold::new(cfg.clone(), ids, seq, merge).with_ledger(ledger);
+    if let Some(l) = &fold.ledger {
+        refuse_ledger(l, fold.seq.as_ref())?;
+    }
+    Ok(fold)
+}
+
+type Parts = (
+    Option<crate::audit::fold::ids::IdsPart>,
+    Option<crate::audit::fold::seq::SeqPart>,
+    Option<crate::audit::fold::merge::MergePart>,
+);
+
+fn read_audits(cfg: &GateConfig) -> Result<Parts, GateError> {
     let ids = cfg.ids.as_ref().map(crate::engine::ids::read_ids).transpose()?;
     let seq = cfg
         .seq
@@ -37,8 +64,25 @@ pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
         .map(|c| crate::engine::seq::read_seq(c, None))
         .transpose()?;
     let merge = cfg.merge.as_ref().map(crate::engine::merge::read_merge);
-    let ledger = (!cfg.ledgers.is_empty()).then(|| crate::engine::ledger::read_ledgers(&cfg.ledgers));
-    Ok(GateFold::new(cfg.clone(), ids, seq, merge).with_ledger(ledger))
+    Ok((ids, seq, merge))
+}
+
+/// Refuses (exit 2) a `--ledger` whose first record is no `run` of a version
+/// this build reads, and exam-less records against a tree of several exams.
+fn refuse_ledger(
+    l: &crate::audit::fold::ledger::LedgerPart,
+    seq: Option<&crate::audit::fold::seq::SeqPart>,
+) -> Result<(), GateError> {
+    if let Some((file, why)) = l.refusals().into_iter().next() {
+        return Err(GateError::Ledger(format!(
+            "--ledger {file}: not a ledger this build reads: {why}"
+        )));
+    }
+    let exams = seq.map(|p| p.exam_dirs()).unwrap_or_default();
+    match crate::audit::reconcile::exam_ambiguity(l, &exams) {
+        Some(why) => Err(GateError::Ledger(format!("--ledger: {why}"))),
+        None => Ok(()),
+    }
 }
 
 pub use crate::findings::FailOnSets;
@@ -68,6 +112,7 @@ pub fn merge_reports(
             all.students = all.students.saturating_add(l.students);
             all.uploads = all.uploads.saturating_add(l.uploads);
             all.acked_seqs = all.acked_seqs.saturating_add(l.acked_seqs);
+            all.acked_unsequenced = all.acked_unsequenced.saturating_add(l.acked_unsequenced);
             all.rows.extend(l.rows.iter().cloned());
             all.notes.extend(l.notes.iter().map(|n| format!("{label}: {n}")));
             all.errors

@@ -35,7 +35,19 @@ fn read_input(part: &mut LedgerPart, input: &Input, limit: Option<u64>) {
             return;
         }
     };
-    let (_, err) = lines::scan(reader, None, &Filter::All, |_, l| part.observe_line(idx, l));
+    // `scan` hands on every line but those over its cap: their numbers are
+    // the ones skipped, and each is folded as overlong where it was.
+    let mut next = 0u64;
+    let (st, err) = lines::scan(reader, None, &Filter::All, |i, l| {
+        for _ in next..i {
+            part.observe_overlong(idx);
+        }
+        part.observe_line(idx, l);
+        next = i.saturating_add(1);
+    });
+    for _ in next..st.lines {
+        part.observe_overlong(idx);
+    }
     if let Some(e) = err {
         part.errors.push(logfile::stopped_error(input, &e));
     }

@@ -74,7 +74,14 @@ impl AuditView for CrossView<'_> {
             ]);
             rows.push([
                 "ledger uploads (acked seqs)".into(),
-                format!("{} ({})", l.uploads, l.acked_seqs),
+                if l.acked_unsequenced > 0 {
+                    format!(
+                        "{} ({}; {} without a seq)",
+                        l.uploads, l.acked_seqs, l.acked_unsequenced
+                    )
+                } else {
+                    format!("{} ({})", l.uploads, l.acked_seqs)
+                },
                 String::new(),
             ]);
             for k in CrossKind::LEDGER {

@@ -48,6 +48,10 @@ pub enum CrossKind {
     LoginNotInLedger,
     /// `--ledger`: a login the ledger records as answered 2xx that the log lacks.
     LedgerNotInLog,
+    /// `--ledger`: lines of a ledger that are no record, or records of an unknown kind.
+    LedgerMalformed,
+    /// `--ledger`: a ledger with no record of any student the tree or the log shows.
+    LedgerUnrelated,
 }
 
 impl CrossKind {
@@ -61,6 +65,8 @@ impl CrossKind {
         CrossKind::UnackedPresent,
         CrossKind::LoginNotInLedger,
         CrossKind::LedgerNotInLog,
+        CrossKind::LedgerMalformed,
+        CrossKind::LedgerUnrelated,
     ];
 }
 
@@ -82,6 +88,8 @@ impl Kind for CrossKind {
         CrossKind::UnackedPresent,
         CrossKind::LoginNotInLedger,
         CrossKind::LedgerNotInLog,
+        CrossKind::LedgerMalformed,
+        CrossKind::LedgerUnrelated,
     ];
 
     fn name(self) -> &'static str {
@@ -102,6 +110,8 @@ impl Kind for CrossKind {
             CrossKind::UnackedPresent => "unacked_present",
             CrossKind::LoginNotInLedger => "login_not_in_ledger",
             CrossKind::LedgerNotInLog => "ledger_not_in_log",
+            CrossKind::LedgerMalformed => "ledger_malformed",
+            CrossKind::LedgerUnrelated => "ledger_unrelated",
         }
     }
 
@@ -115,6 +125,8 @@ impl Kind for CrossKind {
                 | CrossKind::AckedMissing
                 | CrossKind::AckedSizeMismatch
                 | CrossKind::GapUnexplained
+                | CrossKind::LedgerMalformed
+                | CrossKind::LedgerUnrelated
         )
     }
 }
@@ -185,6 +197,9 @@ pub struct LedgerReport {
     /// Upload requests recorded, and seqs the server acknowledged.
     pub uploads: u64,
     pub acked_seqs: u64,
+    /// Uploads sent without a seq (`--no-seq`) the server acknowledged.
+    #[serde(default)]
+    pub acked_unsequenced: u64,
     /// Findings, per student and kind.
     pub rows: Vec<LedgerRow>,
     /// What the reconciliation cannot know (a ledger cut short, students on no ledger).
@@ -200,8 +215,17 @@ pub struct LedgerFile {
     pub path: String,
     /// Records read.
     pub records: u64,
-    /// Lines that are no ledger record (counted, skipped).
+    /// Lines that are no ledger record (counted, skipped; overlong lines included).
     pub malformed: u64,
+    /// Records of a kind this version does not know (counted, skipped).
+    #[serde(default)]
+    pub unknown_kinds: u64,
+    /// The first problems, as `file:line: what`.
+    #[serde(default)]
+    pub problems: Vec<String>,
+    /// Run sections (`--ledger-append` adds one per run).
+    #[serde(default)]
+    pub sections: u64,
     /// True when it ends with its `end` record (the run finished).
     pub complete: bool,
 }

@@ -81,6 +81,8 @@ struct Open {
     partial: Vec<u8>,
     /// Inside a line over `MAX_LINE`: bytes are dropped until its newline.
     skipping: bool,
+    /// Where in the poll's lines each line over `MAX_LINE` was dropped.
+    dropped_at: Vec<usize>,
     head: Vec<u8>,
     last_data: Instant,
 }
@@ -93,6 +95,7 @@ impl Open {
             pos,
             partial: Vec::new(),
             skipping: false,
+            dropped_at: Vec::new(),
             head: Vec::new(),
             last_data: Instant::now(),
         }
@@ -140,6 +143,14 @@ impl Open {
             if std::mem::take(&mut self.skipping) {
                 continue; // the end of an overlong line
             }
+            // The batch scan's cap: a line of `MAX_LINE` bytes or more is
+            // overlong however it arrived (one read or many).
+            if self.partial.len().saturating_add(line.len()) >= crate::sources::lines::MAX_LINE {
+                self.partial = Vec::new();
+                self.dropped_at.push(out.len());
+                overlong += 1;
+                continue;
+            }
             let mut whole = std::mem::take(&mut self.partial);
             whole.extend_from_slice(line);
             // NUL runs left by a copytruncate of a file written without O_APPEND.
@@ -151,9 +162,10 @@ impl Open {
         }
         if !self.skipping {
             self.partial.extend_from_slice(data);
-            if self.partial.len() > crate::sources::lines::MAX_LINE {
+            if self.partial.len() >= crate::sources::lines::MAX_LINE {
                 self.partial = Vec::new();
                 self.skipping = true;
+                self.dropped_at.push(out.len());
                 overlong += 1;
             }
         }
@@ -173,6 +185,10 @@ pub struct Follower {
     /// rotations seen (for the report).
     pub lines: u64,
     pub overlong: u64,
+    /// The last poll's dropped overlong lines: each one's index among the
+    /// lines returned (it came just before that line), so readers that
+    /// number lines (ledgers) keep every later number right.
+    pub dropped_at: Vec<usize>,
     pub rotations: u64,
     pub truncations: u64,
 }
@@ -211,6 +227,7 @@ impl Follower {
             grace,
             lines: 0,
             overlong: 0,
+            dropped_at: Vec::new(),
             rotations: 0,
             truncations: 0,
         }
@@ -225,6 +242,7 @@ impl Follower {
     pub fn poll(&mut self) -> io::Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
         let mut overlong = 0;
+        self.dropped_at.clear();
         // A rotated-away file that shrank or changed its first line was
         // overwritten (a copy onto its name): nothing more of our log is there.
         let mut kept = Vec::with_capacity(self.old.len());
@@ -234,6 +252,7 @@ impl Follower {
                 continue;
             }
             overlong += o.drain(&mut out)?;
+            self.dropped_at.append(&mut o.dropped_at);
             kept.push(o);
         }
         self.old = kept;
@@ -257,6 +276,7 @@ impl Follower {
                         // A new file at the path: keep draining the old one for a while.
                         if let Some(mut c) = self.current.take() {
                             overlong += c.drain(&mut out)?;
+                            self.dropped_at.append(&mut c.dropped_at);
                             c.last_data = Instant::now();
                             self.old.push(c);
                             self.rotations += 1;
@@ -274,6 +294,7 @@ impl Follower {
         }
         if let Some(c) = &mut self.current {
             overlong += c.drain(&mut out)?;
+            self.dropped_at.append(&mut c.dropped_at);
         }
         self.lines += out.len() as u64;
         self.overlong += overlong;

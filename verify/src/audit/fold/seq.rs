@@ -3,6 +3,7 @@
 //! for more to come (live), plus what the tree's layout and listings gave.
 //! Both end in the same report; live folders also confirm gaps over time.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ pub struct FolderResult {
     pub errors: Vec<PathError>,
     /// Sequenced segments, kept for the ledger reconciliation (`--ledger`).
     pub kept: Vec<SegRef>,
+    /// Segments without a seq (size, name), kept likewise.
+    pub kept_unsequenced: Vec<(Option<u64>, String)>,
 }
 
 impl FolderResult {
@@ -41,6 +44,7 @@ impl FolderResult {
             skipped_links: obs.skipped_links,
             errors: obs.errors.clone(),
             kept: if keep { kept(obs, rules) } else { Vec::new() },
+            kept_unsequenced: if keep { kept_unsequenced(obs) } else { Vec::new() },
         }
     }
 }
@@ -59,6 +63,15 @@ fn kept(obs: &FolderObs, rules: &SeqRules) -> Vec<SegRef> {
                 name: escape_str(obs.name(s)),
             })
         })
+        .collect()
+}
+
+/// The folder's own segments without a seq: (size, name).
+fn kept_unsequenced(obs: &FolderObs) -> Vec<(Option<u64>, String)> {
+    obs.segments
+        .iter()
+        .filter(|s| s.foreign_id.is_none() && s.seq.is_none())
+        .map(|s| (s.size, escape_str(obs.name(s))))
         .collect()
 }
 
@@ -233,27 +246,59 @@ impl SeqPart {
         (uploading, latest, alerted)
     }
 
-    /// What the disk shows per student ID (exams merged), for the ledger.
-    pub fn disk(&self, rules: &SeqRules) -> Disk {
-        let mut d = Disk::default();
+    /// The exams scanned: (name, exam folder, escaped).
+    pub fn exam_dirs(&self) -> Vec<(Option<String>, String)> {
+        self.exams
+            .iter()
+            .map(|e| {
+                let dir = e.recordings.parent().unwrap_or(&e.recordings);
+                (e.exam.clone(), escape_os(dir.as_os_str()))
+            })
+            .collect()
+    }
+
+    /// What the disk shows per exam and student, for the ledger.
+    pub fn disk(&self, rules: &SeqRules) -> Disk<'_> {
+        let mut d = Disk {
+            exams: self.exam_dirs(),
+            ..Disk::default()
+        };
         for f in self.folders.values() {
-            let (id, segs, gaps) = match f {
+            let (exam, id, segs, unseq, gaps) = match f {
                 Folder::Audited(r) => (
+                    &r.findings.exam,
                     &r.findings.id,
-                    r.kept.clone(),
+                    Cow::Borrowed(&r.kept[..]),
+                    r.kept_unsequenced.clone(),
                     r.findings.gaps.iter().copied().chain(r.findings.leading_gap).collect(),
                 ),
                 Folder::Live(l) => {
                     let found = audit_student(&l.obs, rules);
                     let gaps: Vec<[u64; 2]> = found.gaps.iter().copied().chain(found.leading_gap).collect();
-                    (&l.obs.id, kept(&l.obs, rules), gaps)
+                    (
+                        &l.obs.exam,
+                        &l.obs.id,
+                        Cow::Owned(kept(&l.obs, rules)),
+                        kept_unsequenced(&l.obs),
+                        gaps,
+                    )
                 }
             };
-            d.segments.entry(id.clone()).or_default().extend(segs);
-            let g = d.gaps.entry(id.clone()).or_default();
-            g.extend(gaps);
-            if g.is_empty() {
-                d.gaps.remove(id);
+            let key = (exam.clone(), id.clone());
+            if !unseq.is_empty() {
+                d.unsequenced.entry(key.clone()).or_default().extend(unseq);
+            }
+            if !gaps.is_empty() {
+                d.gaps.entry(key.clone()).or_default().extend(gaps);
+            }
+            // A student has one folder per exam: a second one is appended.
+            match d.segments.entry(key) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(segs);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    o.get_mut().to_mut().extend(segs.iter().cloned())
+                }
             }
         }
         d

@@ -144,6 +144,10 @@ pub(super) fn poll_log(f: &mut Followed, fold: &mut GateFold) -> u64 {
     let overlong_before = follower.overlong;
     match follower.poll() {
         Ok(lines) => {
+            if f.role == Role::Ledger {
+                observe_ledger(fold, f.file, &lines, &follower.dropped_at);
+                return lines.len() as u64;
+            }
             for line in &lines {
                 fold.observe_line(f.role, f.file, line);
             }
@@ -164,6 +168,20 @@ pub(super) fn poll_log(f: &mut Followed, fold: &mut GateFold) -> u64 {
             0
         }
     }
+}
+
+/// A ledger's new lines, each overlong one dropped folded where it was: its
+/// `file:line`s stay those `verify gate` gives.
+fn observe_ledger(fold: &mut GateFold, file: usize, lines: &[Vec<u8>], dropped_at: &[usize]) {
+    let Some(p) = fold.ledger.as_mut() else { return };
+    let mut dropped = dropped_at.iter().peekable();
+    for (i, line) in lines.iter().enumerate() {
+        while dropped.next_if(|&&d| d <= i).is_some() {
+            p.observe_overlong(file);
+        }
+        p.observe_line(file, line);
+    }
+    dropped.for_each(|_| p.observe_overlong(file));
 }
 
 #[cfg(test)]

@@ -1,0 +1,332 @@
+//! Issue 24, the ledger reader: `verify gate --ledger` must never pass on a
+//! ledger it cannot hold against the server (several exams, a file that is no
+//! ledger, unsequenced uploads, overlong lines). Each test builds its tree and
+//! ledger in a temp dir and runs the real binary (`VERIFY_BIN` overrides it,
+//! to run these against an older build).
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::ledger::Record;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn bin() -> String {
+    std::env::var("VERIFY_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_verify").to_string())
+}
+
+fn verify(args: &[&str]) -> Run {
+    let out = Command::new(bin()).args(args).env("NO_COLOR", "1").output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: exit {} {} {}", r.code, r.stdout, r.stderr))
+}
+
+/// A segment file of `size` bytes under `server_data/<exam>/recordings/<id>/`.
+fn segment(root: &Path, exam: &str, id: &str, seq: Option<u64>, size: usize) {
+    let dir = root.join(exam).join("recordings").join(id);
+    fs::create_dir_all(&dir).unwrap();
+    let name = match seq {
+        Some(q) => format!("{id}_20251123_1800{:02}_seq_{q:04}.mp4", q % 60),
+        None => format!("{id}_20251123_1801{:02}.mp4", size % 60),
+    };
+    fs::write(dir.join(name), vec![b'x'; size]).unwrap();
+}
+
+fn run_record(v: u32) -> Record {
+    Record::Run {
+        v,
+        tool: "loadgen".into(),
+        host: "h".into(),
+        scenario: "s".into(),
+        task: Some("recording".into()),
+        started_unix_ms: 1,
+    }
+}
+
+fn upload(id: &str, exam: Option<&str>, seq: Option<u64>, size: u64) -> Record {
+    Record::Upload {
+        student: id.into(),
+        exam: exam.map(Into::into),
+        seq,
+        attempt: 1,
+        planned_ms: 0,
+        start_ms: 0,
+        end_ms: 1,
+        bytes_sent: size + 100,
+        file: None,
+        file_size: size,
+        status: Some(200),
+        failure: None,
+        answer: Default::default(),
+    }
+}
+
+fn lines(records: &[Record]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in records {
+        r.write_line(&mut out).unwrap();
+    }
+    out
+}
+
+/// A whole ledger section: `run`, the records, `end`.
+fn ledger(path: &Path, v: u32, records: &[Record]) -> String {
+    let mut all = vec![run_record(v)];
+    all.extend_from_slice(records);
+    all.push(Record::End {
+        records: records.len() as u64 + 2,
+    });
+    fs::write(path, lines(&all)).unwrap();
+    path.display().to_string()
+}
+
+fn kinds(v: &serde_json::Value) -> Vec<String> {
+    v["cross"]["ledger"]["rows"]
+        .as_array()
+        .map(|a| a.iter().map(|r| r["kind"].as_str().unwrap_or("").to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Item 2: an upload acknowledged in exam 31 and lost is not "found" in an
+/// older exam's folder of the same student with the same seq and size.
+#[test]
+fn several_exams_do_not_hide_an_acknowledged_loss() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    for q in 1..=2 {
+        segment(&sd, "30", "test_00001", Some(q), 10);
+    }
+    segment(&sd, "31", "test_00001", Some(1), 10);
+    let l = ledger(
+        &d.path().join("l.ndjson"),
+        2,
+        &[
+            upload("test_00001", Some("31"), Some(1), 10),
+            upload("test_00001", Some("31"), Some(2), 10),
+        ],
+    );
+    for dir in [sd.clone(), sd.join("31"), sd.join("31/recordings")] {
+        let r = verify(&["gate", "--dir", &p(&dir), "--ledger", &l, "--format", "json"]);
+        assert_eq!(r.code, 1, "--dir {}: {}", dir.display(), r.stdout);
+        let v = json(&r);
+        assert_eq!(kinds(&v), ["acked_missing"], "{}", v["cross"]["ledger"]);
+        assert_eq!(v["cross"]["ledger"]["rows"][0]["seqs"], serde_json::json!([[2, 2]]));
+    }
+}
+
+/// Item 2: a ledger without exams meets several exams: refused, naming the
+/// `--dir`s to give; one exam's folder is then accepted.
+#[test]
+fn a_ledger_without_exams_and_several_exams_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    segment(&sd, "30", "test_00001", Some(1), 10);
+    segment(&sd, "31", "test_00001", Some(2), 10);
+    let l = ledger(
+        &d.path().join("l.ndjson"),
+        1,
+        &[
+            upload("test_00001", None, Some(1), 10),
+            upload("test_00001", None, Some(2), 10),
+        ],
+    );
+    let r = verify(&["gate", "--dir", &p(&sd), "--ledger", &l]);
+    assert_eq!(r.code, 2, "{} {}", r.stdout, r.stderr);
+    for exam in ["30", "31"] {
+        assert!(
+            r.stderr.contains(&format!("--dir {}", p(&sd.join(exam)))),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = verify(&["gate", "--dir", &p(&sd.join("31")), "--ledger", &l, "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(kinds(&json(&r)), ["acked_missing"]);
+}
+
+/// Item 3: what is no ledger of a version this build reads is refused.
+#[test]
+fn a_file_that_is_no_ledger_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    segment(&sd, "30", "test_00001", Some(1), 10);
+    let passwd = d.path().join("passwd");
+    fs::write(
+        &passwd,
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n",
+    )
+    .unwrap();
+    let v99 = ledger(
+        &d.path().join("v99.ndjson"),
+        99,
+        &[upload("test_00001", Some("30"), Some(1), 10)],
+    );
+    for (file, what) in [(p(&passwd), "not a ledger"), (v99, "version 99")] {
+        let r = verify(&["gate", "--dir", &p(&sd), "--ledger", &file]);
+        assert_eq!(r.code, 2, "{file}: {} {}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(&file) && r.stderr.contains(what), "{}", r.stderr);
+    }
+}
+
+/// Item 3: malformed lines (seqs as strings) and unknown kinds fail the gate,
+/// with the `file:line` of the first ones.
+#[test]
+fn malformed_lines_and_unknown_kinds_fail() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    segment(&sd, "30", "test_00001", Some(1), 10);
+    let path = d.path().join("l.ndjson");
+    let good = ledger(&path, 2, &[upload("test_00001", Some("30"), Some(1), 10)]);
+    let text = fs::read_to_string(&path).unwrap();
+    for (bad, kind) in [
+        (text.replace("\"seq\":1", "\"seq\":\"1\""), "ledger_malformed"),
+        (
+            text.replace("\"kind\":\"upload\"", "\"kind\":\"uplaod\""),
+            "ledger_malformed",
+        ),
+    ] {
+        fs::write(&path, bad).unwrap();
+        let r = verify(&["gate", "--dir", &p(&sd), "--ledger", &good, "--format", "json"]);
+        assert_eq!(r.code, 1, "{} {}", r.stdout, r.stderr);
+        let v = json(&r);
+        assert!(kinds(&v).contains(&kind.to_string()), "{}", v["cross"]["ledger"]);
+        let row = &v["cross"]["ledger"]["rows"][0];
+        assert_eq!(row["record"], format!("{good}:2"), "{row}");
+    }
+}
+
+/// Item 3: a ledger that names none of the students the tree shows fails.
+#[test]
+fn a_ledger_of_other_students_fails() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    segment(&sd, "30", "test_00001", Some(1), 10);
+    let l = ledger(
+        &d.path().join("l.ndjson"),
+        2,
+        &[upload("other_9", Some("30"), Some(1), 10)],
+    );
+    let r = verify(&["gate", "--dir", &p(&sd), "--ledger", &l, "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(kinds(&json(&r)).contains(&"ledger_unrelated".to_string()));
+    let empty = ledger(&d.path().join("empty.ndjson"), 2, &[]);
+    let r = verify(&["gate", "--dir", &p(&sd), "--ledger", &empty, "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(kinds(&json(&r)), ["ledger_unrelated"]);
+}
+
+/// Item 6: `--no-seq` uploads (`seq: null`) are held by count and size
+/// against the student's files without a seq.
+#[test]
+fn unsequenced_uploads_are_held_by_count_and_size() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    segment(&sd, "30", "test_00001", None, 10);
+    segment(&sd, "30", "test_00001", None, 20);
+    let sent = |sizes: &[u64]| -> Vec<Record> {
+        sizes
+            .iter()
+            .map(|&n| upload("test_00001", Some("30"), None, n))
+            .collect()
+    };
+    let l = ledger(&d.path().join("l.ndjson"), 2, &sent(&[20, 10]));
+    let r = verify(&["gate", "--dir", &p(&sd), "--ledger", &l, "--format", "json"]);
+    assert_eq!(kinds(&json(&r)), Vec::<String>::new(), "{}", r.stdout);
+    let l = ledger(&d.path().join("l.ndjson"), 2, &sent(&[20, 10, 30]));
+    let r = verify(&["gate", "--dir", &p(&sd), "--ledger", &l, "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(kinds(&json(&r)), ["acked_missing"]);
+}
+
+/// A ledger whose line 2 is over the line cap (64 MiB): a lost upload on line
+/// 4, and the finding says line 4.
+fn overlong_ledger(path: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let head = lines(&[run_record(2)]);
+    let mut long = b"{\"kind\":\"upload\",\"x\":\"".to_vec();
+    long.resize((64 << 20) + 16, b'x');
+    long.extend_from_slice(b"\"}\n");
+    let tail = lines(&[
+        upload("test_00001", Some("30"), Some(1), 10),
+        upload("test_00001", Some("30"), Some(2), 10),
+        Record::End { records: 5 },
+    ]);
+    fs::write(path, [head.clone(), long.clone(), tail.clone()].concat()).unwrap();
+    (head, long, tail)
+}
+
+/// Item 9: an overlong line keeps its line number, in gate and in watch.
+#[test]
+fn an_overlong_line_keeps_every_later_line_number() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    segment(&sd, "30", "test_00001", Some(1), 10);
+    let path = d.path().join("l.ndjson");
+    let (head, long, tail) = overlong_ledger(&path);
+    let l = p(&path);
+    let r = verify(&["gate", "--dir", &p(&sd), "--ledger", &l, "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = json(&r);
+    let rows = &v["cross"]["ledger"]["rows"];
+    let find = |v: &serde_json::Value, kind: &str| {
+        v.as_array()
+            .and_then(|a| a.iter().find(|r| r["kind"] == kind))
+            .map(|r| r["record"].clone())
+    };
+    assert_eq!(find(rows, "acked_missing"), Some(format!("{l}:4").into()), "{rows}");
+    assert_eq!(find(rows, "ledger_malformed"), Some(format!("{l}:2").into()), "{rows}");
+
+    // watch: the same lines written while it follows the file.
+    fs::write(&path, &head).unwrap();
+    let child = Command::new(bin())
+        .args([
+            "watch",
+            "--dir",
+            &p(&sd.join("30")),
+            "--ledger",
+            &l,
+            "--duration",
+            "3s",
+            "--format",
+            "json",
+        ])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(&long).unwrap();
+    f.write_all(&tail).unwrap();
+    drop(f);
+    let out = finish(child, Duration::from_secs(60));
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(w["cross"]["ledger"]["rows"], *rows, "watch and gate agree");
+}
+
+fn finish(mut child: Child, limit: Duration) -> std::process::Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < limit, "watch did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
