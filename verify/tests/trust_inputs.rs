@@ -388,3 +388,38 @@ fn config_and_merge_files_must_be_regular_and_small() {
         assert!(stderr.contains(&format!("{flag} {file}: {says}")), "{stderr}");
     }
 }
+
+/// A FIFO or a device named as a log or a ledger is refused (exit 2, the
+/// reason named) instead of blocking at the open or reading forever.
+#[test]
+fn fifos_and_devices_named_as_logs_or_ledgers_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let fifo = fifo.to_str().unwrap();
+    let log = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/logs/gunicorn_access.log");
+    for args in [
+        vec!["ids", "--log", fifo],
+        vec!["ids", "--log", "/dev/zero"],
+        vec!["merge", "--log", "/dev/zero"],
+        vec!["gate", "--log", "/dev/zero"],
+        vec!["gate", "--ledger", fifo, "--log", log],
+        vec!["gate", "--ledger", "/dev/zero", "--log", log],
+    ] {
+        let child = Command::new(env!("CARGO_BIN_EXE_verify"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finish(child, Duration::from_secs(20));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(all.contains("not a regular file"), "{args:?}: {all}");
+    }
+}

@@ -113,7 +113,18 @@ pub fn open(input: &Input) -> io::Result<Opened> {
     match input {
         Input::Stdin => Ok(Opened::Stream(Stream(Box::new(io::stdin())))),
         Input::File(p) => {
-            let f = File::open(p)?;
+            // A FIFO would block the open and a device never ends: only
+            // regular files are read by name (`-` reads standard input).
+            let (f, _) = crate::sources::tail::open_regular(p).map_err(|e| {
+                if e.kind() == io::ErrorKind::InvalidInput {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "not a regular file (a FIFO, a device or a folder); give - to read standard input",
+                    )
+                } else {
+                    e
+                }
+            })?;
             if is_gzip(&f) {
                 Ok(Opened::Stream(Stream(Box::new(flate2::read::MultiGzDecoder::new(
                     io::BufReader::new(f),
