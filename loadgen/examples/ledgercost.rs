@@ -51,6 +51,7 @@ fn main() -> anyhow::Result<()> {
             start_ms: i * 1000 + 1,
             end_ms: i * 1000 + 9,
             bytes_sent: 4901,
+            recorded_ms: None,
             file: Some(format!("recording_{seq}.mp4")),
             file_size: 4096,
             exam: Some("7".into()),

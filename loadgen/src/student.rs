@@ -437,6 +437,7 @@ async fn task_loop(
                         start_ms: x.start_ms,
                         end_ms: x.end_ms,
                         bytes_sent: x.sent,
+                        recorded_ms: None,
                         file: t
                             .request
                             .file

@@ -67,6 +67,7 @@ fn upload(id: &str, exam: Option<&str>, seq: Option<u64>, size: u64) -> Record {
         start_ms: 0,
         end_ms: 1,
         bytes_sent: size + 100,
+        recorded_ms: None,
         file: None,
         file_size: size,
         status: Some(200),

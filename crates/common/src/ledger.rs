@@ -17,12 +17,13 @@ mod view;
 pub use view::{View, Viewed, decode_view};
 
 /// The version this build writes. 2: `exam` on student records, `seq: null`
-/// for an upload of an unsequenced run.
-pub const VERSION: u32 = 2;
+/// for an upload of an unsequenced run. 3: a queued task's `recorded_ms` on
+/// uploads, `lost_at_exit`, `restart`, `killed` and `run_end` records.
+pub const VERSION: u32 = 3;
 
 /// The versions this build reads. Version 1 has no `exam`: such a ledger
 /// cannot tell two exams' students apart.
-pub const READS: &[u32] = &[1, 2];
+pub const READS: &[u32] = &[1, 2, 3];
 
 /// The answer's fields the scenario names (`ledger = { filename = "/filename" }`).
 pub type AnswerFields = BTreeMap<String, serde_json::Value>;
@@ -68,6 +69,10 @@ pub enum Record {
         planned_ms: u64,
         start_ms: u64,
         end_ms: u64,
+        /// A queued task's segment: when it was recorded (its `timestamp`,
+        /// the same for every attempt); absent for a task without a queue.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recorded_ms: Option<u64>,
         /// Request body bytes sent.
         bytes_sent: u64,
         /// The file part's name and size.
@@ -107,8 +112,43 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         answer: AnswerFields,
     },
+    /// Segments still queued when the student's exit passes ended: the
+    /// client drops them, so the server shows a gap or a short tail there.
+    LostAtExit {
+        student: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exam: Option<String>,
+        seq: u64,
+        /// Failed attempts it had (0: never tried).
+        attempts: u32,
+    },
+    /// The client restarted (`--restart-students`): its queue (`lost`) is
+    /// dropped and its seq starts again at 1 after a new login, so the
+    /// server may see the same seqs twice with other timestamps.
+    Restart {
+        student: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exam: Option<String>,
+        at_ms: u64,
+        /// The last seq recorded before the restart (0: none).
+        last_seq: u64,
+        lost: Vec<u64>,
+    },
+    /// The client was killed (`--kill-students`): queue lost, no logout.
+    Killed {
+        student: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exam: Option<String>,
+        at_ms: u64,
+        last_seq: u64,
+        lost: Vec<u64>,
+    },
     /// A student that did not finish by itself (panicked, abandoned at the stop).
     Ended { student: String, why: String },
+    /// Closes a Locust run's section when the master stops it; the worker
+    /// stays and may open another section. A section ending so is complete,
+    /// as with `end`. `records` counts the section's lines, this one included.
+    RunEnd { records: u64 },
     /// The last line of a run section that ended normally; `records` counts
     /// the section's lines, this one included.
     End { records: u64 },
@@ -124,7 +164,11 @@ impl Record {
             Record::GaveUp { .. } => "gave_up",
             Record::Skipped { .. } => "skipped",
             Record::Logout { .. } => "logout",
+            Record::LostAtExit { .. } => "lost_at_exit",
+            Record::Restart { .. } => "restart",
+            Record::Killed { .. } => "killed",
             Record::Ended { .. } => "ended",
+            Record::RunEnd { .. } => "run_end",
             Record::End { .. } => "end",
         }
     }
@@ -137,7 +181,20 @@ impl Record {
 }
 
 /// Every `kind` of this version.
-pub const KINDS: &[&str] = &["run", "login", "upload", "gave_up", "skipped", "logout", "ended", "end"];
+pub const KINDS: &[&str] = &[
+    "run",
+    "login",
+    "upload",
+    "gave_up",
+    "skipped",
+    "logout",
+    "lost_at_exit",
+    "restart",
+    "killed",
+    "ended",
+    "run_end",
+    "end",
+];
 
 /// What one line of a ledger holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +265,7 @@ mod tests {
             bytes_sent: 1200,
             file: Some("recording_3.mp4".into()),
             file_size: 1000,
+            recorded_ms: None,
             status: Some(200),
             failure: None,
             answer: [("filename".to_string(), serde_json::json!("x.mp4"))].into(),
@@ -285,7 +343,11 @@ mod tests {
         ) {
             let records = [
                 Record::Login { student: student.clone(), exam: exam.clone(), attempt: 2, start_ms: 1, end_ms: 2, status: None, failure: failure.clone(), answer: AnswerFields::new() },
-                Record::Upload { student: student.clone(), exam: exam.clone(), seq, attempt: 1, planned_ms: 0, start_ms: 1, end_ms: 2, bytes_sent: size, file: None, file_size: size, status: Some(500), failure, answer: AnswerFields::new() },
+                Record::Upload { student: student.clone(), exam: exam.clone(), seq, attempt: 1, planned_ms: 0, start_ms: 1, end_ms: 2, bytes_sent: size, recorded_ms: Some(size / 2), file: None, file_size: size, status: Some(500), failure, answer: AnswerFields::new() },
+                Record::LostAtExit { student: student.clone(), exam: exam.clone(), seq: size, attempts: 2 },
+                Record::Restart { student: student.clone(), exam: exam.clone(), at_ms: size, last_seq: 4, lost: vec![3, 4] },
+                Record::Killed { student: student.clone(), exam: exam.clone(), at_ms: 1, last_seq: 0, lost: vec![] },
+                Record::RunEnd { records: size },
                 Record::GaveUp { student: student.clone(), exam: exam.clone(), seq: seq.unwrap_or(0), attempts: 3 },
                 Record::Skipped { student: student.clone(), exam, seq: size },
                 Record::Ended { student, why: "abandoned".into() },

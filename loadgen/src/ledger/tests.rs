@@ -20,6 +20,7 @@ fn upload(seq: u64) -> Record {
         start_ms: 30_001,
         end_ms: 30_090,
         bytes_sent: 1200,
+        recorded_ms: None,
         file: Some("recording_3.mp4".into()),
         file_size: 1000,
         exam: Some("7".into()),

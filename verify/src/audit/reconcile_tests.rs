@@ -85,6 +85,7 @@ fn upload(student: &str, exam: Option<&str>, seq: Option<u64>, size: u64, failur
         start_ms: 0,
         end_ms: 1,
         bytes_sent: size + 100,
+        recorded_ms: None,
         file: None,
         file_size: size,
         status: None,

@@ -31,6 +31,14 @@ pub struct View<'a> {
     pub why: Option<Cow<'a, str>>,
     /// `run`: the format version.
     pub v: Option<u32>,
+    /// `upload` of a queued task: when its segment was recorded.
+    pub recorded_ms: Option<u64>,
+    /// `restart`, `killed`: the last seq recorded before.
+    pub last_seq: Option<u64>,
+    /// `restart`, `killed`: the queued seqs dropped.
+    pub lost: Vec<u64>,
+    /// `end`, `run_end`: the section's line count.
+    pub records: Option<u64>,
 }
 
 /// What one line holds, as [`Decoded`] but with a [`View`].
@@ -55,6 +63,10 @@ impl View<'static> {
             failure: None,
             why: None,
             v: None,
+            recorded_ms: None,
+            last_seq: None,
+            lost: Vec::new(),
+            records: None,
         };
         match r {
             Record::Run { v: ver, .. } => v.v = Some(*ver),
@@ -74,6 +86,7 @@ impl View<'static> {
                 seq,
                 file_size,
                 failure,
+                recorded_ms,
                 ..
             } => {
                 v.student = own(student);
@@ -81,17 +94,39 @@ impl View<'static> {
                 v.seq = *seq;
                 v.file_size = *file_size;
                 v.failure = failure.as_ref().and_then(own);
+                v.recorded_ms = *recorded_ms;
             }
-            Record::GaveUp { student, exam, seq, .. } | Record::Skipped { student, exam, seq } => {
+            Record::GaveUp { student, exam, seq, .. }
+            | Record::Skipped { student, exam, seq }
+            | Record::LostAtExit { student, exam, seq, .. } => {
                 v.student = own(student);
                 v.exam = exam.as_ref().and_then(own);
                 v.seq = Some(*seq);
+            }
+            Record::Restart {
+                student,
+                exam,
+                last_seq,
+                lost,
+                ..
+            }
+            | Record::Killed {
+                student,
+                exam,
+                last_seq,
+                lost,
+                ..
+            } => {
+                v.student = own(student);
+                v.exam = exam.as_ref().and_then(own);
+                v.last_seq = Some(*last_seq);
+                v.lost = lost.clone();
             }
             Record::Ended { student, why } => {
                 v.student = own(student);
                 v.why = own(why);
             }
-            Record::End { .. } => {}
+            Record::End { records } | Record::RunEnd { records } => v.records = Some(*records),
         }
         v
     }
@@ -128,6 +163,7 @@ struct Flat<'a> {
     start_ms: Option<u64>,
     end_ms: Option<u64>,
     bytes_sent: Option<u64>,
+    recorded_ms: Option<u64>,
     #[serde(borrow)]
     file: Option<&'a str>,
     file_size: Option<u64>,
@@ -236,6 +272,10 @@ fn lean<'a>(f: Flat<'a>) -> Option<View<'a>> {
         failure: None,
         why: None,
         v: None,
+        recorded_ms: None,
+        last_seq: None,
+        lost: Vec::new(),
+        records: None,
     };
     let has = |x: &[bool]| x.iter().all(|&p| p);
     match f.kind? {
@@ -272,12 +312,16 @@ fn lean<'a>(f: Flat<'a>) -> Option<View<'a>> {
             ]);
             v.kind = "upload";
             (v.student, v.exam, v.failure, v.seq) = (b(f.student), b(f.exam), b(f.failure), f.seq);
-            v.file_size = f.file_size?;
+            (v.file_size, v.recorded_ms) = (f.file_size?, f.recorded_ms);
             ok.then_some(v)
         }
-        kind @ ("gave_up" | "skipped") => {
+        kind @ ("gave_up" | "skipped" | "lost_at_exit") => {
             let ok = f.student.is_some() && (kind == "skipped" || f.attempts.is_some());
-            v.kind = if kind == "gave_up" { "gave_up" } else { "skipped" };
+            v.kind = match kind {
+                "gave_up" => "gave_up",
+                "skipped" => "skipped",
+                _ => "lost_at_exit",
+            };
             (v.student, v.exam, v.seq) = (b(f.student), b(f.exam), Some(f.seq?));
             ok.then_some(v)
         }
@@ -286,9 +330,9 @@ fn lean<'a>(f: Flat<'a>) -> Option<View<'a>> {
             (v.student, v.why) = (Some(Cow::Borrowed(f.student?)), Some(Cow::Borrowed(f.why?)));
             Some(v)
         }
-        "end" => {
-            f.records?;
-            v.kind = "end";
+        kind @ ("end" | "run_end") => {
+            v.records = Some(f.records?);
+            v.kind = if kind == "end" { "end" } else { "run_end" };
             Some(v)
         }
         _ => None,
@@ -357,6 +401,10 @@ mod tests {
             Just("answer"),
             Just("why"),
             Just("records"),
+            Just("recorded_ms"),
+            Just("at_ms"),
+            Just("last_seq"),
+            Just("lost"),
             Just("other"),
         ];
         let value = prop_oneof![
@@ -385,6 +433,10 @@ mod tests {
                 Just("logout"),
                 Just("ended"),
                 Just("end"),
+                Just("lost_at_exit"),
+                Just("restart"),
+                Just("killed"),
+                Just("run_end"),
                 Just("frob")
             ]
             .prop_map(|k| format!("\"{k}\"")),
@@ -415,6 +467,10 @@ mod tests {
             r#""failure":null"#,
             r#""why":"w""#,
             r#""records":3"#,
+            r#""recorded_ms":7"#,
+            r#""at_ms":5"#,
+            r#""last_seq":4"#,
+            r#""lost":[3,4]"#,
         ];
         std::iter::once(format!(r#""kind":"{kind}""#))
             .chain(all.iter().map(|s| s.to_string()))
@@ -425,8 +481,9 @@ mod tests {
         #[test]
         fn the_lean_path_agrees_with_decode(
             kind in prop_oneof![Just("run"), Just("login"), Just("upload"), Just("gave_up"),
-                Just("skipped"), Just("logout"), Just("ended"), Just("end"), Just("frob")],
-            drop in proptest::collection::vec(proptest::bool::weighted(0.08), 22),
+                Just("skipped"), Just("logout"), Just("ended"), Just("end"), Just("lost_at_exit"),
+                Just("restart"), Just("killed"), Just("run_end"), Just("frob")],
+            drop in proptest::collection::vec(proptest::bool::weighted(0.08), 26),
             extra in proptest::collection::vec(field(), 0..4),
             cut in proptest::option::of(0usize..400),
         ) {
