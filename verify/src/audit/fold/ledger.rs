@@ -407,7 +407,7 @@ mod tests {
         let f = p.add_file("x".into());
         p.observe_line(f, RUN.as_bytes());
         p.observe_line(f, br#"{"kind":"end","records":2}"#);
-        p.observe_line(f, RUN.replace("\"v\":2", "\"v\":3").as_bytes());
+        p.observe_line(f, RUN.replace("\"v\":2", "\"v\":99").as_bytes());
         assert!(p.files[0].refused.as_deref().is_some_and(|w| w.contains("line 3")));
     }
 }
