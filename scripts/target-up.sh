@@ -32,6 +32,9 @@ while [ $# -gt 0 ]; do
 done
 [ ${#pos[@]} -ge 1 ] && [ ${#pos[@]} -le 2 ] || usage
 case ${TARGET_MERGE_GAPS:-skip} in skip|merge) ;; *) echo "target-up: --merge-gaps takes skip or merge" >&2; exit 2 ;; esac
+# The workers refuse bad values at import; say so here instead of timing out.
+python3 -c 'import os, sys; s = float(os.environ.get("TARGET_TIME_SCALE", "1")); float(os.environ.get("TARGET_REQUEUE_FOR", "0")); sys.exit(not 0 < s <= 100)' 2>/dev/null \
+  || { echo "target-up: TARGET_TIME_SCALE must be a number in (0, 100], TARGET_REQUEUE_FOR a number of seconds" >&2; exit 2; }
 mkdir -p "${pos[0]}"
 dir=$(cd "${pos[0]}" && pwd)
 port=${pos[1]:-}
