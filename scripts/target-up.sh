@@ -49,6 +49,7 @@ fi
 mkdir -p "$dir/logs" "$dir/server_data" "$dir/run" "$dir/broker" "$dir/merged"
 [ -n "$port" ] || port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TARGET_DATA=$dir/server_data TARGET_BROKER=$dir/broker TARGET_STATE=$dir/run/state.db TARGET_MERGED=$dir/merged
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in fixtures/target
 url=http://127.0.0.1:$port
 
 # As the real server's gunicorn_config.py: access log in the combined format
