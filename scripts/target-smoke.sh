@@ -8,9 +8,10 @@
 #    fails as ffmpeg fails, 3 retries), refusals, the server's clock; asserts
 #    the answers, log lines and files have the documented shapes, then runs
 #    `verify ids` and `verify seq` on what the real gunicorn and celery wrote.
-# 2. Without either switch and with --merge-gaps merge: the application's
-#    print() lines are lost, no line carries a login, and a gap is reported
-#    in the December 2025 wording and merged anyway.
+# 2. Without either switch, with --merge-gaps merge and TARGET_MERGE_CLEANUP=1:
+#    the application's print() lines are lost, no line carries a login, an
+#    upload needs no login, a gap is reported in the December 2025 wording
+#    and merged anyway, and a merged student's folder is removed.
 # Time is compressed (TARGET_TIME_SCALE). Stops every process it started, also on failure.
 # Usage: scripts/target-smoke.sh [VERIFY_BINARY]
 set -euo pipefail
@@ -137,10 +138,12 @@ cmp -s "$work/retry.bin" "$(ls "$t/server_data/$exam/recordings/test_00001/"*_se
 "$verify" seq --dir "$t/server_data/$exam" --expect test_00001..test_00005 --expect-segments 3 > "$work/seq.txt" || { cat "$work/seq.txt"; fail "verify seq"; }
 "$repo/scripts/target-down.sh" "$t" 10
 
-# 2. As the real server runs: print() output lost, no login line anywhere.
-url=$(TARGET_TIME_SCALE=1 "$repo/scripts/target-up.sh" "$work/bare" --merge-gaps merge)
+# 2. As the real server runs: print() output lost, no login line anywhere, a
+# merged student's folder removed (TARGET_MERGE_CLEANUP).
+url=$(TARGET_TIME_SCALE=1 TARGET_MERGE_CLEANUP=1 "$repo/scripts/target-up.sh" "$work/bare" --merge-gaps merge)
 b=$work/bare/logs
-exam=$(create_exam 1 2)
+exam=$(create_exam 1 3)
+upload test_00003 "$exam" 1 "$work/segment.bin" || fail "an upload without a login was refused (the real server takes it)"
 login test_00001 >/dev/null; login test_00002 >/dev/null
 upload test_00001 "$exam" 1 "$work/segment.bin" 2026-01-05T09:00:00+08:00
 upload test_00001 "$exam" 1 "$work/segment.bin" 2026-01-05T09:00:07+08:00   # the client restarted: seq 1 again
@@ -149,12 +152,17 @@ upload test_00002 "$exam" 1 "$work/segment.bin" 2026-01-05T09:00:00+08:00
 upload test_00002 "$exam" 1 "$work/segment.bin" 2026-01-05T09:00:07+08:00
 upload test_00002 "$exam" 2 "$work/segment.bin"
 finish test_00001 "$exam"; finish test_00002 "$exam"
-wait_lines 2 "视频合并] 合并成功: $work/bare/merged/$exam/" "$b/celery_worker_merge.log" || fail "celery merged fewer than 2 students (--merge-gaps merge)"
+wait_lines 2 "视频合并] 合并成功: $work/bare/server_data/$exam/recordings/test_0000" "$b/celery_worker_merge.log" || fail "celery merged fewer than 2 students (--merge-gaps merge)"
 check 0 "录屏上传成功|学生登出|成功导入学生|登录成功|登录失败" "$b/gunicorn_error.log" "print() lines without --capture-output"
 check 1+ "^$ts \[INFO\] Booting worker with pid: [0-9]+$" "$b/gunicorn_error.log" "gunicorn's own lines"
 check 2 "$combined\"POST /api/login HTTP/1\.1\" 200 [0-9]+ \"-\" \"curl/[^\"]+\" [0-9]+$" "$b/gunicorn_access.log" "login access lines"
-check 6 "\"POST /api/screen_recording HTTP/1\.1\" 200 " "$b/gunicorn_access.log" "upload access lines"
+check 7 "\"POST /api/screen_recording HTTP/1\.1\" 200 " "$b/gunicorn_access.log" "upload access lines"
 check 1 "$warn \[视频合并\] 检测到序号缺失: 考试=$exam, 学生=test_00001, 缺失序号=\[2\], 实际序号=\[1, 1, 3\]$" "$b/celery_worker_merge.log" "a gap, December 2025 wording"
 check 1 "$warn \[视频合并\] 检测到序号缺失: 考试=$exam, 学生=test_00002, 缺失序号=\[\], 实际序号=\[1, 1, 2\]$" "$b/celery_worker_merge.log" "a duplicate alone, December 2025 wording"
 check 0 "跳过合并" "$b/celery_worker_merge.log" "skipped merges with --merge-gaps merge"
+rec=$work/bare/server_data/$exam/recordings
+[ ! -e "$rec/test_00001" ] && [ ! -e "$rec/test_00002" ] || fail "TARGET_MERGE_CLEANUP=1 left a merged student's folder"
+[ "$(find "$rec" -maxdepth 1 -type f -name 'test_00001_Student test_00001_*.mp4' -size 6144c | wc -l)" = 1 ] \
+  || fail "TARGET_MERGE_CLEANUP=1: no merged file of test_00001's 3 segments in $rec"
+[ -s "$rec/test_00003/"test_00003_*_seq_0001.mp4 ] || fail "the upload without a login is not on disk"
 echo "target-smoke: 1 passed, 0 failed"
