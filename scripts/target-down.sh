@@ -23,12 +23,16 @@ stop() { # pidfile name
   rm -f "$1"
 }
 
-# Stop taking requests, then let the queue drain before stopping the workers.
-stop "$dir/run/gunicorn.pid" gunicorn
+# Stop taking requests and starting status checks, then let the queue drain
+# before stopping the workers (merge retries waiting for their countdown are
+# not in the queue: they are given back to it when their worker stops).
+stop "$dir/run/gunicorn.pid" gunicorn & stop "$dir/run/celery-beat.pid" celery & wait
 for _ in $(seq 1 $((drain * 10))); do
   [ -z "$(ls -A "$dir/broker/queue" 2>/dev/null)" ] && break
   sleep 0.1
 done
 [ -n "$(ls -A "$dir/broker/queue" 2>/dev/null)" ] && echo "target-down: tasks still queued after ${drain} s" >&2
-for q in merge status; do stop "$dir/run/celery-$q.pid" celery; done
+# A celery worker takes several seconds to stop: both at once.
+for q in merge status; do stop "$dir/run/celery-$q.pid" celery & done
+wait
 exit 0

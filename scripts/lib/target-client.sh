@@ -22,17 +22,22 @@ login() {
 heartbeat() {
   curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"student_id\": \"$1\", \"exam_id\": $2}" "$url/api/heartbeat" >/dev/null
 }
-# upload SID EXAM SEQ FILE  (SEQ empty: no sequence field)
+# upload SID EXAM SEQ FILE [TIMESTAMP]  (SEQ empty: no sequence field;
+# TIMESTAMP: ISO 8601, default now; a client retry sends the first one again)
 upload() {
   local seq=()
   [ -n "$3" ] && seq=(-F "sequence=$3")
-  curl -fsS -X POST -F "student_id=$1" -F "exam_id=$2" "${seq[@]}" -F "timestamp=$(date -Iseconds)" \
+  curl -fsS -X POST -F "student_id=$1" -F "exam_id=$2" "${seq[@]}" -F "timestamp=${5:-$(date -Iseconds)}" \
     -F "video=@$4;filename=segment.mp4;type=video/mp4" "$url/api/screen_recording" >/dev/null
 }
 # screenshot SID EXAM FILE
 screenshot() {
   curl -fsS -X POST -F "student_id=$1" -F "exam_id=$2" -F "username=Student $1" \
     -F "screenshot=@$3;filename=s.png;type=image/png" "$url/api/screenshot" >/dev/null
+}
+# server_time: prints the server's clock (GET /api/server_time)
+server_time() {
+  curl -fsS "$url/api/server_time" | python3 -c 'import json, sys; print(json.load(sys.stdin)["server_time"])'
 }
 # finish SID EXAM: log out (queues the merge)
 finish() {

@@ -121,7 +121,8 @@ def server_up(name, port):
     address, as deployed; its exam created with `loadgen setup`."""
     d = os.path.join(OUT, name)
     env = ["env", f"TARGET_VENV={os.environ['TARGET_VENV']}"]
-    upstream = run(env + [os.path.join(REPO, "scripts/target-up.sh"), d], ns="server").stdout.strip()
+    upstream = run(env + [os.path.join(REPO, "scripts/target-up.sh"), d, "--capture-output", "--login-lines", "--merge-gaps", "merge"],
+                   ns="server").stdout.strip()
     front = os.path.join(d, "front")
     for sub in ("body", "proxy"):
         os.makedirs(os.path.join(front, sub), exist_ok=True)
@@ -241,7 +242,7 @@ def act1(url, srv):
     blocks.sort()
     check([b[1] - b[0] + 1 for b in blocks] == [20, 20, 20] and blocks[0][0] == 1
           and all(blocks[i][1] + 1 == blocks[i + 1][0] for i in range(2)), f"disjoint contiguous blocks {blocks}")
-    log_file = os.path.join(srv, "logs", "gunicorn_access.log")
+    log_file = os.path.join(srv, "logs", "gunicorn_error.log")
     code, ids = verify_json(["ids", "--log", log_file, "--expect", "test_00001..test_00060"])
     check(code == 0 and ids["summary"]["distinct_ids"] == 60 and ids["summary"]["duplicated_ids"] == 0,
           f"60 distinct IDs in the server's log, none twice (exit {code}, {ids['summary']})")
@@ -332,7 +333,7 @@ def act4():
 
 
 def act3_audit(srv):
-    log_file = os.path.join(srv, "logs", "gunicorn_access.log")
+    log_file = os.path.join(srv, "logs", "gunicorn_error.log")
     ledgers = {w: ids_of(os.path.join(OUT, f"{w}.ledger")) for w in ("w1", "w2", "w3", "w3b")}
     names = sorted(ledgers)
     for i, a in enumerate(names):

@@ -26,11 +26,14 @@ impl Target {
     }
 
     /// Starts it with environment settings (the fault switches
-    /// `TARGET_LOSE_SEQS`, `TARGET_TRUNCATE_SEQS`).
+    /// `TARGET_LOSE_SEQS`, `TARGET_TRUNCATE_SEQS`). With the stand-in's login
+    /// lines (the real server logs no login) and the gap wording verify reads
+    /// as a server gap (`检测到序号缺失`, merged anyway).
     pub fn start_with(env: &[(&str, &str)]) -> Target {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new(repo().join("scripts/target-up.sh"))
             .arg(dir.path())
+            .args(["--capture-output", "--login-lines", "--merge-gaps", "merge"])
             .envs(env.iter().copied())
             .output()
             .unwrap();
@@ -43,8 +46,9 @@ impl Target {
         Target { dir, url }
     }
 
+    /// gunicorn's error log: the login lines and the captured print() lines.
     pub fn log(&self) -> String {
-        self.dir.path().join("logs/gunicorn_access.log").display().to_string()
+        self.dir.path().join("logs/gunicorn_error.log").display().to_string()
     }
 
     pub fn data(&self) -> String {
