@@ -113,7 +113,7 @@ pub struct GateArgs {
     /// Login event text (default 登录成功).
     #[arg(long, value_name = "TEXT")]
     pub event: Option<String>,
-    /// Gap event text of the merge worker (default 序号缺失).
+    /// Gap event text of the merge worker (default: 序号缺失 and 序号不连续).
     #[arg(long, value_name = "TEXT")]
     pub gap_event: Option<String>,
     /// Student ID prefix (default test_).
@@ -151,9 +151,15 @@ pub struct MergeArgs {
     /// celery logs: paths, globs, .gz, or - for standard input.
     #[arg(long = "log", value_name = "FILE", required = true, num_args = 1..)]
     pub logs: Vec<String>,
-    /// The merge worker's "sequence missing" message.
-    #[arg(long, default_value = "序号缺失", value_name = "TEXT")]
-    pub gap_event: String,
+    /// The merge worker's gap message: a line holding this text reports
+    /// missing seqs (repeatable; default both of the real server's wordings,
+    /// 序号缺失 and 序号不连续).
+    #[arg(long, value_name = "TEXT")]
+    pub gap_event: Vec<String>,
+    /// Only tasks of this exam (repeatable): the exam each task names
+    /// (`考试=`, `exam_id=`); tasks of other exams are left out.
+    #[arg(long = "exam", value_name = "ID")]
+    pub exams: Vec<String>,
     /// Student IDs are this prefix followed by digits.
     #[arg(long, default_value = "test_", value_name = "PREFIX")]
     pub prefix: String,

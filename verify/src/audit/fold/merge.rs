@@ -7,7 +7,7 @@ use crate::audit::merge::MergeFold;
 use crate::findings::judge;
 use crate::report::PathError;
 use crate::report::merge::MergeFile;
-use crate::report::merge::{MergeKind, MergeReport, SCHEMA};
+use crate::report::merge::{MergeReport, SCHEMA};
 use crate::settings::MergeConfig;
 use crate::sources::logfile::{self, EncodingChoice};
 
@@ -36,7 +36,7 @@ pub struct MergePart {
 
 impl MergePart {
     /// Folds one live line of file `file` (bytes without the newline).
-    /// Returns the alerts it raised: a `序号缺失` line names missing seqs.
+    /// Returns the alerts it raised: a gap line (`序号缺失`, `序号不连续`) names missing seqs.
     pub fn observe_line(&mut self, cfg: &MergeConfig, file: usize, bytes: &[u8]) -> Vec<Alert> {
         let Some(log) = self.logs.get_mut(file) else {
             return Vec::new();
@@ -70,9 +70,9 @@ impl MergePart {
 
     /// The report, judged.
     pub fn report(&self, cfg: &MergeConfig) -> MergeReport {
-        let pieces = self
-            .fold
-            .finish(&|i| self.logs.get(i).map(|l| l.name.clone()).unwrap_or_default());
+        let pieces = self.fold.finish(&cfg.rules, &|i| {
+            self.logs.get(i).map(|l| l.name.clone()).unwrap_or_default()
+        });
         let mut summary = pieces.summary;
         summary.files = self.logs.len() as u64;
         let files = self
@@ -84,27 +84,22 @@ impl MergePart {
                 lines: l.lines,
             })
             .collect();
-        let counts = [
-            (MergeKind::ServerGap, pieces.server_gaps.len() as u64),
-            (MergeKind::TaskFailed, summary.failed),
-            (MergeKind::NeverFinished, pieces.never_finished.len() as u64),
-            (MergeKind::Retried, summary.retries),
-            (MergeKind::Warning, pieces.warnings.len() as u64),
-            (MergeKind::NoTasks, summary.no_tasks()),
-        ];
-        let (failed_on, verdict) = judge(counts, &cfg.fail_on, !self.errors.is_empty());
-        MergeReport {
+        let mut report = MergeReport {
             schema: SCHEMA.to_string(),
-            verdict,
-            failed_on,
+            verdict: crate::exit::Verdict::Pass,
+            failed_on: Vec::new(),
             summary,
             files,
             tasks: pieces.tasks,
             failures: pieces.failures,
             never_finished: pieces.never_finished,
             server_gaps: pieces.server_gaps,
+            merge_skipped: pieces.merge_skipped,
+            students: pieces.students,
             warnings: pieces.warnings,
             errors: self.errors.clone(),
-        }
+        };
+        (report.failed_on, report.verdict) = judge(report.counts(), &cfg.fail_on, !self.errors.is_empty());
+        report
     }
 }
