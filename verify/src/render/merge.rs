@@ -56,11 +56,15 @@ impl AuditView for MergeView<'_> {
             [
                 "merges skipped".into(),
                 s.students_skipped.to_string(),
-                format!(
-                    "{} skipped run(s), never merged; {}",
-                    s.skipped,
-                    note(MergeKind::MergeSkipped, s.students_skipped)
-                ),
+                [
+                    format!("students never merged; {} skipped run(s) in all", s.skipped),
+                    note(MergeKind::MergeSkipped, s.students_skipped),
+                ]
+                .iter()
+                .filter(|t| !t.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "),
             ],
             [
                 "ffmpeg failures".into(),
