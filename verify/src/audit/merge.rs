@@ -57,8 +57,8 @@ struct TaskState {
     ffmpeg: u64,
     /// Where it was last seen: (file, line).
     at: (usize, u64),
-    /// Where it skipped: (file, line, time).
-    skip_at: Option<(usize, u64, Option<String>)>,
+    /// Where it skipped.
+    skip_at: Option<Place>,
 }
 
 /// A failure as seen: where, which task, the message.
@@ -103,6 +103,9 @@ struct WarningSeen {
     file: usize,
     line: u64,
 }
+
+/// A place in the logs: (file, line, time text).
+type Place = (usize, u64, Option<String>);
 
 /// A student in one exam (the exam when a line names it).
 type StudentKey = (String, Option<String>);
@@ -389,5 +392,70 @@ mod tests {
             "ranges stay ranges"
         );
         assert!(missing_seqs(" exam_id=30").is_empty());
+    }
+
+    fn rules(exams: &[&str]) -> MergeRules {
+        MergeRules {
+            gap_words: GAP_WORDS.iter().map(|w| w.to_string()).collect(),
+            id: crate::classify::login::id_regex("test_"),
+            exams: exams.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn fold(rules: &MergeRules, text: &str) -> MergePieces {
+        let mut f = MergeFold::default();
+        for (i, l) in text.lines().enumerate() {
+            f.observe(rules, 0, i as u64 + 1, l);
+        }
+        f.finish(rules, &|_| "merge.log".into())
+    }
+
+    const N: &str = "celery_tasks.merge_videos_task";
+
+    /// Two worker processes interleaved: the ffmpeg failure, its stderr and the
+    /// retry belong to the task process 2 started, not to process 1's.
+    #[test]
+    fn lines_without_a_task_id_belong_to_the_task_their_process_runs() {
+        let a = "0a0a0a0a-0000-4000-8000-00000000000a";
+        let b = "0b0b0b0b-0000-4000-8000-00000000000b";
+        let log = format!(
+            "[2026-04-15 10:30:00,001: INFO/MainProcess] Task {N}[{a}] received\n\
+             [2026-04-15 10:30:00,002: INFO/MainProcess] Task {N}[{b}] received\n\
+             [2026-04-15 10:30:00,003: INFO/ForkPoolWorker-1] [视频合并] 开始处理: 考试=12, 学生=S1 (甲), Task ID={a}\n\
+             [2026-04-15 10:30:00,004: INFO/ForkPoolWorker-2] [视频合并] 开始处理: 考试=12, 学生=S2 (乙), Task ID={b}\n\
+             [2026-04-15 10:30:00,005: ERROR/ForkPoolWorker-2] [FFmpeg] 合并失败: ffmpeg version 4.4.2\n\
+             [mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d1c3a7e900] moov atom not found\n\
+             [x: ERROR/ForkPoolWorker-1] not a header: no time\n\
+             [2026-04-15 10:30:00,006: ERROR/ForkPoolWorker-2] [视频合并] 合并失败: S2, 12\n\
+             [2026-04-15 10:30:00,007: INFO/ForkPoolWorker-1] Task {N}[{a}] succeeded in 1.0s: {{'status': 'success', 'student_id': 'S1', 'exam_id': 12}}\n\
+             [2026-04-15 10:30:00,008: INFO/ForkPoolWorker-2] Task {N}[{b}] retry: Retry in 60s\n"
+        );
+        let p = fold(&rules(&[]), &log);
+        assert_eq!((p.summary.celery_lines, p.summary.continuation_lines), (8, 2));
+        let s: Vec<(&str, u64, u64, bool)> = p
+            .students
+            .iter()
+            .map(|s| (s.id.as_str(), s.retries, s.ffmpeg_failures, s.merged))
+            .collect();
+        assert_eq!(s, [("S2", 1, 1, false)], "S1 merged cleanly and is not listed");
+        assert!(p.warnings.is_empty(), "the worker's echo of the failure is no warning");
+        assert_eq!(p.summary.never_finished, 1, "S2's task was retried and not seen again");
+    }
+
+    #[test]
+    fn a_skipped_result_alone_is_a_skipped_merge_and_no_success() {
+        let a = "0a0a0a0a-0000-4000-8000-00000000000a";
+        let log = format!(
+            "[2026-04-15 10:30:00,001: INFO/MainProcess] Task {N}[{a}] received\n\
+             [2026-04-15 10:30:00,009: INFO/ForkPoolWorker-1] Task {N}[{a}] succeeded in 0.002s: \
+             {{'status': 'skipped', 'reason': '序号不连续', 'missing_seqs': [3], 'total_seqs': 3, 'student_id': 'S9', 'exam_id': 12}}\n"
+        );
+        let p = fold(&rules(&[]), &log);
+        assert_eq!((p.summary.succeeded, p.summary.skipped), (0, 1));
+        assert_eq!(p.merge_skipped.len(), 1);
+        assert_eq!((p.merge_skipped[0].id.as_str(), p.merge_skipped[0].line), ("S9", 2));
+        let p = fold(&rules(&["13"]), &log);
+        assert_eq!((p.summary.tasks, p.summary.other_exam_tasks), (0, 1));
+        assert!(p.merge_skipped.is_empty());
     }
 }

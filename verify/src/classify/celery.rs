@@ -193,6 +193,13 @@ mod tests {
         assert_eq!(parse("  File \"x.py\", line 1"), None);
         assert_eq!(parse("[2025-11-23 18:00:00 +0800] [12] [INFO] gunicorn"), None);
         assert_eq!(task_event("merge@vm ready."), None);
+        // ffmpeg's stderr inside a message, and anything without a real time.
+        assert_eq!(
+            parse("[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d1c3a7e900] moov atom not found"),
+            None
+        );
+        assert_eq!(parse("[concat @ 0x55: ERROR/x] Impossible to open 'a.mp4'"), None);
+        assert_eq!(parse("[2026-04-15 10:30:00,611: ERROR/Fork Pool] x"), None);
     }
 
     proptest! {

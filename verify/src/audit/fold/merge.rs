@@ -103,3 +103,49 @@ impl MergePart {
         report
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::merge::{GAP_WORDS, MergeRules};
+    use crate::sources::logfile::EncodingChoice;
+
+    /// `verify watch` alerts on both real wordings, once per gap: the status
+    /// worker re-queues a skipped student every 30 s and each run repeats it.
+    #[test]
+    fn live_lines_alert_both_wordings_once() {
+        let cfg = MergeConfig {
+            logs: Vec::new(),
+            rules: MergeRules {
+                gap_words: GAP_WORDS.iter().map(|w| w.to_string()).collect(),
+                id: crate::classify::login::id_regex("test_"),
+                exams: Vec::new(),
+            },
+            encoding: EncodingChoice::Auto,
+            fail_on: crate::findings::FailOn::default(),
+        };
+        let mut part = MergePart::default();
+        part.logs.push(CeleryLog {
+            name: "merge.log".into(),
+            lines: 0,
+            encoding: None,
+        });
+        let skip = "[2026-04-15 10:30:00,114: WARNING/ForkPoolWorker-2] [视频合并] 序号不连续，跳过合并: \
+                    考试=12, 学生=2023010103, 缺失序号=[3, 4], 实际序号范围=1-6";
+        let found = "[2025-12-29 15:30:00,217: WARNING/ForkPoolWorker-1] [视频合并] 检测到序号缺失: \
+                     考试=11, 学生=2023010102, 缺失序号=[2], 实际序号=[1, 3, 4]";
+        let gap = |id: &str, missing: Vec<[u64; 2]>| Alert::ServerGap { id: id.into(), missing };
+        assert_eq!(
+            part.observe_line(&cfg, 0, skip.as_bytes()),
+            [gap("2023010103", vec![[3, 4]])]
+        );
+        assert_eq!(part.observe_line(&cfg, 0, skip.as_bytes()), []);
+        assert_eq!(
+            part.observe_line(&cfg, 0, found.as_bytes()),
+            [gap("2023010102", vec![[2, 2]])]
+        );
+        let r = part.report(&cfg);
+        assert_eq!(r.merge_skipped.len(), 1);
+        assert_eq!((r.merge_skipped[0].runs, r.merge_skipped[0].requeued), (2, 1));
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{MergeFold, MergePieces, MergeRules, SAMPLES, StudentKey, TaskState};
+use super::{MergeFold, MergePieces, MergeRules, Place, SAMPLES, StudentKey, TaskState};
 use crate::audit::ranges;
 use crate::report::merge::{
     Durations, FailureGroup, MergeSummary, ServerGap, SkippedMerge, StudentMerge, StudentWarning, TaskRef, TaskStats,
@@ -125,7 +125,7 @@ fn students(
     kept: &[(&String, &TaskState)],
     file_name: &dyn Fn(usize) -> String,
 ) -> (Vec<StudentMerge>, Vec<SkippedMerge>) {
-    let mut per: BTreeMap<StudentKey, (StudentMerge, Option<(usize, u64, Option<String>)>)> = BTreeMap::new();
+    let mut per: BTreeMap<StudentKey, (StudentMerge, Option<Place>)> = BTreeMap::new();
     let blank = |(id, exam): &StudentKey| StudentMerge {
         id: id.clone(),
         exam: exam.clone(),
