@@ -23,7 +23,7 @@ pub enum Command {
     ///
     /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
     Ids(IdsArgs),
-    /// Read celery worker logs: task outcomes, failures, and the gaps the server reported (序号缺失).
+    /// Read celery worker logs: task outcomes, failures, skipped merges, and the gaps the server reported (序号缺失, 序号不连续).
     ///
     /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
     Merge(MergeArgs),
