@@ -130,34 +130,6 @@ pub struct MergeFold {
     continuation_lines: u64,
 }
 
-/// The seq numbers a gap message names after the student ID: the value of a
-/// `missing=`/`missing:`/`缺失=` key when there is one (`3,5,7-9`), otherwise
-/// every number and range left after dropping `key=value` fields. Kept as
-/// sorted, merged ranges: `1-99999` is one range, whatever its width.
-pub fn missing_seqs(after_id: &str) -> Vec<[u64; 2]> {
-    static KEYED: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-        Regex::new(r"(?:missing_seqs|missing|seqs?|缺失序号|缺失)\s*[=:：]\s*([\[\]0-9,，\s-]+)").expect("valid regex")
-    });
-    let text: String = match KEYED.captures(after_id) {
-        Some(c) => c[1].to_string(),
-        None => after_id
-            .split_whitespace()
-            .filter(|t| !t.contains(['=', ':']))
-            .collect::<Vec<_>>()
-            .join(" "),
-    };
-    let mut out = Vec::new();
-    for part in text.split(|c: char| !(c.is_ascii_digit() || c == '-')) {
-        let mut nums = part.split('-').filter_map(|n| n.parse::<u64>().ok());
-        match (nums.next(), nums.next(), nums.next()) {
-            (Some(a), None, _) => out.push([a, a]),
-            (Some(a), Some(b), None) if a <= b => out.push([a, b]),
-            _ => {}
-        }
-    }
-    crate::audit::ranges::normalize(out)
-}
-
 /// The text of `message` after `part`, a slice of it.
 fn after<'a>(message: &'a str, part: &str) -> &'a str {
     let at = (part.as_ptr() as usize)
@@ -277,7 +249,7 @@ impl MergeFold {
             if !rules.keeps(exam.as_deref()) {
                 return;
             }
-            let seqs = missing_seqs(after(message, student));
+            let seqs = mergeline::missing_seqs(after(message, student));
             let key: StudentKey = (student.to_string(), exam.clone());
             if skipped {
                 let s = self.skips.entry(key.clone()).or_insert_with(|| SkipSeen {
@@ -380,19 +352,6 @@ pub struct MergePieces {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn missing_seqs_from_various_wordings() {
-        assert_eq!(missing_seqs(" exam_id=30 missing=3,5,7-9"), [[3, 3], [5, 5], [7, 9]]);
-        assert_eq!(missing_seqs(" exam_id=30 缺失序号:[4, 6]"), [[4, 4], [6, 6]]);
-        assert_eq!(missing_seqs(" 缺少 12 14-15 号片段 exam_id=30"), [[12, 12], [14, 15]]);
-        assert_eq!(
-            missing_seqs(" missing=1-99999,5-200000,3"),
-            [[1, 200_000]],
-            "ranges stay ranges"
-        );
-        assert!(missing_seqs(" exam_id=30").is_empty());
-    }
 
     fn rules(exams: &[&str]) -> MergeRules {
         MergeRules {
