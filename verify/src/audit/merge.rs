@@ -201,21 +201,32 @@ impl MergeFold {
             }
             Some(TaskEvent::Message { name, id, text }) => {
                 self.task(name, id, file, line);
-                self.running.insert(l.process.to_string(), id.to_string());
-                (text, Some(id.to_string()))
+                self.run_on(l.process, id);
+                (text, Some(id))
             }
-            None => (l.message, self.running.get(l.process).cloned()),
+            None => (l.message, None),
         };
         if let Some(started) = mergeline::started_task(message) {
             let t = self.tasks.entry(started.to_string()).or_default();
             t.at = (file, line);
             fill(&mut t.student, mergeline::student(message));
             fill(&mut t.exam, mergeline::exam(message));
-            self.running.insert(l.process.to_string(), started.to_string());
+            self.run_on(l.process, started);
             return;
         }
-        let task = task_id.as_deref().and_then(|id| self.tasks.get_mut(id));
-        if mergeline::ffmpeg_failure(message) {
+        let ffmpeg = mergeline::ffmpeg_failure(message);
+        let gap = rules.gap_words.iter().any(|w| message.contains(w.as_str()));
+        let warning = matches!(l.level, "WARNING" | "ERROR" | "CRITICAL");
+        // Most lines are none of these: read no fields from them.
+        if !(ffmpeg || gap || warning) {
+            return;
+        }
+        let running = task_id.or_else(|| self.running.get(l.process).map(String::as_str));
+        let task = match running {
+            Some(id) => self.tasks.get_mut(id),
+            None => None,
+        };
+        if ffmpeg {
             match task {
                 Some(t) => t.ffmpeg += 1,
                 None => self.ffmpeg_loose += 1,
@@ -236,7 +247,7 @@ impl MergeFold {
         let exam = mergeline::exam(message)
             .map(str::to_string)
             .or_else(|| task.as_ref().and_then(|t| t.exam.clone()));
-        if rules.gap_words.iter().any(|w| message.contains(w.as_str())) {
+        if gap {
             let skipped = mergeline::says_skipped(message);
             if let Some(t) = task {
                 fill(&mut t.student, Some(student));
@@ -281,7 +292,7 @@ impl MergeFold {
                     });
                 }
             }
-        } else if matches!(l.level, "WARNING" | "ERROR" | "CRITICAL") && rules.keeps(exam.as_deref()) {
+        } else if warning && rules.keeps(exam.as_deref()) {
             self.warnings.push(WarningSeen {
                 id: student.to_string(),
                 exam,
@@ -299,6 +310,13 @@ impl MergeFold {
         }
         t.at = (file, line);
         t
+    }
+
+    /// Process `process` runs task `id` now.
+    fn run_on(&mut self, process: &str, id: &str) {
+        if self.running.get(process).is_none_or(|r| r != id) {
+            self.running.insert(process.to_string(), id.to_string());
+        }
     }
 
     /// The process finished task `id`: its next lines belong to another.

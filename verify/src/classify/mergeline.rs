@@ -129,14 +129,19 @@ pub fn task_result(result: &str) -> TaskResult<'_> {
 /// The value of `'key': v` or `"key": v` in a printed dict: a quoted string
 /// without its quotes, or a bare token up to `,` or `}`.
 fn dict_value<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
-    for quote in ['\'', '"'] {
-        let pat = format!("{quote}{key}{quote}:");
-        let Some(at) = dict.find(&pat) else { continue };
-        let rest = dict[at + pat.len()..].trim_start();
+    for (at, _) in dict.match_indices(key) {
+        let Some(q) = dict[..at].chars().next_back().filter(|c| matches!(c, '\'' | '"')) else {
+            continue;
+        };
+        let after = &dict[at + key.len()..];
+        let Some(rest) = after.strip_prefix(q).and_then(|r| r.strip_prefix(':')) else {
+            continue;
+        };
+        let rest = rest.trim_start();
         let value = match rest.chars().next() {
-            Some(q @ ('\'' | '"')) => {
+            Some(v @ ('\'' | '"')) => {
                 let body = &rest[1..];
-                &body[..body.find(q).unwrap_or(body.len())]
+                &body[..body.find(v).unwrap_or(body.len())]
             }
             _ => rest[..rest.find([',', '}']).unwrap_or(rest.len())].trim(),
         };
