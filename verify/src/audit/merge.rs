@@ -431,6 +431,14 @@ mod tests {
         assert_eq!((p.summary.succeeded, p.summary.skipped), (0, 1));
         assert_eq!(p.merge_skipped.len(), 1);
         assert_eq!((p.merge_skipped[0].id.as_str(), p.merge_skipped[0].line), ("S9", 2));
+        let anonymous = log.replace(", 'student_id': 'S9', 'exam_id': 12", "");
+        let p = fold(&rules(&[]), &anonymous);
+        assert_eq!(
+            p.merge_skipped.len(),
+            1,
+            "a skipped run of no known student still fails"
+        );
+        assert_eq!(p.merge_skipped[0].id, "");
         let p = fold(&rules(&["13"]), &log);
         assert_eq!((p.summary.tasks, p.summary.other_exam_tasks), (0, 1));
         assert!(p.merge_skipped.is_empty());
