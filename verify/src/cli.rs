@@ -160,7 +160,8 @@ pub struct MergeArgs {
     /// (`考试=`, `exam_id=`); tasks of other exams are left out.
     #[arg(long = "exam", value_name = "ID")]
     pub exams: Vec<String>,
-    /// Student IDs are this prefix followed by digits.
+    /// Where no `学生=`/`student_id=` field names the student: IDs are this
+    /// prefix followed by digits.
     #[arg(long, default_value = "test_", value_name = "PREFIX")]
     pub prefix: String,
     /// Encoding: utf-8, gb18030, gbk, or auto (per file: UTF-8 when its head
