@@ -23,7 +23,7 @@ pub enum Command {
     ///
     /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
     Ids(IdsArgs),
-    /// Read celery worker logs: task outcomes, failures, and the gaps the server reported (序号缺失).
+    /// Read celery worker logs: task outcomes, failures, skipped merges, and the gaps the server reported (序号缺失, 序号不连续).
     ///
     /// Exit status: 0 clean, 1 findings of a failing kind, 2 usage or I/O error.
     Merge(MergeArgs),
@@ -113,7 +113,7 @@ pub struct GateArgs {
     /// Login event text (default 登录成功).
     #[arg(long, value_name = "TEXT")]
     pub event: Option<String>,
-    /// Gap event text of the merge worker (default 序号缺失).
+    /// Gap event text of the merge worker (default: 序号缺失 and 序号不连续).
     #[arg(long, value_name = "TEXT")]
     pub gap_event: Option<String>,
     /// Student ID prefix (default test_).
@@ -151,10 +151,17 @@ pub struct MergeArgs {
     /// celery logs: paths, globs, .gz, or - for standard input.
     #[arg(long = "log", value_name = "FILE", required = true, num_args = 1..)]
     pub logs: Vec<String>,
-    /// The merge worker's "sequence missing" message.
-    #[arg(long, default_value = "序号缺失", value_name = "TEXT")]
-    pub gap_event: String,
-    /// Student IDs are this prefix followed by digits.
+    /// The merge worker's gap message: a line holding this text reports
+    /// missing seqs (repeatable; default both of the real server's wordings,
+    /// 序号缺失 and 序号不连续).
+    #[arg(long, value_name = "TEXT")]
+    pub gap_event: Vec<String>,
+    /// Only tasks of this exam (repeatable): the exam each task names
+    /// (`考试=`, `exam_id=`); tasks of other exams are left out.
+    #[arg(long = "exam", value_name = "ID")]
+    pub exams: Vec<String>,
+    /// Where no `学生=`/`student_id=` field names the student: IDs are this
+    /// prefix followed by digits.
     #[arg(long, default_value = "test_", value_name = "PREFIX")]
     pub prefix: String,
     /// Encoding: utf-8, gb18030, gbk, or auto (per file: UTF-8 when its head

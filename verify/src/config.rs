@@ -183,17 +183,31 @@ pub fn encoding(text: &str) -> Result<EncodingChoice, UsageError> {
         .ok_or_else(|| UsageError(format!("--encoding: unknown '{text}' (utf-8, gb18030, gbk, auto)")))
 }
 
+/// The gap words given, or both real wordings by default.
+fn gap_words<'a>(given: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let words: Vec<String> = given.into_iter().cloned().collect();
+    if words.is_empty() {
+        crate::audit::merge::GAP_WORDS.iter().map(|w| w.to_string()).collect()
+    } else {
+        words
+    }
+}
+
 impl MergeArgs {
     /// Validates `verify merge`.
     pub fn to_config(&self) -> Result<MergeConfig, UsageError> {
-        if self.gap_event.is_empty() {
+        if self.gap_event.iter().any(String::is_empty) {
             return Err(UsageError("--gap-event must not be empty".into()));
+        }
+        if self.exams.iter().any(|e| e.trim().is_empty()) {
+            return Err(UsageError("--exam must not be empty".into()));
         }
         Ok(MergeConfig {
             logs: self.logs.clone(),
             rules: MergeRules {
-                gap_word: self.gap_event.clone(),
+                gap_words: gap_words(&self.gap_event),
                 id: crate::classify::login::id_regex(&self.prefix),
+                exams: self.exams.iter().map(|e| e.trim().to_string()).collect(),
             },
             encoding: encoding(&self.encoding)?,
             fail_on: {
@@ -444,12 +458,10 @@ impl GateArgs {
         let merge = (!celery.is_empty()).then(|| MergeConfig {
             logs: celery,
             rules: MergeRules {
-                gap_word: self
-                    .gap_event
-                    .clone()
-                    .or(file.gap_event.clone())
-                    .unwrap_or_else(|| "序号缺失".into()),
+                gap_words: gap_words(self.gap_event.as_slice().iter().chain(&file.gap_event).take(1)),
                 id: crate::classify::login::id_regex(&prefix),
+                // Filled from the gate's --exam once it has one.
+                exams: Vec::new(),
             },
             encoding: enc,
             fail_on: sets.merge.clone(),

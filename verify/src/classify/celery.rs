@@ -26,8 +26,16 @@ pub fn parse(line: &str) -> Option<CeleryLine<'_>> {
     if level.is_empty() || !level.bytes().all(|b| b.is_ascii_uppercase()) {
         return None;
     }
+    // A header carries a real time and a process name: ffmpeg's stderr,
+    // logged unindented inside a task's message (`[mov,mp4,… @ 0x…] …`,
+    // `[concat @ 0x…] Impossible to open '…': No such file`), stays a
+    // continuation of that message whatever brackets and colons it holds.
+    let time = iso_stamp(time)?;
+    if process.is_empty() || process.contains(char::is_whitespace) {
+        return None;
+    }
     Some(CeleryLine {
-        time: iso_stamp(time),
+        time: Some(time),
         level,
         process,
         message,
@@ -44,6 +52,8 @@ pub enum TaskEvent<'a> {
         name: &'a str,
         id: &'a str,
         seconds: Option<f64>,
+        /// The task's return value as celery printed it (`{'status': 'skipped', …}`).
+        result: &'a str,
     },
     /// `Task name[id] raised unexpected: ValueError('…')` (and other failure words)
     Failed {
@@ -92,16 +102,21 @@ pub fn task_event(message: &str) -> Option<TaskEvent<'_>> {
             return Some(TaskEvent::Received { name, id });
         }
         if let Some(t) = after.strip_prefix("succeeded in ") {
-            let seconds = t
-                .split_once("s:")
-                .map_or(t.trim_end_matches('s'), |(a, _)| a)
+            let (secs, result) = t.split_once("s:").unwrap_or((t.trim_end_matches('s'), ""));
+            let result = result.trim();
+            let seconds = secs
                 .trim()
                 .parse::<f64>()
                 .ok()
                 // NaN, infinities and negatives are no durations: a NaN would
                 // reach the JSON as null and make the report unreadable.
                 .filter(|s| s.is_finite() && *s >= 0.0);
-            return Some(TaskEvent::Succeeded { name, id, seconds });
+            return Some(TaskEvent::Succeeded {
+                name,
+                id,
+                seconds,
+                result,
+            });
         }
         if after.starts_with("retry:") {
             return Some(TaskEvent::Retried { name, id });
@@ -144,7 +159,8 @@ mod tests {
             Some(TaskEvent::Succeeded {
                 name: "tasks.merge_segments",
                 id: ID,
-                seconds: Some(0.0009175)
+                seconds: Some(0.0009175),
+                result: "3"
             })
         );
         assert_eq!(
@@ -177,6 +193,13 @@ mod tests {
         assert_eq!(parse("  File \"x.py\", line 1"), None);
         assert_eq!(parse("[2025-11-23 18:00:00 +0800] [12] [INFO] gunicorn"), None);
         assert_eq!(task_event("merge@vm ready."), None);
+        // ffmpeg's stderr inside a message, and anything without a real time.
+        assert_eq!(
+            parse("[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d1c3a7e900] moov atom not found"),
+            None
+        );
+        assert_eq!(parse("[concat @ 0x55: ERROR/x] Impossible to open 'a.mp4'"), None);
+        assert_eq!(parse("[2026-04-15 10:30:00,611: ERROR/Fork Pool] x"), None);
     }
 
     proptest! {

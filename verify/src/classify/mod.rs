@@ -3,3 +3,4 @@
 pub mod celery;
 pub mod login;
 pub mod logline;
+pub mod mergeline;

@@ -326,6 +326,7 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
                 .or_insert_with(|| TaskStats::empty(&t.name, t.duration_ms));
             e.received = e.received.saturating_add(t.received);
             e.succeeded = e.succeeded.saturating_add(t.succeeded);
+            e.skipped = e.skipped.saturating_add(t.skipped);
             e.failed = e.failed.saturating_add(t.failed);
             e.retried = e.retried.saturating_add(t.retried);
             e.never_finished = e.never_finished.saturating_add(t.never_finished);
@@ -349,6 +350,10 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
         s.continuation_lines = s.continuation_lines.saturating_add(o.continuation_lines);
         s.tasks = s.tasks.saturating_add(o.tasks);
         s.succeeded = s.succeeded.saturating_add(o.succeeded);
+        s.skipped = s.skipped.saturating_add(o.skipped);
+        s.students_skipped = s.students_skipped.saturating_add(o.students_skipped);
+        s.ffmpeg_failures = s.ffmpeg_failures.saturating_add(o.ffmpeg_failures);
+        s.other_exam_tasks = s.other_exam_tasks.saturating_add(o.other_exam_tasks);
         s.failed = s.failed.saturating_add(o.failed);
         s.retries = s.retries.saturating_add(o.retries);
         s.never_finished = s.never_finished.saturating_add(o.never_finished);
@@ -368,18 +373,12 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
     base.failures = reports.iter().flat_map(|(_, r)| r.failures.clone()).collect();
     base.never_finished = reports.iter().flat_map(|(_, r)| r.never_finished.clone()).collect();
     base.server_gaps = reports.iter().flat_map(|(_, r)| r.server_gaps.clone()).collect();
+    base.merge_skipped = reports.iter().flat_map(|(_, r)| r.merge_skipped.clone()).collect();
+    base.students = reports.iter().flat_map(|(_, r)| r.students.clone()).collect();
     base.warnings = reports.iter().flat_map(|(_, r)| r.warnings.clone()).collect();
     base.errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
     let students: BTreeSet<&str> = base.server_gaps.iter().map(|g| g.id.as_str()).collect();
     base.summary.students_with_gaps = students.len() as u64;
-    let counts = [
-        (MergeKind::ServerGap, base.server_gaps.len() as u64),
-        (MergeKind::TaskFailed, base.summary.failed),
-        (MergeKind::NeverFinished, base.never_finished.len() as u64),
-        (MergeKind::Retried, base.summary.retries),
-        (MergeKind::Warning, base.warnings.len() as u64),
-        (MergeKind::NoTasks, base.summary.no_tasks()),
-    ];
-    (base.failed_on, base.verdict) = judge(counts, fail_on, !base.errors.is_empty());
+    (base.failed_on, base.verdict) = judge(base.counts(), fail_on, !base.errors.is_empty());
     base
 }

@@ -54,6 +54,24 @@ impl AuditView for MergeView<'_> {
                 ),
             ],
             [
+                "merges skipped".into(),
+                s.students_skipped.to_string(),
+                [
+                    format!("students never merged; {} skipped run(s) in all", s.skipped),
+                    note(MergeKind::MergeSkipped, s.students_skipped),
+                ]
+                .iter()
+                .filter(|t| !t.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "),
+            ],
+            [
+                "ffmpeg failures".into(),
+                s.ffmpeg_failures.to_string(),
+                "[FFmpeg] 合并失败 lines".into(),
+            ],
+            [
                 "tasks failed".into(),
                 s.failed.to_string(),
                 note(MergeKind::TaskFailed, s.failed),
@@ -77,6 +95,13 @@ impl AuditView for MergeView<'_> {
         if s.no_tasks() > 0 {
             rows.push(["tasks".into(), "0".into(), note(MergeKind::NoTasks, s.no_tasks())]);
         }
+        if s.other_exam_tasks > 0 {
+            rows.push([
+                "other exams".into(),
+                s.other_exam_tasks.to_string(),
+                "tasks left out (--exam)".into(),
+            ]);
+        }
         for f in &self.report.files {
             rows.push([
                 format!("file {}", f.path),
@@ -92,8 +117,8 @@ impl AuditView for MergeView<'_> {
                 format!("task {}", t.name),
                 format!("{} received", t.received),
                 format!(
-                    "{} ok, {} failed, {} retried, {} unfinished{d}",
-                    t.succeeded, t.failed, t.retried, t.never_finished
+                    "{} ok, {} skipped, {} failed, {} retried, {} unfinished{d}",
+                    t.succeeded, t.skipped, t.failed, t.retried, t.never_finished
                 ),
             ]);
         }
@@ -103,22 +128,54 @@ impl AuditView for MergeView<'_> {
     fn finding_rows(&self) -> Vec<FindingRow> {
         let r = self.report;
         let row = |student: &str, kind: MergeKind, detail: String| FindingRow::of(self.fail_on, kind, student, detail);
+        let in_exam = |mut row: FindingRow, exam: &Option<String>| {
+            row.exam = exam.clone().unwrap_or_default();
+            row
+        };
         let mut rows: Vec<FindingRow> = r
             .server_gaps
             .iter()
             .map(|g| {
-                row(
-                    &g.id,
-                    MergeKind::ServerGap,
-                    format!(
-                        "server reports missing {} ({}:{})",
-                        ranges::format(&g.missing),
-                        g.file,
-                        g.line
-                    ),
-                )
+                let again = if g.times > 1 {
+                    format!(", reported {} times", g.times)
+                } else {
+                    String::new()
+                };
+                let detail = format!(
+                    "server reports missing {} ({}:{}{again})",
+                    ranges::format(&g.missing),
+                    g.file,
+                    g.line
+                );
+                in_exam(row(&g.id, MergeKind::ServerGap, detail), &g.exam)
             })
             .collect();
+        rows.extend(r.merge_skipped.iter().map(|m| {
+            let detail = format!(
+                "merge skipped, video never merged: missing {}; {} run(s), re-queued {} time(s) ({}:{})",
+                ranges::format(&m.missing),
+                m.runs,
+                m.requeued,
+                m.file,
+                m.line
+            );
+            in_exam(row(&m.id, MergeKind::MergeSkipped, detail), &m.exam)
+        }));
+        // Retries and ffmpeg failures per student (a skipped student's
+        // re-queues are in its merge_skipped row).
+        rows.extend(
+            r.students
+                .iter()
+                .filter(|s| s.retries > 0 || s.ffmpeg_failures > 0)
+                .map(|s| {
+                    let outcome = if s.merged { "merged in the end" } else { "not merged" };
+                    let detail = format!(
+                        "{} retries, {} ffmpeg failure(s), {} task(s) ({} re-queued); {outcome}",
+                        s.retries, s.ffmpeg_failures, s.tasks, s.requeued
+                    );
+                    in_exam(row(&s.id, MergeKind::Retried, detail), &s.exam)
+                }),
+        );
         for f in &r.failures {
             let at: Vec<String> = f
                 .samples
@@ -142,11 +199,18 @@ impl AuditView for MergeView<'_> {
             rows.push(row(
                 "",
                 MergeKind::NoTasks,
-                format!(
-                    "{} lines in {} file(s), not one task line: the wrong log or the wrong --encoding? \
-                     (--allow-empty accepts a log without tasks)",
-                    r.summary.lines, r.summary.files
-                ),
+                if r.summary.other_exam_tasks > 0 {
+                    format!(
+                        "no task of the exam(s) asked for: {} task(s) of other exams left out (--exam)",
+                        r.summary.other_exam_tasks
+                    )
+                } else {
+                    format!(
+                        "{} lines in {} file(s), not one task line: the wrong log or the wrong --encoding? \
+                         (--allow-empty accepts a log without tasks)",
+                        r.summary.lines, r.summary.files
+                    )
+                },
             ));
         }
         rows.extend(

@@ -13,8 +13,11 @@ pub const SCHEMA: &str = "verify.merge/1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MergeKind {
-    /// The server reported missing seqs (`序号缺失`).
+    /// The server reported missing seqs (`序号缺失`, `序号不连续`).
     ServerGap,
+    /// The server skipped a student's merge (`序号不连续，跳过合并`, or a task
+    /// result `{'status': 'skipped'}`): that student's video was never merged.
+    MergeSkipped,
     /// A task raised.
     TaskFailed,
     /// A task was received but never succeeded nor failed.
@@ -31,6 +34,7 @@ pub enum MergeKind {
 impl Kind for MergeKind {
     const ALL: &'static [MergeKind] = &[
         MergeKind::ServerGap,
+        MergeKind::MergeSkipped,
         MergeKind::TaskFailed,
         MergeKind::NeverFinished,
         MergeKind::Retried,
@@ -41,6 +45,7 @@ impl Kind for MergeKind {
     fn name(self) -> &'static str {
         match self {
             MergeKind::ServerGap => "server_gap",
+            MergeKind::MergeSkipped => "merge_skipped",
             MergeKind::TaskFailed => "task_failed",
             MergeKind::NeverFinished => "never_finished",
             MergeKind::Retried => "retried",
@@ -52,7 +57,11 @@ impl Kind for MergeKind {
     fn fails_by_default(self) -> bool {
         matches!(
             self,
-            MergeKind::ServerGap | MergeKind::TaskFailed | MergeKind::NeverFinished | MergeKind::NoTasks
+            MergeKind::ServerGap
+                | MergeKind::MergeSkipped
+                | MergeKind::TaskFailed
+                | MergeKind::NeverFinished
+                | MergeKind::NoTasks
         )
     }
 }
@@ -79,8 +88,17 @@ pub struct MergeReport {
     pub failures: Vec<FailureGroup>,
     /// Tasks received but never finished (IDs).
     pub never_finished: Vec<TaskRef>,
-    /// Missing seqs the server reported, per student (sorted by ID, then line).
+    /// Missing seqs the server reported, per student (sorted by ID, then line;
+    /// the same report repeated by a re-queued task is one entry).
     pub server_gaps: Vec<ServerGap>,
+    /// Students whose merge the server skipped, one entry each (absent from
+    /// reports of earlier versions).
+    #[serde(default)]
+    pub merge_skipped: Vec<SkippedMerge>,
+    /// Students with a skipped merge, a re-queue, a retry or an ffmpeg
+    /// failure, with their counts (absent from reports of earlier versions).
+    #[serde(default)]
+    pub students: Vec<StudentMerge>,
     /// Other per-student warnings of the worker.
     pub warnings: Vec<StudentWarning>,
     /// Files that could not be read; any entry makes the exit code 2.
@@ -101,8 +119,20 @@ pub struct MergeSummary {
     pub continuation_lines: u64,
     /// Distinct task IDs seen.
     pub tasks: u64,
-    /// Tasks that succeeded.
+    /// Tasks that succeeded (a skipped merge is not a success).
     pub succeeded: u64,
+    /// Task runs that returned a skipped merge.
+    #[serde(default)]
+    pub skipped: u64,
+    /// Students whose merge was skipped.
+    #[serde(default)]
+    pub students_skipped: u64,
+    /// `[FFmpeg] 合并失败` lines (and the other ffmpeg failure wordings).
+    #[serde(default)]
+    pub ffmpeg_failures: u64,
+    /// Tasks left out because they belong to an exam not named by `--exam`.
+    #[serde(default)]
+    pub other_exam_tasks: u64,
     /// Tasks whose last outcome was a failure.
     pub failed: u64,
     /// Retries seen.
@@ -144,6 +174,9 @@ pub struct TaskStats {
     pub name: String,
     pub received: u64,
     pub succeeded: u64,
+    /// Runs that returned a skipped merge (not counted as succeeded).
+    #[serde(default)]
+    pub skipped: u64,
     pub failed: u64,
     pub retried: u64,
     pub never_finished: u64,
@@ -196,6 +229,57 @@ pub struct ServerGap {
     pub line: u64,
     /// Timestamp text of the line.
     pub time: Option<String>,
+    /// The exam the line names (`考试=`, `exam_id=`), when it names one.
+    #[serde(default)]
+    pub exam: Option<String>,
+    /// How many times the server reported this same gap (a re-queued student
+    /// reports it at every run); `file`/`line` are the first.
+    #[serde(default = "one")]
+    pub times: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// A student whose merge the server skipped: the video was never merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkippedMerge {
+    /// Student ID.
+    pub id: String,
+    pub exam: Option<String>,
+    /// Runs that skipped (one per queued task).
+    pub runs: u64,
+    /// Times the student was queued again after the first run.
+    pub requeued: u64,
+    /// The missing seqs the last skip named.
+    pub missing: Vec<[u64; 2]>,
+    /// Where the first skip was seen.
+    pub file: String,
+    pub line: u64,
+    pub time: Option<String>,
+}
+
+/// The merge worker's dealings with one student.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudentMerge {
+    /// Student ID.
+    pub id: String,
+    pub exam: Option<String>,
+    /// Distinct merge tasks run for the student.
+    pub tasks: u64,
+    /// Times queued again after the first task.
+    pub requeued: u64,
+    /// Runs that skipped the merge.
+    pub skipped: u64,
+    /// celery retries of the student's tasks.
+    pub retries: u64,
+    /// ffmpeg failure lines in the student's tasks.
+    pub ffmpeg_failures: u64,
+    /// Whether a task of the student succeeded (merged).
+    pub merged: bool,
 }
 
 /// A warning naming a student.
@@ -215,6 +299,7 @@ impl TaskStats {
             name: name.to_string(),
             received: 0,
             succeeded: 0,
+            skipped: 0,
             failed: 0,
             retried: 0,
             never_finished: 0,
@@ -224,6 +309,19 @@ impl TaskStats {
 }
 
 impl MergeReport {
+    /// The count of each kind of finding, as `judge` takes them.
+    pub fn counts(&self) -> [(MergeKind, u64); 7] {
+        [
+            (MergeKind::ServerGap, self.server_gaps.len() as u64),
+            (MergeKind::MergeSkipped, self.merge_skipped.len() as u64),
+            (MergeKind::TaskFailed, self.summary.failed),
+            (MergeKind::NeverFinished, self.never_finished.len() as u64),
+            (MergeKind::Retried, self.summary.retries),
+            (MergeKind::Warning, self.warnings.len() as u64),
+            (MergeKind::NoTasks, self.summary.no_tasks()),
+        ]
+    }
+
     /// The outcome this report maps to.
     pub fn outcome(&self) -> Outcome {
         self.verdict.outcome()

@@ -7,7 +7,7 @@ use crate::audit::merge::MergeFold;
 use crate::findings::judge;
 use crate::report::PathError;
 use crate::report::merge::MergeFile;
-use crate::report::merge::{MergeKind, MergeReport, SCHEMA};
+use crate::report::merge::{MergeReport, SCHEMA};
 use crate::settings::MergeConfig;
 use crate::sources::logfile::{self, EncodingChoice};
 
@@ -36,7 +36,7 @@ pub struct MergePart {
 
 impl MergePart {
     /// Folds one live line of file `file` (bytes without the newline).
-    /// Returns the alerts it raised: a `序号缺失` line names missing seqs.
+    /// Returns the alerts it raised: a gap line (`序号缺失`, `序号不连续`) names missing seqs.
     pub fn observe_line(&mut self, cfg: &MergeConfig, file: usize, bytes: &[u8]) -> Vec<Alert> {
         let Some(log) = self.logs.get_mut(file) else {
             return Vec::new();
@@ -70,9 +70,9 @@ impl MergePart {
 
     /// The report, judged.
     pub fn report(&self, cfg: &MergeConfig) -> MergeReport {
-        let pieces = self
-            .fold
-            .finish(&|i| self.logs.get(i).map(|l| l.name.clone()).unwrap_or_default());
+        let pieces = self.fold.finish(&cfg.rules, &|i| {
+            self.logs.get(i).map(|l| l.name.clone()).unwrap_or_default()
+        });
         let mut summary = pieces.summary;
         summary.files = self.logs.len() as u64;
         let files = self
@@ -84,27 +84,68 @@ impl MergePart {
                 lines: l.lines,
             })
             .collect();
-        let counts = [
-            (MergeKind::ServerGap, pieces.server_gaps.len() as u64),
-            (MergeKind::TaskFailed, summary.failed),
-            (MergeKind::NeverFinished, pieces.never_finished.len() as u64),
-            (MergeKind::Retried, summary.retries),
-            (MergeKind::Warning, pieces.warnings.len() as u64),
-            (MergeKind::NoTasks, summary.no_tasks()),
-        ];
-        let (failed_on, verdict) = judge(counts, &cfg.fail_on, !self.errors.is_empty());
-        MergeReport {
+        let mut report = MergeReport {
             schema: SCHEMA.to_string(),
-            verdict,
-            failed_on,
+            verdict: crate::exit::Verdict::Pass,
+            failed_on: Vec::new(),
             summary,
             files,
             tasks: pieces.tasks,
             failures: pieces.failures,
             never_finished: pieces.never_finished,
             server_gaps: pieces.server_gaps,
+            merge_skipped: pieces.merge_skipped,
+            students: pieces.students,
             warnings: pieces.warnings,
             errors: self.errors.clone(),
-        }
+        };
+        (report.failed_on, report.verdict) = judge(report.counts(), &cfg.fail_on, !self.errors.is_empty());
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::merge::{GAP_WORDS, MergeRules};
+    use crate::sources::logfile::EncodingChoice;
+
+    /// `verify watch` alerts on both real wordings, once per gap: the status
+    /// worker re-queues a skipped student every 30 s and each run repeats it.
+    #[test]
+    fn live_lines_alert_both_wordings_once() {
+        let cfg = MergeConfig {
+            logs: Vec::new(),
+            rules: MergeRules {
+                gap_words: GAP_WORDS.iter().map(|w| w.to_string()).collect(),
+                id: crate::classify::login::id_regex("test_"),
+                exams: Vec::new(),
+            },
+            encoding: EncodingChoice::Auto,
+            fail_on: crate::findings::FailOn::default(),
+        };
+        let mut part = MergePart::default();
+        part.logs.push(CeleryLog {
+            name: "merge.log".into(),
+            lines: 0,
+            encoding: None,
+        });
+        let skip = "[2026-04-15 10:30:00,114: WARNING/ForkPoolWorker-2] [视频合并] 序号不连续，跳过合并: \
+                    考试=12, 学生=2023010103, 缺失序号=[3, 4], 实际序号范围=1-6";
+        let found = "[2025-12-29 15:30:00,217: WARNING/ForkPoolWorker-1] [视频合并] 检测到序号缺失: \
+                     考试=11, 学生=2023010102, 缺失序号=[2], 实际序号=[1, 3, 4]";
+        let gap = |id: &str, missing: Vec<[u64; 2]>| Alert::ServerGap { id: id.into(), missing };
+        assert_eq!(
+            part.observe_line(&cfg, 0, skip.as_bytes()),
+            [gap("2023010103", vec![[3, 4]])]
+        );
+        assert_eq!(part.observe_line(&cfg, 0, skip.as_bytes()), []);
+        assert_eq!(
+            part.observe_line(&cfg, 0, found.as_bytes()),
+            [gap("2023010102", vec![[2, 2]])]
+        );
+        let r = part.report(&cfg);
+        assert_eq!(r.merge_skipped.len(), 1);
+        assert_eq!((r.merge_skipped[0].runs, r.merge_skipped[0].requeued), (2, 1));
     }
 }

@@ -27,7 +27,7 @@ use crate::settings::GateConfig;
 pub enum Alert {
     /// A second login of an ID within the collision window.
     DuplicateLogin { id: String, evidence: String },
-    /// The merge worker logged `序号缺失` for a student.
+    /// The merge worker logged a gap (`序号缺失`, `序号不连续`) for a student.
     ServerGap { id: String, missing: Vec<[u64; 2]> },
     /// Seqs missing on disk while a later one arrived `grace` ago or more.
     GapConfirmed {
