@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The logout message of the supervise server (`学生登出: ID=…`).
+pub const DEFAULT_LOGOUT_EVENT: &str = "登出";
+
 /// Audit a supervise load test: recordings trees and server logs.
 #[derive(Debug, Parser)]
 #[command(name = "verify", version, about, max_term_width = 100)]
@@ -113,6 +116,10 @@ pub struct GateArgs {
     /// Login event text (default 登录成功).
     #[arg(long, value_name = "TEXT")]
     pub event: Option<String>,
+    /// Logout event text (default 登出): a login after the same student's
+    /// logout is a relogin, never a collision ('' reads no logouts).
+    #[arg(long, value_name = "TEXT")]
+    pub logout_event: Option<String>,
     /// Gap event text of the merge worker (default 序号缺失).
     #[arg(long, value_name = "TEXT")]
     pub gap_event: Option<String>,
@@ -176,6 +183,11 @@ pub struct IdsArgs {
     /// A login is a line containing this text [default: 登录成功].
     #[arg(long, value_name = "TEXT")]
     pub event: Option<String>,
+    /// A logout is a line containing this text and an ID (the real server
+    /// prints `学生登出: ID=…, 考试=…, 时间=…`): a login after the same
+    /// student's logout is a relogin, never a collision ('' reads no logouts).
+    #[arg(long, default_value = DEFAULT_LOGOUT_EVENT, value_name = "TEXT")]
+    pub logout_event: String,
     /// Student IDs are this prefix followed by digits.
     #[arg(long, default_value = "test_", value_name = "PREFIX")]
     pub prefix: String,

@@ -153,7 +153,8 @@ impl IdsArgs {
             // --event gates lines only when given alongside --pattern.
             Some(p) => LoginMatcher::custom(p, self.event.as_deref()).map_err(|e| UsageError(e.to_string()))?,
             None => LoginMatcher::new(self.event.as_deref().unwrap_or(DEFAULT_EVENT), &self.prefix),
-        };
+        }
+        .with_logout(Some(&self.logout_event), &self.prefix);
         let encoding = EncodingChoice::parse(&self.encoding).ok_or_else(|| {
             UsageError(format!(
                 "--encoding: unknown '{}' (utf-8, gb18030, gbk, auto)",
@@ -292,6 +293,8 @@ pub struct GateFile {
     pub expect_segments: Option<u64>,
     pub window: Option<String>,
     pub event: Option<String>,
+    /// As `--logout-event`.
+    pub logout_event: Option<String>,
     pub gap_event: Option<String>,
     pub prefix: Option<String>,
     pub encoding: Option<String>,
@@ -411,6 +414,15 @@ impl GateArgs {
                     logs: logs.clone(),
                     matcher: LoginMatcher::new(
                         self.event.as_deref().or(file.event.as_deref()).unwrap_or(DEFAULT_EVENT),
+                        &prefix,
+                    )
+                    .with_logout(
+                        Some(
+                            self.logout_event
+                                .as_deref()
+                                .or(file.logout_event.as_deref())
+                                .unwrap_or(crate::cli::DEFAULT_LOGOUT_EVENT),
+                        ),
                         &prefix,
                     ),
                     encoding: enc,

@@ -84,7 +84,12 @@ fn window_and_fail_on_change_the_verdict() {
 fn table_output_names_both_sources_of_a_collision() {
     let run = verify(&["ids", "--log", &log_fixture("gunicorn_access.log"), "--limit", "0"]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("from 127.0.0.2 and 127.0.0.3"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("from two different sources, 127.0.0.2 and 127.0.0.3"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("FAIL on collision"), "{}", run.stdout);
     assert!(!run.stdout.contains("│ exam"), "log audits have no exam column");
 }
@@ -92,11 +97,11 @@ fn table_output_names_both_sources_of_a_collision() {
 #[test]
 fn access_only_log_suggests_the_error_log() {
     let (code, r, _) = json(&["--log", &log_fixture("access_only.log")]);
-    // Lines and not one login: a failing finding of its own (`--allow-empty` passes it).
+    // Login requests and not one login: a failing finding of its own.
     assert_eq!((code, r.summary.login_events), (1, 0));
-    assert_eq!(r.failed_on, [verify::report::ids::IdsKind::NoLogins]);
+    assert_eq!(r.failed_on, [IdsKind::LoginRequestsOnly]);
     assert!(
-        r.warnings.iter().any(|w| w.contains("try --log gunicorn_error.log")),
+        r.warnings.iter().any(|w| w.contains("2 of them POST /api/login")),
         "{:?}",
         r.warnings
     );
@@ -273,4 +278,94 @@ fn real_gunicorn_logs_from_the_reference_target() {
     );
     // Access lines and login lines share the file: no "wrong file" warning.
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+/// Issue 27 item 1: two runs on one target. The first run's students logged
+/// out (the real server's print, local time without a zone) and logged in
+/// again 25 s later: relogins with the time between, never collisions. A
+/// student logged in from two clients with no logout between collides, and
+/// the evidence says so in words. The gate reads the same.
+#[test]
+fn logouts_end_sessions_so_a_second_run_is_relogins() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for (t, id) in [(0, 1), (1, 2), (2, 3)] {
+        log.push_str(&format!(
+            "[2025-11-23 18:00:0{t} +0800] [42] [INFO] 登录成功 student_id=test_0000{id} exam_id=1 ip=127.0.0.1\n"
+        ));
+    }
+    for id in 1..=3 {
+        log.push_str(&format!(
+            "学生登出: ID=test_0000{id}, 考试=1, 时间=2025-11-23 18:00:20\n"
+        ));
+    }
+    for id in 1..=3 {
+        log.push_str(&format!(
+            "[2025-11-23 18:00:45 +0800] [43] [INFO] 登录成功 student_id=test_0000{id} exam_id=2 ip=127.0.0.1\n"
+        ));
+    }
+    log.push_str("[2025-11-23 18:06:00 +0800] [43] [INFO] 登录成功 student_id=test_00009 exam_id=2 ip=10.0.0.1\n");
+    log.push_str("[2025-11-23 18:06:04 +0800] [42] [INFO] 登录成功 student_id=test_00009 exam_id=2 ip=10.0.0.2\n");
+    log.push_str("学生登出处理异常: test_00009\n");
+    let path = d.path().join("gunicorn_error.log");
+    fs::write(&path, log).unwrap();
+    let p = path.display().to_string();
+    let (code, r, err) = json(&["--log", &p]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(r.failed_on, [IdsKind::Collision]);
+    assert_eq!((r.summary.login_events, r.summary.logout_events), (8, 3));
+    let kinds: Vec<(&str, IdsKind)> = r.duplicates.iter().map(|d| (d.id.as_str(), d.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("test_00001", IdsKind::Relogin),
+            ("test_00002", IdsKind::Relogin),
+            ("test_00003", IdsKind::Relogin),
+            ("test_00009", IdsKind::Collision)
+        ]
+    );
+    let relogin = &r.duplicates[0];
+    assert!(
+        relogin.evidence.contains("logged out at 2025-11-23 18:00:20")
+            && relogin.evidence.contains("logged in again 25 s later"),
+        "{}",
+        relogin.evidence
+    );
+    assert_eq!(relogin.logouts.len(), 1);
+    let c = &r.duplicates[3].evidence;
+    assert!(
+        c.contains("4 s apart with no logout between: overlapping sessions")
+            && c.contains("from two different sources, 10.0.0.1 and 10.0.0.2"),
+        "{c}"
+    );
+    // --logout-event '' reads no logouts: logins 45 s apart collide, as they
+    // all did before logouts were read.
+    let (_, old, _) = json(&["--log", &p, "--logout-event", ""]);
+    assert_eq!(old.summary.collisions, 4);
+    let gate = verify(&["gate", "--log", &p, "--format", "json"]);
+    let g: serde_json::Value = serde_json::from_str(&gate.stdout).unwrap();
+    assert_eq!(g["ids"]["summary"]["relogins"], 3, "{}", gate.stdout);
+    assert_eq!(g["ids"]["summary"]["collisions"], 1);
+}
+
+/// Issue 26 item 5: an access log with `POST /api/login` requests and no
+/// login event says why and what to do, and fails even with --allow-empty.
+#[test]
+fn an_access_log_of_login_requests_says_where_the_logins_are() {
+    let log = log_fixture("access_only.log");
+    let (code, r, _) = json(&["--log", &log, "--allow-empty"]);
+    assert_eq!(code, 1);
+    assert_eq!(r.failed_on, [IdsKind::LoginRequestsOnly]);
+    assert_eq!(r.summary.login_requests_sampled, 2);
+    let text = verify(&["ids", "--log", &log, "--color", "never"]);
+    assert_eq!(text.code, 1);
+    for words in [
+        "print() output",
+        "--capture-output",
+        "--error-logfile",
+        "--db mysql://",
+        "--ledger",
+    ] {
+        assert!(text.stdout.contains(words), "{words}: {}", text.stdout);
+    }
 }

@@ -11,4 +11,5 @@ pub mod order;
 pub mod ranges;
 pub mod reconcile;
 pub mod seq;
+pub mod sessions;
 pub mod unsequenced;

@@ -77,6 +77,7 @@ fn read_input(cfg: &IdsConfig, idx: usize, input: &Input, limit: Option<u64>) ->
         res.error = Some(pe);
     }
     res.log.summary.login_events = res.fold.events;
+    res.log.summary.logout_events = res.fold.logouts;
     res
 }
 
@@ -101,21 +102,49 @@ fn sample(cfg: &IdsConfig, head: &[u8], res: &mut FileResult) -> &'static Encodi
         body
     };
     // Candidate lines are decoded (and counted) by the scan itself.
-    let event = cfg.matcher.event.as_ref().map(|ev| logfile::encode(enc, ev));
+    let words: Vec<Vec<u8>> = cfg
+        .matcher
+        .words()
+        .into_iter()
+        .map(|w| logfile::encode(enc, w))
+        .collect();
     for line in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         log.sampled_lines += 1;
         let (text, clean) = logfile::decode(enc, line);
-        let candidate = event.as_ref().is_none_or(|ev| memchr::memmem::find(line, ev).is_some());
+        let candidate = words.is_empty() || words.iter().any(|w| memchr::memmem::find(line, w).is_some());
         log.summary.undecodable_lines += u64::from(!clean && !candidate);
-        log.access_lines_sampled += u64::from(header(&text).access);
+        let access = header(&text).access;
+        log.access_lines_sampled += u64::from(access);
+        log.login_requests_sampled += u64::from(access && is_login_request(&text));
     }
     enc
 }
 
+/// An access line of a login request the server answered 2xx:
+/// `"POST /api/login HTTP/1.1" 200`.
+fn is_login_request(text: &str) -> bool {
+    let Some(i) = text.find("\"POST /api/login") else {
+        return false;
+    };
+    let rest = text.get(i + 1..).unwrap_or_default();
+    let after = rest.find('"').and_then(|q| rest.get(q + 1..)).unwrap_or_default();
+    after.trim_start().starts_with('2')
+}
+
 fn finder(cfg: &IdsConfig, enc: &'static Encoding) -> Filter<'static> {
-    match &cfg.matcher.event {
-        Some(ev) => Filter::Contains(Box::new(Finder::new(&logfile::encode(enc, ev)).into_owned())),
-        None => Filter::All,
+    let words: Vec<Vec<u8>> = cfg
+        .matcher
+        .words()
+        .into_iter()
+        .map(|w| logfile::encode(enc, w))
+        .collect();
+    match &words[..] {
+        [] => Filter::All,
+        [one] => Filter::Contains(Box::new(Finder::new(one).into_owned())),
+        many => match aho_corasick::AhoCorasick::new(many) {
+            Ok(ac) => Filter::AnyOf(Box::new(ac)),
+            Err(_) => Filter::All,
+        },
     }
 }
 
@@ -207,7 +236,7 @@ fn scan_plain(cfg: &IdsConfig, idx: usize, file: &File, limit: Option<u64>, res:
 }
 
 fn shift_lines(fold: &mut LoginFold, by: u64) {
-    for evs in fold.by_id.values_mut() {
+    for evs in fold.by_id.values_mut().chain(fold.logouts_by_id.values_mut()) {
         evs.iter_mut().for_each(|e| e.line += by);
     }
     fold.malformed_samples.iter_mut().for_each(|s| s.1 += by);

@@ -25,6 +25,8 @@ pub enum Filter<'a> {
     All,
     /// Lines containing these bytes.
     Contains(Box<Finder<'a>>),
+    /// Lines containing any of several byte strings (a login and a logout word).
+    AnyOf(Box<aho_corasick::AhoCorasick>),
 }
 
 /// Counts of one scan.
@@ -138,25 +140,34 @@ fn process(region: &[u8], filter: &Filter, lines: &mut u64, on_line: &mut impl F
                 *lines += 1;
             }
         }
-        Filter::Contains(finder) => {
-            let (mut pos, mut counted) = (0usize, 0usize);
-            while let Some(m) = finder.find(&region[pos..]) {
-                let m = pos + m;
-                let start = memrchr(b'\n', &region[..m]).map_or(0, |i| i + 1);
-                let end = memchr(b'\n', &region[m..]).map_or(region.len(), |i| m + i);
-                *lines += bytecount::count(&region[counted..start], b'\n') as u64;
-                counted = start;
-                on_line(*lines, &region[start..end]);
-                if end >= region.len() {
-                    break;
-                }
-                pos = end + 1;
-            }
-            *lines += bytecount::count(&region[counted..], b'\n') as u64;
-            if region.last() != Some(&b'\n') {
-                *lines += 1;
-            }
+        Filter::Contains(finder) => matching(region, |r| finder.find(r), lines, on_line),
+        Filter::AnyOf(ac) => matching(region, |r| ac.find(r).map(|m| m.start()), lines, on_line),
+    }
+}
+
+/// Hands on the lines of `region` where `find` finds something.
+fn matching(
+    region: &[u8],
+    find: impl Fn(&[u8]) -> Option<usize>,
+    lines: &mut u64,
+    on_line: &mut impl FnMut(u64, &[u8]),
+) {
+    let (mut pos, mut counted) = (0usize, 0usize);
+    while let Some(m) = find(&region[pos..]) {
+        let m = pos + m;
+        let start = memrchr(b'\n', &region[..m]).map_or(0, |i| i + 1);
+        let end = memchr(b'\n', &region[m..]).map_or(region.len(), |i| m + i);
+        *lines += bytecount::count(&region[counted..start], b'\n') as u64;
+        counted = start;
+        on_line(*lines, &region[start..end]);
+        if end >= region.len() {
+            break;
         }
+        pos = end + 1;
+    }
+    *lines += bytecount::count(&region[counted..], b'\n') as u64;
+    if region.last() != Some(&b'\n') {
+        *lines += 1;
     }
 }
 
