@@ -100,6 +100,14 @@ pub struct GateArgs {
     /// globs): reconciled with the tree and the logs.
     #[arg(long = "ledger", value_name = "FILE", num_args = 1..)]
     pub ledgers: Vec<String>,
+    /// The login check reads the server's login history from its database
+    /// instead of --log (see `verify ids --db`).
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Only these exams (their IDs; repeatable or comma-separated): the --db
+    /// rows read.
+    #[arg(long = "exam", value_name = "ID", value_delimiter = ',')]
+    pub exams: Vec<String>,
     /// Report students whose last seq is below N.
     #[arg(long, value_name = "N")]
     pub expect_segments: Option<u64>,
@@ -176,10 +184,21 @@ pub struct MergeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["logs", "ledgers", "db"])))]
 pub struct IdsArgs {
     /// Log files: paths, globs ('gunicorn_*.log*'), rotated .gz files, or - for standard input.
-    #[arg(long = "log", value_name = "FILE", required = true, num_args = 1..)]
+    #[arg(long = "log", value_name = "FILE", num_args = 1..)]
     pub logs: Vec<String>,
+    /// Instead of logs: the load generator's ledgers (`loadgen --ledger`, one per
+    /// worker; globs). An ID logged in by two workers, or twice by one with no
+    /// logout between, is a collision.
+    #[arg(long = "ledger", value_name = "FILE", num_args = 1..)]
+    pub ledgers: Vec<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// With --db: only these exams (their IDs; repeatable or comma-separated).
+    #[arg(long = "exam", value_name = "ID", value_delimiter = ',', requires = "db")]
+    pub exams: Vec<String>,
     /// A login is a line containing this text [default: 登录成功].
     #[arg(long, value_name = "TEXT")]
     pub event: Option<String>,
@@ -250,6 +269,19 @@ pub struct SeqArgs {
     pub expect: ExpectArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The server's database as the login source (`ids`, `gate`).
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Instead of logs: the server's login history, read-only, from its MySQL/MariaDB
+    /// (mysql://USER@HOST:3306/monitoring; the password from --db-password-file,
+    /// VERIFY_DB_PASSWORD or MYSQL_PWD, never in the URL).
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// A file holding the database password (one line).
+    #[arg(long, value_name = "FILE", requires = "db")]
+    pub db_password_file: Option<PathBuf>,
 }
 
 /// The expected population, shared by every audit.

@@ -167,6 +167,8 @@ impl IdsArgs {
         }
         Ok(IdsConfig {
             logs: self.logs.clone(),
+            ledgers: self.ledgers.clone(),
+            db: db_source(&self.db, &self.exams)?,
             matcher,
             encoding,
             window_secs: parse_duration(&self.window)?,
@@ -176,6 +178,34 @@ impl IdsArgs {
             split_min_bytes: crate::engine::ids::SPLIT_MIN_BYTES,
         })
     }
+}
+
+/// The database to read (`--db`), its password from `--db-password-file` or
+/// the environment (never the command line), and the exams to keep.
+pub fn db_source(a: &crate::cli::DbArgs, exams: &[String]) -> Result<Option<crate::sources::db::DbSource>, UsageError> {
+    let Some(url) = &a.db else { return Ok(None) };
+    let password = match &a.db_password_file {
+        Some(p) => {
+            let text = read_user_file(p, "--db-password-file", 4096)?;
+            Some(text.lines().next().unwrap_or_default().to_string())
+        }
+        None => crate::sources::db::PASSWORD_ENV
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
+    };
+    let exams = exams
+        .iter()
+        .map(|e| {
+            e.trim().parse::<u64>().map_err(|_| {
+                UsageError(format!(
+                    "--exam: '{e}' is not an exam ID (a number, as `loadgen setup` prints)"
+                ))
+            })
+        })
+        .collect::<Result<Vec<u64>, UsageError>>()?;
+    crate::sources::db::DbSource::new(url, password, exams)
+        .map(Some)
+        .map_err(UsageError)
 }
 
 /// Parses `--encoding`.
@@ -403,15 +433,23 @@ impl GateArgs {
         let celery = pick(&self.celery_logs, &file.celery_log);
         let dir = self.dir.clone().or(file.dir.clone());
         let ledgers = pick(&self.ledgers, &file.ledger);
-        if logs.is_empty() && celery.is_empty() && dir.is_none() && self.merge.is_empty() {
+        if logs.is_empty() && celery.is_empty() && dir.is_none() && self.merge.is_empty() && self.db.db.is_none() {
             return Err(UsageError(
-                "give at least one of --log, --celery-log, --dir (or --merge, or a --config naming them)".into(),
+                "give at least one of --log, --db, --celery-log, --dir (or --merge, or a --config naming them)".into(),
             ));
         }
-        let ids = (!logs.is_empty())
+        let db = db_source(&self.db, &self.exams)?;
+        if db.is_some() && !logs.is_empty() {
+            return Err(UsageError(
+                "give one login source: --log (logs that record logins) or --db (the server's login history)".into(),
+            ));
+        }
+        let ids = (!logs.is_empty() || db.is_some())
             .then(|| -> Result<IdsConfig, UsageError> {
                 Ok(IdsConfig {
                     logs: logs.clone(),
+                    ledgers: Vec::new(),
+                    db: db.clone(),
                     matcher: LoginMatcher::new(
                         self.event.as_deref().or(file.event.as_deref()).unwrap_or(DEFAULT_EVENT),
                         &prefix,

@@ -369,3 +369,115 @@ fn an_access_log_of_login_requests_says_where_the_logins_are() {
         assert!(text.stdout.contains(words), "{words}: {}", text.stdout);
     }
 }
+
+/// One worker's ledger: a run section whose logins (and logouts) are given
+/// as (student, ms since the run started, logout ms).
+fn ledger(path: &std::path::Path, started: u64, students: &[(&str, u64, Option<u64>)]) {
+    use common::ledger::Record;
+    let mut out = Vec::new();
+    let mut recs = vec![Record::Run {
+        v: common::ledger::VERSION,
+        tool: "loadgen".into(),
+        host: "http://127.0.0.1:5000".into(),
+        scenario: "built-in".into(),
+        task: Some("recording".into()),
+        started_unix_ms: started,
+    }];
+    for &(s, at, out_at) in students {
+        recs.push(Record::Login {
+            student: s.into(),
+            exam: Some("1".into()),
+            attempt: 1,
+            start_ms: at,
+            end_ms: at + 20,
+            status: Some(200),
+            failure: None,
+            answer: Default::default(),
+        });
+        if let Some(o) = out_at {
+            recs.push(Record::Logout {
+                student: s.into(),
+                exam: Some("1".into()),
+                attempt: 1,
+                start_ms: o,
+                end_ms: o + 5,
+                status: Some(200),
+                failure: None,
+                answer: Default::default(),
+            });
+        }
+    }
+    let n = recs.len() as u64 + 1;
+    recs.push(Record::End { records: n });
+    for r in recs {
+        r.write_line(&mut out).unwrap();
+    }
+    fs::write(path, out).unwrap();
+}
+
+/// Issue 26 item 5: `verify ids --ledger` names a student logged in by two
+/// workers with both records; one worker's login after its logout is a
+/// relogin; `gate --ledger` fails on the collision too.
+#[test]
+fn ledgers_name_an_id_logged_in_by_two_workers() {
+    let d = tempfile::tempdir().unwrap();
+    let (w0, w1) = (d.path().join("w0.ndjson"), d.path().join("w1.ndjson"));
+    let t0 = 1_764_892_800_000;
+    ledger(
+        &w0,
+        t0,
+        &[
+            ("test_00001", 0, Some(60_000)),
+            ("test_00002", 10, Some(5_000)),
+            ("test_00002", 9_000, None),
+        ],
+    );
+    ledger(&w1, t0 + 30_000, &[("test_00001", 0, None)]);
+    let (a, b) = (w0.display().to_string(), w1.display().to_string());
+    let (code, r, err) = json(&["--ledger", &a, &b]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(r.failed_on, [IdsKind::Collision]);
+    let got: Vec<(&str, IdsKind)> = r.duplicates.iter().map(|d| (d.id.as_str(), d.kind)).collect();
+    assert_eq!(
+        got,
+        [("test_00001", IdsKind::Collision), ("test_00002", IdsKind::Relogin)]
+    );
+    let c = &r.duplicates[0];
+    let at: Vec<String> = c.events.iter().map(|e| format!("{}:{}", e.file, e.line)).collect();
+    assert_eq!(at, [format!("{a}:2"), format!("{b}:2")]);
+    assert!(
+        c.evidence.contains(&format!("two different sources, {a} and {b}")),
+        "{}",
+        c.evidence
+    );
+    assert_eq!(
+        (r.summary.files, r.summary.login_events, r.summary.logout_events),
+        (2, 4, 2)
+    );
+    // The gate fails on it beside the server's log, which shows no collision.
+    let log = d.path().join("g.log");
+    fs::write(
+        &log,
+        "[2025-12-05 00:00:00 +0000] [1] [INFO] 登录成功 student_id=test_00001 ip=127.0.0.1\n\
+         [2025-12-05 00:00:00 +0000] [1] [INFO] 登录成功 student_id=test_00002 ip=127.0.0.1\n",
+    )
+    .unwrap();
+    let gate = verify(&[
+        "gate",
+        "--log",
+        log.to_str().unwrap(),
+        "--ledger",
+        &a,
+        &b,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(gate.code, 1, "{}", gate.stderr);
+    let g: serde_json::Value = serde_json::from_str(&gate.stdout).unwrap();
+    let failed = g["failed_on"].as_array().unwrap();
+    assert!(failed.iter().any(|k| k == "cross:ledger_collision"), "{failed:?}");
+    let rows = g["cross"]["ledger"]["rows"].as_array().unwrap();
+    let row = rows.iter().find(|r| r["kind"] == "ledger_collision").unwrap();
+    assert_eq!(row["id"], "test_00001");
+    assert!(row["detail"].as_str().unwrap().contains(&format!("{b}:2")), "{row}");
+}

@@ -5,6 +5,7 @@ pub mod cross;
 pub mod fold;
 pub mod ids;
 pub mod ledger_checks;
+pub mod ledger_logins;
 pub mod merge;
 pub mod obs;
 pub mod order;

@@ -21,6 +21,9 @@ pub enum GateError {
     Seq(#[from] crate::engine::seq::ScanError),
     #[error("start worker threads: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
+    /// The login source could not be read (`--db`).
+    #[error("{0}")]
+    Ids(#[from] crate::engine::ids::IdsError),
     /// A `--ledger` that is no ledger this build reads, or one that cannot
     /// be held against the tree given.
     #[error("{0}")]

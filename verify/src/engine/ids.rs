@@ -28,13 +28,30 @@ struct FileResult {
     error: Option<PathError>,
 }
 
+/// Why the login audit could not run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum IdsError {
+    #[error("start worker threads: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+    /// The database could not be read: unreachable, refused, the wrong one.
+    #[error("{0}")]
+    Db(String),
+}
+
 /// Reads every log and returns the report.
-pub fn run_ids(cfg: &IdsConfig) -> Result<IdsReport, rayon::ThreadPoolBuildError> {
+pub fn run_ids(cfg: &IdsConfig) -> Result<IdsReport, IdsError> {
     Ok(read_ids(cfg)?.report(cfg))
 }
 
-/// Reads every log into the login part of the fold.
-pub fn read_ids(cfg: &IdsConfig) -> Result<IdsPart, rayon::ThreadPoolBuildError> {
+/// Reads the login source (logs, ledgers or the database) into the login
+/// part of the fold.
+pub fn read_ids(cfg: &IdsConfig) -> Result<IdsPart, IdsError> {
+    if let Some(db) = &cfg.db {
+        return crate::sources::db::read_logins(db).map_err(IdsError::Db);
+    }
+    if !cfg.ledgers.is_empty() {
+        return Ok(from_ledgers(&cfg.ledgers));
+    }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build()?;
     let (inputs, bad) = logfile::expand(&cfg.logs);
     let mut part = IdsPart::default();
@@ -44,6 +61,32 @@ pub fn read_ids(cfg: &IdsConfig) -> Result<IdsPart, rayon::ThreadPoolBuildError>
         part.add_file(r.log, r.fold, r.error);
     }
     Ok(part)
+}
+
+/// The ledgers' logins as a login part: one "file" per ledger, each worker
+/// a source, no collision window.
+fn from_ledgers(args: &[String]) -> IdsPart {
+    let ledger = crate::engine::ledger::read_ledgers(args);
+    let mut part = IdsPart::default();
+    part.no_window = true;
+    part.errors = ledger.errors.clone();
+    part.errors
+        .extend(ledger.refusals().into_iter().map(|(path, why)| PathError {
+            path,
+            error: format!("not a ledger this build reads: {why}"),
+        }));
+    let count = |by: &std::collections::HashMap<String, Vec<crate::audit::ids::LoginEvent>>, i: usize| {
+        by.values().flatten().filter(|e| e.file == i).count() as u64
+    };
+    for (i, f) in ledger.files.iter().enumerate() {
+        let mut log = LogState::empty(f.name.clone());
+        log.summary.lines = f.lines;
+        log.summary.login_events = count(&ledger.logins.fold.by_id, i);
+        log.summary.logout_events = count(&ledger.logins.fold.logouts_by_id, i);
+        part.logs.push(log);
+    }
+    part.fold = ledger.logins.fold;
+    part
 }
 
 /// Reads the first `limit` bytes of one plain file as file `idx` of `part`

@@ -69,6 +69,9 @@ pub struct IdsPart {
     pub errors: Vec<PathError>,
     /// IDs whose collision was already alerted.
     alerted: HashSet<String>,
+    /// Every overlap collides, however far apart (client ledgers: they
+    /// record every session the client had).
+    pub no_window: bool,
 }
 
 impl IdsPart {
@@ -77,6 +80,15 @@ impl IdsPart {
         self.logs.push(log);
         self.fold.merge(fold);
         self.errors.extend(error);
+    }
+
+    /// The collision window in seconds.
+    fn window(&self, cfg: &IdsConfig) -> i64 {
+        if self.no_window {
+            crate::audit::sessions::NO_WINDOW
+        } else {
+            i64::try_from(cfg.window_secs).unwrap_or(i64::MAX)
+        }
     }
 
     fn name(&self, i: usize) -> String {
@@ -143,7 +155,7 @@ impl IdsPart {
         self.fold.observe(obs);
         let id = id?;
         let evs = self.fold.by_id.get(&id).filter(|e| e.len() > 1)?;
-        let d = classify(&id, evs, self.fold.ends(&id), cfg.window_secs as i64, &|i| self.name(i));
+        let d = classify(&id, evs, self.fold.ends(&id), self.window(cfg), &|i| self.name(i));
         (d.kind == IdsKind::Collision && self.alerted.insert(id.clone())).then_some(Alert::DuplicateLogin {
             id,
             evidence: d.evidence,
@@ -153,7 +165,7 @@ impl IdsPart {
     /// Marks every collision seen so far as alerted (the state found at start).
     pub fn quiet(&mut self, cfg: &IdsConfig) {
         let name = |i: usize| self.name(i);
-        for d in self.fold.duplicates(cfg.window_secs as i64, &name) {
+        for d in self.fold.duplicates(self.window(cfg), &name) {
             if d.kind == IdsKind::Collision {
                 self.alerted.insert(d.id);
             }
@@ -171,7 +183,7 @@ impl IdsPart {
         let fold = &self.fold;
         let files: Vec<FileSummary> = self.logs.iter().map(|l| l.summary.clone()).collect();
         let warnings: Vec<String> = self.logs.iter().flat_map(|l| file_warnings(cfg, l)).collect();
-        let duplicates = fold.duplicates(cfg.window_secs as i64, &name);
+        let duplicates = fold.duplicates(self.window(cfg), &name);
         let cmp = cfg.expect.compare(fold.by_id.keys().map(String::as_str));
         let collisions = duplicates.iter().filter(|d| d.kind == IdsKind::Collision).count() as u64;
         let relogins = (duplicates.len() as u64).saturating_sub(collisions);
