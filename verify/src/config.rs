@@ -534,6 +534,12 @@ impl crate::cli::WatchArgs {
                 "verify watch reads live inputs; --merge belongs to verify gate".into(),
             ));
         }
+        if g.db.db.is_some() {
+            return Err(UsageError(
+                "verify watch follows logs; the database's login history is read once: run verify gate --db after the run"
+                    .into(),
+            ));
+        }
         let (cfg, sets) = g.to_config(&g.file()?)?;
         let ms = |t: &str, flag: &str| {
             parse_millis(t)

@@ -258,5 +258,33 @@ mod tests {
             let got: Vec<String> = whole.duplicates(120, &name).into_iter().map(|d| d.id).collect();
             prop_assert_eq!(got, want);
         }
+
+        /// With logouts: merging is still exact, and an ID whose every login
+        /// follows a logout of its own after the login before never collides.
+        #[test]
+        fn logouts_merge_exactly_and_sequential_sessions_never_collide(
+            evs in proptest::collection::vec((0u8..6, 0i64..600, any::<bool>()), 0..60),
+            cut in 0usize..60,
+        ) {
+            let obs: Vec<Observation> = evs.iter().enumerate().map(|(i, (id, t, out))| {
+                let Observation::Login(e) = ev(&format!("s{id}"), i as u64 + 1, Some(*t), "w") else { unreachable!() };
+                if *out { Observation::Logout(e) } else { Observation::Login(e) }
+            }).collect();
+            let cut = cut.min(obs.len());
+            let mut whole = LoginFold::default();
+            obs.iter().cloned().for_each(|o| whole.observe(o));
+            let (mut a, mut b) = (LoginFold::default(), LoginFold::default());
+            obs[..cut].iter().cloned().for_each(|o| a.observe(o));
+            obs[cut..].iter().cloned().for_each(|o| b.observe(o));
+            a.merge(b);
+            prop_assert_eq!(a.duplicates(120, &name), whole.duplicates(120, &name));
+            // Strictly alternating login, logout, login, … in time: relogins only.
+            let mut f = LoginFold::default();
+            for k in 0..evs.len().min(20) as i64 {
+                let o = ev("x", k as u64 + 1, Some(k * 5), "w");
+                f.observe(if k % 2 == 1 { match o { Observation::Login(e) => Observation::Logout(e), o => o } } else { o });
+            }
+            prop_assert!(f.duplicates(120, &name).iter().all(|d| d.kind == IdsKind::Relogin));
+        }
     }
 }

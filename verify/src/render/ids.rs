@@ -216,6 +216,13 @@ impl AuditView for IdsView<'_> {
                 .collect();
             cases.push(case("malformed login lines".into(), IdsKind::Malformed, texts));
         }
+        if r.summary.login_requests_only() > 0 {
+            cases.push(case(
+                "login requests only".into(),
+                IdsKind::LoginRequestsOnly,
+                vec![requests_only_words(r)],
+            ));
+        }
         cases.push(Case {
             name: "logins".into(),
             classname: "verify.ids".into(),
