@@ -214,8 +214,9 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
     let malformed: u64 = reports.iter().map(|(_, r)| r.malformed.count).sum();
     let lines = reports.iter().fold(0u64, |a, (_, r)| a.saturating_add(r.summary.lines));
     let requests: u64 = reports.iter().map(|(_, r)| r.summary.login_requests_sampled).sum();
-    let no_logins = u64::from(lines > 0 && fold.events == 0 && requests == 0);
-    let requests_only = u64::from(fold.events == 0 && requests > 0);
+    let undecodable: u64 = reports.iter().map(|(_, r)| r.summary.undecodable_lines).sum();
+    let requests_only = u64::from(fold.events == 0 && requests > 0 && undecodable == 0);
+    let no_logins = u64::from(lines > 0 && fold.events == 0 && requests_only == 0);
     let counts = [
         (IdsKind::Collision, collisions),
         (IdsKind::Relogin, duplicates.len() as u64 - collisions),

@@ -139,13 +139,14 @@ impl IdsSummary {
     /// 1 when lines were read and not one was a login (`ids:no_logins`),
     /// unless access lines show login requests (`login_requests_only`).
     pub fn no_logins(&self) -> u64 {
-        u64::from(self.lines > 0 && self.login_events == 0 && self.login_requests_sampled == 0)
+        u64::from(self.lines > 0 && self.login_events == 0 && self.login_requests_only() == 0)
     }
 
-    /// 1 when access lines show login requests and no line a login
-    /// (`ids:login_requests_only`).
+    /// 1 when access lines show login requests and no line a login, every
+    /// line decoding (`ids:login_requests_only`; undecodable lines point at
+    /// the wrong `--encoding` instead, a `no_logins`).
     pub fn login_requests_only(&self) -> u64 {
-        u64::from(self.login_events == 0 && self.login_requests_sampled > 0)
+        u64::from(self.login_events == 0 && self.login_requests_sampled > 0 && self.undecodable_lines == 0)
     }
 }
 
