@@ -481,3 +481,24 @@ fn ledgers_name_an_id_logged_in_by_two_workers() {
     assert_eq!(row["id"], "test_00001");
     assert!(row["detail"].as_str().unwrap().contains(&format!("{b}:2")), "{row}");
 }
+
+/// The real server's captured print output: logouts, and no login line at
+/// all. The finding says so and where the logins are.
+#[test]
+fn logouts_without_a_single_login_point_at_the_database() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("gunicorn_error.log");
+    fs::write(
+        &p,
+        "录屏上传成功: test_00001_20251123_180000_seq_1.mp4 (6291456 bytes)\n\
+         学生登出: ID=test_00001, 考试=3, 时间=2025-11-23 18:05:00\n",
+    )
+    .unwrap();
+    let run = verify(&["ids", "--log", p.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("1 logout(s) and not one login event") && run.stdout.contains("--db mysql://"),
+        "{}",
+        run.stdout
+    );
+}

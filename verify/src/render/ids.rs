@@ -158,7 +158,18 @@ impl AuditView for IdsView<'_> {
                 .iter()
                 .map(|id| row(id, IdsKind::Unexpected, "logged in, not in --expect".into())),
         );
-        if r.summary.no_logins() > 0 {
+        if r.summary.no_logins() > 0 && r.summary.logout_events > 0 {
+            rows.push(row(
+                "",
+                IdsKind::NoLogins,
+                format!(
+                    "{} logout(s) and not one login event in {} file(s): the real supervise server prints 学生登出 \
+                     for a logout and no line at all for a login. Read its logins with --db mysql://USER@HOST/monitoring \
+                     (its login history) or --ledger FILE… (the load generator's ledgers)",
+                    r.summary.logout_events, r.summary.files
+                ),
+            ));
+        } else if r.summary.no_logins() > 0 {
             rows.push(row(
                 "",
                 IdsKind::NoLogins,
