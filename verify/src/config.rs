@@ -325,6 +325,10 @@ pub struct GateFile {
     pub event: Option<String>,
     /// As `--logout-event`.
     pub logout_event: Option<String>,
+    /// As `--db` (no password here: `db_password_file` or the environment).
+    pub db: Option<String>,
+    /// As `--db-password-file`.
+    pub db_password_file: Option<PathBuf>,
     pub gap_event: Option<String>,
     pub prefix: Option<String>,
     pub encoding: Option<String>,
@@ -433,12 +437,16 @@ impl GateArgs {
         let celery = pick(&self.celery_logs, &file.celery_log);
         let dir = self.dir.clone().or(file.dir.clone());
         let ledgers = pick(&self.ledgers, &file.ledger);
-        if logs.is_empty() && celery.is_empty() && dir.is_none() && self.merge.is_empty() && self.db.db.is_none() {
+        let db_args = crate::cli::DbArgs {
+            db: self.db.db.clone().or(file.db.clone()),
+            db_password_file: self.db.db_password_file.clone().or(file.db_password_file.clone()),
+        };
+        if logs.is_empty() && celery.is_empty() && dir.is_none() && self.merge.is_empty() && db_args.db.is_none() {
             return Err(UsageError(
                 "give at least one of --log, --db, --celery-log, --dir (or --merge, or a --config naming them)".into(),
             ));
         }
-        let db = db_source(&self.db, &self.exams)?;
+        let db = db_source(&db_args, &self.exams)?;
         if db.is_some() && !logs.is_empty() {
             return Err(UsageError(
                 "give one login source: --log (logs that record logins) or --db (the server's login history)".into(),

@@ -233,6 +233,14 @@ fn the_servers_login_history_gives_collisions_and_relogins_with_row_ids() {
     let r = verify(&["ids", "--db", &closed, "--db-password-file", &pw]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("cannot reach the database"), "{}", r.stderr);
+    let r = verify(&["gate", "--db", &closed, "--db-password-file", &pw]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("cannot reach the database").count(),
+        1,
+        "said once: {}",
+        r.stderr
+    );
 
     // The gate takes the database as its login source (item 7).
     let g = verify(&[

@@ -22,7 +22,7 @@ pub enum GateError {
     #[error("start worker threads: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
     /// The login source could not be read (`--db`).
-    #[error("{0}")]
+    #[error(transparent)]
     Ids(#[from] crate::engine::ids::IdsError),
     /// A `--ledger` that is no ledger this build reads, or one that cannot
     /// be held against the tree given.
