@@ -107,17 +107,24 @@ pub fn classify(
 ) -> DuplicateId {
     let (l, o) = timeline(logins, ends);
     let key = |x: &Timed<'_>| (x.0.unwrap_or(i64::MAX), x.1.file, x.1.line);
-    let pairs: Vec<Pair<'_>> = l
-        .windows(2)
-        .filter_map(|w| match w {
-            [a, b] => Some(Pair {
-                a: *a,
-                b: *b,
-                end: o.iter().rev().find(|e| key(e) >= key(a) && key(e) <= key(b)).copied(),
-            }),
-            _ => None,
-        })
-        .collect();
+    // One walk over both sorted lists: the ends between two logins are those
+    // after the first and up to the second (linear, whatever a log holds).
+    let mut pairs: Vec<Pair<'_>> = Vec::new();
+    let mut next_end = 0usize;
+    for w in l.windows(2) {
+        let [a, b] = w else { continue };
+        let mut end = None;
+        while let Some(e) = o.get(next_end) {
+            if key(e) > key(b) {
+                break;
+            }
+            if key(e) >= key(a) {
+                end = Some(*e);
+            }
+            next_end += 1;
+        }
+        pairs.push(Pair { a: *a, b: *b, end });
+    }
     let at = |e: &LoginEvent| format!("{}:{}", file_name(e.file), e.line);
     let n = l.len();
     let collision = pairs
@@ -255,6 +262,24 @@ mod tests {
         let d = classify("s", &[login1, login2], &[out], 120, &name);
         assert_eq!(d.kind, IdsKind::Relogin, "{}", d.evidence);
         assert_eq!(d.logouts[0].unix, Some(10));
+    }
+
+    #[test]
+    fn a_hostile_number_of_sessions_of_one_id_is_one_linear_walk() {
+        // 50,000 sessions: a quadratic walk would take minutes here.
+        let n = 50_000i64;
+        let logins: Vec<LoginEvent> = (0..n).map(|k| ev(k as u64 * 2 + 1, k * 10, "a")).collect();
+        let outs: Vec<LoginEvent> = (0..n).map(|k| ev(k as u64 * 2 + 2, k * 10 + 5, "a")).collect();
+        let d = classify("s", &logins, &outs, 120, &name);
+        assert_eq!(
+            (d.kind, d.count, d.logouts.len()),
+            (IdsKind::Relogin, n as u64, n as usize)
+        );
+        assert!(
+            d.evidence.contains("each after the session before ended"),
+            "{}",
+            d.evidence
+        );
     }
 
     #[test]
