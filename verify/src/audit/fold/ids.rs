@@ -154,6 +154,10 @@ impl IdsPart {
         }
         self.fold.observe(obs);
         let id = id?;
+        // An ID alerted once is never alerted again: no need to classify it.
+        if self.alerted.contains(&id) {
+            return None;
+        }
         let evs = self.fold.by_id.get(&id).filter(|e| e.len() > 1)?;
         let d = classify(&id, evs, self.fold.ends(&id), self.window(cfg), &|i| self.name(i));
         (d.kind == IdsKind::Collision && self.alerted.insert(id.clone())).then_some(Alert::DuplicateLogin {
