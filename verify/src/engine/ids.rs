@@ -184,10 +184,7 @@ fn finder(cfg: &IdsConfig, enc: &'static Encoding) -> Filter<'static> {
     match &words[..] {
         [] => Filter::All,
         [one] => Filter::Contains(Box::new(Finder::new(one).into_owned())),
-        many => match aho_corasick::AhoCorasick::new(many) {
-            Ok(ac) => Filter::AnyOf(Box::new(ac)),
-            Err(_) => Filter::All,
-        },
+        many => Filter::AnyOf(many.iter().map(|w| Finder::new(w).into_owned()).collect()),
     }
 }
 
