@@ -502,3 +502,36 @@ fn logouts_without_a_single_login_point_at_the_database() {
         run.stdout
     );
 }
+
+/// `gate --merge` reclassifies over every server's logins with their
+/// logouts: a student who logged out on one server and in on another 25 s
+/// later is a relogin, not a collision.
+#[test]
+fn merged_gate_reports_keep_the_logouts() {
+    let d = tempfile::tempdir().unwrap();
+    let a = d.path().join("a.log");
+    let b = d.path().join("b.log");
+    fs::write(
+        &a,
+        "[2025-11-23 18:00:00 +0800] [1] [INFO] 登录成功 student_id=test_00001 ip=10.0.0.1\n\
+         学生登出: ID=test_00001, 考试=1, 时间=2025-11-23 18:00:20\n",
+    )
+    .unwrap();
+    fs::write(
+        &b,
+        "[2025-11-23 18:00:45 +0800] [1] [INFO] 登录成功 student_id=test_00001 ip=10.0.0.1\n",
+    )
+    .unwrap();
+    let mut reports = Vec::new();
+    for (log, name) in [(&a, "a.json"), (&b, "b.json")] {
+        let r = verify(&["gate", "--log", log.to_str().unwrap(), "--format", "json"]);
+        let path = d.path().join(name);
+        fs::write(&path, r.stdout).unwrap();
+        reports.push(path.display().to_string());
+    }
+    let m = verify(&["gate", "--merge", &reports[0], &reports[1], "--format", "json"]);
+    assert_eq!(m.code, 0, "{}{}", m.stdout, m.stderr);
+    let v: serde_json::Value = serde_json::from_str(&m.stdout).unwrap();
+    assert_eq!(v["ids"]["summary"]["relogins"], 1, "{}", v["ids"]);
+    assert_eq!(v["ids"]["summary"]["logout_events"], 1);
+}
