@@ -280,7 +280,7 @@ pub struct DbArgs {
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
     /// A file holding the database password (one line).
-    #[arg(long, value_name = "FILE", requires = "db")]
+    #[arg(long, value_name = "FILE")]
     pub db_password_file: Option<PathBuf>,
 }
 

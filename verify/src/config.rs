@@ -183,7 +183,14 @@ impl IdsArgs {
 /// The database to read (`--db`), its password from `--db-password-file` or
 /// the environment (never the command line), and the exams to keep.
 pub fn db_source(a: &crate::cli::DbArgs, exams: &[String]) -> Result<Option<crate::sources::db::DbSource>, UsageError> {
-    let Some(url) = &a.db else { return Ok(None) };
+    let Some(url) = &a.db else {
+        return match a.db_password_file {
+            Some(_) => Err(UsageError(
+                "--db-password-file needs --db: the database it is the password of".into(),
+            )),
+            None => Ok(None),
+        };
+    };
     let password = match &a.db_password_file {
         Some(p) => {
             let text = read_user_file(p, "--db-password-file", 4096)?;
