@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The logout message of the supervise server (`学生登出: ID=…`).
+pub const DEFAULT_LOGOUT_EVENT: &str = "登出";
+
 /// Audit a supervise load test: recordings trees and server logs.
 #[derive(Debug, Parser)]
 #[command(name = "verify", version, about, max_term_width = 100)]
@@ -97,6 +100,14 @@ pub struct GateArgs {
     /// globs): reconciled with the tree and the logs.
     #[arg(long = "ledger", value_name = "FILE", num_args = 1..)]
     pub ledgers: Vec<String>,
+    /// The login check reads the server's login history from its database
+    /// instead of --log (see `verify ids --db`).
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Only these exams (their IDs; repeatable or comma-separated): the --db
+    /// rows read.
+    #[arg(long = "exam", value_name = "ID", value_delimiter = ',')]
+    pub exams: Vec<String>,
     /// Report students whose last seq is below N.
     #[arg(long, value_name = "N")]
     pub expect_segments: Option<u64>,
@@ -113,6 +124,10 @@ pub struct GateArgs {
     /// Login event text (default 登录成功).
     #[arg(long, value_name = "TEXT")]
     pub event: Option<String>,
+    /// Logout event text (default 登出): a login after the same student's
+    /// logout is a relogin, never a collision ('' reads no logouts).
+    #[arg(long, value_name = "TEXT")]
+    pub logout_event: Option<String>,
     /// Gap event text of the merge worker (default: 序号缺失 and 序号不连续).
     #[arg(long, value_name = "TEXT")]
     pub gap_event: Option<String>,
@@ -176,13 +191,29 @@ pub struct MergeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["logs", "ledgers", "db"])))]
 pub struct IdsArgs {
     /// Log files: paths, globs ('gunicorn_*.log*'), rotated .gz files, or - for standard input.
-    #[arg(long = "log", value_name = "FILE", required = true, num_args = 1..)]
+    #[arg(long = "log", value_name = "FILE", num_args = 1..)]
     pub logs: Vec<String>,
+    /// Instead of logs: the load generator's ledgers (`loadgen --ledger`, one per
+    /// worker; globs). An ID logged in by two workers, or twice by one with no
+    /// logout between, is a collision.
+    #[arg(long = "ledger", value_name = "FILE", num_args = 1..)]
+    pub ledgers: Vec<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// With --db: only these exams (their IDs; repeatable or comma-separated).
+    #[arg(long = "exam", value_name = "ID", value_delimiter = ',', requires = "db")]
+    pub exams: Vec<String>,
     /// A login is a line containing this text [default: 登录成功].
     #[arg(long, value_name = "TEXT")]
     pub event: Option<String>,
+    /// A logout is a line containing this text and an ID (the real server
+    /// prints `学生登出: ID=…, 考试=…, 时间=…`): a login after the same
+    /// student's logout is a relogin, never a collision ('' reads no logouts).
+    #[arg(long, default_value = DEFAULT_LOGOUT_EVENT, value_name = "TEXT")]
+    pub logout_event: String,
     /// Student IDs are this prefix followed by digits.
     #[arg(long, default_value = "test_", value_name = "PREFIX")]
     pub prefix: String,
@@ -245,6 +276,19 @@ pub struct SeqArgs {
     pub expect: ExpectArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The server's database as the login source (`ids`, `gate`).
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Instead of logs: the server's login history, read-only, from its MySQL/MariaDB
+    /// (mysql://USER@HOST:3306/monitoring; the password from --db-password-file,
+    /// VERIFY_DB_PASSWORD or MYSQL_PWD, never in the URL).
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// A file holding the database password (one line).
+    #[arg(long, value_name = "FILE")]
+    pub db_password_file: Option<PathBuf>,
 }
 
 /// The expected population, shared by every audit.

@@ -153,7 +153,8 @@ impl IdsArgs {
             // --event gates lines only when given alongside --pattern.
             Some(p) => LoginMatcher::custom(p, self.event.as_deref()).map_err(|e| UsageError(e.to_string()))?,
             None => LoginMatcher::new(self.event.as_deref().unwrap_or(DEFAULT_EVENT), &self.prefix),
-        };
+        }
+        .with_logout(Some(&self.logout_event), &self.prefix);
         let encoding = EncodingChoice::parse(&self.encoding).ok_or_else(|| {
             UsageError(format!(
                 "--encoding: unknown '{}' (utf-8, gb18030, gbk, auto)",
@@ -166,6 +167,8 @@ impl IdsArgs {
         }
         Ok(IdsConfig {
             logs: self.logs.clone(),
+            ledgers: self.ledgers.clone(),
+            db: db_source(&self.db, &self.exams)?,
             matcher,
             encoding,
             window_secs: parse_duration(&self.window)?,
@@ -175,6 +178,41 @@ impl IdsArgs {
             split_min_bytes: crate::engine::ids::SPLIT_MIN_BYTES,
         })
     }
+}
+
+/// The database to read (`--db`), its password from `--db-password-file` or
+/// the environment (never the command line), and the exams to keep.
+pub fn db_source(a: &crate::cli::DbArgs, exams: &[String]) -> Result<Option<crate::sources::db::DbSource>, UsageError> {
+    let Some(url) = &a.db else {
+        return match a.db_password_file {
+            Some(_) => Err(UsageError(
+                "--db-password-file needs --db: the database it is the password of".into(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let password = match &a.db_password_file {
+        Some(p) => {
+            let text = read_user_file(p, "--db-password-file", 4096)?;
+            Some(text.lines().next().unwrap_or_default().to_string())
+        }
+        None => crate::sources::db::PASSWORD_ENV
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
+    };
+    let exams = exams
+        .iter()
+        .map(|e| {
+            e.trim().parse::<u64>().map_err(|_| {
+                UsageError(format!(
+                    "--exam: '{e}' is not an exam ID (a number, as `loadgen setup` prints)"
+                ))
+            })
+        })
+        .collect::<Result<Vec<u64>, UsageError>>()?;
+    crate::sources::db::DbSource::new(url, password, exams)
+        .map(Some)
+        .map_err(UsageError)
 }
 
 /// Parses `--encoding`.
@@ -306,6 +344,12 @@ pub struct GateFile {
     pub expect_segments: Option<u64>,
     pub window: Option<String>,
     pub event: Option<String>,
+    /// As `--logout-event`.
+    pub logout_event: Option<String>,
+    /// As `--db` (no password here: `db_password_file` or the environment).
+    pub db: Option<String>,
+    /// As `--db-password-file`.
+    pub db_password_file: Option<PathBuf>,
     pub gap_event: Option<String>,
     pub prefix: Option<String>,
     pub encoding: Option<String>,
@@ -414,17 +458,38 @@ impl GateArgs {
         let celery = pick(&self.celery_logs, &file.celery_log);
         let dir = self.dir.clone().or(file.dir.clone());
         let ledgers = pick(&self.ledgers, &file.ledger);
-        if logs.is_empty() && celery.is_empty() && dir.is_none() && self.merge.is_empty() {
+        let db_args = crate::cli::DbArgs {
+            db: self.db.db.clone().or(file.db.clone()),
+            db_password_file: self.db.db_password_file.clone().or(file.db_password_file.clone()),
+        };
+        if logs.is_empty() && celery.is_empty() && dir.is_none() && self.merge.is_empty() && db_args.db.is_none() {
             return Err(UsageError(
-                "give at least one of --log, --celery-log, --dir (or --merge, or a --config naming them)".into(),
+                "give at least one of --log, --db, --celery-log, --dir (or --merge, or a --config naming them)".into(),
             ));
         }
-        let ids = (!logs.is_empty())
+        let db = db_source(&db_args, &self.exams)?;
+        if db.is_some() && !logs.is_empty() {
+            return Err(UsageError(
+                "give one login source: --log (logs that record logins) or --db (the server's login history)".into(),
+            ));
+        }
+        let ids = (!logs.is_empty() || db.is_some())
             .then(|| -> Result<IdsConfig, UsageError> {
                 Ok(IdsConfig {
                     logs: logs.clone(),
+                    ledgers: Vec::new(),
+                    db: db.clone(),
                     matcher: LoginMatcher::new(
                         self.event.as_deref().or(file.event.as_deref()).unwrap_or(DEFAULT_EVENT),
+                        &prefix,
+                    )
+                    .with_logout(
+                        Some(
+                            self.logout_event
+                                .as_deref()
+                                .or(file.logout_event.as_deref())
+                                .unwrap_or(crate::cli::DEFAULT_LOGOUT_EVENT),
+                        ),
                         &prefix,
                     ),
                     encoding: enc,
@@ -494,6 +559,12 @@ impl crate::cli::WatchArgs {
         if !g.merge.is_empty() {
             return Err(UsageError(
                 "verify watch reads live inputs; --merge belongs to verify gate".into(),
+            ));
+        }
+        if g.db.db.is_some() {
+            return Err(UsageError(
+                "verify watch follows logs; the database's login history is read once: run verify gate --db after the run"
+                    .into(),
             ));
         }
         let (cfg, sets) = g.to_config(&g.file()?)?;

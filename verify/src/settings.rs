@@ -20,6 +20,10 @@ use crate::sources::tree::ScanOptions;
 pub struct IdsConfig {
     /// `--log` arguments as given (paths, globs, `-`).
     pub logs: Vec<String>,
+    /// `--ledger` instead: the load generator's ledgers.
+    pub ledgers: Vec<String>,
+    /// `--db` instead: the server's login history.
+    pub db: Option<crate::sources::db::DbSource>,
     /// Classifies candidate lines.
     pub matcher: LoginMatcher,
     /// Encoding choice.

@@ -47,6 +47,8 @@ proptest! {
             writeln!(file, "{text}").unwrap();
         }
         let cfg = IdsConfig {
+            ledgers: Vec::new(),
+            db: None,
             logs: vec![file.path().display().to_string()],
             matcher: LoginMatcher::new("登录成功", "test_"),
             encoding: EncodingChoice::Utf8,

@@ -96,7 +96,7 @@ fn live_alerts_and_a_final_report_equal_to_the_gate() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     for alert in [
-        "ALERT duplicate login test_00002: 2 logins, two 1 s apart (within --window 120 s) from 10.0.0.2 and 10.0.0.9",
+        "ALERT duplicate login test_00002: 2 logins; two 1 s apart with no logout between: overlapping sessions (within --window 120 s), from two different sources, 10.0.0.2 and 10.0.0.9",
         "ALERT server reports missing seq 3 for test_00001",
         "ALERT gap confirmed: test_00001 seq 3 missing",
         "students uploading 3",

@@ -498,3 +498,32 @@ fn a_followed_ledger_is_reconciled_in_the_final_report() {
     );
     assert_eq!(v["cross"]["ledger"]["files"][0]["complete"], true);
 }
+
+/// Issue 27 item 1 in `watch`: a logout followed live ends the session, so
+/// the student's next login 25 s later raises no duplicate-login alert and
+/// ends as a relogin; a login from elsewhere while a session is open does.
+#[test]
+fn watch_reads_logouts_live_and_alerts_only_overlaps() {
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("gunicorn_error.log");
+    fs::write(&g, "").unwrap();
+    let gs = g.display().to_string();
+    let child = watch(&["--log", &gs, "--duration", "3s", "--tick", "50ms", "--format", "json"]);
+    std::thread::sleep(Duration::from_millis(800));
+    append(&g, login_line("test_00001", 0, "10.0.0.1").as_bytes());
+    append(
+        &g,
+        "学生登出: ID=test_00001, 考试=30, 时间=2025-11-23 18:00:20\n".as_bytes(),
+    );
+    append(&g, login_line("test_00001", 45, "10.0.0.1").as_bytes());
+    append(&g, login_line("test_00002", 50, "10.0.0.2").as_bytes());
+    append(&g, login_line("test_00002", 52, "10.0.0.3").as_bytes());
+    let out = finish(child, Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("duplicate login test_00001"), "{stderr}");
+    assert!(stderr.contains("ALERT duplicate login test_00002"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ids"]["summary"]["relogins"], 1, "{v}");
+    assert_eq!(v["ids"]["summary"]["logout_events"], 1);
+    assert_eq!(v["ids"]["summary"]["collisions"], 1);
+}

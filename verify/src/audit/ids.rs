@@ -1,13 +1,14 @@
-//! The login fold: login events in, per-ID state, duplicates classified out.
-//! Incremental and free of I/O, so batch files and a live tailer feed the same
-//! code; partial folds merge (parallel chunks of one file).
+//! The login fold: login and logout events in, per-ID state, duplicates
+//! classified out (`sessions.rs`). Incremental and free of I/O, so batch
+//! files, a live tailer, client ledgers and the server's database feed the
+//! same code; partial folds merge (parallel chunks of one file).
 
 use std::collections::HashMap;
 
-use crate::report::ids::{DuplicateId, IdLogins, IdsKind, LineSample, LoginRef};
+use crate::report::ids::{DuplicateId, IdLogins, LineSample, LoginRef};
 
-/// One login seen in a log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One login (or logout) seen in a log, a ledger or the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoginEvent {
     /// Student ID.
     pub id: String,
@@ -19,6 +20,13 @@ pub struct LoginEvent {
     pub time: Option<(String, i64)>,
     /// Client address or worker, if known.
     pub source: Option<String>,
+    /// The time was written without a zone (`时间=…` of the logout print,
+    /// a database `DATETIME`): read as UTC, then aligned with the zone of the
+    /// ID's other events when classified.
+    pub naive: bool,
+    /// For a session's end that is no logout: what ended it (`went offline`,
+    /// `restarted`, `was killed`).
+    pub how: Option<&'static str>,
 }
 
 /// What a login line turned out to be.
@@ -26,6 +34,8 @@ pub struct LoginEvent {
 pub enum Observation {
     /// A login with an ID.
     Login(LoginEvent),
+    /// The end of a session (a logout, or what else ended it) with an ID.
+    Logout(LoginEvent),
     /// The event word without an ID.
     Malformed { file: usize, line: u64, text: String },
     /// The event word inside a continuation of a multi-line entry (a traceback
@@ -43,6 +53,10 @@ pub struct LoginFold {
     pub by_id: HashMap<String, Vec<LoginEvent>>,
     /// Login events seen.
     pub events: u64,
+    /// Session ends (logouts) per ID, in arrival order.
+    pub logouts_by_id: HashMap<String, Vec<LoginEvent>>,
+    /// Logout events seen.
+    pub logouts: u64,
     /// Malformed lines seen.
     pub malformed: u64,
     /// Continuation lines holding the event word, not counted as logins.
@@ -59,6 +73,10 @@ impl LoginFold {
                 self.events += 1;
                 self.by_id.entry(ev.id.clone()).or_default().push(ev);
             }
+            Observation::Logout(ev) => {
+                self.logouts += 1;
+                self.logouts_by_id.entry(ev.id.clone()).or_default().push(ev);
+            }
             Observation::Malformed { file, line, text } => {
                 self.malformed += 1;
                 if self.malformed_samples.len() < MALFORMED_SAMPLES {
@@ -74,8 +92,12 @@ impl LoginFold {
         self.events += other.events;
         self.malformed += other.malformed;
         self.continuations += other.continuations;
+        self.logouts += other.logouts;
         for (id, evs) in other.by_id {
             self.by_id.entry(id).or_default().extend(evs);
+        }
+        for (id, evs) in other.logouts_by_id {
+            self.logouts_by_id.entry(id).or_default().extend(evs);
         }
         self.malformed_samples.extend(other.malformed_samples);
         self.malformed_samples.sort();
@@ -88,23 +110,29 @@ impl LoginFold {
             .by_id
             .iter()
             .filter(|(_, evs)| evs.len() > 1)
-            .map(|(id, evs)| classify(id, evs, window_secs, file_name))
+            .map(|(id, evs)| classify(id, evs, self.ends(id), window_secs, file_name))
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }
 
-    /// Every ID with its events (time order), sorted by ID.
+    /// The session ends of one ID.
+    pub fn ends(&self, id: &str) -> &[LoginEvent] {
+        self.logouts_by_id.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every ID that logged in with its events (time order; logouts' zone-less
+    /// times aligned), sorted by ID.
     pub fn logins(&self, file_name: &dyn Fn(usize) -> String) -> Vec<IdLogins> {
         let mut out: Vec<IdLogins> = self
             .by_id
             .iter()
             .map(|(id, evs)| {
-                let mut evs: Vec<&LoginEvent> = evs.iter().collect();
-                evs.sort_by_key(|e| (e.time.as_ref().map_or(i64::MAX, |t| t.1), e.file, e.line));
+                let (logins, logouts) = super::sessions::timeline(evs, self.ends(id));
                 IdLogins {
                     id: id.clone(),
-                    events: evs.into_iter().map(|e| login_ref(e, file_name)).collect(),
+                    events: logins.iter().map(|(t, e)| aligned_ref(e, *t, file_name)).collect(),
+                    logouts: logouts.iter().map(|(t, e)| aligned_ref(e, *t, file_name)).collect(),
                 }
             })
             .collect();
@@ -127,72 +155,28 @@ impl LoginFold {
 
 /// A login event as a report entry.
 pub fn login_ref(e: &LoginEvent, file_name: &dyn Fn(usize) -> String) -> LoginRef {
+    aligned_ref(e, e.time.as_ref().map(|t| t.1), file_name)
+}
+
+/// A report entry with the event's time as aligned (`unix`): a report read
+/// back (`gate --merge`) then needs no zone to compare it.
+pub fn aligned_ref(e: &LoginEvent, unix: Option<i64>, file_name: &dyn Fn(usize) -> String) -> LoginRef {
     LoginRef {
         file: file_name(e.file),
         line: e.line,
         time: e.time.as_ref().map(|t| t.0.clone()),
-        unix: e.time.as_ref().map(|t| t.1),
+        unix,
         source: e.source.clone(),
+        how: e.how.map(str::to_string),
     }
 }
 
-/// `collision` when two logins of one ID fall within the window of each other
-/// (or cannot be told apart in time), `relogin` when they are sequential.
-pub fn classify(id: &str, evs: &[LoginEvent], window: i64, file_name: &dyn Fn(usize) -> String) -> DuplicateId {
-    let mut evs: Vec<&LoginEvent> = evs.iter().collect();
-    evs.sort_by_key(|e| (e.time.as_ref().map_or(i64::MAX, |t| t.1), e.file, e.line));
-    let mut closest: Option<(i64, usize)> = None; // (seconds apart, index of the later one)
-    let mut untimed = false;
-    for (i, pair) in evs.windows(2).enumerate() {
-        match (&pair[0].time, &pair[1].time) {
-            (Some(a), Some(b)) => {
-                let d = b.1 - a.1;
-                if closest.is_none_or(|(c, _)| d < c) {
-                    closest = Some((d, i + 1));
-                }
-            }
-            _ => untimed = true,
-        }
-    }
-    let src = |e: &LoginEvent| e.source.clone().unwrap_or_else(|| "unknown source".into());
-    let (kind, evidence) = match closest {
-        Some((d, i)) if d <= window => (
-            IdsKind::Collision,
-            format!(
-                "{} logins, two {d} s apart (within --window {window} s) from {} and {}",
-                evs.len(),
-                src(evs[i - 1]),
-                src(evs[i])
-            ),
-        ),
-        _ if untimed => (
-            IdsKind::Collision,
-            format!(
-                "{} logins on lines without timestamps: they cannot be told apart in time",
-                evs.len()
-            ),
-        ),
-        Some((d, _)) => (
-            IdsKind::Relogin,
-            format!(
-                "{} logins, the closest {d} s apart (over --window {window} s)",
-                evs.len()
-            ),
-        ),
-        None => unreachable!("two or more events give at least one pair"),
-    };
-    DuplicateId {
-        id: id.to_string(),
-        count: evs.len() as u64,
-        kind,
-        evidence,
-        events: evs.iter().map(|e| login_ref(e, file_name)).collect(),
-    }
-}
+pub use super::sessions::classify;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::ids::IdsKind;
     use proptest::prelude::*;
 
     fn ev(id: &str, line: u64, t: Option<i64>, src: &str) -> Observation {
@@ -202,6 +186,7 @@ mod tests {
             line,
             time: t.map(|t| (format!("t{t}"), t)),
             source: Some(src.into()),
+            ..LoginEvent::default()
         })
     }
 
@@ -272,6 +257,34 @@ mod tests {
             let want: Vec<String> = counts.into_iter().filter(|(_, c)| *c > 1).map(|(k, _)| k).collect();
             let got: Vec<String> = whole.duplicates(120, &name).into_iter().map(|d| d.id).collect();
             prop_assert_eq!(got, want);
+        }
+
+        /// With logouts: merging is still exact, and an ID whose every login
+        /// follows a logout of its own after the login before never collides.
+        #[test]
+        fn logouts_merge_exactly_and_sequential_sessions_never_collide(
+            evs in proptest::collection::vec((0u8..6, 0i64..600, any::<bool>()), 0..60),
+            cut in 0usize..60,
+        ) {
+            let obs: Vec<Observation> = evs.iter().enumerate().map(|(i, (id, t, out))| {
+                let Observation::Login(e) = ev(&format!("s{id}"), i as u64 + 1, Some(*t), "w") else { unreachable!() };
+                if *out { Observation::Logout(e) } else { Observation::Login(e) }
+            }).collect();
+            let cut = cut.min(obs.len());
+            let mut whole = LoginFold::default();
+            obs.iter().cloned().for_each(|o| whole.observe(o));
+            let (mut a, mut b) = (LoginFold::default(), LoginFold::default());
+            obs[..cut].iter().cloned().for_each(|o| a.observe(o));
+            obs[cut..].iter().cloned().for_each(|o| b.observe(o));
+            a.merge(b);
+            prop_assert_eq!(a.duplicates(120, &name), whole.duplicates(120, &name));
+            // Strictly alternating login, logout, login, … in time: relogins only.
+            let mut f = LoginFold::default();
+            for k in 0..evs.len().min(20) as i64 {
+                let o = ev("x", k as u64 + 1, Some(k * 5), "w");
+                f.observe(if k % 2 == 1 { match o { Observation::Login(e) => Observation::Logout(e), o => o } } else { o });
+            }
+            prop_assert!(f.duplicates(120, &name).iter().all(|d| d.kind == IdsKind::Relogin));
         }
     }
 }

@@ -140,6 +140,7 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
         ));
     }
     rows.extend(malformed_rows(ledger));
+    rows.extend(super::ledger_logins::rows(ledger));
     if let Some(disk) = disk {
         if let Some(why) = exam_ambiguity(ledger, &disk.exams) {
             errors.push(PathError {

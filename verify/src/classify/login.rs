@@ -4,6 +4,7 @@ use regex::Regex;
 
 use super::logline::{access_stamp, header, iso_stamp};
 use crate::audit::ids::{LoginEvent, Observation};
+use crate::audit::sessions::zone_of;
 use crate::text::escape_str;
 
 /// Longest line text kept as evidence.
@@ -25,6 +26,10 @@ pub struct LoginMatcher {
     pub pattern: Regex,
     /// True when `pattern` is the user's (`--pattern`): a match is the event.
     pub custom: bool,
+    /// The logout word (`登出`); `None`: logouts are not read.
+    pub logout: Option<String>,
+    /// Finds the ID in a logout line (`ID=test_00001`).
+    pub logout_id: Regex,
 }
 
 /// Why a `--pattern` was refused.
@@ -44,6 +49,24 @@ impl LoginMatcher {
             event: Some(event.to_string()),
             pattern: id_regex(prefix),
             custom: false,
+            logout: None,
+            logout_id: id_regex(prefix),
+        }
+    }
+
+    /// The same matcher also reading logouts: lines with `word` and an ID
+    /// (`学生登出: ID=test_00001, 考试=1, 时间=2025-11-23 18:00:00`).
+    pub fn with_logout(mut self, word: Option<&str>, prefix: &str) -> LoginMatcher {
+        self.logout = word.filter(|w| !w.is_empty()).map(str::to_string);
+        self.logout_id = id_regex(prefix);
+        self
+    }
+
+    /// The words a candidate line holds one of; empty: every line is one.
+    pub fn words(&self) -> Vec<&str> {
+        match &self.event {
+            None => Vec::new(),
+            Some(ev) => std::iter::once(ev.as_str()).chain(self.logout.as_deref()).collect(),
         }
     }
 
@@ -57,15 +80,22 @@ impl LoginMatcher {
             event: event.map(str::to_string),
             pattern: re,
             custom: true,
+            logout: None,
+            logout_id: id_regex("test_"),
         })
     }
 
     /// Classifies one decoded line (`line` numbered from 1).
     pub fn observe(&self, text: &str, file: usize, line: u64) -> Option<Observation> {
         let text = text.trim_start_matches('\0').trim_end_matches('\r');
-        if let Some(ev) = &self.event
-            && !text.contains(ev.as_str())
+        let is_event = self.event.as_ref().is_none_or(|ev| text.contains(ev.as_str()));
+        if let Some(lo) = &self.logout
+            && text.contains(lo.as_str())
+            && (self.event.is_none() || !is_event)
         {
+            return self.observe_logout(text, file, line);
+        }
+        if !is_event {
             return None;
         }
         if !self.custom && is_continuation(text) {
@@ -104,11 +134,46 @@ impl LoginMatcher {
             id: id.as_str().to_string(),
             file,
             line,
+            naive: time.as_ref().is_some_and(|t| zone_of(&t.0).is_none()),
             time,
             source,
+            how: None,
+        }))
+    }
+
+    /// A line with the logout word: a logout when it names an ID and is no
+    /// failure (`学生登出处理异常: …` ends nothing). Its time is the
+    /// `时间=` field the real server prints (local, without a zone), else the
+    /// line's header.
+    fn observe_logout(&self, text: &str, file: usize, line: u64) -> Option<Observation> {
+        if is_continuation(text)
+            || ["异常", "失败", "error", "Error", "failed"]
+                .iter()
+                .any(|w| text.contains(w))
+        {
+            return None;
+        }
+        let id = self.logout_id.captures(text)?.name("id")?.as_str().to_string();
+        let h = header(text);
+        let field = text
+            .find(TIME_FIELD)
+            .and_then(|i| text.get(i + TIME_FIELD.len()..))
+            .and_then(iso_stamp);
+        let time = field.or(h.time).map(|s| (s.text, s.unix));
+        Some(Observation::Logout(LoginEvent {
+            id,
+            file,
+            line,
+            naive: time.as_ref().is_some_and(|t| zone_of(&t.0).is_none()),
+            time,
+            source: h.source,
+            how: None,
         }))
     }
 }
+
+/// The time field of the real server's logout print.
+const TIME_FIELD: &str = "时间=";
 
 /// A line that continues a multi-line entry: an indented traceback frame or
 /// source line, `Traceback (most recent call last):`, or the closing
@@ -156,6 +221,29 @@ mod tests {
         );
         let bad = m.observe("登录成功 but no id here (contest_12)", 0, 5);
         assert!(matches!(bad, Some(Observation::Malformed { line: 5, .. })), "{bad:?}");
+    }
+
+    #[test]
+    fn the_real_servers_logout_print_is_a_logout_with_its_time() {
+        let m = LoginMatcher::new("登录成功", "test_").with_logout(Some("登出"), "test_");
+        let o = m.observe("学生登出: ID=test_00007, 考试=3, 时间=2025-11-23 18:05:00", 0, 4);
+        let Some(Observation::Logout(e)) = o else {
+            panic!("not a logout: {o:?}")
+        };
+        assert_eq!((e.id.as_str(), e.naive), ("test_00007", true));
+        assert_eq!(e.time.unwrap().0, "2025-11-23 18:05:00");
+        assert_eq!(m.observe("学生登出处理异常: test_00007 not found", 0, 5), None);
+        assert_eq!(m.observe("学生登出: ID=, 考试=3", 0, 6), None);
+        assert!(matches!(
+            m.observe(
+                "[2025-11-23 18:00:00 +0800] [1] [INFO] 登录成功 student_id=test_00001",
+                0,
+                7
+            ),
+            Some(Observation::Login(LoginEvent { naive: false, .. }))
+        ));
+        let no_logout = LoginMatcher::new("登录成功", "test_");
+        assert_eq!(no_logout.observe("学生登出: ID=test_00007", 0, 8), None);
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum GateError {
     Seq(#[from] crate::engine::seq::ScanError),
     #[error("start worker threads: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
+    /// The login source could not be read (`--db`).
+    #[error(transparent)]
+    Ids(#[from] crate::engine::ids::IdsError),
     /// A `--ledger` that is no ledger this build reads, or one that cannot
     /// be held against the tree given.
     #[error("{0}")]
@@ -180,6 +183,24 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
                     line: e.line,
                     time: e.time.clone().zip(e.unix),
                     source: e.source.clone(),
+                    ..LoginEvent::default()
+                }));
+            }
+            // Logouts as each report aligned them (`unix`): no zone to apply again.
+            for e in &l.logouts {
+                let name = format!("{label}:{}", e.file);
+                let idx = *file_idx.entry(name.clone()).or_insert_with(|| {
+                    files.push(name);
+                    files.len() - 1
+                });
+                fold.observe(Observation::Logout(LoginEvent {
+                    id: l.id.clone(),
+                    file: idx,
+                    line: e.line,
+                    time: e.time.clone().zip(e.unix),
+                    source: e.source.clone(),
+                    how: crate::audit::sessions::how_of(e.how.as_deref()),
+                    ..LoginEvent::default()
                 }));
             }
         }
@@ -192,7 +213,10 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
     let collisions = duplicates.iter().filter(|d| d.kind == IdsKind::Collision).count() as u64;
     let malformed: u64 = reports.iter().map(|(_, r)| r.malformed.count).sum();
     let lines = reports.iter().fold(0u64, |a, (_, r)| a.saturating_add(r.summary.lines));
-    let no_logins = u64::from(lines > 0 && fold.events == 0);
+    let requests: u64 = reports.iter().map(|(_, r)| r.summary.login_requests_sampled).sum();
+    let undecodable: u64 = reports.iter().map(|(_, r)| r.summary.undecodable_lines).sum();
+    let requests_only = u64::from(fold.events == 0 && requests > 0 && undecodable == 0);
+    let no_logins = u64::from(lines > 0 && fold.events == 0 && requests_only == 0);
     let counts = [
         (IdsKind::Collision, collisions),
         (IdsKind::Relogin, duplicates.len() as u64 - collisions),
@@ -200,6 +224,7 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
         (IdsKind::Unexpected, unexpected.len() as u64),
         (IdsKind::Malformed, malformed),
         (IdsKind::NoLogins, no_logins),
+        (IdsKind::LoginRequestsOnly, requests_only),
     ];
     let errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
     let (failed_on, verdict) = judge(counts, fail_on, !errors.is_empty());
@@ -207,6 +232,8 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
     s.files = reports.iter().map(|(_, r)| r.summary.files).sum();
     s.lines = reports.iter().map(|(_, r)| r.summary.lines).sum();
     s.login_events = fold.events;
+    s.logout_events = fold.logouts;
+    s.login_requests_sampled = requests;
     s.distinct_ids = fold.by_id.len() as u64;
     s.duplicated_ids = duplicates.len() as u64;
     s.collisions = collisions;

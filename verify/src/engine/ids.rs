@@ -28,13 +28,30 @@ struct FileResult {
     error: Option<PathError>,
 }
 
+/// Why the login audit could not run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum IdsError {
+    #[error("start worker threads: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+    /// The database could not be read: unreachable, refused, the wrong one.
+    #[error("{0}")]
+    Db(String),
+}
+
 /// Reads every log and returns the report.
-pub fn run_ids(cfg: &IdsConfig) -> Result<IdsReport, rayon::ThreadPoolBuildError> {
+pub fn run_ids(cfg: &IdsConfig) -> Result<IdsReport, IdsError> {
     Ok(read_ids(cfg)?.report(cfg))
 }
 
-/// Reads every log into the login part of the fold.
-pub fn read_ids(cfg: &IdsConfig) -> Result<IdsPart, rayon::ThreadPoolBuildError> {
+/// Reads the login source (logs, ledgers or the database) into the login
+/// part of the fold.
+pub fn read_ids(cfg: &IdsConfig) -> Result<IdsPart, IdsError> {
+    if let Some(db) = &cfg.db {
+        return crate::sources::db::read_logins(db).map_err(IdsError::Db);
+    }
+    if !cfg.ledgers.is_empty() {
+        return Ok(from_ledgers(&cfg.ledgers));
+    }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build()?;
     let (inputs, bad) = logfile::expand(&cfg.logs);
     let mut part = IdsPart::default();
@@ -44,6 +61,32 @@ pub fn read_ids(cfg: &IdsConfig) -> Result<IdsPart, rayon::ThreadPoolBuildError>
         part.add_file(r.log, r.fold, r.error);
     }
     Ok(part)
+}
+
+/// The ledgers' logins as a login part: one "file" per ledger, each worker
+/// a source, no collision window.
+fn from_ledgers(args: &[String]) -> IdsPart {
+    let ledger = crate::engine::ledger::read_ledgers(args);
+    let mut part = IdsPart::default();
+    part.no_window = true;
+    part.errors = ledger.errors.clone();
+    part.errors
+        .extend(ledger.refusals().into_iter().map(|(path, why)| PathError {
+            path,
+            error: format!("not a ledger this build reads: {why}"),
+        }));
+    let count = |by: &std::collections::HashMap<String, Vec<crate::audit::ids::LoginEvent>>, i: usize| {
+        by.values().flatten().filter(|e| e.file == i).count() as u64
+    };
+    for (i, f) in ledger.files.iter().enumerate() {
+        let mut log = LogState::empty(f.name.clone());
+        log.summary.lines = f.lines;
+        log.summary.login_events = count(&ledger.logins.fold.by_id, i);
+        log.summary.logout_events = count(&ledger.logins.fold.logouts_by_id, i);
+        part.logs.push(log);
+    }
+    part.fold = ledger.logins.fold;
+    part
 }
 
 /// Reads the first `limit` bytes of one plain file as file `idx` of `part`
@@ -77,6 +120,7 @@ fn read_input(cfg: &IdsConfig, idx: usize, input: &Input, limit: Option<u64>) ->
         res.error = Some(pe);
     }
     res.log.summary.login_events = res.fold.events;
+    res.log.summary.logout_events = res.fold.logouts;
     res
 }
 
@@ -101,21 +145,46 @@ fn sample(cfg: &IdsConfig, head: &[u8], res: &mut FileResult) -> &'static Encodi
         body
     };
     // Candidate lines are decoded (and counted) by the scan itself.
-    let event = cfg.matcher.event.as_ref().map(|ev| logfile::encode(enc, ev));
+    let words: Vec<Vec<u8>> = cfg
+        .matcher
+        .words()
+        .into_iter()
+        .map(|w| logfile::encode(enc, w))
+        .collect();
     for line in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         log.sampled_lines += 1;
         let (text, clean) = logfile::decode(enc, line);
-        let candidate = event.as_ref().is_none_or(|ev| memchr::memmem::find(line, ev).is_some());
+        let candidate = words.is_empty() || words.iter().any(|w| memchr::memmem::find(line, w).is_some());
         log.summary.undecodable_lines += u64::from(!clean && !candidate);
-        log.access_lines_sampled += u64::from(header(&text).access);
+        let access = header(&text).access;
+        log.access_lines_sampled += u64::from(access);
+        log.login_requests_sampled += u64::from(access && is_login_request(&text));
     }
     enc
 }
 
+/// An access line of a login request the server answered 2xx:
+/// `"POST /api/login HTTP/1.1" 200`.
+fn is_login_request(text: &str) -> bool {
+    let Some(i) = text.find("\"POST /api/login") else {
+        return false;
+    };
+    let rest = text.get(i + 1..).unwrap_or_default();
+    let after = rest.find('"').and_then(|q| rest.get(q + 1..)).unwrap_or_default();
+    after.trim_start().starts_with('2')
+}
+
 fn finder(cfg: &IdsConfig, enc: &'static Encoding) -> Filter<'static> {
-    match &cfg.matcher.event {
-        Some(ev) => Filter::Contains(Box::new(Finder::new(&logfile::encode(enc, ev)).into_owned())),
-        None => Filter::All,
+    let words: Vec<Vec<u8>> = cfg
+        .matcher
+        .words()
+        .into_iter()
+        .map(|w| logfile::encode(enc, w))
+        .collect();
+    match &words[..] {
+        [] => Filter::All,
+        [one] => Filter::Contains(Box::new(Finder::new(one).into_owned())),
+        many => Filter::AnyOf(many.iter().map(|w| Finder::new(w).into_owned()).collect()),
     }
 }
 
@@ -207,7 +276,7 @@ fn scan_plain(cfg: &IdsConfig, idx: usize, file: &File, limit: Option<u64>, res:
 }
 
 fn shift_lines(fold: &mut LoginFold, by: u64) {
-    for evs in fold.by_id.values_mut() {
+    for evs in fold.by_id.values_mut().chain(fold.logouts_by_id.values_mut()) {
         evs.iter_mut().for_each(|e| e.line += by);
     }
     fold.malformed_samples.iter_mut().for_each(|s| s.1 += by);

@@ -36,6 +36,19 @@ fn events_detail(d: &DuplicateId) -> String {
     format!("{}: {}", d.evidence, short_list(&evs, LIST_KEEP))
 }
 
+/// Why an access log with login requests shows no login, and what to do.
+pub fn requests_only_words(r: &IdsReport) -> String {
+    format!(
+        "{} POST /api/login request(s) answered 2xx in the access log, and not one login event in {} file(s): \
+         the access log never names the student, and the server's own messages (print() output) are not in this file. \
+         gunicorn keeps print() output only with --capture-output, in its --error-logfile; and the real supervise \
+         server prints no line at all for a login (登录成功 is only in its JSON answer; it prints 学生登出 for a logout). \
+         Audit the logins where they are recorded: the server's login history with --db mysql://USER@HOST/monitoring, \
+         the load generator's ledgers with --ledger FILE…, or a target that logs them (--log on its error log)",
+        r.summary.login_requests_sampled, r.summary.files
+    )
+}
+
 impl AuditView for IdsView<'_> {
     fn name(&self) -> &'static str {
         "verify ids"
@@ -66,6 +79,11 @@ impl AuditView for IdsView<'_> {
                 "login events".into(),
                 s.login_events.to_string(),
                 note(IdsKind::NoLogins, s.no_logins()),
+            ],
+            [
+                "logout events".into(),
+                s.logout_events.to_string(),
+                "a login after a logout is a relogin".into(),
             ],
             ["distinct IDs".into(), s.distinct_ids.to_string(), String::new()],
             [
@@ -140,7 +158,18 @@ impl AuditView for IdsView<'_> {
                 .iter()
                 .map(|id| row(id, IdsKind::Unexpected, "logged in, not in --expect".into())),
         );
-        if r.summary.no_logins() > 0 {
+        if r.summary.no_logins() > 0 && r.summary.logout_events > 0 {
+            rows.push(row(
+                "",
+                IdsKind::NoLogins,
+                format!(
+                    "{} logout(s) and not one login event in {} file(s): the real supervise server prints 学生登出 \
+                     for a logout and no line at all for a login. Read its logins with --db mysql://USER@HOST/monitoring \
+                     (its login history) or --ledger FILE… (the load generator's ledgers)",
+                    r.summary.logout_events, r.summary.files
+                ),
+            ));
+        } else if r.summary.no_logins() > 0 {
             rows.push(row(
                 "",
                 IdsKind::NoLogins,
@@ -150,6 +179,9 @@ impl AuditView for IdsView<'_> {
                     r.summary.lines, r.summary.files
                 ),
             ));
+        }
+        if r.summary.login_requests_only() > 0 {
+            rows.push(row("", IdsKind::LoginRequestsOnly, requests_only_words(r)));
         }
         rows.extend(r.malformed.samples.iter().map(|s| {
             row(
@@ -194,6 +226,13 @@ impl AuditView for IdsView<'_> {
                 .map(|s| format!("{}:{} {}", s.file, s.line, s.text))
                 .collect();
             cases.push(case("malformed login lines".into(), IdsKind::Malformed, texts));
+        }
+        if r.summary.login_requests_only() > 0 {
+            cases.push(case(
+                "login requests only".into(),
+                IdsKind::LoginRequestsOnly,
+                vec![requests_only_words(r)],
+            ));
         }
         cases.push(Case {
             name: "logins".into(),

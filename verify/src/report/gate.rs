@@ -52,6 +52,12 @@ pub enum CrossKind {
     LedgerMalformed,
     /// `--ledger`: a ledger with no record of any student the tree or the log shows.
     LedgerUnrelated,
+    /// `--ledger`: one ID logged in by two workers (two ledgers), or twice by
+    /// one with no logout between: two clients used one student.
+    LedgerCollision,
+    /// `--ledger`: one ID logged in again after its session ended (a logout,
+    /// a client restart).
+    LedgerRelogin,
 }
 
 impl CrossKind {
@@ -67,6 +73,8 @@ impl CrossKind {
         CrossKind::LedgerNotInLog,
         CrossKind::LedgerMalformed,
         CrossKind::LedgerUnrelated,
+        CrossKind::LedgerCollision,
+        CrossKind::LedgerRelogin,
     ];
 }
 
@@ -90,6 +98,8 @@ impl Kind for CrossKind {
         CrossKind::LedgerNotInLog,
         CrossKind::LedgerMalformed,
         CrossKind::LedgerUnrelated,
+        CrossKind::LedgerCollision,
+        CrossKind::LedgerRelogin,
     ];
 
     fn name(self) -> &'static str {
@@ -112,6 +122,8 @@ impl Kind for CrossKind {
             CrossKind::LedgerNotInLog => "ledger_not_in_log",
             CrossKind::LedgerMalformed => "ledger_malformed",
             CrossKind::LedgerUnrelated => "ledger_unrelated",
+            CrossKind::LedgerCollision => "ledger_collision",
+            CrossKind::LedgerRelogin => "ledger_relogin",
         }
     }
 
@@ -127,6 +139,7 @@ impl Kind for CrossKind {
                 | CrossKind::GapUnexplained
                 | CrossKind::LedgerMalformed
                 | CrossKind::LedgerUnrelated
+                | CrossKind::LedgerCollision
         )
     }
 }

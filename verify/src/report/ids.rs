@@ -26,6 +26,10 @@ pub enum IdsKind {
     /// Lines read, and not one login event among them: the wrong file, the
     /// wrong encoding or the wrong `--event` (`--allow-empty` accepts it).
     NoLogins,
+    /// An access log shows `POST /api/login` requests and no log line a
+    /// login: the server's login messages are not in the files read (the
+    /// real server prints none at all). `--allow-empty` does not accept it.
+    LoginRequestsOnly,
 }
 
 impl Kind for IdsKind {
@@ -36,6 +40,7 @@ impl Kind for IdsKind {
         IdsKind::Unexpected,
         IdsKind::Malformed,
         IdsKind::NoLogins,
+        IdsKind::LoginRequestsOnly,
     ];
 
     fn name(self) -> &'static str {
@@ -46,11 +51,15 @@ impl Kind for IdsKind {
             IdsKind::Unexpected => "unexpected",
             IdsKind::Malformed => "malformed",
             IdsKind::NoLogins => "no_logins",
+            IdsKind::LoginRequestsOnly => "login_requests_only",
         }
     }
 
     fn fails_by_default(self) -> bool {
-        matches!(self, IdsKind::Collision | IdsKind::Missing | IdsKind::NoLogins)
+        matches!(
+            self,
+            IdsKind::Collision | IdsKind::Missing | IdsKind::NoLogins | IdsKind::LoginRequestsOnly
+        )
     }
 }
 
@@ -95,6 +104,9 @@ pub struct IdsSummary {
     pub lines: u64,
     /// Login events (lines with the event word and an ID).
     pub login_events: u64,
+    /// Logout events (lines with the logout word and an ID), and other session ends.
+    #[serde(default)]
+    pub logout_events: u64,
     /// Distinct IDs that logged in.
     pub distinct_ids: u64,
     /// IDs with two or more logins.
@@ -117,12 +129,24 @@ pub struct IdsSummary {
     pub undecodable_lines: u64,
     /// The `--window` used to tell collisions from relogins, in seconds.
     pub window_seconds: u64,
+    /// `POST /api/login` requests among the access lines sampled at the head
+    /// of each file (a few MiB).
+    #[serde(default)]
+    pub login_requests_sampled: u64,
 }
 
 impl IdsSummary {
-    /// 1 when lines were read and not one was a login (`ids:no_logins`).
+    /// 1 when lines were read and not one was a login (`ids:no_logins`),
+    /// unless access lines show login requests (`login_requests_only`).
     pub fn no_logins(&self) -> u64 {
-        u64::from(self.lines > 0 && self.login_events == 0)
+        u64::from(self.lines > 0 && self.login_events == 0 && self.login_requests_only() == 0)
+    }
+
+    /// 1 when access lines show login requests and no line a login, every
+    /// line decoding (`ids:login_requests_only`; undecodable lines point at
+    /// the wrong `--encoding` instead, a `no_logins`).
+    pub fn login_requests_only(&self) -> u64 {
+        u64::from(self.login_events == 0 && self.login_requests_sampled > 0 && self.undecodable_lines == 0)
     }
 }
 
@@ -138,6 +162,9 @@ pub struct FileSummary {
     pub lines: u64,
     /// Login events found.
     pub login_events: u64,
+    /// Logout events found.
+    #[serde(default)]
+    pub logout_events: u64,
     /// Undecodable lines among the sampled head of the file and the login lines.
     pub undecodable_lines: u64,
     /// NUL bytes at the start of the file (left by copytruncate), skipped.
@@ -160,6 +187,9 @@ pub struct DuplicateId {
     pub evidence: String,
     /// The login events, in time order.
     pub events: Vec<LoginRef>,
+    /// What ended its sessions (logouts; `how` names anything else), in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logouts: Vec<LoginRef>,
 }
 
 /// The logins of one ID.
@@ -170,6 +200,9 @@ pub struct IdLogins {
     pub id: String,
     /// Its login events, in time order.
     pub events: Vec<LoginRef>,
+    /// What ended its sessions, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logouts: Vec<LoginRef>,
 }
 
 /// Where and when one login happened.
@@ -186,6 +219,10 @@ pub struct LoginRef {
     pub unix: Option<i64>,
     /// Client address or worker (`pid 123`), if known.
     pub source: Option<String>,
+    /// For a session's end that is no logout: what ended it (`went offline`,
+    /// `restarted`, `was killed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how: Option<String>,
 }
 
 /// Login lines without an ID.

@@ -25,6 +25,10 @@ pub enum Filter<'a> {
     All,
     /// Lines containing these bytes.
     Contains(Box<Finder<'a>>),
+    /// Lines containing any of several byte strings (a login and a logout
+    /// word): one memmem search per string, each resumed past its last hit,
+    /// so every byte is searched once per string.
+    AnyOf(Vec<Finder<'a>>),
 }
 
 /// Counts of one scan.
@@ -138,25 +142,55 @@ fn process(region: &[u8], filter: &Filter, lines: &mut u64, on_line: &mut impl F
                 *lines += 1;
             }
         }
-        Filter::Contains(finder) => {
-            let (mut pos, mut counted) = (0usize, 0usize);
-            while let Some(m) = finder.find(&region[pos..]) {
-                let m = pos + m;
-                let start = memrchr(b'\n', &region[..m]).map_or(0, |i| i + 1);
-                let end = memchr(b'\n', &region[m..]).map_or(region.len(), |i| m + i);
-                *lines += bytecount::count(&region[counted..start], b'\n') as u64;
-                counted = start;
-                on_line(*lines, &region[start..end]);
-                if end >= region.len() {
-                    break;
-                }
-                pos = end + 1;
-            }
-            *lines += bytecount::count(&region[counted..], b'\n') as u64;
-            if region.last() != Some(&b'\n') {
-                *lines += 1;
-            }
+        Filter::Contains(finder) => matching(
+            region,
+            |pos| region.get(pos..).and_then(|r| finder.find(r)).map(|m| pos + m),
+            lines,
+            on_line,
+        ),
+        Filter::AnyOf(finders) => {
+            // Each finder's next hit (None: none left in the region).
+            let mut next: Vec<Option<usize>> = finders.iter().map(|f| f.find(region)).collect();
+            matching(
+                region,
+                |pos| {
+                    for (f, hit) in finders.iter().zip(next.iter_mut()) {
+                        if hit.is_some_and(|h| h < pos) {
+                            *hit = region.get(pos..).and_then(|r| f.find(r)).map(|m| pos + m);
+                        }
+                    }
+                    next.iter().flatten().min().copied()
+                },
+                lines,
+                on_line,
+            )
         }
+    }
+}
+
+/// Hands on the lines of `region` where `find` (the first hit at or after a
+/// position, as a position) finds something.
+fn matching(
+    region: &[u8],
+    mut find: impl FnMut(usize) -> Option<usize>,
+    lines: &mut u64,
+    on_line: &mut impl FnMut(u64, &[u8]),
+) {
+    let (mut pos, mut counted) = (0usize, 0usize);
+    while let Some(m) = find(pos) {
+        let start = memrchr(b'\n', &region[..m]).map_or(0, |i| i + 1);
+        let end = memchr(b'\n', &region[m..]).map_or(region.len(), |i| m + i);
+        *lines += bytecount::count(&region[counted..start], b'\n') as u64;
+        counted = start;
+        on_line(*lines, &region[start..end]);
+        if end >= region.len() {
+            break;
+        }
+        pos = end + 1;
+    }
+    *lines += bytecount::count(&region[counted..], b'\n') as u64;
+    if region.last() != Some(&b'\n') {
+        *lines += 1;
     }
 }
 
@@ -295,6 +329,23 @@ mod tests {
             prop_assert_eq!(st.lines, naive.len() as u64);
             let want: Vec<(u64, Vec<u8>)> = naive.iter().enumerate()
                 .filter(|(_, l)| l.windows(2).any(|w| w == b"HI"))
+                .map(|(i, l)| (i as u64, l.to_vec())).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        /// Several needles: the lines holding any of them, each once, as a
+        /// naive split finds them (overlapping needles, hits on one line).
+        #[test]
+        fn any_of_agrees_with_naive_split(data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'H'), Just(b'I'), Just(b'O'), any::<u8>()], 0..400)) {
+            let filter = Filter::AnyOf(vec![Finder::new(b"HI").into_owned(), Finder::new(b"IO").into_owned(), Finder::new(b"O").into_owned()]);
+            let mut got = Vec::new();
+            let (st, err) = scan(&data[..], None, &filter, |i, l| got.push((i, l.to_vec())));
+            prop_assert!(err.is_none());
+            let body = data.strip_suffix(b"\n").unwrap_or(&data);
+            let naive: Vec<&[u8]> = if data.is_empty() { vec![] } else { body.split(|&b| b == b'\n').collect() };
+            prop_assert_eq!(st.lines, naive.len() as u64);
+            let want: Vec<(u64, Vec<u8>)> = naive.iter().enumerate()
+                .filter(|(_, l)| l.windows(2).any(|w| w == b"HI" || w == b"IO") || l.contains(&b'O'))
                 .map(|(i, l)| (i as u64, l.to_vec())).collect();
             prop_assert_eq!(got, want);
         }

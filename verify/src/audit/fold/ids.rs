@@ -30,9 +30,11 @@ pub struct LogState {
     /// Lines of the sampled head, and how many were gunicorn access lines.
     pub sampled_lines: u64,
     pub access_lines_sampled: u64,
-    /// The event word in this file's encoding, made at the first live line
-    /// (not once per line).
-    pub event_bytes: Option<Vec<u8>>,
+    /// Sampled access lines that are `POST /api/login` requests.
+    pub login_requests_sampled: u64,
+    /// The candidate words (login, logout) in this file's encoding, made at
+    /// the first live line (not once per line).
+    pub words: Option<Vec<Vec<u8>>>,
 }
 
 impl LogState {
@@ -44,6 +46,7 @@ impl LogState {
                 encoding: "utf-8".into(),
                 lines: 0,
                 login_events: 0,
+                logout_events: 0,
                 undecodable_lines: 0,
                 leading_nul_bytes: 0,
                 overlong_lines: 0,
@@ -52,7 +55,8 @@ impl LogState {
             auto_chose: None,
             sampled_lines: 0,
             access_lines_sampled: 0,
-            event_bytes: None,
+            login_requests_sampled: 0,
+            words: None,
         }
     }
 }
@@ -65,6 +69,9 @@ pub struct IdsPart {
     pub errors: Vec<PathError>,
     /// IDs whose collision was already alerted.
     alerted: HashSet<String>,
+    /// Every overlap collides, however far apart (client ledgers: they
+    /// record every session the client had).
+    pub no_window: bool,
 }
 
 impl IdsPart {
@@ -73,6 +80,15 @@ impl IdsPart {
         self.logs.push(log);
         self.fold.merge(fold);
         self.errors.extend(error);
+    }
+
+    /// The collision window in seconds.
+    fn window(&self, cfg: &IdsConfig) -> i64 {
+        if self.no_window {
+            crate::audit::sessions::NO_WINDOW
+        } else {
+            i64::try_from(cfg.window_secs).unwrap_or(i64::MAX)
+        }
     }
 
     fn name(&self, i: usize) -> String {
@@ -90,8 +106,13 @@ impl IdsPart {
             // ASCII reads the same in UTF-8 and GB18030: `auto` waits for a
             // line that tells them apart ("Booting worker" comes first).
             None if cfg.encoding == EncodingChoice::Auto && bytes.is_ascii() => {
-                if let Some(ev) = &cfg.matcher.event {
-                    memchr::memmem::find(bytes, ev.as_bytes())?;
+                let words = cfg.matcher.words();
+                if !words.is_empty()
+                    && !words
+                        .iter()
+                        .any(|w| memchr::memmem::find(bytes, w.as_bytes()).is_some())
+                {
+                    return None;
                 }
                 UTF_8
             }
@@ -106,9 +127,17 @@ impl IdsPart {
             }
         };
         // As the batch scan: only lines holding the event word are decoded.
-        if let (Some(ev), Some(_)) = (&cfg.matcher.event, log.encoding) {
-            let word = log.event_bytes.get_or_insert_with(|| logfile::encode(enc, ev));
-            memchr::memmem::find(bytes, word)?;
+        if cfg.matcher.event.is_some() && log.encoding.is_some() {
+            let words = log.words.get_or_insert_with(|| {
+                cfg.matcher
+                    .words()
+                    .into_iter()
+                    .map(|w| logfile::encode(enc, w))
+                    .collect()
+            });
+            if !words.iter().any(|w| memchr::memmem::find(bytes, w).is_some()) {
+                return None;
+            }
         }
         let (text, clean) = logfile::decode(enc, bytes);
         log.summary.undecodable_lines += u64::from(!clean);
@@ -120,10 +149,17 @@ impl IdsPart {
         if id.is_some() {
             log.summary.login_events = log.summary.login_events.saturating_add(1);
         }
+        if matches!(obs, Observation::Logout(_)) {
+            log.summary.logout_events = log.summary.logout_events.saturating_add(1);
+        }
         self.fold.observe(obs);
         let id = id?;
+        // An ID alerted once is never alerted again: no need to classify it.
+        if self.alerted.contains(&id) {
+            return None;
+        }
         let evs = self.fold.by_id.get(&id).filter(|e| e.len() > 1)?;
-        let d = classify(&id, evs, cfg.window_secs as i64, &|i| self.name(i));
+        let d = classify(&id, evs, self.fold.ends(&id), self.window(cfg), &|i| self.name(i));
         (d.kind == IdsKind::Collision && self.alerted.insert(id.clone())).then_some(Alert::DuplicateLogin {
             id,
             evidence: d.evidence,
@@ -133,7 +169,7 @@ impl IdsPart {
     /// Marks every collision seen so far as alerted (the state found at start).
     pub fn quiet(&mut self, cfg: &IdsConfig) {
         let name = |i: usize| self.name(i);
-        for d in self.fold.duplicates(cfg.window_secs as i64, &name) {
+        for d in self.fold.duplicates(self.window(cfg), &name) {
             if d.kind == IdsKind::Collision {
                 self.alerted.insert(d.id);
             }
@@ -151,41 +187,48 @@ impl IdsPart {
         let fold = &self.fold;
         let files: Vec<FileSummary> = self.logs.iter().map(|l| l.summary.clone()).collect();
         let warnings: Vec<String> = self.logs.iter().flat_map(|l| file_warnings(cfg, l)).collect();
-        let duplicates = fold.duplicates(cfg.window_secs as i64, &name);
+        let duplicates = fold.duplicates(self.window(cfg), &name);
         let cmp = cfg.expect.compare(fold.by_id.keys().map(String::as_str));
         let collisions = duplicates.iter().filter(|d| d.kind == IdsKind::Collision).count() as u64;
         let relogins = (duplicates.len() as u64).saturating_sub(collisions);
         let lines = files.iter().fold(0u64, |a, f| a.saturating_add(f.lines));
-        let no_logins = u64::from(lines > 0 && fold.events == 0);
+        let mut summary = IdsSummary {
+            files: files.len() as u64,
+            lines,
+            login_events: fold.events,
+            logout_events: fold.logouts,
+            distinct_ids: fold.by_id.len() as u64,
+            duplicated_ids: duplicates.len() as u64,
+            collisions,
+            relogins,
+            expected: cfg.expect.len() as u64,
+            missing: cmp.missing.len() as u64,
+            unexpected: cmp.unexpected.len() as u64,
+            malformed: fold.malformed,
+            continuation_lines: fold.continuations,
+            undecodable_lines: files.iter().fold(0u64, |a, f| a.saturating_add(f.undecodable_lines)),
+            window_seconds: cfg.window_secs,
+            login_requests_sampled: 0,
+        };
+        summary.login_requests_sampled = self
+            .logs
+            .iter()
+            .fold(0u64, |a, l| a.saturating_add(l.login_requests_sampled));
         let counts = [
             (IdsKind::Collision, collisions),
             (IdsKind::Relogin, relogins),
             (IdsKind::Missing, cmp.missing.len() as u64),
             (IdsKind::Unexpected, cmp.unexpected.len() as u64),
             (IdsKind::Malformed, fold.malformed),
-            (IdsKind::NoLogins, no_logins),
+            (IdsKind::NoLogins, summary.no_logins()),
+            (IdsKind::LoginRequestsOnly, summary.login_requests_only()),
         ];
         let (failed_on, verdict) = judge(counts, &cfg.fail_on, !self.errors.is_empty());
         IdsReport {
             schema: SCHEMA.to_string(),
             verdict,
             failed_on,
-            summary: IdsSummary {
-                files: files.len() as u64,
-                lines,
-                login_events: fold.events,
-                distinct_ids: fold.by_id.len() as u64,
-                duplicated_ids: duplicates.len() as u64,
-                collisions,
-                relogins,
-                expected: cfg.expect.len() as u64,
-                missing: cmp.missing.len() as u64,
-                unexpected: cmp.unexpected.len() as u64,
-                malformed: fold.malformed,
-                continuation_lines: fold.continuations,
-                undecodable_lines: files.iter().fold(0u64, |a, f| a.saturating_add(f.undecodable_lines)),
-                window_seconds: cfg.window_secs,
-            },
+            summary,
             malformed: Malformed {
                 count: fold.malformed,
                 samples: fold.samples(&name),
@@ -236,9 +279,9 @@ fn file_warnings(cfg: &IdsConfig, r: &LogState) -> Vec<String> {
     }
     if s.login_events == 0 && r.access_lines_sampled > 0 && cfg.matcher.event.is_some() {
         w.push(format!(
-            "{}: holds gunicorn access lines but no login events; access lines never carry the student ID. \
-             When gunicorn's --error-logfile is a separate file the application's messages are there: try --log gunicorn_error.log",
-            s.path
+            "{}: a gunicorn access log ({} of its first {} lines are access lines, {} of them POST /api/login): \
+             access lines never carry the student ID, and no login event is in it",
+            s.path, r.access_lines_sampled, r.sampled_lines, r.login_requests_sampled
         ));
     }
     w

@@ -140,6 +140,8 @@ pub struct LedgerPart {
     pub uploads: u64,
     /// Files that could not be read.
     pub errors: Vec<crate::report::PathError>,
+    /// Logins and what ended them, for the login audit (`ledger_logins.rs`).
+    pub logins: crate::audit::ledger_logins::LedgerLogins,
 }
 
 impl LedgerPart {
@@ -250,6 +252,7 @@ impl LedgerPart {
                 }
                 f.sections = f.sections.saturating_add(1);
                 f.open = true;
+                self.logins.observe(file, &f.name, line, v.kind, bytes);
                 return;
             }
             "end" => {
@@ -269,6 +272,7 @@ impl LedgerPart {
         if v.exam.is_none() && matches!(v.kind, "upload" | "gave_up" | "skipped") {
             f.without_exam = f.without_exam.saturating_add(1);
         }
+        self.logins.observe(file, &f.name, line, v.kind, bytes);
         self.fold(file, line, v);
     }
 
