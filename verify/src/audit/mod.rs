@@ -1,6 +1,7 @@
 //! The audits: pure folds from observations to report structs. Nothing here
 //! does I/O or reads the clock, so tests can feed them anything.
 
+pub mod acked;
 pub mod cross;
 pub mod fold;
 pub mod ids;

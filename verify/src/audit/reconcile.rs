@@ -83,13 +83,13 @@ pub fn gap_causes(gaps: &[[u64; 2]], s: Option<&StudentLedger>) -> Vec<(CrossKin
     let acked = set(s
         .seqs
         .iter()
-        .filter(|(_, l)| l.acked.is_some())
+        .filter(|(_, l)| !l.acked.is_empty())
         .map(|(&q, _)| q)
         .collect());
     let tried: Vec<u64> = s
         .seqs
         .iter()
-        .filter(|(_, l)| l.acked.is_none())
+        .filter(|(_, l)| l.acked.is_empty())
         .map(|(&q, _)| q)
         .chain(s.gave_up.keys().copied())
         .collect::<BTreeSet<u64>>()
@@ -132,7 +132,7 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
     for f in ledger
         .files
         .iter()
-        .filter(|f| f.refused.is_none() && f.sections > 0 && !f.complete())
+        .filter(|f| f.refused.is_none() && f.sections > 0 && !f.complete() && f.miscounted == 0)
     {
         notes.push(format!(
             "{} has no end record for a run section: the run did not finish (killed?); seqs after each student's last record cannot be explained",
@@ -169,7 +169,7 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
             let s = students.get(key).map(|c| &**c);
             if let Some(s) = s {
                 let segs = disk.segments.get(key).map_or(&empty[..], |c| &c[..]);
-                uploads(ledger, id, s, segs, &mut rows);
+                super::acked::uploads(ledger, id, s, segs, &mut rows);
                 unsequenced(ledger, id, s, disk.unsequenced.get(key).unwrap_or(&none), &mut rows);
             }
             let gaps = disk.gaps.get(key).map_or(&[][..], Vec::as_slice);
@@ -213,7 +213,7 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
         uploads: ledger.uploads,
         acked_seqs: ledger
             .students()
-            .map(|(_, _, s)| s.seqs.values().filter(|l| l.acked.is_some()).count() as u64)
+            .map(|(_, _, s)| s.seqs.values().filter(|l| !l.acked.is_empty()).count() as u64)
             .sum(),
         acked_unsequenced: ledger.students().map(|(_, _, s)| s.unsequenced.len() as u64).sum(),
         rows,
@@ -230,82 +230,6 @@ pub(super) fn row(kind: CrossKind, id: &str, seqs: Vec<[u64; 2]>, record: Option
         record,
         file: None,
         detail,
-    }
-}
-
-/// Acknowledged uploads against the files; failed ones whose file exists.
-/// The files are sorted by seq once and walked beside the ledger's seqs
-/// (both ascending): a million seqs cost a sort, not a scan per seq.
-fn uploads(ledger: &LedgerPart, id: &str, s: &StudentLedger, segs: &[SegRef], rows: &mut Vec<LedgerRow>) {
-    let mut sorted: Vec<(u64, &SegRef)> = segs.iter().map(|g| (g.seq, g)).collect();
-    if !sorted.is_sorted_by_key(|g| g.0) {
-        sorted.sort_unstable_by_key(|g| g.0);
-    }
-    let mut rest = &sorted[..];
-    for (&seq, l) in &s.seqs {
-        let below = rest.iter().take_while(|g| g.0 < seq).count();
-        rest = rest.get(below..).unwrap_or_default();
-        let here = rest.iter().take_while(|g| g.0 == seq).count();
-        let (these, after) = rest.split_at(here.min(rest.len()));
-        rest = after;
-        let files = these;
-        if let Some((loc, sent)) = l.acked {
-            match files.first().map(|g| g.1) {
-                None => rows.push(row(
-                    CrossKind::AckedMissing,
-                    id,
-                    vec![[seq, seq]],
-                    Some(ledger.at(loc)),
-                    format!("the server answered 2xx for seq {seq} ({sent} B sent); no file with that seq is on disk"),
-                )),
-                Some(first) if files.iter().any(|g| g.1.size.is_some_and(|n| n != sent)) => {
-                    let sizes: Vec<u64> = files.iter().filter_map(|g| g.1.size).collect();
-                    if !sizes.contains(&sent) {
-                        rows.push(LedgerRow {
-                            file: Some(first.name.clone()),
-                            ..row(
-                                CrossKind::AckedSizeMismatch,
-                                id,
-                                vec![[seq, seq]],
-                                Some(ledger.at(loc)),
-                                format!(
-                                    "sent {sent} B, acknowledged; on disk {} B",
-                                    sizes.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
-                                ),
-                            )
-                        });
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        let Some((loc, why)) = l.failed.first() else { continue };
-        let unacked_files = files.len().saturating_sub(usize::from(l.acked.is_some()));
-        if unacked_files > 0
-            && let Some(&(_, f)) = files.first()
-        {
-            let detail = if l.acked.is_some() {
-                format!(
-                    "attempt failed ({why}) and a retry succeeded; the server kept both: {} files with seq {seq} (a duplicate seq)",
-                    files.len()
-                )
-            } else {
-                format!(
-                    "every attempt failed ({why}, {} attempt(s)); the file is on disk: the server wrote it and the answer was lost",
-                    l.failed.len()
-                )
-            };
-            rows.push(LedgerRow {
-                file: Some(f.name.clone()),
-                ..row(
-                    CrossKind::UnackedPresent,
-                    id,
-                    vec![[seq, seq]],
-                    Some(ledger.at(*loc)),
-                    detail,
-                )
-            });
-        }
     }
 }
 

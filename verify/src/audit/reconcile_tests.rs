@@ -6,7 +6,7 @@ use proptest::prelude::*;
 fn student(acked: &[u64], failed: &[u64], gave_up: &[u64], skipped: &[u64]) -> StudentLedger {
     let mut s = StudentLedger::default();
     for &q in acked {
-        s.seqs.entry(q).or_default().acked = Some(((0, q), 10));
+        s.seqs.entry(q).or_default().acked.push(((0, q), 10));
     }
     for &q in failed {
         s.seqs.entry(q).or_default().failed.push(((0, q), "timeout".into()));
@@ -150,6 +150,32 @@ fn acked_missing_size_mismatch_and_unacked_present_name_record_and_file() {
     );
     assert!(r.notes.is_empty(), "{:?}", r.notes);
     assert_eq!((r.uploads, r.acked_seqs), (4, 3));
+}
+
+/// Hostile review F3: a seq acknowledged twice (a client restart, two run
+/// sections) needs two files of the sizes sent; one file matching one of
+/// them is a loss, two files of one size a size mismatch.
+#[test]
+fn a_seq_acknowledged_twice_needs_two_files_of_the_sizes_sent() {
+    let ledger = ledger_of(&[
+        upload("s", None, Some(1), 10, None),
+        upload("s", None, Some(1), 20, None),
+    ]);
+    let with = |segs: Vec<SegRef>| {
+        let disk = Disk {
+            segments: [(key(None, "s"), segs.into())].into(),
+            ..Disk::default()
+        };
+        rows(&reconcile(&ledger, Some(&disk), None))
+            .into_iter()
+            .map(|r| r.0)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(with(vec![seg(1, 10)]), [CrossKind::AckedMissing]);
+    assert_eq!(with(vec![seg(1, 20)]), [CrossKind::AckedMissing]);
+    assert_eq!(with(vec![seg(1, 10), seg(1, 10)]), [CrossKind::AckedSizeMismatch]);
+    assert_eq!(with(vec![seg(1, 20), seg(1, 10)]), []);
+    assert_eq!(with(vec![]), [CrossKind::AckedMissing]);
 }
 
 /// Issue 24 item 2: an upload acknowledged in exam 31 and lost is not
