@@ -2,7 +2,9 @@
 //! does I/O or reads the clock, so tests can feed them anything.
 
 pub mod acked;
+pub mod causes;
 pub mod cross;
+pub mod explain;
 pub mod fold;
 pub mod ids;
 pub mod ledger_checks;

@@ -6,11 +6,12 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::audit::fold::ledger::{LedgerPart, Loc, StudentLedger};
-use crate::audit::ranges::{self, normalize, subtract};
+use crate::audit::fold::ledger::{LedgerPart, StudentLedger};
 use crate::report::PathError;
 use crate::report::gate::{CrossKind, LedgerFile, LedgerReport, LedgerRow};
 
+pub use super::causes::gap_causes;
+use super::causes::{duplicate_rows, gap_row};
 pub use super::ledger_checks::exam_ambiguity;
 use super::ledger_checks::{ledger_names, login_rows, malformed_rows, unrelated_rows};
 use super::unsequenced::unsequenced;
@@ -40,6 +41,10 @@ pub struct Disk<'a> {
     pub unsequenced: BTreeMap<Key, Vec<(Option<u64>, String)>>,
     /// Gaps, leading gaps included.
     pub gaps: BTreeMap<Key, Vec<[u64; 2]>>,
+    /// Short tails: the seqs after the last one up to `--expect-segments`.
+    pub tails: BTreeMap<Key, [u64; 2]>,
+    /// Seqs in several files.
+    pub duplicates: BTreeMap<Key, Vec<u64>>,
 }
 
 /// The ledger's students keyed as the disk's. Records without an exam of a
@@ -68,50 +73,6 @@ fn resolve<'a>(ledger: &'a LedgerPart, disk: &Disk<'_>) -> BTreeMap<Key, Cow<'a,
             }
             std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().to_mut().absorb(s),
         }
-    }
-    out
-}
-
-/// The causes of one student's disk gaps: each seq of `gaps` in exactly one
-/// of the returned range lists (the property test holds this).
-pub fn gap_causes(gaps: &[[u64; 2]], s: Option<&StudentLedger>) -> Vec<(CrossKind, Vec<[u64; 2]>)> {
-    let gaps = normalize(gaps.to_vec());
-    let Some(s) = s else {
-        return vec![(CrossKind::GapUnexplained, gaps)];
-    };
-    let set = |seqs: Vec<u64>| ranges::compress(&seqs);
-    let acked = set(s
-        .seqs
-        .iter()
-        .filter(|(_, l)| !l.acked.is_empty())
-        .map(|(&q, _)| q)
-        .collect());
-    let tried: Vec<u64> = s
-        .seqs
-        .iter()
-        .filter(|(_, l)| l.acked.is_empty())
-        .map(|(&q, _)| q)
-        .chain(s.gave_up.keys().copied())
-        .collect::<BTreeSet<u64>>()
-        .into_iter()
-        .collect();
-    let tried = subtract(&set(tried), &acked);
-    let skipped = subtract(&subtract(&set(s.skipped.keys().copied().collect()), &acked), &tried);
-    let mut rest = gaps.clone();
-    let mut out = Vec::new();
-    for (kind, seqs) in [
-        (CrossKind::AckedMissing, acked),
-        (CrossKind::GapClientGaveUp, tried),
-        (CrossKind::GapClientSkipped, skipped),
-    ] {
-        let hit = ranges::intersect(&rest, &seqs);
-        if !hit.is_empty() {
-            rest = subtract(&rest, &hit);
-            out.push((kind, hit));
-        }
-    }
-    if !rest.is_empty() {
-        out.push((CrossKind::GapUnexplained, rest));
     }
     out
 }
@@ -162,22 +123,33 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
                 disk.exams.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }
-        let keys: BTreeSet<&Key> = students.keys().chain(disk.gaps.keys()).collect();
+        let keys: BTreeSet<&Key> = students
+            .keys()
+            .chain(disk.gaps.keys())
+            .chain(disk.tails.keys())
+            .collect();
         let (empty, none) = (Vec::new(), Vec::new());
         for key in keys {
             let id = key.1.as_str();
             let s = students.get(key).map(|c| &**c);
+            let from = rows.len();
             if let Some(s) = s {
                 let segs = disk.segments.get(key).map_or(&empty[..], |c| &c[..]);
                 super::acked::uploads(ledger, id, s, segs, &mut rows);
                 unsequenced(ledger, id, s, disk.unsequenced.get(key).unwrap_or(&none), &mut rows);
+                let dups = disk.duplicates.get(key).map_or(&[][..], Vec::as_slice);
+                rows.extend(duplicate_rows(ledger, id, s, dups, segs));
             }
-            let gaps = disk.gaps.get(key).map_or(&[][..], Vec::as_slice);
-            for (kind, seqs) in gap_causes(gaps, s) {
+            let mut gaps = disk.gaps.get(key).cloned().unwrap_or_default();
+            gaps.extend(disk.tails.get(key));
+            for (kind, seqs) in gap_causes(&gaps, s) {
                 if kind == CrossKind::AckedMissing {
                     continue; // named per seq by `uploads`
                 }
                 rows.push(gap_row(ledger, id, s, kind, seqs));
+            }
+            for r in rows.iter_mut().skip(from) {
+                r.exam.clone_from(&key.0);
             }
         }
     } else {
@@ -225,61 +197,12 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
 pub(super) fn row(kind: CrossKind, id: &str, seqs: Vec<[u64; 2]>, record: Option<String>, detail: String) -> LedgerRow {
     LedgerRow {
         kind,
+        exam: None,
         id: id.to_string(),
         seqs,
         record,
         file: None,
         detail,
-    }
-}
-
-fn gap_row(
-    ledger: &LedgerPart,
-    id: &str,
-    s: Option<&StudentLedger>,
-    kind: CrossKind,
-    seqs: Vec<[u64; 2]>,
-) -> LedgerRow {
-    let first_of = |m: &BTreeMap<u64, Loc>| seqs.iter().find_map(|&[a, b]| m.range(a..=b).next().map(|(_, l)| *l));
-    let (record, detail) = match (kind, s) {
-        (CrossKind::GapClientGaveUp, Some(s)) => {
-            let fail = seqs
-                .iter()
-                .find_map(|&[a, b]| s.seqs.range(a..=b).find_map(|(_, l)| l.failed.last().cloned()));
-            let rec = first_of(&s.gave_up).or(fail.as_ref().map(|f| f.0));
-            let why = fail.map_or_else(String::new, |f| format!(" (last failure: {})", f.1));
-            (
-                rec,
-                format!("the client never got these acknowledged and gave up{why}: explained"),
-            )
-        }
-        (CrossKind::GapClientSkipped, Some(s)) => (
-            first_of(&s.skipped),
-            "skipped on purpose by the client (--skip-seq): explained".into(),
-        ),
-        (_, None) => (
-            None,
-            "no ledger records this student (a client whose ledger was not given?)".into(),
-        ),
-        (_, Some(s)) => {
-            let last = s.seqs.keys().next_back().copied();
-            let why = match (&s.ended, ledger.complete()) {
-                (Some((why, _)), _) => format!("the client ended abnormally ({why}) before trying them"),
-                (None, false) if seqs.iter().all(|r| last.is_none_or(|l| r[0] > l)) => {
-                    "the ledger ends before these seqs (run killed?): cannot know".into()
-                }
-                _ => "the client never tried these seqs".into(),
-            };
-            (Some(s.last), why)
-        }
-    };
-    LedgerRow {
-        kind,
-        id: id.to_string(),
-        detail: format!("seq {}: {detail}", ranges::format(&seqs)),
-        seqs,
-        record: record.map(|l| ledger.at(l)),
-        file: None,
     }
 }
 

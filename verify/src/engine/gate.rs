@@ -288,8 +288,12 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
         .collect();
     findings.insert(SeqKind::MissingStudent, missing.len() as u64);
     findings.insert(SeqKind::UnexpectedStudent, unexpected.len() as u64);
+    let mut explained: BTreeMap<SeqKind, u64> = BTreeMap::new();
+    for (k, n) in reports.iter().flat_map(|(_, r)| r.summary.explained.iter()) {
+        let e = explained.entry(*k).or_default();
+        *e = e.saturating_add(*n);
+    }
     let errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
-    let (failed_on, verdict) = judge(findings.iter().map(|(&k, &n)| (k, n)), fail_on, !errors.is_empty());
     let sum = |f: fn(&SeqReport) -> u64| reports.iter().map(|(_, r)| f(r)).sum::<u64>();
     base.summary.students = sum(|r| r.summary.students);
     base.summary.students_with_findings = sum(|r| r.summary.students_with_findings);
@@ -298,9 +302,10 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
     base.summary.in_flight = sum(|r| r.summary.in_flight);
     base.summary.skipped_links = sum(|r| r.summary.skipped_links);
     base.summary.findings = findings;
+    base.summary.explained = explained;
     base.summary.errors = errors.len() as u64;
-    base.verdict = verdict;
-    base.failed_on = failed_on;
+    base.errors = errors;
+    crate::audit::explain::rejudge(&mut base, fail_on);
     base.scanned.exams = reports.iter().flat_map(|(_, r)| r.scanned.exams.clone()).collect();
     base.scanned.root = reports
         .iter()
@@ -312,7 +317,6 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
     base.students = reports.iter().flat_map(|(_, r)| r.students.clone()).collect();
     base.present = reports.iter().flat_map(|(_, r)| r.present.clone()).collect();
     base.stray_files = reports.iter().flat_map(|(_, r)| r.stray_files.clone()).collect();
-    base.errors = errors;
     base
 }
 

@@ -34,6 +34,8 @@ pub struct FindingRow {
     pub detail: String,
     /// Whether this kind fails the run.
     pub fails: bool,
+    /// The client's ledger explains it (a notice, never an error or warning).
+    pub explained: bool,
 }
 
 /// One JUnit test case.
@@ -130,6 +132,7 @@ impl FindingRow {
             kind: kind.name(),
             detail,
             fails: fail_on.fails(kind),
+            explained: false,
         }
     }
 

@@ -27,20 +27,30 @@ fn exam_name(exam: &Option<String>) -> String {
 /// Per-kind detail texts for one student, in kind order.
 pub fn details(s: &StudentFindings) -> Vec<(SeqKind, String)> {
     let mut d = Vec::new();
-    if !s.gaps.is_empty() {
-        let n = ranges::count(&s.gaps);
+    // What the client's ledger explains is told by the ledger's rows, once.
+    let explained = ranges::normalize(s.explained.clone());
+    let gaps = ranges::subtract(&ranges::normalize(s.gaps.clone()), &explained);
+    if !gaps.is_empty() {
+        let n = ranges::count(&gaps);
         d.push((
             SeqKind::Gap,
-            format!("missing {} ({n} seq{})", ranges::format(&s.gaps), plural(n)),
+            format!("missing {} ({n} seq{})", ranges::format(&gaps), plural(n)),
         ));
     }
     if let Some(g) = s.leading_gap {
-        d.push((
-            SeqKind::LeadingGap,
-            format!("starts at seq {}: missing {}", g[1] + 1, ranges::format(&[g])),
-        ));
+        let left = ranges::subtract(&[g], &explained);
+        if !left.is_empty() {
+            d.push((
+                SeqKind::LeadingGap,
+                format!(
+                    "starts at seq {}: missing {}",
+                    g[1].saturating_add(1),
+                    ranges::format(&left)
+                ),
+            ));
+        }
     }
-    for dup in &s.duplicates {
+    for dup in s.duplicates.iter().filter(|d| !d.explained) {
         d.push((
             SeqKind::Duplicate,
             format!(
@@ -112,7 +122,7 @@ pub fn details(s: &StudentFindings) -> Vec<(SeqKind, String)> {
             ),
         ));
     }
-    if let Some(sh) = &s.short {
+    if let Some(sh) = s.short.as_ref().filter(|s| !s.explained) {
         d.push((
             SeqKind::Short,
             format!("last seq {} of {} expected", sh.last_seq, sh.expected),
@@ -189,7 +199,12 @@ impl AuditView for SeqView<'_> {
             ]);
         }
         for (&kind, &n) in &s.findings {
-            let note = kind_note(self.fail_on, kind, n);
+            let explained = s.explained.get(&kind).copied().unwrap_or(0);
+            let note = match (explained, kind_note(self.fail_on, kind, n.saturating_sub(explained))) {
+                (0, note) => note,
+                (e, note) if note.is_empty() => format!("{e} explained by the ledger"),
+                (e, note) => format!("{note} ({e} explained by the ledger)"),
+            };
             rows.push([kind.name().to_string(), n.to_string(), note]);
         }
         if s.errors > 0 {
@@ -207,6 +222,7 @@ impl AuditView for SeqView<'_> {
             kind: kind.name(),
             detail,
             fails: self.fail_on.fails(kind),
+            explained: false,
         };
         let mut rows: Vec<FindingRow> = r
             .missing_students

@@ -1,0 +1,64 @@
+//! The seq check told what the client's ledger explains: gap, leading-gap
+//! and short-tail seqs the client gave up, skipped, lost at exit or dropped
+//! at a restart or kill, and duplicates it sent again after a restart, are
+//! marked explained in the seq report and stop failing it. Everything else
+//! is judged as before.
+
+use std::collections::BTreeMap;
+
+use crate::audit::fold::seq::short_tail;
+use crate::audit::ranges::{intersect, normalize, subtract};
+use crate::audit::seq::SeqRules;
+use crate::findings::{FailOn, judge};
+use crate::report::gate::{CrossKind, LedgerReport};
+use crate::report::seq::{SeqKind, SeqReport};
+
+/// Marks what `ledger` explains in `seq` and judges it again.
+pub fn apply_explanations(seq: &mut SeqReport, ledger: &LedgerReport, rules: &SeqRules, fail_on: &FailOn<SeqKind>) {
+    let mut by_student: BTreeMap<(Option<&str>, &str), Vec<[u64; 2]>> = BTreeMap::new();
+    for r in ledger.rows.iter().filter(|r| CrossKind::EXPLAINS.contains(&r.kind)) {
+        by_student
+            .entry((r.exam.as_deref(), r.id.as_str()))
+            .or_default()
+            .extend(r.seqs.iter().copied());
+    }
+    let mut explained: BTreeMap<SeqKind, u64> = [SeqKind::Gap, SeqKind::LeadingGap, SeqKind::Duplicate, SeqKind::Short]
+        .into_iter()
+        .map(|k| (k, 0))
+        .collect();
+    for s in &mut seq.students {
+        let Some(ex) = by_student.get(&(s.exam.as_deref(), s.id.as_str())) else {
+            continue;
+        };
+        let ex = normalize(ex.clone());
+        let missing = normalize(s.gaps.iter().copied().chain(s.leading_gap).collect());
+        s.explained = intersect(&missing, &ex);
+        for d in &mut s.duplicates {
+            d.explained = !intersect(&[[d.seq, d.seq]], &ex).is_empty();
+        }
+        if let Some(short) = s.short.as_mut() {
+            short.explained = short_tail(short, rules).is_some_and(|t| subtract(&[t], &ex).is_empty());
+        }
+        for (k, n) in s.explained_counts() {
+            let e = explained.entry(k).or_default();
+            *e = e.saturating_add(n);
+        }
+    }
+    seq.summary.explained = explained;
+    rejudge(seq, fail_on);
+}
+
+/// The seq report judged on its findings less what is explained.
+pub fn rejudge(seq: &mut SeqReport, fail_on: &FailOn<SeqKind>) {
+    let counts = unexplained(seq);
+    (seq.failed_on, seq.verdict) = judge(counts, fail_on, !seq.errors.is_empty());
+}
+
+/// Each kind's count less what the ledger explains.
+pub fn unexplained(seq: &SeqReport) -> Vec<(SeqKind, u64)> {
+    let s = &seq.summary;
+    s.findings
+        .iter()
+        .map(|(&k, &n)| (k, n.saturating_sub(s.explained.get(&k).copied().unwrap_or(0))))
+        .collect()
+}
