@@ -93,6 +93,9 @@ pub struct GateArgs {
     /// Recordings tree (as `verify seq --dir`).
     #[arg(long, value_name = "PATH")]
     pub dir: Option<PathBuf>,
+    /// Audit only this exam (its folder name under server_data); repeatable.
+    #[arg(long = "exam", value_name = "ID", value_delimiter = ',')]
+    pub exams: Vec<String>,
     /// Client ledgers written by `loadgen --ledger` (one per machine or worker;
     /// globs): reconciled with the tree and the logs.
     #[arg(long = "ledger", value_name = "FILE", num_args = 1..)]
@@ -207,6 +210,9 @@ pub struct SeqArgs {
     /// A recordings folder, an exam folder holding recordings/, or a whole server_data.
     #[arg(long, value_name = "PATH")]
     pub dir: PathBuf,
+    /// Audit only this exam (its folder name under server_data); repeatable.
+    #[arg(long = "exam", value_name = "ID", value_delimiter = ',')]
+    pub exams: Vec<String>,
     /// Also accept this segment extension (mp4 always is); repeatable.
     #[arg(long = "ext", value_name = "EXT")]
     pub exts: Vec<String>,

@@ -244,6 +244,7 @@ impl SeqArgs {
                 max_seq: self.max_seq,
             },
             expect: expectation(&self.expect)?,
+            exams: self.exams.clone(),
             fail_on: fail_on(self.output.fail_on.as_deref())?,
             threads: self.threads,
         })
@@ -284,6 +285,9 @@ pub struct GateFile {
     #[serde(default)]
     pub celery_log: Vec<String>,
     pub dir: Option<PathBuf>,
+    /// As `--exam`.
+    #[serde(default)]
+    pub exam: Vec<String>,
     /// Client ledgers, as `--ledger`.
     #[serde(default)]
     pub ledger: Vec<String>,
@@ -438,6 +442,7 @@ impl GateArgs {
                 ..SeqRules::default()
             },
             expect: expect.clone(),
+            exams: pick(&self.exams, &file.exam),
             fail_on: sets.seq.clone(),
             threads: 0,
         });

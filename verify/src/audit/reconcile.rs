@@ -45,6 +45,8 @@ pub struct Disk<'a> {
     pub tails: BTreeMap<Key, [u64; 2]>,
     /// Seqs in several files.
     pub duplicates: BTreeMap<Key, Vec<u64>>,
+    /// `--exam` chose `exams`: the ledger's students of other exams are left out.
+    pub selected: bool,
 }
 
 /// The ledger's students keyed as the disk's. Records without an exam of a
@@ -108,7 +110,18 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
                 error: why,
             });
         }
-        let students = resolve(ledger, disk);
+        let mut students = resolve(ledger, disk);
+        if disk.selected {
+            let chosen: BTreeSet<&Option<String>> = disk.exams.iter().map(|(e, _)| e).collect();
+            let before = students.len();
+            students.retain(|k, _| chosen.contains(&k.0));
+            if students.len() < before {
+                notes.push(format!(
+                    "{} student(s) of other exams in the ledger were left out (--exam)",
+                    before - students.len()
+                ));
+            }
+        }
         let disk_exams: BTreeSet<&Option<String>> = disk.exams.iter().map(|(e, _)| e).collect();
         let absent: BTreeSet<&str> = ledger
             .by_exam
@@ -116,7 +129,7 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
             .filter(|e| !disk.exams.is_empty() && !disk_exams.contains(&Some(e.to_string())))
             .map(String::as_str)
             .collect();
-        if !absent.is_empty() {
+        if !absent.is_empty() && !disk.selected {
             notes.push(format!(
                 "the ledger's exam(s) {} have no folder under --dir (it holds: {}): their uploads are held against nothing",
                 absent.into_iter().collect::<Vec<_>>().join(", "),

@@ -154,11 +154,15 @@ impl AuditView for SeqView<'_> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        let names: Vec<String> = r.scanned.exams.iter().filter_map(|e| e.exam.clone()).collect();
+        let exams = match names.len() {
+            0 => format!("{} exam(s)", r.scanned.exams.len()),
+            1 => format!("exam {}", short_list(&names, LIST_KEEP)),
+            n => format!("{n} exams: {}", short_list(&names, LIST_KEEP)),
+        };
         format!(
-            "verify seq: {} ({layout}, {} exam(s), {} students)",
-            r.scanned.root,
-            r.scanned.exams.len(),
-            r.summary.students
+            "verify seq: {} ({layout}, {exams}, {} students)",
+            r.scanned.root, r.summary.students
         )
     }
 
@@ -184,8 +188,24 @@ impl AuditView for SeqView<'_> {
                 format!("{} segments, {} in flight", s.segments, s.in_flight),
             ],
         ];
+        let exams = &self.report.scanned.exams;
+        if exams.len() > 1 {
+            let each = exams
+                .iter()
+                .map(|e| format!("{}: {} student(s)", e.exam.as_deref().unwrap_or("-"), e.students));
+            rows.push([
+                "exams".into(),
+                exams.len().to_string(),
+                short_list_of(exams.len(), each, 5),
+            ]);
+        }
         if s.expected_students > 0 {
-            rows.push(["expected".into(), s.expected_students.to_string(), String::new()]);
+            let note = if exams.len() > 1 {
+                "in each exam (--exam ID audits one)".to_string()
+            } else {
+                String::new()
+            };
+            rows.push(["expected".into(), s.expected_students.to_string(), note]);
         }
         if !self.report.stray_files.is_empty() {
             let note = short_list(&self.report.stray_files, LIST_KEEP);

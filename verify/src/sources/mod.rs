@@ -1,5 +1,6 @@
 //! Sources: where observations come from (files, trees). All I/O lives here.
 
+pub mod level;
 pub mod lines;
 pub mod logfile;
 pub mod named;

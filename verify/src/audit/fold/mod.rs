@@ -178,7 +178,14 @@ impl GateFold {
         let mut seq = self.seq.as_ref().zip(cfg.seq.as_ref()).map(|(p, c)| p.report(c));
         let merge = self.merge.as_ref().zip(cfg.merge.as_ref()).map(|(p, c)| p.report(c));
         let ledger = self.ledger.as_ref().map(|l| {
-            let disk = self.seq.as_ref().zip(cfg.seq.as_ref()).map(|(p, c)| p.disk(&c.rules));
+            let disk = self
+                .seq
+                .as_ref()
+                .zip(cfg.seq.as_ref())
+                .map(|(p, c)| crate::audit::reconcile::Disk {
+                    selected: !c.exams.is_empty(),
+                    ..p.disk(&c.rules)
+                });
             let logins: Option<std::collections::BTreeSet<String>> =
                 ids.as_ref().map(|r| r.logins.iter().map(|l| l.id.clone()).collect());
             crate::audit::reconcile::reconcile(l, disk.as_ref(), logins.as_ref())
