@@ -67,6 +67,11 @@ impl OutputConfig {
 pub fn expectation(a: &ExpectArgs) -> Result<Expectation, UsageError> {
     let mut ranges = Vec::new();
     for text in &a.expect {
+        if let Some(meant) = dashed_range(text) {
+            return Err(UsageError(format!(
+                "--expect {text}: a range is written with two dots: did you mean {meant}?"
+            )));
+        }
         ranges.push(IdRange::parse(text).map_err(|e| UsageError(format!("--expect: {e}")))?);
     }
     if let Some(count) = a.expect_count {
@@ -84,6 +89,34 @@ pub fn expectation(a: &ExpectArgs) -> Result<Expectation, UsageError> {
         )));
     }
     Ok(Expectation { ranges })
+}
+
+/// `A..B` when `text` is `A-B` with A and B two IDs of one prefix (taken
+/// as one ID, the range would expect a student nobody is).
+fn dashed_range(text: &str) -> Option<String> {
+    if text.contains("..") {
+        return None;
+    }
+    let (a, b) = text.trim().split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    IdRange::parse(&format!("{a}..{b}")).ok().map(|_| format!("{a}..{b}"))
+}
+
+/// Parses a share: a ratio (`0.05`) or a percentage (`5%`), from 0 to 1.
+pub fn parse_ratio(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (num, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), 100.0),
+        None => (t, 1.0),
+    };
+    let v = num
+        .parse::<f64>()
+        .map_err(|_| format!("'{text}' is no ratio: give 0.05 or 5%"))?
+        / scale;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("'{text}' is not between 0 and 1 (0% and 100%)"));
+    }
+    Ok(v)
 }
 
 /// The largest population `--expect` takes.
@@ -254,6 +287,30 @@ impl SeqArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ratios_take_percentages_and_dashed_ranges_are_refused() {
+        assert_eq!(parse_ratio("5%"), Ok(0.05));
+        assert_eq!(parse_ratio("0.05"), Ok(0.05));
+        assert_eq!(parse_ratio(" 100 % "), Ok(1.0));
+        assert!(parse_ratio("150%").unwrap_err().contains("between 0 and 1"));
+        assert!(parse_ratio("lots").unwrap_err().contains("5%"));
+        assert_eq!(
+            dashed_range("test_00001-test_00040").as_deref(),
+            Some("test_00001..test_00040")
+        );
+        assert_eq!(dashed_range("test_00001..test_00040"), None);
+        assert_eq!(dashed_range("test-00001"), None);
+        let args = ExpectArgs {
+            expect: vec!["test_00001-test_00040".into()],
+            expect_prefix: None,
+            expect_count: None,
+            expect_first: 1,
+            expect_width: 5,
+        };
+        let e = expectation(&args).unwrap_err().0;
+        assert!(e.contains("did you mean test_00001..test_00040"), "{e}");
+    }
 
     #[test]
     fn sizes_parse_with_units() {
@@ -461,7 +518,9 @@ impl GateArgs {
         });
         let max_missing_ratio = self.max_missing_ratio.or(file.max_missing_ratio);
         if max_missing_ratio.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
-            return Err(UsageError("--max-missing-ratio must be between 0 and 1".into()));
+            return Err(UsageError(
+                "--max-missing-ratio must be between 0 and 1 (0% and 100%)".into(),
+            ));
         }
         Ok((
             GateConfig {

@@ -97,3 +97,28 @@ fn the_wrong_level_is_refused_saying_where_the_layout_is() {
         );
     }
 }
+
+/// Errors that say what to do: a mistyped path is `not found`, a folder
+/// given as a log `is a directory`, a missing `--dir` said once, a dashed
+/// range refused with the dotted one, a percentage taken as a ratio.
+#[test]
+fn errors_say_what_to_do() {
+    let d = tempfile::tempdir().unwrap();
+    two_runs(d.path());
+    let root = s(d.path());
+    let sd = format!("{root}/server_data");
+    let (code, out, _) = verify(&["ids", "--log", &format!("{root}/logs/gunicorn_acess.log")]);
+    assert_eq!(code, 2);
+    assert!(out.contains("gunicorn_acess.log: not found"), "{out}");
+    let (code, out, _) = verify(&["ids", "--log", &format!("{root}/logs")]);
+    assert_eq!(code, 2);
+    assert!(out.contains("logs: is a directory: give the files in it"), "{out}");
+    let (code, _, err) = verify(&["seq", "--dir", &format!("{root}/server_dat")]);
+    assert_eq!(code, 2);
+    assert_eq!(err.trim_end(), format!("verify: --dir {root}/server_dat: not found"));
+    let (code, _, err) = verify(&["seq", "--dir", &sd, "--expect", "test_00001-test_00040"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean test_00001..test_00040?"), "{err}");
+    let (code, out, err) = verify(&["gate", "--dir", &sd, "--max-missing-ratio", "5%", "--format", "json"]);
+    assert_eq!(code, 0, "{out} {err}");
+}

@@ -19,8 +19,9 @@ use crate::text::escape_os;
 /// Why a scan could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("read --dir {path}: {source}")]
-    Root { path: String, source: std::io::Error },
+    /// `--dir` cannot be read (said once: the OS error is not also a source).
+    #[error("--dir {path}: {}", crate::report::io_words(err))]
+    Root { path: String, err: std::io::Error },
     #[error("start worker threads: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
     /// `--dir` at the wrong level, or an `--exam` it does not hold.
@@ -37,9 +38,9 @@ pub fn run_seq(cfg: &SeqConfig) -> Result<SeqReport, ScanError> {
 /// observations for more to come (`verify watch`), arrived at that instant;
 /// otherwise each folder is audited as it is read and only findings stay.
 pub fn read_seq(cfg: &SeqConfig, live: Option<Instant>) -> Result<SeqPart, ScanError> {
-    let root_err = |source| ScanError::Root {
+    let root_err = |err| ScanError::Root {
         path: escape_os(cfg.dir_shown.as_os_str()),
-        source,
+        err,
     };
     let (layout, exam_dirs, detect_errors) = tree::detect(&cfg.dir, cfg.scan.follow_links).map_err(root_err)?;
     let shown = escape_os(cfg.dir_shown.as_os_str());
