@@ -284,6 +284,9 @@ pub struct OutputArgs {
     /// Show at most N findings rows in the table (0: all).
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
+    /// Print table cells whole: no fitting to the terminal's width (or COLUMNS).
+    #[arg(long)]
+    pub wide: bool,
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

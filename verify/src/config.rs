@@ -41,6 +41,8 @@ pub struct OutputConfig {
     /// Standard output is read by a CI runner (`--github`, or inside GitHub
     /// Actions): text also has `::` and `##[` broken.
     pub runner: bool,
+    /// Columns tables are fitted to (`None`: `--wide`, or no terminal).
+    pub width: Option<usize>,
 }
 
 impl OutputConfig {
@@ -59,6 +61,7 @@ impl OutputConfig {
             limit: a.limit,
             color,
             runner: std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+            width: crate::render::table::width(a.wide),
         }
     }
 }

@@ -14,6 +14,7 @@ fn verify(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_verify"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .unwrap();
@@ -216,5 +217,47 @@ fn the_same_tree_with_a_ledger_of_uploads_only_fails() {
     assert!(
         out.contains("::error title=verify gate cross%3Agap_unexplained"),
         "{out}"
+    );
+}
+
+/// Issue 27 item 4: in a 100-column terminal (`COLUMNS=100`) no line of the
+/// table is wider, long details end `…`; `--wide` prints them whole; JSON
+/// is the same whatever the width.
+#[test]
+fn tables_fit_columns_and_wide_prints_cells_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let (sd, l) = scenario(d.path());
+    let run = |extra: &[&str], columns: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_verify"));
+        c.args(["gate", "--dir", &sd, "--ledger", &l, "--expect-segments", "6"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env_remove("COLUMNS");
+        if let Some(n) = columns {
+            c.env("COLUMNS", n);
+        }
+        let out = c.output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let widest = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let fitted = run(&[], Some("100"));
+    assert!(widest(&fitted) <= 100, "{fitted}");
+    assert!(
+        fitted.lines().any(|l| l.trim_end_matches(['│', ' ']).ends_with('…')),
+        "{fitted}"
+    );
+    assert!(
+        fitted.contains("cross:duplicate_client_restarted (note) │"),
+        "the kind is whole: {fitted}"
+    );
+    let wide = run(&["--wide"], Some("100"));
+    assert!(widest(&wide) > 100, "{wide}");
+    assert!(
+        wide.contains("its queue was dropped and its seq counted again from 1: explained"),
+        "{wide}"
+    );
+    assert_eq!(
+        run(&["--format", "json"], Some("100")),
+        run(&["--format", "json"], None)
     );
 }

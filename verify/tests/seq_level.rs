@@ -12,6 +12,7 @@ fn verify(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_verify"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
         .output()
         .unwrap();
     (
