@@ -291,10 +291,19 @@ proptest! {
         failed in proptest::collection::vec(1u64..220, 0..20),
         gave_up in proptest::collection::vec(1u64..220, 0..20),
         skipped in proptest::collection::vec(1u64..220, 0..20),
+        lost in proptest::collection::vec(1u64..220, 0..10),
+        fault in proptest::option::of((any::<bool>(), 1u64..220, proptest::collection::vec(1u64..220, 0..5))),
         known in any::<bool>(),
     ) {
         let gaps: Vec<[u64; 2]> = gaps.into_iter().map(|(a, w)| [a, a + w]).collect();
-        let s = student(&acked, &failed, &gave_up, &skipped);
+        let mut s = student(&acked, &failed, &gave_up, &skipped);
+        for &q in &lost {
+            s.lost_at_exit.insert(q, (0, q));
+        }
+        if let Some((killed, last_seq, fl)) = &fault {
+            s.faults.push(crate::audit::fold::ledger::Fault { killed: *killed, at: (0, 1), last_seq: *last_seq, lost: fl.clone() });
+        }
+        let sent: BTreeSet<u64> = s.seqs.keys().copied().collect();
         let causes = gap_causes(&gaps, known.then_some(&s));
         let mut seen: BTreeMap<u64, CrossKind> = BTreeMap::new();
         for (kind, rs) in &causes {
@@ -311,6 +320,16 @@ proptest! {
                 CrossKind::GapUnexplained
             } else if acked.contains(&q) {
                 CrossKind::AckedMissing
+            } else if lost.contains(&q) {
+                CrossKind::GapClientLostAtExit
+            } else if let Some((false, last, fl)) = &fault
+                && (fl.contains(&q) || (q > *last && !sent.contains(&q)))
+            {
+                CrossKind::GapClientRestarted
+            } else if let Some((true, last, fl)) = &fault
+                && (fl.contains(&q) || q > *last)
+            {
+                CrossKind::GapClientKilled
             } else if failed.contains(&q) || gave_up.contains(&q) {
                 CrossKind::GapClientGaveUp
             } else if skipped.contains(&q) {
