@@ -261,3 +261,51 @@ fn tables_fit_columns_and_wide_prints_cells_whole() {
         run(&["--format", "json"], None)
     );
 }
+
+/// Issue 27 item 1: a second run on one server. Without `--exam`, the gate
+/// audits the exam the ledger's uploads name, not the first run's too.
+#[test]
+fn the_ledgers_exam_decides_the_scope_without_exam() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    let mut recs = Vec::new();
+    for i in 1..=4u64 {
+        let id = format!("test_{i:05}");
+        for q in 1..=2 {
+            if i <= 2 {
+                let dir = sd.join("30/recordings").join(&id);
+                fs::create_dir_all(&dir).unwrap();
+                fs::write(
+                    dir.join(format!("{id}_20251122_18000{q}_seq_000{q}.mp4")),
+                    vec![b'x'; 10],
+                )
+                .unwrap();
+            }
+            segment(&sd, &id, q, 0, 10);
+            recs.push(upload(&id, q, 10));
+        }
+    }
+    let l = ledger(&d.path().join("l.ndjson"), recs);
+    let sd = sd.display().to_string();
+    let args = [
+        "gate",
+        "--dir",
+        &sd,
+        "--expect",
+        "test_00001..test_00004",
+        "--format",
+        "json",
+    ];
+    let (code, out, _) = verify(&args);
+    assert_eq!(code, 1, "without the ledger both exams are audited: {out}");
+    let (code, out, err) = verify(&[&args[..], &["--ledger", &l]].concat());
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    assert_eq!(code, 0, "{}", v["failed_on"]);
+    assert_eq!(v["seq"]["scanned"]["exams"].as_array().unwrap().len(), 1);
+    assert_eq!(v["seq"]["scanned"]["exams"][0]["exam"], "31");
+    let notes = v["cross"]["ledger"]["notes"].to_string();
+    assert!(
+        notes.contains("audited 31, the exam(s) the ledger's uploads name"),
+        "{notes}"
+    );
+}

@@ -102,6 +102,7 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
             f.name
         ));
     }
+    notes.extend(ledger.scope.clone());
     rows.extend(malformed_rows(ledger));
     if let Some(disk) = disk {
         if let Some(why) = exam_ambiguity(ledger, &disk.exams) {

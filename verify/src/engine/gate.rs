@@ -42,8 +42,13 @@ pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
         let ledger = ledger.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         (ledger, rest)
     });
-    let (ids, seq, merge) = rest?;
-    let fold = GateFold::new(cfg.clone(), ids, seq, merge).with_ledger(ledger);
+    let (ids, mut seq, merge) = rest?;
+    let mut cfg = cfg.clone();
+    let mut ledger = ledger;
+    if let (Some(s), Some(sc), Some(l)) = (seq.as_mut(), cfg.seq.as_mut(), ledger.as_mut()) {
+        ledger_scope(s, sc, l);
+    }
+    let fold = GateFold::new(cfg, ids, seq, merge).with_ledger(ledger);
     if let Some(l) = &fold.ledger {
         refuse_ledger(l, fold.seq.as_ref())?;
     }
@@ -65,6 +70,37 @@ fn read_audits(cfg: &GateConfig) -> Result<Parts, GateError> {
         .transpose()?;
     let merge = cfg.merge.as_ref().map(crate::engine::merge::read_merge);
     Ok((ids, seq, merge))
+}
+
+/// Without `--exam`, a tree of several exams is audited in the exams the
+/// ledger's uploads name (a second run on one server: the first run's exam
+/// is not this run's), when the tree holds them all.
+fn ledger_scope(
+    seq: &mut crate::audit::fold::seq::SeqPart,
+    cfg: &mut crate::settings::SeqConfig,
+    l: &mut crate::audit::fold::ledger::LedgerPart,
+) {
+    if !cfg.exams.is_empty() || seq.exams.len() < 2 {
+        return;
+    }
+    let named: Vec<String> = l
+        .by_exam
+        .iter()
+        .filter(|(_, m)| m.values().any(|s| s.has_uploads()))
+        .map(|(e, _)| e.clone())
+        .collect();
+    let held = |e: &String| seq.exams.iter().any(|x| x.exam.as_ref() == Some(e));
+    if named.is_empty() || !named.iter().all(held) || named.len() == seq.exams.len() {
+        return;
+    }
+    let all: Vec<&str> = seq.exams.iter().filter_map(|e| e.exam.as_deref()).collect();
+    l.scope = Some(format!(
+        "--dir holds exams {}: audited {}, the exam(s) the ledger's uploads name (--exam chooses)",
+        all.join(", "),
+        named.join(", ")
+    ));
+    seq.retain_exams(&named);
+    cfg.exams = named;
 }
 
 /// Refuses (exit 2) a `--ledger` whose first record is no `run` of a version

@@ -199,6 +199,8 @@ pub struct LedgerPart {
     pub uploads: u64,
     /// Files that could not be read.
     pub errors: Vec<crate::report::PathError>,
+    /// Set when the ledger chose the exams audited (no `--exam`).
+    pub scope: Option<String>,
 }
 
 impl LedgerPart {

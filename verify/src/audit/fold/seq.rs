@@ -150,6 +150,21 @@ impl SeqPart {
         }
     }
 
+    /// Keeps only the exams named (and their folders): the gate's scope
+    /// when the ledger names the exam the run used.
+    pub fn retain_exams(&mut self, exams: &[String]) {
+        let keep = |e: &Option<String>| e.as_ref().is_some_and(|e| exams.contains(e));
+        let dropped: Vec<PathBuf> = self
+            .exams
+            .iter()
+            .filter(|e| !keep(&e.exam))
+            .map(|e| e.recordings.clone())
+            .collect();
+        self.exams.retain(|e| keep(&e.exam));
+        self.folders
+            .retain(|path, _| !path.parent().is_some_and(|p| dropped.iter().any(|d| d == p)));
+    }
+
     /// True when `dir` is a recordings folder of the scan.
     pub fn exam_of(&self, recordings: &Path) -> Option<&ExamState> {
         self.exams.iter().find(|e| e.recordings == recordings)
