@@ -316,6 +316,16 @@ mod tests {
     }
 
     #[test]
+    fn the_config_file_takes_a_ratio_or_a_percentage() {
+        for (text, want) in [("max_missing_ratio = 0.05", 0.05), ("max_missing_ratio = \"5%\"", 0.05)] {
+            let f: GateFile = toml::from_str(text).unwrap();
+            assert_eq!(f.max_missing_ratio, Some(want), "{text}");
+        }
+        let e = toml::from_str::<GateFile>("max_missing_ratio = \"lots\"").unwrap_err();
+        assert!(e.to_string().contains("give 0.05 or 5%"), "{e}");
+    }
+
+    #[test]
     fn sizes_parse_with_units() {
         assert_eq!(parse_size("0").unwrap(), 0);
         assert_eq!(parse_size("1K").unwrap(), 1024);
@@ -359,12 +369,29 @@ pub struct GateFile {
     pub gap_event: Option<String>,
     pub prefix: Option<String>,
     pub encoding: Option<String>,
+    /// A ratio (0.01) or a percentage ("1%").
+    #[serde(default, deserialize_with = "ratio_key")]
     pub max_missing_ratio: Option<f64>,
     /// As `--allow-empty`.
     pub allow_empty: Option<bool>,
     /// `check:kind` items, as `--fail-on`.
     #[serde(default)]
     pub fail_on: Vec<String>,
+}
+
+/// `max_missing_ratio = 0.01` or `max_missing_ratio = "1%"`.
+fn ratio_key<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Ratio {
+        Number(f64),
+        Text(String),
+    }
+    match <Ratio as serde::Deserialize>::deserialize(d)? {
+        Ratio::Number(v) => parse_ratio(&v.to_string()).map(Some),
+        Ratio::Text(t) => parse_ratio(&t).map(Some),
+    }
+    .map_err(serde::de::Error::custom)
 }
 
 /// Routes `check:kind` items (`+ids:relogin`, `-seq:stall`, `cross:gap_disk_only`)
