@@ -60,31 +60,26 @@ pub fn gap_causes(gaps: &[[u64; 2]], s: Option<&StudentLedger>) -> Vec<(CrossKin
 
 /// Seqs a restart dropped (its queue, and seqs above its last one the
 /// client never sent after it: counting started again at 1), and seqs a
-/// kill dropped (its queue and every seq after its last one).
+/// kill dropped (its queue and every seq after its last one). One pass
+/// over the faults: only the lowest `last_seq` of each kind bounds a tail.
 fn fault_seqs(s: &StudentLedger) -> (Vec<[u64; 2]>, Vec<[u64; 2]>) {
-    let sent: Vec<[u64; 2]> = ranges::compress(&s.seqs.keys().copied().collect::<Vec<_>>());
     let (mut restarted, mut killed) = (Vec::new(), Vec::new());
+    let (mut restart_from, mut kill_from) = (None::<u64>, None::<u64>);
     for f in &s.faults {
-        let lost = ranges::compress(
-            &f.lost
-                .iter()
-                .copied()
-                .collect::<BTreeSet<u64>>()
-                .into_iter()
-                .collect::<Vec<_>>(),
-        );
-        let after = f
-            .last_seq
-            .checked_add(1)
-            .map(|a| vec![[a, u64::MAX]])
-            .unwrap_or_default();
-        if f.killed {
-            killed.extend(lost);
-            killed.extend(after);
+        let (lost, from) = if f.killed {
+            (&mut killed, &mut kill_from)
         } else {
-            restarted.extend(lost);
-            restarted.extend(subtract(&after, &sent));
-        }
+            (&mut restarted, &mut restart_from)
+        };
+        lost.extend(f.lost.iter().map(|&q| [q, q]));
+        *from = Some(from.map_or(f.last_seq, |m| m.min(f.last_seq)));
+    }
+    if let Some(a) = restart_from.and_then(|l| l.checked_add(1)) {
+        let sent = ranges::compress(&s.seqs.keys().copied().collect::<Vec<_>>());
+        restarted.extend(subtract(&[[a, u64::MAX]], &sent));
+    }
+    if let Some(a) = kill_from.and_then(|l| l.checked_add(1)) {
+        killed.push([a, u64::MAX]);
     }
     (normalize(restarted), normalize(killed))
 }
@@ -180,17 +175,31 @@ pub fn duplicate_rows(
     dups: &[u64],
     segs: &[SegRef],
 ) -> Vec<LedgerRow> {
+    // Files per duplicated seq, in one pass; restarts by their last seq, so
+    // those after a seq are counted by a binary search, not a scan.
+    let mut files: BTreeMap<u64, usize> = dups.iter().map(|&q| (q, 0)).collect();
+    for g in segs {
+        if let Some(n) = files.get_mut(&g.seq) {
+            *n = n.saturating_add(1);
+        }
+    }
+    let mut restarts: Vec<(u64, Loc)> = s
+        .faults
+        .iter()
+        .filter(|f| !f.killed)
+        .map(|f| (f.last_seq, f.at))
+        .collect();
+    restarts.sort_unstable();
     let mut explained = Vec::new();
     let mut at = None;
-    for &seq in dups {
-        let files = segs.iter().filter(|g| g.seq == seq).count();
+    for (&seq, &files) in &files {
         let acked = s.seqs.get(&seq).map_or(0, |l| l.acked.len());
-        let restarts: Vec<&crate::audit::fold::ledger::Fault> =
-            s.faults.iter().filter(|f| !f.killed && f.last_seq >= seq).collect();
-        if files < 2 || (acked < files && restarts.len().saturating_add(1) < files) {
+        let first_after = restarts.partition_point(|r| r.0 < seq);
+        let after = restarts.len().saturating_sub(first_after);
+        if files < 2 || (acked < files && after.saturating_add(1) < files) {
             continue;
         }
-        at = at.or(restarts.first().map(|f| f.at));
+        at = at.or(restarts.get(first_after).map(|r| r.1));
         explained.push(seq);
     }
     if explained.is_empty() {
