@@ -114,9 +114,15 @@ fn errors_say_what_to_do() {
     let (code, out, _) = verify(&["ids", "--log", &format!("{root}/logs")]);
     assert_eq!(code, 2);
     assert!(out.contains("logs: is a directory: give the files in it"), "{out}");
-    let (code, _, err) = verify(&["seq", "--dir", &format!("{root}/server_dat")]);
-    assert_eq!(code, 2);
-    assert_eq!(err.trim_end(), format!("verify: --dir {root}/server_dat: not found"));
+    for cmd in ["seq", "gate"] {
+        let (code, _, err) = verify(&[cmd, "--dir", &format!("{root}/server_dat")]);
+        assert_eq!(code, 2);
+        assert_eq!(
+            err.trim_end(),
+            format!("verify: --dir {root}/server_dat: not found"),
+            "{cmd}"
+        );
+    }
     let (code, _, err) = verify(&["seq", "--dir", &sd, "--expect", "test_00001-test_00040"]);
     assert_eq!(code, 2);
     assert!(err.contains("did you mean test_00001..test_00040?"), "{err}");

@@ -17,7 +17,8 @@ pub use crate::settings::GateConfig;
 /// Why the gate could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
-    #[error("{0}")]
+    /// Transparent: the scan's message once (not again as its source).
+    #[error(transparent)]
     Seq(#[from] crate::engine::seq::ScanError),
     #[error("start worker threads: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
