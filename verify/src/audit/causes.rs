@@ -157,7 +157,7 @@ pub fn gap_row(
         kind,
         exam: None,
         id: id.to_string(),
-        detail: format!("seq {}: {detail}", ranges::format(&seqs)),
+        detail: format!("seq {}: {detail}", ranges::format_capped(&seqs, 5)),
         seqs,
         record: record.map(|l| ledger.at(l)),
         file: None,
@@ -214,7 +214,10 @@ pub fn duplicate_rows(
         kind: CrossKind::DuplicateClientRestarted,
         exam: None,
         id: id.to_string(),
-        detail: format!("seq {} on disk more than once: {how}: explained", ranges::format(&seqs)),
+        detail: format!(
+            "seq {} on disk more than once: {how}: explained",
+            ranges::format_capped(&seqs, 5)
+        ),
         seqs,
         record: at.map(|l| ledger.at(l)),
         file: None,

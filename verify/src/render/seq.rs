@@ -34,7 +34,8 @@ pub fn details(s: &StudentFindings) -> Vec<(SeqKind, String)> {
         let n = ranges::count(&gaps);
         d.push((
             SeqKind::Gap,
-            format!("missing {} ({n} seq{})", ranges::format(&gaps), plural(n)),
+            // The count first: a cell cut to the terminal's width keeps it.
+            format!("{n} seq{} missing: {}", plural(n), ranges::format(&gaps)),
         ));
     }
     if let Some(g) = s.leading_gap {
