@@ -247,7 +247,7 @@ fn tables_fit_columns_and_wide_prints_cells_whole() {
         "{fitted}"
     );
     assert!(
-        fitted.contains("cross:duplicate_client_restarted (note) │"),
+        fitted.contains("cross:duplicate_client_restarted (explained) │"),
         "the kind is whole: {fitted}"
     );
     let wide = run(&["--wide"], Some("100"));

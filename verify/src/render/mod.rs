@@ -136,6 +136,16 @@ impl FindingRow {
         }
     }
 
+    /// What a row that does not fail is: ` (explained)` when the client's
+    /// ledger explains it, ` (note)` otherwise; empty for a failing row.
+    pub fn marker(&self) -> &'static str {
+        match (self.fails, self.explained) {
+            (true, _) => "",
+            (false, true) => " (explained)",
+            (false, false) => " (note)",
+        }
+    }
+
     /// `kind`, or `check:kind` inside a gate.
     pub fn label(&self) -> String {
         if self.check.is_empty() {

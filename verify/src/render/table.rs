@@ -132,11 +132,7 @@ pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::
                 .collect(),
         );
         for r in &rows[..shown] {
-            let kind = if r.fails {
-                r.label()
-            } else {
-                format!("{} (note)", r.label())
-            };
+            let kind = format!("{}{}", r.label(), r.marker());
             table.push(
                 [clean(&r.exam), clean(&r.student), clean(&kind), clean(&r.detail)]
                     .into_iter()
