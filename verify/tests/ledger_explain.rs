@@ -309,3 +309,64 @@ fn the_ledgers_exam_decides_the_scope_without_exam() {
         "{notes}"
     );
 }
+
+/// An expected student with no folder at all: explained when its client
+/// was killed before its first segment or gave every seq up; still missing
+/// when no ledger knows it.
+#[test]
+fn an_absent_student_the_ledger_explains_is_not_missing() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    let mut recs = Vec::new();
+    for q in 1..=2 {
+        segment(&sd, "test_00001", q, 0, 10);
+        recs.push(upload("test_00001", q, 10));
+    }
+    recs.push(Record::Killed {
+        student: "test_00002".into(),
+        exam: Some("31".into()),
+        at_ms: 1,
+        last_seq: 0,
+        lost: vec![],
+    });
+    for q in 1..=2 {
+        recs.push(Record::GaveUp {
+            student: "test_00003".into(),
+            exam: Some("31".into()),
+            seq: q,
+            attempts: 3,
+        });
+    }
+    let l = ledger(&d.path().join("l.ndjson"), recs);
+    let sd = sd.display().to_string();
+    let run = |last: &str| {
+        let expect = format!("test_00001..{last}");
+        let (code, out, err) = verify(&[
+            "gate",
+            "--dir",
+            &sd,
+            "--ledger",
+            &l,
+            "--expect",
+            &expect,
+            "--expect-segments",
+            "2",
+            "--format",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+        (code, v)
+    };
+    let (code, v) = run("test_00003");
+    assert_eq!(code, 0, "{}", v["failed_on"]);
+    let missing = &v["seq"]["missing_students"];
+    assert_eq!(missing.as_array().unwrap().len(), 2, "{missing}");
+    assert!(
+        missing.as_array().unwrap().iter().all(|m| m["explained"] == true),
+        "{missing}"
+    );
+    assert_eq!(v["seq"]["summary"]["explained"]["missing_student"], 2);
+    let (code, v) = run("test_00004");
+    assert_eq!(code, 1);
+    assert_eq!(v["failed_on"], serde_json::json!(["seq:missing_student"]));
+}

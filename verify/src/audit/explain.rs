@@ -22,10 +22,16 @@ pub fn apply_explanations(seq: &mut SeqReport, ledger: &LedgerReport, rules: &Se
             .or_default()
             .extend(r.seqs.iter().copied());
     }
-    let mut explained: BTreeMap<SeqKind, u64> = [SeqKind::Gap, SeqKind::LeadingGap, SeqKind::Duplicate, SeqKind::Short]
-        .into_iter()
-        .map(|k| (k, 0))
-        .collect();
+    let mut explained: BTreeMap<SeqKind, u64> = [
+        SeqKind::Gap,
+        SeqKind::LeadingGap,
+        SeqKind::Duplicate,
+        SeqKind::Short,
+        SeqKind::MissingStudent,
+    ]
+    .into_iter()
+    .map(|k| (k, 0))
+    .collect();
     for s in &mut seq.students {
         let Some(ex) = by_student.get(&(s.exam.as_deref(), s.id.as_str())) else {
             continue;
@@ -44,8 +50,36 @@ pub fn apply_explanations(seq: &mut SeqReport, ledger: &LedgerReport, rules: &Se
             *e = e.saturating_add(n);
         }
     }
+    for m in &mut seq.missing_students {
+        let (Some(ex), Some(range)) = (by_student.get(&(m.exam.as_deref(), m.id.as_str())), absent_range(rules)) else {
+            continue;
+        };
+        m.explained = subtract(&[range], &normalize(ex.clone())).is_empty();
+        if m.explained {
+            let e = explained.entry(SeqKind::MissingStudent).or_default();
+            *e = e.saturating_add(1);
+        }
+    }
     seq.summary.explained = explained;
     rejudge(seq, fail_on);
+}
+
+/// The seqs an expected student without segments should have sent: from
+/// `--first-seq` to `--expect-segments` (the first one without it).
+fn absent_range(rules: &SeqRules) -> Option<[u64; 2]> {
+    let n = rules.expect_segments.unwrap_or(1).max(1);
+    Some([rules.first_seq, rules.first_seq.checked_add(n - 1)?])
+}
+
+/// Expected students without segments, and the seqs each lacks.
+pub fn absent(seq: &SeqReport, rules: &SeqRules) -> BTreeMap<(Option<String>, String), [u64; 2]> {
+    let Some(range) = absent_range(rules) else {
+        return BTreeMap::new();
+    };
+    seq.missing_students
+        .iter()
+        .map(|m| ((m.exam.clone(), m.id.clone()), range))
+        .collect()
 }
 
 /// The seq report judged on its findings less what is explained.

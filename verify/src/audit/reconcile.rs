@@ -47,6 +47,8 @@ pub struct Disk<'a> {
     pub duplicates: BTreeMap<Key, Vec<u64>>,
     /// `--exam` chose `exams`: the ledger's students of other exams are left out.
     pub selected: bool,
+    /// Expected students without segments: the seqs they should have sent.
+    pub absent: BTreeMap<Key, [u64; 2]>,
 }
 
 /// The ledger's students keyed as the disk's. Records without an exam of a
@@ -156,6 +158,8 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
             }
             let mut gaps = disk.gaps.get(key).cloned().unwrap_or_default();
             gaps.extend(disk.tails.get(key));
+            // An absent student is reconciled only when a ledger knows it.
+            gaps.extend(disk.absent.get(key).filter(|_| s.is_some()));
             for (kind, seqs) in gap_causes(&gaps, s) {
                 if kind == CrossKind::AckedMissing {
                     continue; // named per seq by `uploads`

@@ -296,6 +296,11 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
             })
             .collect();
         let both = intersect_missing(&keyed);
+        let explained: std::collections::HashSet<(Option<String>, String)> = reports
+            .iter()
+            .flat_map(|(_, r)| r.missing_students.iter().filter(|m| m.explained))
+            .map(|m| (m.exam.clone(), m.id.clone()))
+            .collect();
         let reason: HashMap<(Option<String>, String), String> = reports
             .iter()
             .flat_map(|(_, r)| {
@@ -307,6 +312,7 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
         both.into_iter()
             .map(|k| StudentRef {
                 reason: reason.get(&k).cloned().unwrap_or_default(),
+                explained: explained.contains(&k),
                 exam: k.0,
                 id: k.1,
             })

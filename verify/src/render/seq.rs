@@ -245,9 +245,11 @@ impl AuditView for SeqView<'_> {
             fails: self.fail_on.fails(kind),
             explained: false,
         };
+        // A missing student the ledger explains is told by the ledger's rows.
         let mut rows: Vec<FindingRow> = r
             .missing_students
             .iter()
+            .filter(|m| !m.explained)
             .map(|m| row(&m.exam, &m.id, SeqKind::MissingStudent, ref_detail(m)))
             .collect();
         rows.extend(
@@ -293,7 +295,7 @@ impl AuditView for SeqView<'_> {
                 add(&s.exam, &s.id, kind, detail);
             }
         }
-        for m in &r.missing_students {
+        for m in r.missing_students.iter().filter(|m| !m.explained) {
             add(&m.exam, &m.id, SeqKind::MissingStudent, ref_detail(m));
         }
         for u in &r.unexpected_students {

@@ -207,6 +207,10 @@ pub struct StudentRef {
     pub id: String,
     /// Why it is listed: `no_folder`, `no_segments` or `not_expected`.
     pub reason: String,
+    /// A missing student the client's ledger explains (`verify gate
+    /// --ledger`: killed, or every seq given up or lost): it does not fail.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub explained: bool,
 }
 
 /// Findings for one student folder.

@@ -184,6 +184,9 @@ impl GateFold {
                 .zip(cfg.seq.as_ref())
                 .map(|(p, c)| crate::audit::reconcile::Disk {
                     selected: !c.exams.is_empty(),
+                    absent: seq
+                        .as_ref()
+                        .map_or_else(Default::default, |r| crate::audit::explain::absent(r, &c.rules)),
                     ..p.disk(&c.rules)
                 });
             let logins: Option<std::collections::BTreeSet<String>> =

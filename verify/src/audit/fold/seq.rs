@@ -491,6 +491,7 @@ fn compare_expected(
             exam: exam.exam.clone(),
             reason: reason.to_string(),
             id,
+            explained: false,
         };
         for id in cmp.missing {
             let reason = if folders.contains_key(&id) {
