@@ -96,6 +96,10 @@ pub struct GateArgs {
     /// Recordings tree (as `verify seq --dir`).
     #[arg(long, value_name = "PATH")]
     pub dir: Option<PathBuf>,
+    /// Audit only this exam (its folder name under server_data; repeatable or
+    /// comma-separated): the tree, the merge log's tasks and the --db rows.
+    #[arg(long = "exam", value_name = "ID", value_delimiter = ',')]
+    pub exams: Vec<String>,
     /// Client ledgers written by `loadgen --ledger` (one per machine or worker;
     /// globs): reconciled with the tree and the logs.
     #[arg(long = "ledger", value_name = "FILE", num_args = 1..)]
@@ -104,10 +108,6 @@ pub struct GateArgs {
     /// instead of --log (see `verify ids --db`).
     #[command(flatten)]
     pub db: DbArgs,
-    /// Only these exams (their IDs; repeatable or comma-separated): the --db
-    /// rows read.
-    #[arg(long = "exam", value_name = "ID", value_delimiter = ',')]
-    pub exams: Vec<String>,
     /// Report students whose last seq is below N.
     #[arg(long, value_name = "N")]
     pub expect_segments: Option<u64>,
@@ -142,8 +142,8 @@ pub struct GateArgs {
     /// `merge:no_tasks` fail otherwise).
     #[arg(long)]
     pub allow_empty: bool,
-    /// Gaps fail only when missing seqs exceed this share of the seqs expected (e.g. 0.01).
-    #[arg(long, value_name = "RATIO")]
+    /// Gaps fail only when missing seqs exceed this share of the seqs expected (e.g. 0.01 or 1%).
+    #[arg(long, value_name = "RATIO", value_parser = crate::config::parse_ratio)]
     pub max_missing_ratio: Option<f64>,
     /// Combine these JSON gate reports (one per server) instead of reading logs and trees.
     #[arg(long = "merge", value_name = "REPORT.json", num_args = 1..)]
@@ -245,6 +245,10 @@ pub struct SeqArgs {
     /// A recordings folder, an exam folder holding recordings/, or a whole server_data.
     #[arg(long, value_name = "PATH")]
     pub dir: PathBuf,
+    /// Audit only this exam (its folder name under server_data; repeatable or
+    /// comma-separated): the tree, the merge log's tasks and the --db rows.
+    #[arg(long = "exam", value_name = "ID", value_delimiter = ',')]
+    pub exams: Vec<String>,
     /// Also accept this segment extension (mp4 always is); repeatable.
     #[arg(long = "ext", value_name = "EXT")]
     pub exts: Vec<String>,
@@ -329,6 +333,9 @@ pub struct OutputArgs {
     /// Show at most N findings rows in the table (0: all).
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
+    /// Print table cells whole: no fitting to the terminal's width (or COLUMNS).
+    #[arg(long)]
+    pub wide: bool,
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

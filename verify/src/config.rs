@@ -41,6 +41,8 @@ pub struct OutputConfig {
     /// Standard output is read by a CI runner (`--github`, or inside GitHub
     /// Actions): text also has `::` and `##[` broken.
     pub runner: bool,
+    /// Columns tables are fitted to (`None`: `--wide`, or no terminal).
+    pub width: Option<usize>,
 }
 
 impl OutputConfig {
@@ -59,6 +61,7 @@ impl OutputConfig {
             limit: a.limit,
             color,
             runner: std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+            width: crate::render::table::width(a.wide),
         }
     }
 }
@@ -67,6 +70,11 @@ impl OutputConfig {
 pub fn expectation(a: &ExpectArgs) -> Result<Expectation, UsageError> {
     let mut ranges = Vec::new();
     for text in &a.expect {
+        if let Some(meant) = dashed_range(text) {
+            return Err(UsageError(format!(
+                "--expect {text}: a range is written with two dots: did you mean {meant}?"
+            )));
+        }
         ranges.push(IdRange::parse(text).map_err(|e| UsageError(format!("--expect: {e}")))?);
     }
     if let Some(count) = a.expect_count {
@@ -84,6 +92,34 @@ pub fn expectation(a: &ExpectArgs) -> Result<Expectation, UsageError> {
         )));
     }
     Ok(Expectation { ranges })
+}
+
+/// `A..B` when `text` is `A-B` with A and B two IDs of one prefix (taken
+/// as one ID, the range would expect a student nobody is).
+fn dashed_range(text: &str) -> Option<String> {
+    if text.contains("..") {
+        return None;
+    }
+    let (a, b) = text.trim().split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    IdRange::parse(&format!("{a}..{b}")).ok().map(|_| format!("{a}..{b}"))
+}
+
+/// Parses a share: a ratio (`0.05`) or a percentage (`5%`), from 0 to 1.
+pub fn parse_ratio(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (num, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), 100.0),
+        None => (t, 1.0),
+    };
+    let v = num
+        .parse::<f64>()
+        .map_err(|_| format!("'{text}' is no ratio: give 0.05 or 5%"))?
+        / scale;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("'{text}' is not between 0 and 1 (0% and 100%)"));
+    }
+    Ok(v)
 }
 
 /// The largest population `--expect` takes.
@@ -296,6 +332,7 @@ impl SeqArgs {
                 max_seq: self.max_seq,
             },
             expect: expectation(&self.expect)?,
+            exams: self.exams.clone(),
             fail_on: fail_on(self.output.fail_on.as_deref())?,
             threads: self.threads,
         })
@@ -305,6 +342,40 @@ impl SeqArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ratios_take_percentages_and_dashed_ranges_are_refused() {
+        assert_eq!(parse_ratio("5%"), Ok(0.05));
+        assert_eq!(parse_ratio("0.05"), Ok(0.05));
+        assert_eq!(parse_ratio(" 100 % "), Ok(1.0));
+        assert!(parse_ratio("150%").unwrap_err().contains("between 0 and 1"));
+        assert!(parse_ratio("lots").unwrap_err().contains("5%"));
+        assert_eq!(
+            dashed_range("test_00001-test_00040").as_deref(),
+            Some("test_00001..test_00040")
+        );
+        assert_eq!(dashed_range("test_00001..test_00040"), None);
+        assert_eq!(dashed_range("test-00001"), None);
+        let args = ExpectArgs {
+            expect: vec!["test_00001-test_00040".into()],
+            expect_prefix: None,
+            expect_count: None,
+            expect_first: 1,
+            expect_width: 5,
+        };
+        let e = expectation(&args).unwrap_err().0;
+        assert!(e.contains("did you mean test_00001..test_00040"), "{e}");
+    }
+
+    #[test]
+    fn the_config_file_takes_a_ratio_or_a_percentage() {
+        for (text, want) in [("max_missing_ratio = 0.05", 0.05), ("max_missing_ratio = \"5%\"", 0.05)] {
+            let f: GateFile = toml::from_str(text).unwrap();
+            assert_eq!(f.max_missing_ratio, Some(want), "{text}");
+        }
+        let e = toml::from_str::<GateFile>("max_missing_ratio = \"lots\"").unwrap_err();
+        assert!(e.to_string().contains("give 0.05 or 5%"), "{e}");
+    }
 
     #[test]
     fn sizes_parse_with_units() {
@@ -336,6 +407,9 @@ pub struct GateFile {
     #[serde(default)]
     pub celery_log: Vec<String>,
     pub dir: Option<PathBuf>,
+    /// As `--exam`.
+    #[serde(default)]
+    pub exam: Vec<String>,
     /// Client ledgers, as `--ledger`.
     #[serde(default)]
     pub ledger: Vec<String>,
@@ -353,12 +427,29 @@ pub struct GateFile {
     pub gap_event: Option<String>,
     pub prefix: Option<String>,
     pub encoding: Option<String>,
+    /// A ratio (0.01) or a percentage ("1%").
+    #[serde(default, deserialize_with = "ratio_key")]
     pub max_missing_ratio: Option<f64>,
     /// As `--allow-empty`.
     pub allow_empty: Option<bool>,
     /// `check:kind` items, as `--fail-on`.
     #[serde(default)]
     pub fail_on: Vec<String>,
+}
+
+/// `max_missing_ratio = 0.01` or `max_missing_ratio = "1%"`.
+fn ratio_key<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Ratio {
+        Number(f64),
+        Text(String),
+    }
+    match <Ratio as serde::Deserialize>::deserialize(d)? {
+        Ratio::Number(v) => parse_ratio(&v.to_string()).map(Some),
+        Ratio::Text(t) => parse_ratio(&t).map(Some),
+    }
+    .map_err(serde::de::Error::custom)
 }
 
 /// Routes `check:kind` items (`+ids:relogin`, `-seq:stall`, `cross:gap_disk_only`)
@@ -467,7 +558,7 @@ impl GateArgs {
                 "give at least one of --log, --db, --celery-log, --dir (or --merge, or a --config naming them)".into(),
             ));
         }
-        let db = db_source(&db_args, &self.exams)?;
+        let db = db_source(&db_args, &pick(&self.exams, &file.exam))?;
         if db.is_some() && !logs.is_empty() {
             return Err(UsageError(
                 "give one login source: --log (logs that record logins) or --db (the server's login history)".into(),
@@ -517,6 +608,7 @@ impl GateArgs {
                 ..SeqRules::default()
             },
             expect: expect.clone(),
+            exams: pick(&self.exams, &file.exam),
             fail_on: sets.seq.clone(),
             threads: 0,
         });
@@ -525,15 +617,17 @@ impl GateArgs {
             rules: MergeRules {
                 gap_words: gap_words(self.gap_event.as_slice().iter().chain(&file.gap_event).take(1)),
                 id: crate::classify::login::id_regex(&prefix),
-                // Filled from the gate's --exam once it has one.
-                exams: Vec::new(),
+                // The gate's --exam: tasks of other exams are left out.
+                exams: pick(&self.exams, &file.exam),
             },
             encoding: enc,
             fail_on: sets.merge.clone(),
         });
         let max_missing_ratio = self.max_missing_ratio.or(file.max_missing_ratio);
         if max_missing_ratio.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
-            return Err(UsageError("--max-missing-ratio must be between 0 and 1".into()));
+            return Err(UsageError(
+                "--max-missing-ratio must be between 0 and 1 (0% and 100%)".into(),
+            ));
         }
         Ok((
             GateConfig {

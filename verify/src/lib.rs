@@ -150,7 +150,10 @@ fn run_watch(args: &cli::WatchArgs) -> anyhow::Result<Outcome> {
         std::io::IsTerminal::is_terminal(&io::stderr()) && std::env::var_os("TERM").is_some_and(|t| t != "dumb");
     let (wcfg, sets) = args.to_config(in_place)?;
     warn_fail_on(&sets);
-    let screen = render::watch::Screen { in_place };
+    let screen = render::watch::Screen {
+        in_place,
+        width: render::table::terminal_width(io::stderr()),
+    };
     let mut err = io::stderr();
     let fold = engine::watch::run_watch(&wcfg, &mut |ev| screen.write(&mut err, &ev))?;
     emit_gate(&args.gate, &fold.report(), &sets)
@@ -191,6 +194,7 @@ fn emit_many<R: serde::Serialize + render::json::JsonReport>(
                 color: out.color,
                 limit: out.limit,
                 runner: out.runner,
+                width: out.width,
             },
         )?,
         Format::Json => render::json::write(&mut w, report)?,

@@ -54,8 +54,10 @@ pub struct SeqConfig {
     pub scan: ScanOptions,
     /// Per-student checks.
     pub rules: SeqRules,
-    /// Expected population (may be empty).
+    /// Expected population (may be empty), of each exam.
     pub expect: Expectation,
+    /// `--exam`: the exams audited (folder names); empty: every exam.
+    pub exams: Vec<String>,
     /// Kinds that fail the run.
     pub fail_on: FailOn<SeqKind>,
     /// Worker threads (0: one per core).

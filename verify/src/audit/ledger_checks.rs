@@ -53,7 +53,7 @@ pub(super) fn ledger_names(ledger: &LedgerPart) -> String {
 pub(super) fn malformed_rows(ledger: &LedgerPart) -> Vec<LedgerRow> {
     let mut rows = Vec::new();
     for f in ledger.files.iter().filter(|f| f.refused.is_none()) {
-        if f.malformed == 0 && f.unknown_kinds == 0 {
+        if f.malformed == 0 && f.unknown_kinds == 0 && f.miscounted == 0 {
             continue;
         }
         let first: Vec<String> = f.problems.iter().map(|(l, w)| format!("line {l}: {w}")).collect();
@@ -63,9 +63,13 @@ pub(super) fn malformed_rows(ledger: &LedgerPart) -> Vec<LedgerRow> {
             Vec::new(),
             f.problems.first().map(|(l, _)| format!("{}:{l}", f.name)),
             format!(
-                "{} line(s) are no ledger record and {} record(s) are of an unknown kind: what they say was not reconciled; first: {}",
+                "{} line(s) are no ledger record, {} record(s) are of an unknown kind{}: what they say was not reconciled; first: {}",
                 f.malformed,
                 f.unknown_kinds,
+                match f.miscounted {
+                    0 => String::new(),
+                    n => format!(", and {n} run section(s) do not hold the lines their closing record counts"),
+                },
                 first.join("; ")
             ),
         ));

@@ -128,6 +128,7 @@ pub fn rows(ledger: &LedgerPart) -> Vec<LedgerRow> {
                 file: None,
                 detail: format!("ledger: {}; login records {}", d.evidence, records.join(", ")),
                 id: d.id,
+                exam: None,
                 seqs: Vec::new(),
             }
         })

@@ -93,6 +93,20 @@ pub fn format(ranges: &[[u64; 2]]) -> String {
     parts.join(", ")
 }
 
+/// `format`, at most `keep` ranges, then how many more seqs: a cause
+/// written after the list stays readable however many ranges there are.
+pub fn format_capped(ranges: &[[u64; 2]], keep: usize) -> String {
+    match ranges.get(keep..) {
+        Some(rest) if !rest.is_empty() => format!(
+            "{} and {} more ({} seqs)",
+            format(ranges.get(..keep).unwrap_or_default()),
+            count(rest),
+            count(ranges)
+        ),
+        _ => format(ranges),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +174,11 @@ mod tests {
                 prop_assert!(g.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn capped_lists_say_how_many_more() {
+        assert_eq!(format_capped(&[[1, 2], [4, 4]], 5), "1-2, 4");
+        assert_eq!(format_capped(&[[1, 1], [3, 3], [5, 9]], 2), "1, 3 and 5 more (7 seqs)");
     }
 }

@@ -6,11 +6,12 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::audit::fold::ledger::{LedgerPart, Loc, StudentLedger};
-use crate::audit::ranges::{self, normalize, subtract};
+use crate::audit::fold::ledger::{LedgerPart, StudentLedger};
 use crate::report::PathError;
 use crate::report::gate::{CrossKind, LedgerFile, LedgerReport, LedgerRow};
 
+pub use super::causes::gap_causes;
+use super::causes::{duplicate_rows, gap_row};
 pub use super::ledger_checks::exam_ambiguity;
 use super::ledger_checks::{ledger_names, login_rows, malformed_rows, unrelated_rows};
 use super::unsequenced::unsequenced;
@@ -40,6 +41,14 @@ pub struct Disk<'a> {
     pub unsequenced: BTreeMap<Key, Vec<(Option<u64>, String)>>,
     /// Gaps, leading gaps included.
     pub gaps: BTreeMap<Key, Vec<[u64; 2]>>,
+    /// Short tails: the seqs after the last one up to `--expect-segments`.
+    pub tails: BTreeMap<Key, [u64; 2]>,
+    /// Seqs in several files.
+    pub duplicates: BTreeMap<Key, Vec<u64>>,
+    /// `--exam` chose `exams`: the ledger's students of other exams are left out.
+    pub selected: bool,
+    /// Expected students without segments: the seqs they should have sent.
+    pub absent: BTreeMap<Key, [u64; 2]>,
 }
 
 /// The ledger's students keyed as the disk's. Records without an exam of a
@@ -72,50 +81,6 @@ fn resolve<'a>(ledger: &'a LedgerPart, disk: &Disk<'_>) -> BTreeMap<Key, Cow<'a,
     out
 }
 
-/// The causes of one student's disk gaps: each seq of `gaps` in exactly one
-/// of the returned range lists (the property test holds this).
-pub fn gap_causes(gaps: &[[u64; 2]], s: Option<&StudentLedger>) -> Vec<(CrossKind, Vec<[u64; 2]>)> {
-    let gaps = normalize(gaps.to_vec());
-    let Some(s) = s else {
-        return vec![(CrossKind::GapUnexplained, gaps)];
-    };
-    let set = |seqs: Vec<u64>| ranges::compress(&seqs);
-    let acked = set(s
-        .seqs
-        .iter()
-        .filter(|(_, l)| l.acked.is_some())
-        .map(|(&q, _)| q)
-        .collect());
-    let tried: Vec<u64> = s
-        .seqs
-        .iter()
-        .filter(|(_, l)| l.acked.is_none())
-        .map(|(&q, _)| q)
-        .chain(s.gave_up.keys().copied())
-        .collect::<BTreeSet<u64>>()
-        .into_iter()
-        .collect();
-    let tried = subtract(&set(tried), &acked);
-    let skipped = subtract(&subtract(&set(s.skipped.keys().copied().collect()), &acked), &tried);
-    let mut rest = gaps.clone();
-    let mut out = Vec::new();
-    for (kind, seqs) in [
-        (CrossKind::AckedMissing, acked),
-        (CrossKind::GapClientGaveUp, tried),
-        (CrossKind::GapClientSkipped, skipped),
-    ] {
-        let hit = ranges::intersect(&rest, &seqs);
-        if !hit.is_empty() {
-            rest = subtract(&rest, &hit);
-            out.push((kind, hit));
-        }
-    }
-    if !rest.is_empty() {
-        out.push((CrossKind::GapUnexplained, rest));
-    }
-    out
-}
-
 /// Reconciles the ledgers with the disk (when `--dir` ran) and the log's
 /// logins (when `--log` ran).
 pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&BTreeSet<String>>) -> LedgerReport {
@@ -132,13 +97,14 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
     for f in ledger
         .files
         .iter()
-        .filter(|f| f.refused.is_none() && f.sections > 0 && !f.complete())
+        .filter(|f| f.refused.is_none() && f.sections > 0 && !f.complete() && f.miscounted == 0)
     {
         notes.push(format!(
             "{} has no end record for a run section: the run did not finish (killed?); seqs after each student's last record cannot be explained",
             f.name
         ));
     }
+    notes.extend(ledger.scope.clone());
     rows.extend(malformed_rows(ledger));
     rows.extend(super::ledger_logins::rows(ledger));
     if let Some(disk) = disk {
@@ -148,7 +114,18 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
                 error: why,
             });
         }
-        let students = resolve(ledger, disk);
+        let mut students = resolve(ledger, disk);
+        if disk.selected {
+            let chosen: BTreeSet<&Option<String>> = disk.exams.iter().map(|(e, _)| e).collect();
+            let before = students.len();
+            students.retain(|k, _| chosen.contains(&k.0));
+            if students.len() < before {
+                notes.push(format!(
+                    "{} student(s) of other exams in the ledger were left out (--exam)",
+                    before - students.len()
+                ));
+            }
+        }
         let disk_exams: BTreeSet<&Option<String>> = disk.exams.iter().map(|(e, _)| e).collect();
         let absent: BTreeSet<&str> = ledger
             .by_exam
@@ -156,29 +133,42 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
             .filter(|e| !disk.exams.is_empty() && !disk_exams.contains(&Some(e.to_string())))
             .map(String::as_str)
             .collect();
-        if !absent.is_empty() {
+        if !absent.is_empty() && !disk.selected {
             notes.push(format!(
                 "the ledger's exam(s) {} have no folder under --dir (it holds: {}): their uploads are held against nothing",
                 absent.into_iter().collect::<Vec<_>>().join(", "),
                 disk.exams.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }
-        let keys: BTreeSet<&Key> = students.keys().chain(disk.gaps.keys()).collect();
+        let keys: BTreeSet<&Key> = students
+            .keys()
+            .chain(disk.gaps.keys())
+            .chain(disk.tails.keys())
+            .collect();
         let (empty, none) = (Vec::new(), Vec::new());
         for key in keys {
             let id = key.1.as_str();
             let s = students.get(key).map(|c| &**c);
+            let from = rows.len();
             if let Some(s) = s {
                 let segs = disk.segments.get(key).map_or(&empty[..], |c| &c[..]);
-                uploads(ledger, id, s, segs, &mut rows);
+                super::acked::uploads(ledger, id, s, segs, &mut rows);
                 unsequenced(ledger, id, s, disk.unsequenced.get(key).unwrap_or(&none), &mut rows);
+                let dups = disk.duplicates.get(key).map_or(&[][..], Vec::as_slice);
+                rows.extend(duplicate_rows(ledger, id, s, dups, segs));
             }
-            let gaps = disk.gaps.get(key).map_or(&[][..], Vec::as_slice);
-            for (kind, seqs) in gap_causes(gaps, s) {
+            let mut gaps = disk.gaps.get(key).cloned().unwrap_or_default();
+            gaps.extend(disk.tails.get(key));
+            // An absent student is reconciled only when a ledger knows it.
+            gaps.extend(disk.absent.get(key).filter(|_| s.is_some()));
+            for (kind, seqs) in gap_causes(&gaps, s) {
                 if kind == CrossKind::AckedMissing {
                     continue; // named per seq by `uploads`
                 }
                 rows.push(gap_row(ledger, id, s, kind, seqs));
+            }
+            for r in rows.iter_mut().skip(from) {
+                r.exam.clone_from(&key.0);
             }
         }
     } else {
@@ -214,7 +204,7 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
         uploads: ledger.uploads,
         acked_seqs: ledger
             .students()
-            .map(|(_, _, s)| s.seqs.values().filter(|l| l.acked.is_some()).count() as u64)
+            .map(|(_, _, s)| s.seqs.values().filter(|l| !l.acked.is_empty()).count() as u64)
             .sum(),
         acked_unsequenced: ledger.students().map(|(_, _, s)| s.unsequenced.len() as u64).sum(),
         rows,
@@ -226,137 +216,12 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
 pub(super) fn row(kind: CrossKind, id: &str, seqs: Vec<[u64; 2]>, record: Option<String>, detail: String) -> LedgerRow {
     LedgerRow {
         kind,
+        exam: None,
         id: id.to_string(),
         seqs,
         record,
         file: None,
         detail,
-    }
-}
-
-/// Acknowledged uploads against the files; failed ones whose file exists.
-/// The files are sorted by seq once and walked beside the ledger's seqs
-/// (both ascending): a million seqs cost a sort, not a scan per seq.
-fn uploads(ledger: &LedgerPart, id: &str, s: &StudentLedger, segs: &[SegRef], rows: &mut Vec<LedgerRow>) {
-    let mut sorted: Vec<(u64, &SegRef)> = segs.iter().map(|g| (g.seq, g)).collect();
-    if !sorted.is_sorted_by_key(|g| g.0) {
-        sorted.sort_unstable_by_key(|g| g.0);
-    }
-    let mut rest = &sorted[..];
-    for (&seq, l) in &s.seqs {
-        let below = rest.iter().take_while(|g| g.0 < seq).count();
-        rest = rest.get(below..).unwrap_or_default();
-        let here = rest.iter().take_while(|g| g.0 == seq).count();
-        let (these, after) = rest.split_at(here.min(rest.len()));
-        rest = after;
-        let files = these;
-        if let Some((loc, sent)) = l.acked {
-            match files.first().map(|g| g.1) {
-                None => rows.push(row(
-                    CrossKind::AckedMissing,
-                    id,
-                    vec![[seq, seq]],
-                    Some(ledger.at(loc)),
-                    format!("the server answered 2xx for seq {seq} ({sent} B sent); no file with that seq is on disk"),
-                )),
-                Some(first) if files.iter().any(|g| g.1.size.is_some_and(|n| n != sent)) => {
-                    let sizes: Vec<u64> = files.iter().filter_map(|g| g.1.size).collect();
-                    if !sizes.contains(&sent) {
-                        rows.push(LedgerRow {
-                            file: Some(first.name.clone()),
-                            ..row(
-                                CrossKind::AckedSizeMismatch,
-                                id,
-                                vec![[seq, seq]],
-                                Some(ledger.at(loc)),
-                                format!(
-                                    "sent {sent} B, acknowledged; on disk {} B",
-                                    sizes.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
-                                ),
-                            )
-                        });
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        let Some((loc, why)) = l.failed.first() else { continue };
-        let unacked_files = files.len().saturating_sub(usize::from(l.acked.is_some()));
-        if unacked_files > 0
-            && let Some(&(_, f)) = files.first()
-        {
-            let detail = if l.acked.is_some() {
-                format!(
-                    "attempt failed ({why}) and a retry succeeded; the server kept both: {} files with seq {seq} (a duplicate seq)",
-                    files.len()
-                )
-            } else {
-                format!(
-                    "every attempt failed ({why}, {} attempt(s)); the file is on disk: the server wrote it and the answer was lost",
-                    l.failed.len()
-                )
-            };
-            rows.push(LedgerRow {
-                file: Some(f.name.clone()),
-                ..row(
-                    CrossKind::UnackedPresent,
-                    id,
-                    vec![[seq, seq]],
-                    Some(ledger.at(*loc)),
-                    detail,
-                )
-            });
-        }
-    }
-}
-
-fn gap_row(
-    ledger: &LedgerPart,
-    id: &str,
-    s: Option<&StudentLedger>,
-    kind: CrossKind,
-    seqs: Vec<[u64; 2]>,
-) -> LedgerRow {
-    let first_of = |m: &BTreeMap<u64, Loc>| seqs.iter().find_map(|&[a, b]| m.range(a..=b).next().map(|(_, l)| *l));
-    let (record, detail) = match (kind, s) {
-        (CrossKind::GapClientGaveUp, Some(s)) => {
-            let fail = seqs
-                .iter()
-                .find_map(|&[a, b]| s.seqs.range(a..=b).find_map(|(_, l)| l.failed.last().cloned()));
-            let rec = first_of(&s.gave_up).or(fail.as_ref().map(|f| f.0));
-            let why = fail.map_or_else(String::new, |f| format!(" (last failure: {})", f.1));
-            (
-                rec,
-                format!("the client never got these acknowledged and gave up{why}: explained"),
-            )
-        }
-        (CrossKind::GapClientSkipped, Some(s)) => (
-            first_of(&s.skipped),
-            "skipped on purpose by the client (--skip-seq): explained".into(),
-        ),
-        (_, None) => (
-            None,
-            "no ledger records this student (a client whose ledger was not given?)".into(),
-        ),
-        (_, Some(s)) => {
-            let last = s.seqs.keys().next_back().copied();
-            let why = match (&s.ended, ledger.complete()) {
-                (Some((why, _)), _) => format!("the client ended abnormally ({why}) before trying them"),
-                (None, false) if seqs.iter().all(|r| last.is_none_or(|l| r[0] > l)) => {
-                    "the ledger ends before these seqs (run killed?): cannot know".into()
-                }
-                _ => "the client never tried these seqs".into(),
-            };
-            (Some(s.last), why)
-        }
-    };
-    LedgerRow {
-        kind,
-        id: id.to_string(),
-        detail: format!("seq {}: {detail}", ranges::format(&seqs)),
-        seqs,
-        record: record.map(|l| ledger.at(l)),
-        file: None,
     }
 }
 

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 fn student(acked: &[u64], failed: &[u64], gave_up: &[u64], skipped: &[u64]) -> StudentLedger {
     let mut s = StudentLedger::default();
     for &q in acked {
-        s.seqs.entry(q).or_default().acked = Some(((0, q), 10));
+        s.seqs.entry(q).or_default().acked.push(((0, q), 10));
     }
     for &q in failed {
         s.seqs.entry(q).or_default().failed.push(((0, q), "timeout".into()));
@@ -152,6 +152,32 @@ fn acked_missing_size_mismatch_and_unacked_present_name_record_and_file() {
     assert_eq!((r.uploads, r.acked_seqs), (4, 3));
 }
 
+/// Hostile review F3: a seq acknowledged twice (a client restart, two run
+/// sections) needs two files of the sizes sent; one file matching one of
+/// them is a loss, two files of one size a size mismatch.
+#[test]
+fn a_seq_acknowledged_twice_needs_two_files_of_the_sizes_sent() {
+    let ledger = ledger_of(&[
+        upload("s", None, Some(1), 10, None),
+        upload("s", None, Some(1), 20, None),
+    ]);
+    let with = |segs: Vec<SegRef>| {
+        let disk = Disk {
+            segments: [(key(None, "s"), segs.into())].into(),
+            ..Disk::default()
+        };
+        rows(&reconcile(&ledger, Some(&disk), None))
+            .into_iter()
+            .map(|r| r.0)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(with(vec![seg(1, 10)]), [CrossKind::AckedMissing]);
+    assert_eq!(with(vec![seg(1, 20)]), [CrossKind::AckedMissing]);
+    assert_eq!(with(vec![seg(1, 10), seg(1, 10)]), [CrossKind::AckedSizeMismatch]);
+    assert_eq!(with(vec![seg(1, 20), seg(1, 10)]), []);
+    assert_eq!(with(vec![]), [CrossKind::AckedMissing]);
+}
+
 /// Issue 24 item 2: an upload acknowledged in exam 31 and lost is not
 /// "found" in exam 30's folder of the same student with the same seq.
 #[test]
@@ -265,10 +291,19 @@ proptest! {
         failed in proptest::collection::vec(1u64..220, 0..20),
         gave_up in proptest::collection::vec(1u64..220, 0..20),
         skipped in proptest::collection::vec(1u64..220, 0..20),
+        lost in proptest::collection::vec(1u64..220, 0..10),
+        fault in proptest::option::of((any::<bool>(), 1u64..220, proptest::collection::vec(1u64..220, 0..5))),
         known in any::<bool>(),
     ) {
         let gaps: Vec<[u64; 2]> = gaps.into_iter().map(|(a, w)| [a, a + w]).collect();
-        let s = student(&acked, &failed, &gave_up, &skipped);
+        let mut s = student(&acked, &failed, &gave_up, &skipped);
+        for &q in &lost {
+            s.lost_at_exit.insert(q, (0, q));
+        }
+        if let Some((killed, last_seq, fl)) = &fault {
+            s.faults.push(crate::audit::fold::ledger::Fault { killed: *killed, at: (0, 1), last_seq: *last_seq, lost: fl.clone() });
+        }
+        let sent: BTreeSet<u64> = s.seqs.keys().copied().collect();
         let causes = gap_causes(&gaps, known.then_some(&s));
         let mut seen: BTreeMap<u64, CrossKind> = BTreeMap::new();
         for (kind, rs) in &causes {
@@ -285,6 +320,16 @@ proptest! {
                 CrossKind::GapUnexplained
             } else if acked.contains(&q) {
                 CrossKind::AckedMissing
+            } else if lost.contains(&q) {
+                CrossKind::GapClientLostAtExit
+            } else if let Some((false, last, fl)) = &fault
+                && (fl.contains(&q) || (q > *last && !sent.contains(&q)))
+            {
+                CrossKind::GapClientRestarted
+            } else if let Some((true, last, fl)) = &fault
+                && (fl.contains(&q) || q > *last)
+            {
+                CrossKind::GapClientKilled
             } else if failed.contains(&q) || gave_up.contains(&q) {
                 CrossKind::GapClientGaveUp
             } else if skipped.contains(&q) {

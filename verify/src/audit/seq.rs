@@ -96,6 +96,7 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
             out.duplicates.push(Duplicate {
                 seq: group[0].0,
                 files: sorted(group.iter().map(|g| name(g.2)).collect()),
+                explained: false,
             });
         }
         firsts.push(group[0]);
@@ -115,6 +116,7 @@ pub fn audit_student(obs: &FolderObs, rules: &SeqRules) -> StudentFindings {
             out.short = Some(Short {
                 last_seq: last,
                 expected,
+                explained: false,
             });
         }
     }
@@ -385,7 +387,8 @@ mod tests {
             f.short,
             Some(Short {
                 last_seq: 4,
-                expected: 6
+                expected: 6,
+                explained: false
             })
         );
         let full = audit_student(&folder(paced(&[1, 2, 3, 4, 5, 6])), &rules);

@@ -17,7 +17,8 @@ pub use crate::settings::GateConfig;
 /// Why the gate could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
-    #[error("{0}")]
+    /// Transparent: the scan's message once (not again as its source).
+    #[error(transparent)]
     Seq(#[from] crate::engine::seq::ScanError),
     #[error("start worker threads: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
@@ -45,8 +46,13 @@ pub fn read_gate(cfg: &GateConfig) -> Result<GateFold, GateError> {
         let ledger = ledger.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         (ledger, rest)
     });
-    let (ids, seq, merge) = rest?;
-    let fold = GateFold::new(cfg.clone(), ids, seq, merge).with_ledger(ledger);
+    let (ids, mut seq, merge) = rest?;
+    let mut cfg = cfg.clone();
+    let mut ledger = ledger;
+    if let (Some(s), Some(sc), Some(l)) = (seq.as_mut(), cfg.seq.as_mut(), ledger.as_mut()) {
+        ledger_scope(s, sc, l);
+    }
+    let fold = GateFold::new(cfg, ids, seq, merge).with_ledger(ledger);
     if let Some(l) = &fold.ledger {
         refuse_ledger(l, fold.seq.as_ref())?;
     }
@@ -68,6 +74,37 @@ fn read_audits(cfg: &GateConfig) -> Result<Parts, GateError> {
         .transpose()?;
     let merge = cfg.merge.as_ref().map(crate::engine::merge::read_merge);
     Ok((ids, seq, merge))
+}
+
+/// Without `--exam`, a tree of several exams is audited in the exams the
+/// ledger's uploads name (a second run on one server: the first run's exam
+/// is not this run's), when the tree holds them all.
+fn ledger_scope(
+    seq: &mut crate::audit::fold::seq::SeqPart,
+    cfg: &mut crate::settings::SeqConfig,
+    l: &mut crate::audit::fold::ledger::LedgerPart,
+) {
+    if !cfg.exams.is_empty() || seq.exams.len() < 2 {
+        return;
+    }
+    let named: Vec<String> = l
+        .by_exam
+        .iter()
+        .filter(|(_, m)| m.values().any(|s| s.has_uploads()))
+        .map(|(e, _)| e.clone())
+        .collect();
+    let held = |e: &String| seq.exams.iter().any(|x| x.exam.as_ref() == Some(e));
+    if named.is_empty() || !named.iter().all(held) || named.len() == seq.exams.len() {
+        return;
+    }
+    let all: Vec<&str> = seq.exams.iter().filter_map(|e| e.exam.as_deref()).collect();
+    l.scope = Some(format!(
+        "--dir holds exams {}: audited {}, the exam(s) the ledger's uploads name (--exam chooses)",
+        all.join(", "),
+        named.join(", ")
+    ));
+    seq.retain_exams(&named);
+    cfg.exams = named;
 }
 
 /// Refuses (exit 2) a `--ledger` whose first record is no `run` of a version
@@ -286,6 +323,11 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
             })
             .collect();
         let both = intersect_missing(&keyed);
+        let explained: std::collections::HashSet<(Option<String>, String)> = reports
+            .iter()
+            .flat_map(|(_, r)| r.missing_students.iter().filter(|m| m.explained))
+            .map(|m| (m.exam.clone(), m.id.clone()))
+            .collect();
         let reason: HashMap<(Option<String>, String), String> = reports
             .iter()
             .flat_map(|(_, r)| {
@@ -297,6 +339,7 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
         both.into_iter()
             .map(|k| StudentRef {
                 reason: reason.get(&k).cloned().unwrap_or_default(),
+                explained: explained.contains(&k),
                 exam: k.0,
                 id: k.1,
             })
@@ -315,8 +358,12 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
         .collect();
     findings.insert(SeqKind::MissingStudent, missing.len() as u64);
     findings.insert(SeqKind::UnexpectedStudent, unexpected.len() as u64);
+    let mut explained: BTreeMap<SeqKind, u64> = BTreeMap::new();
+    for (k, n) in reports.iter().flat_map(|(_, r)| r.summary.explained.iter()) {
+        let e = explained.entry(*k).or_default();
+        *e = e.saturating_add(*n);
+    }
     let errors = labeled_errors(reports.iter().map(|(l, r)| (l, &r.errors[..])));
-    let (failed_on, verdict) = judge(findings.iter().map(|(&k, &n)| (k, n)), fail_on, !errors.is_empty());
     let sum = |f: fn(&SeqReport) -> u64| reports.iter().map(|(_, r)| f(r)).sum::<u64>();
     base.summary.students = sum(|r| r.summary.students);
     base.summary.students_with_findings = sum(|r| r.summary.students_with_findings);
@@ -325,9 +372,10 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
     base.summary.in_flight = sum(|r| r.summary.in_flight);
     base.summary.skipped_links = sum(|r| r.summary.skipped_links);
     base.summary.findings = findings;
+    base.summary.explained = explained;
     base.summary.errors = errors.len() as u64;
-    base.verdict = verdict;
-    base.failed_on = failed_on;
+    base.errors = errors;
+    crate::audit::explain::rejudge(&mut base, fail_on);
     base.scanned.exams = reports.iter().flat_map(|(_, r)| r.scanned.exams.clone()).collect();
     base.scanned.root = reports
         .iter()
@@ -339,7 +387,6 @@ fn merge_seq(reports: Vec<(String, SeqReport)>, fail_on: &FailOn<SeqKind>) -> Se
     base.students = reports.iter().flat_map(|(_, r)| r.students.clone()).collect();
     base.present = reports.iter().flat_map(|(_, r)| r.present.clone()).collect();
     base.stray_files = reports.iter().flat_map(|(_, r)| r.stray_files.clone()).collect();
-    base.errors = errors;
     base
 }
 

@@ -27,7 +27,7 @@ pub fn read_prefix(part: &mut LedgerPart, path: &Path, limit: u64) {
 }
 
 fn read_input(part: &mut LedgerPart, input: &Input, limit: Option<u64>) {
-    let idx = part.add_file(input.name());
+    // A file that cannot be opened is an error, not an empty ledger.
     let reader = match logfile::open_reader(input, limit) {
         Ok(r) => r,
         Err(e) => {
@@ -35,6 +35,7 @@ fn read_input(part: &mut LedgerPart, input: &Input, limit: Option<u64>) {
             return;
         }
     };
+    let idx = part.add_file(input.name());
     // `scan` hands on every line but those over its cap: their numbers are
     // the ones skipped, and each is folded as overlong where it was.
     let mut next = 0u64;

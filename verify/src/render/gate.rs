@@ -136,7 +136,11 @@ impl AuditView for CrossView<'_> {
                 if let Some(f) = &x.file {
                     detail.push_str(&format!(" [file {f}]"));
                 }
-                row(&x.id, x.kind, detail)
+                FindingRow {
+                    exam: x.exam.clone().unwrap_or_default(),
+                    explained: CrossKind::EXPLAINS.contains(&x.kind),
+                    ..row(&x.id, x.kind, detail)
+                }
             }));
             rows.extend(l.notes.iter().map(|n| FindingRow {
                 check: "cross",

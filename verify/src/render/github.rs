@@ -25,16 +25,18 @@ fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Writes at most `MAX_PER_LEVEL` `::error` (failing findings) and
-/// `::warning` (notes) lines, and a `::notice` counting the rest.
+/// Writes at most `MAX_PER_LEVEL` `::error` (failing findings), `::warning`
+/// (notes) and `::notice` (what the client's ledger explains) lines, and a
+/// `::notice` counting the rest.
 pub fn annotations<W: Write>(out: &mut W, audit: &dyn AuditView) -> io::Result<()> {
     let rows = audit.finding_rows();
-    let (mut errors, mut warnings, mut left) = (0, 0, 0);
+    let (mut errors, mut warnings, mut notices, mut left) = (0, 0, 0, 0);
     for r in &rows {
-        let (level, n) = if r.fails {
-            ("error", &mut errors)
-        } else {
-            ("warning", &mut warnings)
+        // What the client's ledger explains is one notice, not an error.
+        let (level, n) = match (r.fails, r.explained) {
+            (true, _) => ("error", &mut errors),
+            (false, true) => ("notice", &mut notices),
+            (false, false) => ("warning", &mut warnings),
         };
         if *n >= MAX_PER_LEVEL {
             left += 1;

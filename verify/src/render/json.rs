@@ -78,6 +78,7 @@ fn student(out: &mut Vec<u8>, s: &StudentFindings, depth: usize) -> io::Result<(
         unparseable,
         short,
         in_flight,
+        explained,
     } = s;
     let mut o = Object::begin(out, depth)?;
     o.field("exam", exam)?;
@@ -97,6 +98,9 @@ fn student(out: &mut Vec<u8>, s: &StudentFindings, depth: usize) -> io::Result<(
     o.field("unparseable", unparseable)?;
     o.field("short", short)?;
     o.field("in_flight", in_flight)?;
+    if !explained.is_empty() {
+        o.field("explained", explained)?;
+    }
     o.end()
 }
 

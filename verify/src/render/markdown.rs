@@ -33,7 +33,7 @@ pub fn render(audit: &dyn AuditView, max_bytes: usize) -> String {
             let line = format!(
                 "| {}{} | {} | {} |\n",
                 cell(&r.label()),
-                if r.fails { "" } else { " (note)" },
+                r.marker(),
                 cell(&r.student),
                 cell(&r.detail)
             );

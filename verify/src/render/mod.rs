@@ -34,6 +34,8 @@ pub struct FindingRow {
     pub detail: String,
     /// Whether this kind fails the run.
     pub fails: bool,
+    /// The client's ledger explains it (a notice, never an error or warning).
+    pub explained: bool,
 }
 
 /// One JUnit test case.
@@ -130,6 +132,17 @@ impl FindingRow {
             kind: kind.name(),
             detail,
             fails: fail_on.fails(kind),
+            explained: false,
+        }
+    }
+
+    /// What a row that does not fail is: ` (explained)` when the client's
+    /// ledger explains it, ` (note)` otherwise; empty for a failing row.
+    pub fn marker(&self) -> &'static str {
+        match (self.fails, self.explained) {
+            (true, _) => "",
+            (false, true) => " (explained)",
+            (false, false) => " (note)",
         }
     }
 

@@ -27,20 +27,31 @@ fn exam_name(exam: &Option<String>) -> String {
 /// Per-kind detail texts for one student, in kind order.
 pub fn details(s: &StudentFindings) -> Vec<(SeqKind, String)> {
     let mut d = Vec::new();
-    if !s.gaps.is_empty() {
-        let n = ranges::count(&s.gaps);
+    // What the client's ledger explains is told by the ledger's rows, once.
+    let explained = ranges::normalize(s.explained.clone());
+    let gaps = ranges::subtract(&ranges::normalize(s.gaps.clone()), &explained);
+    if !gaps.is_empty() {
+        let n = ranges::count(&gaps);
         d.push((
             SeqKind::Gap,
-            format!("missing {} ({n} seq{})", ranges::format(&s.gaps), plural(n)),
+            // The count first: a cell cut to the terminal's width keeps it.
+            format!("{n} seq{} missing: {}", plural(n), ranges::format(&gaps)),
         ));
     }
     if let Some(g) = s.leading_gap {
-        d.push((
-            SeqKind::LeadingGap,
-            format!("starts at seq {}: missing {}", g[1] + 1, ranges::format(&[g])),
-        ));
+        let left = ranges::subtract(&[g], &explained);
+        if !left.is_empty() {
+            d.push((
+                SeqKind::LeadingGap,
+                format!(
+                    "starts at seq {}: missing {}",
+                    g[1].saturating_add(1),
+                    ranges::format(&left)
+                ),
+            ));
+        }
     }
-    for dup in &s.duplicates {
+    for dup in s.duplicates.iter().filter(|d| !d.explained) {
         d.push((
             SeqKind::Duplicate,
             format!(
@@ -112,7 +123,7 @@ pub fn details(s: &StudentFindings) -> Vec<(SeqKind, String)> {
             ),
         ));
     }
-    if let Some(sh) = &s.short {
+    if let Some(sh) = s.short.as_ref().filter(|s| !s.explained) {
         d.push((
             SeqKind::Short,
             format!("last seq {} of {} expected", sh.last_seq, sh.expected),
@@ -144,11 +155,15 @@ impl AuditView for SeqView<'_> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        let names: Vec<String> = r.scanned.exams.iter().filter_map(|e| e.exam.clone()).collect();
+        let exams = match names.len() {
+            0 => format!("{} exam(s)", r.scanned.exams.len()),
+            1 => format!("exam {}", short_list(&names, LIST_KEEP)),
+            n => format!("{n} exams: {}", short_list(&names, LIST_KEEP)),
+        };
         format!(
-            "verify seq: {} ({layout}, {} exam(s), {} students)",
-            r.scanned.root,
-            r.scanned.exams.len(),
-            r.summary.students
+            "verify seq: {} ({layout}, {exams}, {} students)",
+            r.scanned.root, r.summary.students
         )
     }
 
@@ -174,8 +189,24 @@ impl AuditView for SeqView<'_> {
                 format!("{} segments, {} in flight", s.segments, s.in_flight),
             ],
         ];
+        let exams = &self.report.scanned.exams;
+        if exams.len() > 1 {
+            let each = exams
+                .iter()
+                .map(|e| format!("{}: {} student(s)", e.exam.as_deref().unwrap_or("-"), e.students));
+            rows.push([
+                "exams".into(),
+                exams.len().to_string(),
+                short_list_of(exams.len(), each, 5),
+            ]);
+        }
         if s.expected_students > 0 {
-            rows.push(["expected".into(), s.expected_students.to_string(), String::new()]);
+            let note = if exams.len() > 1 {
+                "in each exam (--exam ID audits one)".to_string()
+            } else {
+                String::new()
+            };
+            rows.push(["expected".into(), s.expected_students.to_string(), note]);
         }
         if !self.report.stray_files.is_empty() {
             let note = short_list(&self.report.stray_files, LIST_KEEP);
@@ -189,7 +220,12 @@ impl AuditView for SeqView<'_> {
             ]);
         }
         for (&kind, &n) in &s.findings {
-            let note = kind_note(self.fail_on, kind, n);
+            let explained = s.explained.get(&kind).copied().unwrap_or(0);
+            let note = match (explained, kind_note(self.fail_on, kind, n.saturating_sub(explained))) {
+                (0, note) => note,
+                (e, note) if note.is_empty() => format!("{e} explained by the ledger"),
+                (e, note) => format!("{note} ({e} explained by the ledger)"),
+            };
             rows.push([kind.name().to_string(), n.to_string(), note]);
         }
         if s.errors > 0 {
@@ -207,10 +243,13 @@ impl AuditView for SeqView<'_> {
             kind: kind.name(),
             detail,
             fails: self.fail_on.fails(kind),
+            explained: false,
         };
+        // A missing student the ledger explains is told by the ledger's rows.
         let mut rows: Vec<FindingRow> = r
             .missing_students
             .iter()
+            .filter(|m| !m.explained)
             .map(|m| row(&m.exam, &m.id, SeqKind::MissingStudent, ref_detail(m)))
             .collect();
         rows.extend(
@@ -256,7 +295,7 @@ impl AuditView for SeqView<'_> {
                 add(&s.exam, &s.id, kind, detail);
             }
         }
-        for m in &r.missing_students {
+        for m in r.missing_students.iter().filter(|m| !m.explained) {
             add(&m.exam, &m.id, SeqKind::MissingStudent, ref_detail(m));
         }
         for u in &r.unexpected_students {

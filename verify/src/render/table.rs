@@ -4,7 +4,12 @@
 use std::io::{self, Write};
 
 use tabled::builder::Builder;
-use tabled::settings::Style as TableStyle;
+use tabled::settings::object::Columns;
+use tabled::settings::peaker::PriorityMax;
+use tabled::settings::width::Truncate;
+use tabled::settings::{Style as TableStyle, Width};
+
+use tabled::grid::util::string::get_text_width;
 
 use super::AuditView;
 use crate::exit::Outcome;
@@ -19,6 +24,73 @@ pub struct Style {
     pub limit: usize,
     /// A CI runner reads the output: break `::` and `##[` too.
     pub runner: bool,
+    /// Columns to fit in (the terminal's, or `COLUMNS`); `None`: lines as
+    /// long as their text (`--wide`, or not a terminal).
+    pub width: Option<usize>,
+}
+
+/// The narrowest width tables are fitted to (below it, cut cells say nothing).
+pub const MIN_WIDTH: usize = 40;
+
+/// The width to fit: `--wide` none; else `COLUMNS` when set to a number,
+/// else the terminal's when standard output is one.
+pub fn width(wide: bool) -> Option<usize> {
+    if wide {
+        return None;
+    }
+    terminal_width(std::io::stdout())
+}
+
+/// `COLUMNS` when set to a number, else the width of the terminal `fd` is.
+pub fn terminal_width(fd: impl std::os::fd::AsFd) -> Option<usize> {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    columns
+        .or_else(|| terminal_size::terminal_size_of(fd).map(|(w, _)| usize::from(w.0)))
+        .filter(|&w| w > 0)
+        .map(|w| w.max(MIN_WIDTH))
+}
+
+/// A line cut to `width` columns, ending `…` when cut.
+pub fn fit(line: &str, width: Option<usize>) -> String {
+    match width {
+        Some(w) if tabled::grid::util::string::get_text_width(line) > w => {
+            format!("{}…", Truncate::truncate(line, w.saturating_sub(1)))
+        }
+        _ => line.to_string(),
+    }
+}
+
+/// A table of `rows` fitted to `width`: the last column (the detail, the
+/// note) is cut first, each cut cell ending `…` (the count that starts a
+/// detail stays); only when that is not enough are the widest others cut.
+fn fitted(rows: Vec<Vec<String>>, width: Option<usize>) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    // Every column but the last, at its widest, padded one space a side;
+    // one border per column, plus one.
+    let fixed: usize = (0..cols.saturating_sub(1))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c).map(|t| get_text_width(t)))
+                .max()
+                .unwrap_or(0)
+                .saturating_add(2)
+        })
+        .fold(cols.saturating_add(1), usize::saturating_add);
+    let mut builder = Builder::default();
+    for r in rows {
+        builder.push_record(r);
+    }
+    let mut table = builder.build();
+    table.with(TableStyle::rounded());
+    let Some(w) = width else { return table.to_string() };
+    let budget = w.saturating_sub(fixed).saturating_sub(2);
+    if budget >= 12 {
+        table.modify(Columns::last(), Width::truncate(budget).suffix("…"));
+    }
+    table.with(Width::truncate(w).priority(PriorityMax::right()).suffix("…"));
+    table.to_string()
 }
 
 /// Writes the human report.
@@ -32,12 +104,13 @@ pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::
             escape_str(s)
         }
     };
-    writeln!(out, "{}", clean(&audit.title()))?;
-    let mut summary = Builder::default();
-    for row in audit.summary_rows() {
-        summary.push_record(row.iter().map(|c| clean(c)));
-    }
-    writeln!(out, "{}", summary.build().with(TableStyle::rounded()))?;
+    writeln!(out, "{}", fit(&clean(&audit.title()), style.width))?;
+    let summary: Vec<Vec<String>> = audit
+        .summary_rows()
+        .iter()
+        .map(|row| row.iter().map(|c| clean(c)).collect())
+        .collect();
+    writeln!(out, "{}", fitted(summary, style.width))?;
 
     let rows = audit.finding_rows();
     if !rows.is_empty() {
@@ -50,21 +123,24 @@ pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::
         // Audits without exams (logs) leave the column out.
         let exams = rows.iter().any(|r| !r.exam.is_empty());
         let skip = usize::from(!exams);
-        let mut table = Builder::default();
-        table.push_record(["exam", "student", "kind", "detail"].into_iter().skip(skip));
+        let mut table: Vec<Vec<String>> = Vec::with_capacity(shown.saturating_add(1));
+        table.push(
+            ["exam", "student", "kind", "detail"]
+                .into_iter()
+                .skip(skip)
+                .map(str::to_string)
+                .collect(),
+        );
         for r in &rows[..shown] {
-            let kind = if r.fails {
-                r.label()
-            } else {
-                format!("{} (note)", r.label())
-            };
-            table.push_record(
+            let kind = format!("{}{}", r.label(), r.marker());
+            table.push(
                 [clean(&r.exam), clean(&r.student), clean(&kind), clean(&r.detail)]
                     .into_iter()
-                    .skip(skip),
+                    .skip(skip)
+                    .collect(),
             );
         }
-        writeln!(out, "{}", table.build().with(TableStyle::rounded()))?;
+        writeln!(out, "{}", fitted(table, style.width))?;
         if shown < rows.len() {
             writeln!(
                 out,
@@ -82,16 +158,17 @@ pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::
             errors.len().min(style.limit)
         };
         for e in &errors[..keep] {
-            writeln!(out, "  {}: {}", clean(&e.path), clean(&e.error))?;
+            let line = format!("  {}: {}", clean(&e.path), clean(&e.error));
+            writeln!(out, "{}", fit(&line, style.width))?;
         }
         if keep < errors.len() {
             writeln!(out, "  … and {} more", errors.len() - keep)?;
         }
     }
-    writeln!(out, "\n{}", verdict_line(audit, style.color))
+    writeln!(out, "\n{}", verdict_line(audit, style.color, style.width))
 }
 
-fn verdict_line(audit: &dyn AuditView, color: bool) -> String {
+fn verdict_line(audit: &dyn AuditView, color: bool, width: Option<usize>) -> String {
     let (word, code) = match audit.outcome() {
         Outcome::Clean => ("PASS".to_string(), "32"),
         Outcome::Findings => (format!("FAIL on {}", audit.failed_on().join(", ")), "31"),
@@ -106,9 +183,52 @@ fn verdict_line(audit: &dyn AuditView, color: bool) -> String {
             ),
         },
     };
+    // Wrapped at its commas, never cut: every failing kind stays named.
+    let word = wrap_list(&word, width);
     if color {
         format!("\x1b[1;{code}m{word}\x1b[0m")
     } else {
         word
+    }
+}
+
+/// `a, b, c` broken after commas into lines of at most `width` columns
+/// (a single longer item stays whole).
+fn wrap_list(text: &str, width: Option<usize>) -> String {
+    let Some(w) = width else { return text.to_string() };
+    let mut lines: Vec<String> = vec![String::new()];
+    for part in text.split_inclusive(", ") {
+        let cur = lines
+            .last_mut()
+            .map_or(0, |l| tabled::grid::util::string::get_text_width(l));
+        let add = tabled::grid::util::string::get_text_width(part.trim_end());
+        if cur > 0 && cur.saturating_add(add) > w {
+            if let Some(l) = lines.last_mut() {
+                *l = l.trim_end().to_string();
+            }
+            lines.push(format!("  {part}"));
+        } else if let Some(l) = lines.last_mut() {
+            l.push_str(part);
+        }
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_cut_and_lists_wrapped_to_the_width() {
+        assert_eq!(fit("abcdef", Some(4)), "abc…");
+        assert_eq!(fit("abc", Some(4)), "abc");
+        assert_eq!(fit("全角文字", Some(5)), "全角…", "display width, not chars");
+        assert_eq!(fit("abcdef", None), "abcdef");
+        let v = "FAIL on seq:gap, seq:short, cross:gap_unexplained";
+        assert_eq!(
+            wrap_list(v, Some(30)),
+            "FAIL on seq:gap, seq:short,\n  cross:gap_unexplained"
+        );
+        assert_eq!(wrap_list(v, None), v);
     }
 }

@@ -15,6 +15,9 @@ use crate::text::escape_str;
 #[derive(Debug, Clone, Copy)]
 pub struct Screen {
     pub in_place: bool,
+    /// The terminal's columns (or `COLUMNS`): a summary rewritten in place
+    /// must fit one line, or each redraw leaves a wrapped copy behind.
+    pub width: Option<usize>,
 }
 
 impl Screen {
@@ -30,7 +33,9 @@ impl Screen {
     /// The summary: rewritten in place on a terminal, a new line otherwise.
     pub fn summary(&self, text: &str) -> String {
         if self.in_place {
-            format!("\r\x1b[2K{text}")
+            // One column spare: a line that fills the last one wraps on some terminals.
+            let fitted = crate::render::table::fit(text, self.width.map(|w| w.saturating_sub(1)));
+            format!("\r\x1b[2K{fitted}")
         } else {
             format!("{text}\n")
         }
@@ -128,12 +133,33 @@ mod tests {
 
     #[test]
     fn terminal_layout_rewrites_the_summary_and_prints_alerts_above_it() {
-        let tty = Screen { in_place: true };
+        let tty = Screen {
+            in_place: true,
+            width: None,
+        };
         assert_eq!(tty.summary("s"), "\r\x1b[2Ks");
         assert_eq!(tty.line("ALERT x"), "\r\x1b[2KALERT x\n");
-        let plain = Screen { in_place: false };
+        let plain = Screen {
+            in_place: false,
+            width: Some(40),
+        };
         assert_eq!(plain.summary("s"), "s\n");
         assert_eq!(plain.line("ALERT x"), "ALERT x\n");
+    }
+
+    /// Issue 27: a summary wider than the terminal wraps, and the next
+    /// redraw (`\r`, clear line) leaves the wrapped part behind.
+    #[test]
+    fn the_summary_rewritten_in_place_fits_one_line() {
+        let tty = Screen {
+            in_place: true,
+            width: Some(60),
+        };
+        let long = "[10:00:00Z] logins 12000 (11990 IDs of 12000 expected), 3 duplicates, 11990 uploading";
+        let out = tty.summary(long);
+        let line = out.trim_start_matches("\r\x1b[2K");
+        assert_eq!(line.chars().count(), 59, "{line}");
+        assert!(line.ends_with('…') && line.starts_with("[10:00:00Z] logins 12000"));
     }
 
     #[test]

@@ -40,6 +40,14 @@ pub enum CrossKind {
     GapClientGaveUp,
     /// `--ledger`: a gap on disk the client skipped on purpose (`--skip-seq`).
     GapClientSkipped,
+    /// `--ledger`: a gap or short tail of seqs still queued when the client's exit passes ended.
+    GapClientLostAtExit,
+    /// `--ledger`: a gap or short tail of seqs dropped at a client restart (its queue; seq counts again from 1).
+    GapClientRestarted,
+    /// `--ledger`: a gap or short tail of seqs lost when the client was killed (its queue, every later seq).
+    GapClientKilled,
+    /// `--ledger`: duplicate seqs on disk the client sent again (after a restart) and got acknowledged.
+    DuplicateClientRestarted,
     /// `--ledger`: a gap on disk for a seq the client never tried (quit, or ledger incomplete).
     GapUnexplained,
     /// `--ledger`: the client saw a failure, the file is on disk (the answer was lost).
@@ -67,6 +75,10 @@ impl CrossKind {
         CrossKind::AckedSizeMismatch,
         CrossKind::GapClientGaveUp,
         CrossKind::GapClientSkipped,
+        CrossKind::GapClientLostAtExit,
+        CrossKind::GapClientRestarted,
+        CrossKind::GapClientKilled,
+        CrossKind::DuplicateClientRestarted,
         CrossKind::GapUnexplained,
         CrossKind::UnackedPresent,
         CrossKind::LoginNotInLedger,
@@ -75,6 +87,19 @@ impl CrossKind {
         CrossKind::LedgerUnrelated,
         CrossKind::LedgerCollision,
         CrossKind::LedgerRelogin,
+    ];
+}
+
+impl CrossKind {
+    /// The ledger kinds that explain a gap, a short tail or a duplicate on
+    /// disk as the client's doing: those seqs stop failing the seq check.
+    pub const EXPLAINS: &'static [CrossKind] = &[
+        CrossKind::GapClientGaveUp,
+        CrossKind::GapClientSkipped,
+        CrossKind::GapClientLostAtExit,
+        CrossKind::GapClientRestarted,
+        CrossKind::GapClientKilled,
+        CrossKind::DuplicateClientRestarted,
     ];
 }
 
@@ -92,6 +117,10 @@ impl Kind for CrossKind {
         CrossKind::AckedSizeMismatch,
         CrossKind::GapClientGaveUp,
         CrossKind::GapClientSkipped,
+        CrossKind::GapClientLostAtExit,
+        CrossKind::GapClientRestarted,
+        CrossKind::GapClientKilled,
+        CrossKind::DuplicateClientRestarted,
         CrossKind::GapUnexplained,
         CrossKind::UnackedPresent,
         CrossKind::LoginNotInLedger,
@@ -116,6 +145,10 @@ impl Kind for CrossKind {
             CrossKind::AckedSizeMismatch => "acked_size_mismatch",
             CrossKind::GapClientGaveUp => "gap_client_gave_up",
             CrossKind::GapClientSkipped => "gap_client_skipped",
+            CrossKind::GapClientLostAtExit => "gap_client_lost_at_exit",
+            CrossKind::GapClientRestarted => "gap_client_restarted",
+            CrossKind::GapClientKilled => "gap_client_killed",
+            CrossKind::DuplicateClientRestarted => "duplicate_client_restarted",
             CrossKind::GapUnexplained => "gap_unexplained",
             CrossKind::UnackedPresent => "unacked_present",
             CrossKind::LoginNotInLedger => "login_not_in_ledger",
@@ -248,6 +281,9 @@ pub struct LedgerFile {
 #[serde(deny_unknown_fields)]
 pub struct LedgerRow {
     pub kind: CrossKind,
+    /// The exam (its folder name) the row's student was reconciled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exam: Option<String>,
     /// Student ID.
     pub id: String,
     /// The seqs concerned (inclusive ranges; empty for login rows).

@@ -31,4 +31,29 @@ impl PathError {
             error,
         }
     }
+
+    /// Builds an entry for a path the user named (`--log`, `--ledger`): a
+    /// path that does not exist was mistyped, not vanished.
+    pub fn named(path: &std::path::Path, err: &std::io::Error) -> PathError {
+        match err.kind() {
+            std::io::ErrorKind::NotFound => PathError {
+                path: crate::text::escape_os(path.as_os_str()),
+                error: "not found (no such file: check the path)".into(),
+            },
+            _ => PathError::io(path, err),
+        }
+    }
+}
+
+/// An I/O error in words (`not found`, `permission denied`, `is a
+/// directory`, …), without the OS's error number.
+pub fn io_words(err: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match err.kind() {
+        K::NotFound => "not found".into(),
+        K::PermissionDenied => "permission denied".into(),
+        K::NotADirectory => "not a directory".into(),
+        K::IsADirectory => "is a directory".into(),
+        _ => err.to_string(),
+    }
 }

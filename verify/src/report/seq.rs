@@ -173,6 +173,11 @@ pub struct SeqSummary {
     /// `foreign`, `empty`, `out_of_order` and `unparseable`, pauses for `stall`,
     /// students for the rest. Every kind is present, zeros included.
     pub findings: BTreeMap<SeqKind, u64>,
+    /// Of those, the ones the client's ledger explains (`verify gate
+    /// --ledger`: gap and leading-gap seqs, duplicated seqs, short
+    /// students), counted alike: they do not fail. Absent without a ledger.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub explained: BTreeMap<SeqKind, u64>,
     /// Number of entries in `errors`.
     pub errors: u64,
 }
@@ -202,6 +207,10 @@ pub struct StudentRef {
     pub id: String,
     /// Why it is listed: `no_folder`, `no_segments` or `not_expected`.
     pub reason: String,
+    /// A missing student the client's ledger explains (`verify gate
+    /// --ledger`: killed, or every seq given up or lost): it does not fail.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub explained: bool,
 }
 
 /// Findings for one student folder.
@@ -240,6 +249,11 @@ pub struct StudentFindings {
     pub short: Option<Short>,
     /// Temporary upload files in this folder.
     pub in_flight: u64,
+    /// Seqs of `gaps` and `leading_gap` the client's ledger explains
+    /// (`verify gate --ledger`: given up, skipped, lost at exit, a client
+    /// restart or kill): they do not fail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explained: Vec<[u64; 2]>,
 }
 
 /// One seq number found in several files.
@@ -250,6 +264,9 @@ pub struct Duplicate {
     pub seq: u64,
     /// The files carrying it, sorted by name.
     pub files: Vec<String>,
+    /// The client's ledger explains it (sent again after a restart).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub explained: bool,
 }
 
 /// A file naming another student.
@@ -308,6 +325,9 @@ pub struct Short {
     pub last_seq: u64,
     /// The expected number of segments.
     pub expected: u64,
+    /// The client's ledger explains every missing seq of the tail.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub explained: bool,
 }
 
 impl StudentFindings {
@@ -326,6 +346,33 @@ impl StudentFindings {
             (SeqKind::Stall, n(self.stalls.len())),
             (SeqKind::Unparseable, n(self.unparseable.len())),
             (SeqKind::Short, u64::from(self.short.is_some())),
+        ]
+    }
+
+    /// Of `counts()`, what the client's ledger explains.
+    pub fn explained_counts(&self) -> [(SeqKind, u64); 4] {
+        use crate::audit::ranges::{count, intersect, normalize};
+        let explained = normalize(self.explained.clone());
+        [
+            (
+                SeqKind::Gap,
+                count(&intersect(&normalize(self.gaps.clone()), &explained)),
+            ),
+            (
+                SeqKind::LeadingGap,
+                count(&intersect(
+                    &self.leading_gap.into_iter().collect::<Vec<_>>(),
+                    &explained,
+                )),
+            ),
+            (
+                SeqKind::Duplicate,
+                self.duplicates.iter().filter(|d| d.explained).count() as u64,
+            ),
+            (
+                SeqKind::Short,
+                u64::from(self.short.as_ref().is_some_and(|s| s.explained)),
+            ),
         ]
     }
 

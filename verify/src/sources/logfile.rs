@@ -116,13 +116,21 @@ pub fn open(input: &Input) -> io::Result<Opened> {
             // A FIFO would block the open and a device never ends: only
             // regular files are read by name (`-` reads standard input).
             let (f, _) = crate::sources::tail::open_regular(p).map_err(|e| {
-                if e.kind() == io::ErrorKind::InvalidInput {
+                if e.kind() != io::ErrorKind::InvalidInput {
+                    e
+                } else if p.is_dir() {
                     io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "not a regular file (a FIFO, a device or a folder); give - to read standard input",
+                        io::ErrorKind::IsADirectory,
+                        format!(
+                            "is a directory: give the files in it (e.g. '{}/*.log')",
+                            crate::text::escape_os(p.as_os_str()).trim_end_matches('/')
+                        ),
                     )
                 } else {
-                    e
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "not a regular file (a FIFO or a device); give - to read standard input",
+                    )
                 }
             })?;
             if is_gzip(&f) {
@@ -139,7 +147,14 @@ pub fn open(input: &Input) -> io::Result<Opened> {
 /// The path error for an input.
 pub fn input_error(input: &Input, e: &io::Error) -> crate::report::PathError {
     match input {
-        Input::File(p) => crate::report::PathError::io(p, e),
+        Input::File(p) => match e.kind() {
+            // Our own words (`is a directory: …`), not the kind's.
+            io::ErrorKind::IsADirectory | io::ErrorKind::InvalidInput => crate::report::PathError {
+                path: crate::text::escape_os(p.as_os_str()),
+                error: e.to_string(),
+            },
+            _ => crate::report::PathError::named(p, e),
+        },
         Input::Stdin => crate::report::PathError {
             path: "-".into(),
             error: e.to_string(),

@@ -1,6 +1,7 @@
 //! Sources: where observations come from (files, trees). All I/O lives here.
 
 pub mod db;
+pub mod level;
 pub mod lines;
 pub mod logfile;
 pub mod named;

@@ -25,6 +25,7 @@ pub fn verify<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
     let out: Output = Command::new(env!("CARGO_BIN_EXE_verify"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
         .output()
         .expect("run verify");
     Run {

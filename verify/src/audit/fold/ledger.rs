@@ -20,10 +20,24 @@ const PROBLEMS_KEPT: usize = 5;
 /// One seq of one student, as the client saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeqLedger {
-    /// The attempt the server acknowledged, with the file size sent.
-    pub acked: Option<(Loc, u64)>,
+    /// Every attempt the server acknowledged, with the file size sent: a
+    /// seq sent again after a client restart (or in another run section) is
+    /// acknowledged once per file the server must hold.
+    pub acked: Vec<(Loc, u64)>,
     /// Attempts that failed: where, and why.
     pub failed: Vec<(Loc, String)>,
+}
+
+/// A client restart or kill the ledger records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// True for `killed` (no restart follows), false for `restart`.
+    pub killed: bool,
+    pub at: Loc,
+    /// The last seq recorded before it (0: none).
+    pub last_seq: u64,
+    /// Queued seqs it dropped.
+    pub lost: Vec<u64>,
 }
 
 /// One student of one exam, as the client saw it.
@@ -34,6 +48,10 @@ pub struct StudentLedger {
     pub seqs: BTreeMap<u64, SeqLedger>,
     pub gave_up: BTreeMap<u64, Loc>,
     pub skipped: BTreeMap<u64, Loc>,
+    /// Seqs still queued when the client's exit passes ended (dropped).
+    pub lost_at_exit: BTreeMap<u64, Loc>,
+    /// Client restarts (`restart`) and kills (`killed`), in ledger order.
+    pub faults: Vec<Fault>,
     /// Uploads sent without a seq (`--no-seq`) the server acknowledged:
     /// where, and the file size sent.
     pub unsequenced: Vec<(Loc, u64)>,
@@ -54,6 +72,7 @@ impl StudentLedger {
         !self.seqs.is_empty()
             || !self.gave_up.is_empty()
             || !self.skipped.is_empty()
+            || !self.lost_at_exit.is_empty()
             || !self.unsequenced.is_empty()
             || self.unsequenced_failed.is_some()
     }
@@ -66,11 +85,14 @@ impl StudentLedger {
         };
         for (q, l) in &o.seqs {
             let e = self.seqs.entry(*q).or_default();
-            e.acked = e.acked.or(l.acked);
+            e.acked.extend(l.acked.iter().copied());
             e.failed.extend(l.failed.iter().cloned());
         }
         self.gave_up.extend(o.gave_up.iter().map(|(q, l)| (*q, *l)));
         self.skipped.extend(o.skipped.iter().map(|(q, l)| (*q, *l)));
+        self.lost_at_exit.extend(o.lost_at_exit.iter().map(|(q, l)| (*q, *l)));
+        self.faults.extend(o.faults.iter().cloned());
+        self.faults.sort_by_key(|f| f.at);
         self.unsequenced.extend(o.unsequenced.iter().copied());
         if let Some((loc, why, n)) = &o.unsequenced_failed {
             let e = self.unsequenced_failed.get_or_insert((*loc, why.clone(), 0));
@@ -100,11 +122,17 @@ pub struct LedgerFileState {
     pub problems: Vec<(u64, String)>,
     /// Why the file is not read as a ledger; its lines are then ignored.
     pub refused: Option<String>,
-    /// Run sections opened, and those that closed with their `end`.
+    /// Run sections opened, and those that closed with their `end` (or a
+    /// worker's `run_end`) counting the section's lines right.
     pub sections: u64,
     pub ended_sections: u64,
+    /// Sections whose closing record counts other than the lines read:
+    /// lines are missing (or were added), so the section is not complete.
+    pub miscounted: u64,
     /// Inside a run section (a `run` read, its `end` not yet).
     open: bool,
+    /// Lines of the open section so far, its `run` included.
+    section_lines: u64,
     /// Student records without an exam (version 1, or no `exam_id` captured).
     pub without_exam: u64,
 }
@@ -113,6 +141,37 @@ impl LedgerFileState {
     /// Every section it opened ended with its `end` record.
     pub fn complete(&self) -> bool {
         self.sections > 0 && self.ended_sections == self.sections
+    }
+
+    /// Counts a line of the open section.
+    fn count_line(&mut self) {
+        if self.open {
+            self.section_lines = self.section_lines.saturating_add(1);
+        }
+    }
+
+    /// Closes the open section at its `end` or `run_end` (counted already):
+    /// complete only when its count is the lines read, so a ledger missing
+    /// lines (a copy cut in the middle, lines deleted) is never complete.
+    fn close(&mut self, line: u64, kind: &str, records: u64) {
+        self.open = false;
+        if records == self.section_lines {
+            self.ended_sections = self.ended_sections.saturating_add(1);
+            return;
+        }
+        self.miscounted = self.miscounted.saturating_add(1);
+        let what = if records > self.section_lines {
+            "missing"
+        } else {
+            "added"
+        };
+        self.problem(
+            line,
+            format!(
+                "its `{kind}` record counts {records} line(s) for its run section, the file holds {}: lines are {what}",
+                self.section_lines
+            ),
+        );
     }
 
     /// Keeps a problem (escaped: it may quote the line).
@@ -142,6 +201,8 @@ pub struct LedgerPart {
     pub errors: Vec<crate::report::PathError>,
     /// Logins and what ended them, for the login audit (`ledger_logins.rs`).
     pub logins: crate::audit::ledger_logins::LedgerLogins,
+    /// Set when the ledger chose the exams audited (no `--exam`).
+    pub scope: Option<String>,
 }
 
 impl LedgerPart {
@@ -202,6 +263,7 @@ impl LedgerPart {
             f.refuse("its first line is over the line cap: not a ledger");
             return;
         }
+        f.count_line();
         f.malformed = f.malformed.saturating_add(1);
         let cap = crate::sources::lines::MAX_LINE >> 20;
         f.problem(line, format!("over the line cap ({cap} MiB), skipped"));
@@ -216,6 +278,8 @@ impl LedgerPart {
             return;
         }
         let viewed = decode_view(bytes);
+        // Every line of a section counts against its closing record's count.
+        f.count_line();
         if matches!(viewed, Viewed::Blank) {
             return;
         }
@@ -253,13 +317,15 @@ impl LedgerPart {
                 f.sections = f.sections.saturating_add(1);
                 f.open = true;
                 self.logins.observe(file, &f.name, line, v.kind, bytes);
+                f.section_lines = 1;
                 return;
             }
-            "end" => {
+            // `run_end`: a worker's section closed at the master's Stop; an
+            // `end` may follow it when the worker quits (no section open).
+            "end" | "run_end" => {
                 if f.open {
-                    f.ended_sections = f.ended_sections.saturating_add(1);
+                    f.close(line, v.kind, v.records.unwrap_or(0));
                 }
-                f.open = false;
                 return;
             }
             _ if !f.open => {
@@ -269,7 +335,7 @@ impl LedgerPart {
             }
             _ => {}
         }
-        if v.exam.is_none() && matches!(v.kind, "upload" | "gave_up" | "skipped") {
+        if v.exam.is_none() && matches!(v.kind, "upload" | "gave_up" | "skipped" | "lost_at_exit") {
             f.without_exam = f.without_exam.saturating_add(1);
         }
         self.logins.observe(file, &f.name, line, v.kind, bytes);
@@ -294,10 +360,7 @@ impl LedgerPart {
         match (v.kind, v.seq) {
             ("login", _) if v.failure.is_none() => s.login_ok = s.login_ok.or(Some(loc)),
             ("upload", seq) => match (seq, v.failure) {
-                (Some(q), None) => {
-                    let e = s.seqs.entry(q).or_default();
-                    e.acked = e.acked.or(Some((loc, v.file_size)));
-                }
+                (Some(q), None) => s.seqs.entry(q).or_default().acked.push((loc, v.file_size)),
                 (Some(q), Some(why)) => s.seqs.entry(q).or_default().failed.push((loc, why.into_owned())),
                 (None, None) => s.unsequenced.push((loc, v.file_size)),
                 (None, Some(why)) => {
@@ -311,6 +374,15 @@ impl LedgerPart {
             ("skipped", Some(q)) => {
                 s.skipped.insert(q, loc);
             }
+            ("lost_at_exit", Some(q)) => {
+                s.lost_at_exit.insert(q, loc);
+            }
+            (kind @ ("restart" | "killed"), _) => s.faults.push(Fault {
+                killed: kind == "killed",
+                at: loc,
+                last_seq: v.last_seq.unwrap_or(0),
+                lost: v.lost,
+            }),
             ("ended", _) => s.ended = Some((v.why.map(|w| w.into_owned()).unwrap_or_default(), loc)),
             _ => {}
         }
@@ -337,81 +409,5 @@ impl LedgerPart {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RUN: &str =
-        r#"{"kind":"run","v":2,"tool":"loadgen","host":"h","scenario":"s","task":"recording","started_unix_ms":1}"#;
-
-    fn upload(student: &str, exam: &str, seq: &str, failure: &str) -> String {
-        format!(
-            r#"{{"kind":"upload","student":"{student}","exam":{exam},"seq":{seq},"attempt":1,"planned_ms":0,"start_ms":0,"end_ms":1,"bytes_sent":12,"file":null,"file_size":10,"failure":{failure}}}"#
-        )
-    }
-
-    #[test]
-    fn records_fold_per_exam_student_and_seq_and_bad_lines_are_counted_where_they_are() {
-        let mut p = LedgerPart::default();
-        let f = p.add_file("l.ndjson".into());
-        let lines = [
-            RUN.to_string(),
-            r#"{"kind":"login","student":"s1","exam":"7","attempt":1,"start_ms":0,"end_ms":1,"status":200,"failure":null}"#.into(),
-            upload("s1", "\"7\"", "1", "null"),
-            upload("s1", "\"7\"", "2", "\"http 500\""),
-            r#"{"kind":"gave_up","student":"s1","exam":"7","seq":2,"attempts":1}"#.into(),
-            upload("s1", "\"7\"", "\"3\"", "null"),
-            r#"{"kind":"frobnicate"}"#.into(),
-            upload("s1", "\"7\"", "null", "null"),
-            upload("s1", "null", "4", "null"),
-        ];
-        for line in &lines {
-            p.observe_line(f, line.as_bytes());
-        }
-        p.observe_overlong(f);
-        p.observe_line(f, upload("s1", "\"7\"", "5", "null").as_bytes());
-        let s = &p.by_exam["7"]["s1"];
-        assert_eq!(s.login_ok, Some((0, 2)));
-        assert_eq!(s.seqs[&1].acked, Some(((0, 3), 10)));
-        assert_eq!(s.seqs[&2].failed, [((0, 4), "http 500".to_string())]);
-        assert_eq!(
-            s.seqs[&5].acked,
-            Some(((0, 11), 10)),
-            "the overlong line kept its number"
-        );
-        assert_eq!(s.gave_up.keys().copied().collect::<Vec<_>>(), [2]);
-        assert_eq!(s.unsequenced, [((0, 8), 10)]);
-        assert!(p.no_exam["s1"].seqs.contains_key(&4));
-        let st = &p.files[0];
-        assert_eq!(
-            (st.records, st.malformed, st.unknown_kinds, st.complete()),
-            (8, 2, 1, false)
-        );
-        assert_eq!(st.problems.iter().map(|p| p.0).collect::<Vec<_>>(), [6, 7, 10]);
-        p.observe_line(f, br#"{"kind":"end","records":11}"#);
-        assert!(p.complete());
-        assert_eq!(p.at((0, 3)), "l.ndjson:3");
-    }
-
-    #[test]
-    fn only_a_run_of_a_known_version_opens_a_ledger() {
-        for first in [
-            "root:x:0:0:root:/root:/bin/bash",
-            r#"{"kind":"run","v":99,"tool":"loadgen","host":"h","scenario":"s","task":null,"started_unix_ms":1}"#,
-            r#"{"kind":"end","records":1}"#,
-        ] {
-            let mut p = LedgerPart::default();
-            let f = p.add_file("x".into());
-            p.observe_line(f, b"");
-            p.observe_line(f, first.as_bytes());
-            p.observe_line(f, RUN.as_bytes());
-            assert!(p.files[0].refused.is_some(), "{first}");
-            assert_eq!((p.files[0].lines, p.files[0].records), (3, 0));
-        }
-        let mut p = LedgerPart::default();
-        let f = p.add_file("x".into());
-        p.observe_line(f, RUN.as_bytes());
-        p.observe_line(f, br#"{"kind":"end","records":2}"#);
-        p.observe_line(f, RUN.replace("\"v\":2", "\"v\":99").as_bytes());
-        assert!(p.files[0].refused.as_deref().is_some_and(|w| w.contains("line 3")));
-    }
-}
+#[path = "ledger_tests.rs"]
+mod tests;

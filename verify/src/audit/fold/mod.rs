@@ -177,22 +177,37 @@ impl GateFold {
         let ids = self.ids.as_ref().zip(cfg.ids.as_ref()).map(|(p, c)| p.report(c));
         let mut seq = self.seq.as_ref().zip(cfg.seq.as_ref()).map(|(p, c)| p.report(c));
         let merge = self.merge.as_ref().zip(cfg.merge.as_ref()).map(|(p, c)| p.report(c));
-        if let (Some(s), Some(ratio)) = (seq.as_mut(), cfg.max_missing_ratio) {
-            apply_missing_ratio(s, ratio, cfg.seq.as_ref().and_then(|c| c.rules.expect_segments));
-        }
         let ledger = self.ledger.as_ref().map(|l| {
-            let disk = self.seq.as_ref().zip(cfg.seq.as_ref()).map(|(p, c)| p.disk(&c.rules));
+            let disk = self
+                .seq
+                .as_ref()
+                .zip(cfg.seq.as_ref())
+                .map(|(p, c)| crate::audit::reconcile::Disk {
+                    selected: !c.exams.is_empty(),
+                    absent: seq
+                        .as_ref()
+                        .map_or_else(Default::default, |r| crate::audit::explain::absent(r, &c.rules)),
+                    ..p.disk(&c.rules)
+                });
             let logins: Option<std::collections::BTreeSet<String>> =
                 ids.as_ref().map(|r| r.logins.iter().map(|l| l.id.clone()).collect());
             crate::audit::reconcile::reconcile(l, disk.as_ref(), logins.as_ref())
         });
+        // What the client's ledger explains stops failing the seq check.
+        if let (Some(s), Some(c), Some(l)) = (seq.as_mut(), cfg.seq.as_ref(), ledger.as_ref()) {
+            crate::audit::explain::apply_explanations(s, l, &c.rules, &c.fail_on);
+        }
+        if let (Some(s), Some(ratio)) = (seq.as_mut(), cfg.max_missing_ratio) {
+            apply_missing_ratio(s, ratio, cfg.seq.as_ref().and_then(|c| c.rules.expect_segments));
+        }
         assemble(ids, seq, merge, ledger, &cfg.cross_fail_on, Vec::new())
     }
 }
 
 /// `--max-missing-ratio`: gaps under the ratio stop failing the seq check.
 pub fn apply_missing_ratio(s: &mut SeqReport, ratio: f64, expect_segments: Option<u64>) {
-    let count = |k| s.summary.findings.get(&k).copied().unwrap_or(0);
+    let unexplained = crate::audit::explain::unexplained(s);
+    let count = |k| unexplained.iter().find(|u| u.0 == k).map_or(0, |u| u.1);
     let missing = u64::saturating_add(count(SeqKind::Gap), count(SeqKind::LeadingGap));
     let expected: u64 = match expect_segments {
         Some(n) => n.saturating_mul(s.summary.students.max(1)),

@@ -75,6 +75,13 @@ fn kept_unsequenced(obs: &FolderObs) -> Vec<(Option<u64>, String)> {
         .collect()
 }
 
+/// The seqs a short student lacks: after its last, up to `--expect-segments`.
+pub fn short_tail(short: &crate::report::seq::Short, rules: &SeqRules) -> Option<[u64; 2]> {
+    let last_needed = rules.first_seq.saturating_add(short.expected.saturating_sub(1));
+    let first_missing = short.last_seq.checked_add(1)?;
+    (first_missing <= last_needed).then_some([first_missing, last_needed])
+}
+
 /// A live folder: its observations and the gaps on their way to an alert.
 #[derive(Debug, Clone)]
 struct LiveFolder {
@@ -141,6 +148,21 @@ impl SeqPart {
                 self.exams.sort_by(|a, b| a.exam.cmp(&b.exam));
             }
         }
+    }
+
+    /// Keeps only the exams named (and their folders): the gate's scope
+    /// when the ledger names the exam the run used.
+    pub fn retain_exams(&mut self, exams: &[String]) {
+        let keep = |e: &Option<String>| e.as_ref().is_some_and(|e| exams.contains(e));
+        let dropped: Vec<PathBuf> = self
+            .exams
+            .iter()
+            .filter(|e| !keep(&e.exam))
+            .map(|e| e.recordings.clone())
+            .collect();
+        self.exams.retain(|e| keep(&e.exam));
+        self.folders
+            .retain(|path, _| !path.parent().is_some_and(|p| dropped.iter().any(|d| d == p)));
     }
 
     /// True when `dir` is a recordings folder of the scan.
@@ -264,27 +286,37 @@ impl SeqPart {
             ..Disk::default()
         };
         for f in self.folders.values() {
-            let (exam, id, segs, unseq, gaps) = match f {
+            let live;
+            let (exam, id, segs, unseq, found) = match f {
                 Folder::Audited(r) => (
                     &r.findings.exam,
                     &r.findings.id,
                     Cow::Borrowed(&r.kept[..]),
                     r.kept_unsequenced.clone(),
-                    r.findings.gaps.iter().copied().chain(r.findings.leading_gap).collect(),
+                    &r.findings,
                 ),
                 Folder::Live(l) => {
-                    let found = audit_student(&l.obs, rules);
-                    let gaps: Vec<[u64; 2]> = found.gaps.iter().copied().chain(found.leading_gap).collect();
+                    live = audit_student(&l.obs, rules);
                     (
                         &l.obs.exam,
                         &l.obs.id,
                         Cow::Owned(kept(&l.obs, rules)),
                         kept_unsequenced(&l.obs),
-                        gaps,
+                        &live,
                     )
                 }
             };
+            let gaps: Vec<[u64; 2]> = found.gaps.iter().copied().chain(found.leading_gap).collect();
             let key = (exam.clone(), id.clone());
+            if let Some(tail) = found.short.as_ref().and_then(|s| short_tail(s, rules)) {
+                d.tails.insert(key.clone(), tail);
+            }
+            if !found.duplicates.is_empty() {
+                d.duplicates
+                    .entry(key.clone())
+                    .or_default()
+                    .extend(found.duplicates.iter().map(|x| x.seq));
+            }
             if !unseq.is_empty() {
                 d.unsequenced.entry(key.clone()).or_default().extend(unseq);
             }
@@ -426,6 +458,7 @@ fn assemble(
             skipped_links,
             expected_students: cfg.expect.len() as u64,
             findings,
+            explained: BTreeMap::new(),
             errors: errors.len() as u64,
         },
         missing_students: missing,
@@ -458,6 +491,7 @@ fn compare_expected(
             exam: exam.exam.clone(),
             reason: reason.to_string(),
             id,
+            explained: false,
         };
         for id in cmp.missing {
             let reason = if folders.contains_key(&id) {

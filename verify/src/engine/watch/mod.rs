@@ -80,7 +80,16 @@ pub fn run_watch(
         } else {
             Box::new(notify::RecommendedWatcher::new(changes_only(tx.clone()), ncfg)?)
         };
-        w.watch(&s.dir, RecursiveMode::Recursive)?;
+        w.watch(&s.dir, RecursiveMode::Recursive)
+            .map_err(|e| match std::fs::metadata(&s.dir) {
+                // notify says "No path was found": say which, in words.
+                Err(io) => anyhow::anyhow!(
+                    "--dir {}: {}",
+                    crate::text::escape_os(s.dir_shown.as_os_str()),
+                    crate::report::io_words(&io)
+                ),
+                Ok(_) => anyhow::anyhow!("watch --dir {}: {e}", crate::text::escape_os(s.dir_shown.as_os_str())),
+            })?;
         watcher = Some(w);
     }
     let mut fold = initial_fold(cfg, start)?;

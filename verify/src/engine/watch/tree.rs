@@ -90,7 +90,9 @@ pub(super) fn tree_events(
         // recordings folder, a lost event): look at the whole layout again.
         if let Ok((_, exam_dirs, errors)) = tree::detect(&s.dir, s.scan.follow_links) {
             part.errors = errors;
-            for ed in &exam_dirs {
+            // `--exam`: other exams' folders stay out, new ones included.
+            let chosen = |e: &Option<String>| s.exams.is_empty() || e.as_ref().is_some_and(|e| s.exams.contains(e));
+            for ed in exam_dirs.iter().filter(|ed| chosen(&ed.exam)) {
                 let known = part.exam_of(&ed.recordings).is_some();
                 let students = list_exam(s, ed, part);
                 if rescan || !known {
