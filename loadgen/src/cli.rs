@@ -278,6 +278,13 @@ pub struct SetupArgs {
     /// read as JSON; a longer one fails as `answer too large` (the rest is still read and counted).
     #[arg(long, default_value = "8MiB", value_name = "SIZE")]
     pub max_answer_size: String,
+    /// Where the server tells its time ({"server_time": "YYYY-MM-DD HH:MM:SS"}): the
+    /// exam's {time…} values count from the server's clock; `off`: from this machine's.
+    #[arg(long, default_value = crate::clock::DEFAULT_PATH, value_name = "PATH|off")]
+    pub server_clock: String,
+    /// The server's UTC offset (+08:00), for a server that does not tell its time.
+    #[arg(long, value_name = "OFFSET")]
+    pub tz: Option<String>,
 }
 
 #[derive(Debug, Args)]
