@@ -8,6 +8,7 @@ pub mod config;
 pub mod cookies;
 pub mod files;
 pub mod hammer;
+pub mod hints;
 pub mod http;
 pub mod ledger;
 pub mod locust;

@@ -150,6 +150,14 @@ impl Ctx {
             sent: o.sent,
             received: o.received,
         }));
+        // The server's own words for the report (issue 27 item 3).
+        if let (Err(kind), Some(a)) = (&o.result, &o.answer) {
+            self.emit(Event::FailedAnswer {
+                endpoint,
+                kind: kind.clone(),
+                head: crate::answer::head(&a.body),
+            });
+        }
         let answered = ledger::Answered {
             status: o.answer.as_ref().map(|a| a.status),
             failure: o.result.as_ref().err().map(ToString::to_string),

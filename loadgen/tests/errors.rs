@@ -1,0 +1,92 @@
+//! Issue 27 item 3: errors that say what to do, from the real binary
+//! against small scripted servers on 127.0.0.1.
+
+mod support;
+
+use std::process::{Command, Output};
+
+use support::fake::Fake;
+
+fn loadgen(args: &[&str]) -> (Output, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen")).args(args).output().unwrap();
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    );
+    (out, so, se)
+}
+
+/// Flask's answer when no exam is running (non-ASCII escaped, as jsonify writes it).
+const NO_EXAM: &str = r#"{"message": "\u5f53\u524d\u6ca1\u6709\u8fdb\u884c\u4e2d\u7684\u8003\u8bd5\uff0c\u8bf7\u8054\u7cfb\u7ba1\u7406\u5458", "status": "error"}"#;
+
+/// A forgotten `loadgen setup`: the server's words beside `http 400` in the
+/// table and the JSON, and a hint naming `loadgen setup` (it used to end
+/// in `http 400: 30`, the answer shown nowhere).
+#[test]
+fn refused_logins_show_the_servers_answer_and_point_at_setup() {
+    let f = Fake::start(|_, _, _| (400, NO_EXAM.into()));
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let (out, so, se) = loadgen(&[
+        "run",
+        "--host",
+        &f.url,
+        "--students",
+        "2",
+        "--segments",
+        "1",
+        "--login-retries",
+        "1",
+        "--backoff",
+        "10ms",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{so}{se}");
+    assert!(
+        so.contains(r#"http 400: 4 "当前没有进行中的考试，请联系管理员""#),
+        "{so}"
+    );
+    assert!(
+        so.contains("hint: every login was refused (http 400: 当前没有进行中的考试，请联系管理员)")
+            && so.contains(&format!("Run `loadgen setup --host {}", f.url)),
+        "{so}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(
+        r["endpoints"][0]["failure_answers"]["http 400"],
+        r#"{"message":"当前没有进行中的考试，请联系管理员","status":"error"}"#
+    );
+    assert!(
+        r["hints"][0].as_str().unwrap().starts_with("every login was refused"),
+        "{r}"
+    );
+}
+
+/// Nothing listening at --host: said in words with what to check.
+#[test]
+fn nothing_listening_is_said_in_words() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let host = format!("http://127.0.0.1:{port}");
+    let (out, so, se) = loadgen(&[
+        "run",
+        "--host",
+        &host,
+        "--students",
+        "1",
+        "--segments",
+        "1",
+        "--login-retries",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{so}{se}");
+    assert!(
+        so.contains(&format!(
+            "hint: 1 request(s) could not open a connection to {host}: nothing listens there"
+        )),
+        "{so}"
+    );
+}
