@@ -159,6 +159,17 @@ pub async fn setup(cfg: SetupConfig) -> anyhow::Result<SetupReport> {
             clock.report.offset
         ));
     }
+    let base = &cfg.target.base;
+    if let Some(r) = s
+        .setup
+        .iter()
+        .find(|r| !base.is_empty() && r.path.source().starts_with(&format!("{base}/")))
+    {
+        warnings.push(format!(
+            "--host ends in {base} and the scenario's paths already start with it: this requests {base}{}; give --host without the path",
+            r.path.source()
+        ));
+    }
     let list = student_list(s, &cfg.ids);
     let mut caps = answer::slots(&s.setup_captures);
     let mut steps = Vec::new();
@@ -197,6 +208,13 @@ pub async fn setup(cfg: SetupConfig) -> anyhow::Result<SetupReport> {
         }
     }
     let ok = steps.len() == s.setup.len() && steps.iter().all(|s| s.failure.is_none());
+    if steps.iter().any(|s| s.failure.as_deref() == Some("connect")) {
+        warnings.push(format!(
+            "could not open a connection to {}: nothing listens there (connection refused) or it is unreachable; \
+             start the server, or check --host (scheme, address, port)",
+            cfg.host
+        ));
+    }
     let captures = s
         .setup_captures
         .iter()

@@ -141,3 +141,45 @@ path = "/api/login"
         "{se}"
     );
 }
+
+/// `--host http://H:P/api`: the lines show the URL really requested
+/// (`/api/api/exams`; they used to say `/api/exams`), and a warning says why.
+#[test]
+fn a_host_with_a_path_shows_the_url_requested() {
+    let f = Fake::start(|_, path, _| match path {
+        "/api/server_time" | "/api/exams" => (200, r#"{"status":"success","exam_id":1}"#.into()),
+        _ => (404, "<h1>Not Found</h1>".into()),
+    });
+    let host = format!("{}/api", f.url);
+    let (out, so, se) = setup(&["--host", &host, "--students", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{so}{se}");
+    assert!(
+        so.contains(&format!(
+            "POST {}/api/api/exams: FAILED (http 404); answer: <h1>Not Found</h1>",
+            f.url
+        )),
+        "{so}"
+    );
+    assert!(
+        se.contains("this requests /api/api/exams; give --host without the path"),
+        "{se}"
+    );
+    assert!(f.seen().iter().any(|s| s.path == "/api/api/exams"));
+}
+
+/// Nothing listening: the failure says what to check.
+#[test]
+fn nothing_listening_is_said_in_words() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let host = format!("http://127.0.0.1:{port}");
+    let (out, so, se) = setup(&["--host", &host, "--students", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{so}{se}");
+    assert!(so.contains("FAILED (connect)"), "{so}");
+    assert!(
+        se.contains(&format!("could not open a connection to {host}: nothing listens there")),
+        "{se}"
+    );
+}
