@@ -87,8 +87,8 @@ pub struct RunArgs {
     /// After the stop, wait this long for in-flight uploads and finish calls.
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub stop_timeout: String,
-    /// Exit 1 when failed requests over all requests exceed this.
-    #[arg(long, default_value_t = 0.01, value_name = "RATIO")]
+    /// Exit 1 when failed requests over all requests exceed this (0.01 or 1%).
+    #[arg(long, default_value = "0.01", value_name = "RATIO", value_parser = verify::config::parse_ratio)]
     pub max_fail_ratio: f64,
     /// Write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
@@ -220,8 +220,8 @@ pub struct WorkerArgs {
     /// After a stop or quit, wait this long for in-flight uploads and finish calls.
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub stop_timeout: String,
-    /// Exit 1 when failed requests over all requests exceed this.
-    #[arg(long, default_value_t = 0.01, value_name = "RATIO")]
+    /// Exit 1 when failed requests over all requests exceed this (0.01 or 1%).
+    #[arg(long, default_value = "0.01", value_name = "RATIO", value_parser = verify::config::parse_ratio)]
     pub max_fail_ratio: f64,
     /// Write the final JSON report to FILE.
     #[arg(long, value_name = "FILE")]

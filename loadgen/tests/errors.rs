@@ -81,12 +81,36 @@ fn nothing_listening_is_said_in_words() {
         "1",
         "--login-retries",
         "0",
+        "--max-fail-ratio",
+        "5%",
     ]);
     assert_eq!(out.status.code(), Some(1), "{so}{se}");
+    assert!(so.contains("(limit 0.05)"), "a percentage is a ratio: {so}");
     assert!(
         so.contains(&format!(
             "hint: 1 request(s) could not open a connection to {host}: nothing listens there"
         )),
         "{so}"
+    );
+}
+
+/// `--max-fail-ratio 5%` is 0.05 (above); a share over 100% is refused in words.
+#[test]
+fn a_percentage_over_100_is_refused_in_words() {
+    let (out, so, se) = loadgen(&[
+        "run",
+        "--host",
+        "http://127.0.0.1:1",
+        "--students",
+        "1",
+        "--segments",
+        "1",
+        "--max-fail-ratio",
+        "150%",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{so}{se}");
+    assert!(
+        se.contains("'150%' is not a ratio between 0 and 1 (e.g. 0.05) or a percentage (e.g. 5%)"),
+        "{se}"
     );
 }
