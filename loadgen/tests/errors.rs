@@ -114,3 +114,32 @@ fn a_percentage_over_100_is_refused_in_words() {
         "{se}"
     );
 }
+
+/// A scenario value of the wrong type is said in words with its key (it
+/// used to be serde's "did not match any variant of untagged enum RawStatus").
+#[test]
+fn a_quoted_status_is_said_in_words_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        "version = 2\n[login]\npath = \"/api/login\"\nexpect = { status = \"200\" }\n",
+    )
+    .unwrap();
+    let (out, so, se) = loadgen(&[
+        "run",
+        "--host",
+        "http://127.0.0.1:1",
+        "--students",
+        "1",
+        "--segments",
+        "1",
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{so}{se}");
+    assert!(
+        se.contains("line 4: expect.status: the string \"200\" is not an HTTP status: write a number, `status = 200` (no quotes)"),
+        "{se}"
+    );
+}
