@@ -143,3 +143,47 @@ fn a_quoted_status_is_said_in_words_with_its_key() {
         "{se}"
     );
 }
+
+/// A worker with no master gives up after --master-timeout (it used to wait
+/// 30 s whatever it said), saying what to start or check.
+#[test]
+fn a_worker_without_a_master_honours_master_timeout() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            &port.to_string(),
+        ])
+        .args(["--master-timeout", "1s"])
+        .env_remove("WORKER_OFFSET")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: the old worker waited 30 s.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            panic!("the worker still waits for its master after 15 s with --master-timeout 1s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut se = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut se).unwrap();
+    assert_eq!(status.code(), Some(2), "{se}");
+    assert!(
+        se.contains(&format!(
+            "no Locust master listens at 127.0.0.1:{port} (waited 1s, --master-timeout). Start it first"
+        )),
+        "{se}"
+    );
+}
