@@ -142,6 +142,15 @@ impl Ctx {
                 us: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
             });
         }
+        // The server's own words for the report (issue 27 item 3),
+        // before the sample: a Locust worker names the error with them.
+        if let (Err(kind), Some(a)) = (&o.result, &o.answer) {
+            self.emit(Event::FailedAnswer {
+                endpoint,
+                kind: kind.clone(),
+                head: crate::answer::head(&a.body),
+            });
+        }
         self.emit(Event::Sample(Sample {
             endpoint,
             at_ms: self.millis(done),
@@ -150,14 +159,6 @@ impl Ctx {
             sent: o.sent,
             received: o.received,
         }));
-        // The server's own words for the report (issue 27 item 3).
-        if let (Err(kind), Some(a)) = (&o.result, &o.answer) {
-            self.emit(Event::FailedAnswer {
-                endpoint,
-                kind: kind.clone(),
-                head: crate::answer::head(&a.body),
-            });
-        }
         let answered = ledger::Answered {
             status: o.answer.as_ref().map(|a| a.status),
             failure: o.result.as_ref().err().map(ToString::to_string),

@@ -205,8 +205,10 @@ impl Worker {
 
     fn drain_events(&mut self, rx: &mut mpsc::UnboundedReceiver<Event>) {
         while let Ok(ev) = rx.try_recv() {
-            if let Event::Sample(s) = &ev {
-                self.delta.record(s);
+            match &ev {
+                Event::Sample(s) => self.delta.record(s),
+                Event::FailedAnswer { endpoint, kind, head } => self.delta.answer(*endpoint, kind, head),
+                _ => {}
             }
             self.runs.record(&ev);
             self.collector.record(ev);
