@@ -46,7 +46,7 @@ pub struct SetupStep {
     pub status: Option<u16>,
     /// `None` on success; else the failure (`http 400`, `check /status`, `connect`, …).
     pub failure: Option<String>,
-    /// The start of the answer body (at most 300 bytes, lossy UTF-8), for messages.
+    /// The start of the answer (`answer::head`: at most 200 bytes, a JSON answer's words unescaped).
     pub answer: String,
 }
 
@@ -188,10 +188,10 @@ pub async fn setup(cfg: SetupConfig) -> anyhow::Result<SetupReport> {
         let path = r.path.fill(&v, Escape::Url);
         let url = format!("{}{path}", cfg.target.origin());
         let o = requests::exchange(&client, r, &s.setup_captures, &v, Bytes::new(), false).await;
-        let answer = o.answer.as_ref().map_or_else(String::new, |a| {
-            let head = a.body.get(..a.body.len().min(300)).unwrap_or_default();
-            String::from_utf8_lossy(head).into_owned()
-        });
+        let answer = o
+            .answer
+            .as_ref()
+            .map_or_else(String::new, |a| answer::head(&a.body).to_string());
         let failure = o.result.as_ref().err().map(ToString::to_string);
         steps.push(SetupStep {
             name: r.name.clone(),
