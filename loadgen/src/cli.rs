@@ -279,7 +279,7 @@ pub struct SetupArgs {
     #[arg(long, default_value = "8MiB", value_name = "SIZE")]
     pub max_answer_size: String,
     /// Where the server tells its time ({"server_time": "YYYY-MM-DD HH:MM:SS"}): the
-    /// exam's {time…} values count from the server's clock; `off`: from this machine's.
+    /// exam's {time…} values count from the server's clock; `off`: from --tz, else this machine's.
     #[arg(long, default_value = crate::clock::DEFAULT_PATH, value_name = "PATH|off")]
     pub server_clock: String,
     /// The server's UTC offset (+08:00), for a server that does not tell its time.
