@@ -111,6 +111,38 @@ fn checks(
     Ok(out)
 }
 
+/// How much of a failed request's answer the report keeps, in bytes.
+pub const HEAD: usize = 200;
+
+/// The start of a failed request's answer, as the report keeps it: a small
+/// JSON answer re-written compactly (Flask escapes non-ASCII as `\uXXXX`;
+/// this gives the words back), at most `HEAD` bytes cut at a character
+/// boundary, invalid UTF-8 replaced. Sanitized where it is printed.
+pub fn head(body: &[u8]) -> Arc<str> {
+    let json = (body.len() <= 4 << 10)
+        .then(|| serde_json::from_slice::<serde_json::Value>(body).ok())
+        .flatten()
+        .map(|j| j.to_string());
+    let bytes = json.as_deref().map_or(body, str::as_bytes);
+    let cut = bytes.get(..HEAD).unwrap_or(bytes);
+    let cut = match std::str::from_utf8(cut) {
+        // A character cut in two at the end: leave it out.
+        Err(e) if e.error_len().is_none() => cut.get(..e.valid_up_to()).unwrap_or(cut),
+        _ => cut,
+    };
+    Arc::from(String::from_utf8_lossy(cut).trim())
+}
+
+/// What a person reads of an answer's head: a JSON object's `message`
+/// (`msg`, `error`, `detail`) when it has one, else the head itself.
+pub fn words(head: &str) -> String {
+    let json: Option<serde_json::Value> = serde_json::from_str(head).ok();
+    ["message", "msg", "error", "detail"]
+        .iter()
+        .find_map(|k| json.as_ref()?.get(k)?.as_str().map(str::to_string))
+        .unwrap_or_else(|| head.to_string())
+}
+
 /// Slots for the capture names of a place, empty (JSON null) until taken.
 pub fn slots(names: &[String]) -> Vec<Captured> {
     vec![Captured::new(serde_json::Value::Null); names.len()]
@@ -151,6 +183,22 @@ mod tests {
             judge(&s.login, &s.captures, 200, b"<html>").unwrap_err().to_string(),
             "check /status"
         );
+    }
+
+    /// Issue 27 item 3: the server's words, not its escapes, and never more
+    /// than `HEAD` bytes (a character is not cut in two).
+    #[test]
+    fn the_head_of_an_answer_keeps_the_servers_words() {
+        let flask =
+            br#"{"message": "\u5f53\u524d\u6ca1\u6709\u8fdb\u884c\u4e2d\u7684\u8003\u8bd5", "status": "error"}"#;
+        let h = head(flask);
+        assert_eq!(&*h, r#"{"message":"当前没有进行中的考试","status":"error"}"#);
+        assert_eq!(words(&h), "当前没有进行中的考试");
+        let long = "考".repeat(100);
+        let h = head(long.as_bytes());
+        assert!(h.len() <= HEAD && h.chars().all(|c| c == '考'), "{h}");
+        assert_eq!(words("<html>oops</html>"), "<html>oops</html>");
+        assert_eq!(&*head(b"  \xff bad \n"), "\u{fffd} bad");
     }
 
     #[test]

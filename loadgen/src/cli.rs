@@ -87,8 +87,8 @@ pub struct RunArgs {
     /// After the stop, wait this long for in-flight uploads and finish calls.
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub stop_timeout: String,
-    /// Exit 1 when failed requests over all requests exceed this.
-    #[arg(long, default_value_t = 0.01, value_name = "RATIO")]
+    /// Exit 1 when failed requests over all requests exceed this (0.01 or 1%).
+    #[arg(long, default_value = "0.01", value_name = "RATIO", value_parser = verify::config::parse_ratio)]
     pub max_fail_ratio: f64,
     /// Write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
@@ -220,8 +220,8 @@ pub struct WorkerArgs {
     /// After a stop or quit, wait this long for in-flight uploads and finish calls.
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub stop_timeout: String,
-    /// Exit 1 when failed requests over all requests exceed this.
-    #[arg(long, default_value_t = 0.01, value_name = "RATIO")]
+    /// Exit 1 when failed requests over all requests exceed this (0.01 or 1%).
+    #[arg(long, default_value = "0.01", value_name = "RATIO", value_parser = verify::config::parse_ratio)]
     pub max_fail_ratio: f64,
     /// Write the final JSON report to FILE.
     #[arg(long, value_name = "FILE")]
@@ -278,6 +278,13 @@ pub struct SetupArgs {
     /// read as JSON; a longer one fails as `answer too large` (the rest is still read and counted).
     #[arg(long, default_value = "8MiB", value_name = "SIZE")]
     pub max_answer_size: String,
+    /// Where the server tells its time ({"server_time": "YYYY-MM-DD HH:MM:SS"}): the
+    /// exam's {time…} values count from the server's clock; `off`: from --tz, else this machine's.
+    #[arg(long, default_value = crate::clock::DEFAULT_PATH, value_name = "PATH|off")]
+    pub server_clock: String,
+    /// The server's UTC offset (+08:00), for a server that does not tell its time.
+    #[arg(long, value_name = "OFFSET")]
+    pub tz: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -374,7 +374,20 @@ impl SetupArgs {
             timeout: dur(&self.timeout, "--timeout")?,
             tls,
             max_answer: max_answer(&self.max_answer_size)?,
+            server_clock: server_clock(&self.server_clock)?,
+            tz: self.tz.as_deref().map(crate::clock::parse_tz).transpose()?,
         })
+    }
+}
+
+/// `--server-clock`: a path on the server, or `off`.
+fn server_clock(text: &str) -> Result<Option<String>, UsageError> {
+    match text {
+        "off" | "none" => Ok(None),
+        p if p.starts_with('/') && !p.contains(char::is_whitespace) => Ok(Some(p.to_string())),
+        _ => Err(UsageError(format!(
+            "--server-clock: '{text}' is not a path starting with / (or off)"
+        ))),
     }
 }
 

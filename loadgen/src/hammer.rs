@@ -77,6 +77,13 @@ async fn send(
             us: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
         });
     }
+    if let (Err(kind), Some(a)) = (&o.result, &o.answer) {
+        let _ = tx.send(Event::FailedAnswer {
+            endpoint,
+            kind: kind.clone(),
+            head: crate::answer::head(&a.body),
+        });
+    }
     let sample = Sample {
         endpoint,
         at_ms: u64::try_from((done - start).as_millis()).unwrap_or(u64::MAX),

@@ -3,10 +3,12 @@
 
 pub mod answer;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod cookies;
 pub mod files;
 pub mod hammer;
+pub mod hints;
 pub mod http;
 pub mod ledger;
 pub mod locust;
@@ -96,6 +98,10 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             let mut out = BufWriter::new(io::stdout().lock());
             render::setup::write(&mut out, &report)?;
             out.flush()?;
+            // Also on stderr: `eval "$(loadgen setup …)"` hides stdout.
+            for w in &report.warnings {
+                eprintln!("loadgen setup: warning: {}", printable(w));
+            }
             if let Some(p) = &a.json {
                 let f = File::create(p).map_err(|e| anyhow::anyhow!("write {}: {e}", p.display()))?;
                 let mut f = BufWriter::new(f);

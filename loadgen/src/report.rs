@@ -56,6 +56,10 @@ pub struct RunReport {
     /// `SIGHUP`), when one did; the figures cover the run until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_by: Option<String>,
+    /// What to do about the failures seen (every login refused: `loadgen
+    /// setup` first; nothing listening at the host; …), in words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
 }
 
 /// TLS handshakes of new connections (`https://` hosts).
@@ -136,6 +140,10 @@ pub struct EndpointReport {
     pub failures: u64,
     /// Failures by kind: `http 500`, `timeout`, `connect`, `reset`, `protocol`.
     pub failure_kinds: BTreeMap<String, u64>,
+    /// The server's first answer for each failure kind that had one (its
+    /// first 200 bytes as text): `"http 400": "{\"message\":\"当前没有进行中的考试…\"}"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failure_answers: BTreeMap<String, String>,
     /// Requests per second over the run.
     pub requests_per_s: f64,
     /// Failures per second over the run.

@@ -142,6 +142,15 @@ impl Ctx {
                 us: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
             });
         }
+        // The server's own words for the report (issue 27 item 3),
+        // before the sample: a Locust worker names the error with them.
+        if let (Err(kind), Some(a)) = (&o.result, &o.answer) {
+            self.emit(Event::FailedAnswer {
+                endpoint,
+                kind: kind.clone(),
+                head: crate::answer::head(&a.body),
+            });
+        }
         self.emit(Event::Sample(Sample {
             endpoint,
             at_ms: self.millis(done),

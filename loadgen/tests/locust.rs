@@ -40,6 +40,24 @@ fn master(t: &Target, port: u16, workers: u32, users: u32, run_time: &str) -> Pr
 
 fn master_at(url: &str, dir: &std::path::Path, port: u16, workers: u32, users: u32, run_time: &str) -> Proc {
     let csv = dir.join("lc");
+    let p = master_proc(url, dir, port, workers, users, run_time, &csv);
+    // Workers wait for a master only --master-timeout: start them once it listens.
+    let end = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    p
+}
+
+fn master_proc(
+    url: &str,
+    dir: &std::path::Path,
+    port: u16,
+    workers: u32,
+    users: u32,
+    run_time: &str,
+    csv: &std::path::Path,
+) -> Proc {
     Proc(
         Command::new(locust_venv().join("bin/locust"))
             .args(["-f", repo().join("scripts/locust/locustfile.py").to_str().unwrap()])

@@ -133,6 +133,23 @@ pub fn fail_on<K: Kind>(text: Option<&str>) -> Result<FailOn<K>, UsageError> {
     }
 }
 
+/// Parses a ratio between 0 and 1, written as one (`0.05`) or as a
+/// percentage (`5%`): a clap value parser, so the flag's name is added by clap.
+pub fn parse_ratio(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (number, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), 100.0),
+        None => (t, 1.0),
+    };
+    let bad = || format!("'{text}' is not a ratio between 0 and 1 (e.g. 0.05) or a percentage (e.g. 5%)");
+    let v = number.parse::<f64>().map_err(|_| bad())? / scale;
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(bad())
+    }
+}
+
 /// Parses sizes such as `0`, `512`, `1K`, `4MiB`, `2MB` (powers of 1024).
 pub fn parse_size(text: &str) -> Result<u64, UsageError> {
     let t = text.trim();
@@ -341,6 +358,23 @@ impl SeqArgs {
 
 #[cfg(test)]
 mod tests {
+    use super::parse_ratio;
+
+    /// Issue 27 item 3: `5%` is 0.05 wherever a ratio is asked for.
+    #[test]
+    fn ratios_and_percentages() {
+        assert_eq!(parse_ratio("5%"), Ok(0.05));
+        assert_eq!(parse_ratio("0.05"), Ok(0.05));
+        assert_eq!(parse_ratio(" 100 % "), Ok(1.0));
+        assert_eq!(parse_ratio("0"), Ok(0.0));
+        for bad in ["150%", "-1", "NaN", "inf", "five", "%", "1.5"] {
+            assert!(
+                parse_ratio(bad).unwrap_err().contains("or a percentage (e.g. 5%)"),
+                "{bad}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -277,7 +277,7 @@ fn missing_ratio_applies_under_merge() {
         &reports[0],
         &reports[1],
         "--max-missing-ratio",
-        "0.2",
+        "20%",
     ]);
     assert_eq!(lenient.code, 0, "1 missing of 8 is under 20 %: {}", lenient.stdout);
     let tight = verify(&[

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::protocol::{Entry, ErrorEntry, Stats, bucket};
-use crate::stats::Sample;
+use crate::stats::{FailKind, Sample};
 
 #[derive(Debug, Clone)]
 struct Acc {
@@ -82,6 +82,9 @@ pub struct Delta {
     entries: Vec<Acc>,
     total: Acc,
     errors: BTreeMap<String, ErrorEntry>,
+    /// The server's words per (request kind, failure kind), first seen: they
+    /// name the error on the master (kept across deltas, so the name is stable).
+    answers: BTreeMap<(usize, FailKind), String>,
     epoch_at_start: f64,
 }
 
@@ -94,8 +97,23 @@ impl Delta {
             entries,
             total: Acc::new(epoch_at_start),
             errors: BTreeMap::new(),
+            answers: BTreeMap::new(),
             epoch_at_start,
         }
+    }
+
+    /// A failed request's answer (`answer::head`), before its sample.
+    pub fn answer(&mut self, endpoint: usize, kind: &FailKind, head: &str) {
+        self.answers.entry((endpoint, kind.clone())).or_insert_with(|| {
+            let words = crate::answer::words(head);
+            let cut: String = words.chars().take(100).collect();
+            let words = if cut.len() < words.len() {
+                format!("{cut}…")
+            } else {
+                cut
+            };
+            verify::text::escape_str(&words).to_string()
+        });
     }
 
     /// Folds one request in.
@@ -109,7 +127,10 @@ impl Delta {
         self.total.add(at, ms, s.failure.is_some(), s.received);
         if let Some(kind) = &s.failure {
             let (name, method) = &self.names[s.endpoint];
-            let error = kind.to_string();
+            let error = match self.answers.get(&(s.endpoint, kind.clone())) {
+                Some(words) => format!("{kind}: {words}"),
+                None => kind.to_string(),
+            };
             // Any stable unique key merges on the master; this one is readable.
             let e = self
                 .errors
@@ -153,6 +174,37 @@ impl Delta {
 mod tests {
     use super::*;
     use crate::stats::FailKind;
+
+    /// Issue 27 item 3: the master's error table carries the server's words.
+    #[test]
+    fn errors_are_named_with_the_servers_words() {
+        let mut d = Delta::new(vec![("login".into(), "POST".into())], 1000.0);
+        let fail = Sample {
+            endpoint: 0,
+            at_ms: 10,
+            latency_us: 1_000,
+            failure: Some(FailKind::Http(400)),
+            sent: 1,
+            received: 10,
+        };
+        d.answer(
+            0,
+            &FailKind::Http(400),
+            r#"{"message":"当前没有进行中的考试\u001b[2J","status":"error"}"#,
+        );
+        d.answer(0, &FailKind::Http(400), r#"{"message":"later words are not used"}"#);
+        d.record(&fail);
+        let r = d.take(1001.0, BTreeMap::new());
+        let e = r.errors.values().next().unwrap();
+        assert_eq!(e.error, "http 400: 当前没有进行中的考试\\u{1b}[2J");
+        d.record(&fail);
+        let r = d.take(1002.0, BTreeMap::new());
+        assert_eq!(
+            r.errors.values().next().unwrap().error,
+            "http 400: 当前没有进行中的考试\\u{1b}[2J",
+            "stable across deltas"
+        );
+    }
 
     #[test]
     fn deltas_bucket_and_reset() {

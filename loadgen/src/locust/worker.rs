@@ -91,11 +91,14 @@ impl Worker {
         }
     }
 
-    /// Sends `client_ready` until the master acknowledges it.
-    async fn handshake(&mut self) -> anyhow::Result<()> {
+    /// Sends `client_ready` until the master acknowledges it, at most until `until`.
+    async fn handshake(&mut self, until: Instant) -> anyhow::Result<()> {
         for _ in 0..ACK_TRIES {
+            if Instant::now() >= until {
+                break;
+            }
             self.send("client_ready", &-1i64).await;
-            let deadline = Instant::now() + ACK_WAIT;
+            let deadline = (Instant::now() + ACK_WAIT).min(until);
             while let Ok(Some(frame)) = tokio::time::timeout_at(deadline, self.link.incoming.recv()).await {
                 let f = frame.map_err(anyhow::Error::msg)?;
                 match decode(&f) {
@@ -114,9 +117,11 @@ impl Worker {
             }
         }
         anyhow::bail!(
-            "the master at {}:{} never acknowledged client_ready",
+            "the master at {}:{} never acknowledged client_ready within {:?} (--master-timeout): \
+             is that port a Locust master's (--master-bind-port, 5557 by default), and is its version one loadgen speaks?",
             self.cfg.master_host,
-            self.cfg.master_port
+            self.cfg.master_port,
+            self.cfg.master_timeout
         )
     }
 
@@ -200,8 +205,10 @@ impl Worker {
 
     fn drain_events(&mut self, rx: &mut mpsc::UnboundedReceiver<Event>) {
         while let Ok(ev) = rx.try_recv() {
-            if let Event::Sample(s) = &ev {
-                self.delta.record(s);
+            match &ev {
+                Event::Sample(s) => self.delta.record(s),
+                Event::FailedAnswer { endpoint, kind, head } => self.delta.answer(*endpoint, kind, head),
+                _ => {}
             }
             self.runs.record(&ev);
             self.collector.record(ev);
@@ -213,6 +220,19 @@ impl Worker {
 fn after(at: Instant, d: Duration) -> Instant {
     at.checked_add(d)
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 86_400))
+}
+
+/// No master reached within `--master-timeout`: what to check.
+fn no_master(cfg: &WorkerConfig, e: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{e}: no Locust master listens at {}:{} (waited {:?}, --master-timeout). Start it first \
+         (`locust -f locustfile.py --master --master-bind-port {}`), check --master-host and --master-port, \
+         or give a longer --master-timeout",
+        cfg.master_host,
+        cfg.master_port,
+        cfg.master_timeout,
+        cfg.master_port
+    )
 }
 
 /// A last heartbeat time that makes the worker reconnect now (a broken link).
@@ -237,8 +257,10 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
         })
         .transpose()?;
     let mut early = caught.clone();
+    // The master may start after the worker: wait for it --master-timeout, no longer.
+    let until = Instant::now() + cfg.master_timeout;
     let link = tokio::select! {
-        r = transport::connect(&cfg.master_host, cfg.master_port, &cfg.node_id, Duration::from_secs(30)) => r.map_err(anyhow::Error::msg),
+        r = transport::connect(&cfg.master_host, cfg.master_port, &cfg.node_id, cfg.master_timeout) => r.map_err(|e| no_master(&cfg, &e)),
         c = crate::signals::first(&mut early) => Err(anyhow::anyhow!("{}: stopped before reaching the master", c.name)),
     };
     let link = match link {
@@ -279,7 +301,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     };
     // A signal while the master has not answered yet: the loop below sees it at once.
     let joined = tokio::select! {
-        r = w.handshake() => r,
+        r = w.handshake(until) => r,
         _ = crate::signals::first(&mut early) => Ok(()),
     };
     if let Err(e) = joined {

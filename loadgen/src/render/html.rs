@@ -28,6 +28,7 @@ mod tests {
             requests: 3,
             failures: 0,
             failure_kinds: Default::default(),
+            failure_answers: Default::default(),
             requests_per_s: 1.0,
             failures_per_s: 0.0,
             bytes_sent: 10,
@@ -55,6 +56,7 @@ mod tests {
             tls: None,
             ledger_error: None,
             stopped_by: None,
+            hints: vec![],
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

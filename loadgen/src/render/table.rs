@@ -61,17 +61,26 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
     t.push_record([
         "request", "requests", "failed", "req/s", "sent", "min ms", "p50", "p90", "p99", "max ms", "failures",
     ]);
+    // The path as requested: `--host`'s own path comes first.
+    let base = crate::http::Target::parse(&r.host).map(|t| t.base).unwrap_or_default();
     for e in r.endpoints.iter().chain(std::iter::once(&r.total)) {
         let kinds: Vec<String> = e
             .failure_kinds
             .iter()
-            .map(|(k, n)| format!("{}: {n}", escape_str(k)))
+            .map(|(k, n)| match e.failure_answers.get(k) {
+                Some(a) => format!(
+                    "{}: {n} \"{}\"",
+                    escape_str(k),
+                    escape_str(&cut(&crate::answer::words(a), 48))
+                ),
+                None => format!("{}: {n}", escape_str(k)),
+            })
             .collect();
         let l = &e.latency_ms;
         let name = if e.path.is_empty() {
             escape_str(&e.name)
         } else {
-            escape_str(&format!("{} {} {}", e.name, e.method, e.path))
+            escape_str(&format!("{} {} {base}{}", e.name, e.method, e.path))
         };
         t.push_record([
             name,
@@ -157,12 +166,23 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
             )?;
         }
     }
+    for h in &r.hints {
+        writeln!(out, "hint: {}", escape_str(h))?;
+    }
     let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
     writeln!(
         out,
         "{verdict}: failure ratio {:.4} (limit {})",
         r.fail_ratio, r.max_fail_ratio
     )
+}
+
+/// At most `n` characters, an ellipsis when cut.
+fn cut(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 fn list(items: &[String]) -> String {
@@ -199,6 +219,11 @@ mod tests {
             requests: 1,
             failures: 1,
             failure_kinds: [(format!("capture {hostile} missing"), 1)].into(),
+            failure_answers: [(
+                format!("capture {hostile} missing"),
+                serde_json::json!({ "message": hostile }).to_string(),
+            )]
+            .into(),
             requests_per_s: 1.0,
             failures_per_s: 1.0,
             bytes_sent: 0,
@@ -236,13 +261,18 @@ mod tests {
             ledger_error: Some("write l\u{1b}.ndjson: disk full".into()),
             stopped_by: None,
             ids_outside_population: vec![],
+            hints: vec![format!("hint {hostile}")],
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains(['\u{1b}', '\r', '\u{7}']), "{text:?}");
         assert!(text.contains("be\\u{1b}[2Jat\\r lateness"), "{text}");
-        assert!(text.contains("capture be\\u{1b}[2Jat\\r missing: 1"), "{text}");
+        assert!(
+            text.contains("capture be\\u{1b}[2Jat\\r missing: 1 \"be\\u{1b}[2Jat\\r\""),
+            "{text}"
+        );
+        assert!(text.contains("hint: hint be\\u{1b}"), "{text}");
         assert!(
             text.contains("t\\u{1b}1 (panicked)") && text.contains("t\\r2"),
             "{text}"

@@ -62,11 +62,37 @@ pub struct RawFile {
 }
 
 /// `status = 200` or `status = [200, 201]`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum RawStatus {
     One(u16),
     Many(Vec<u16>),
+}
+
+/// By hand, not `untagged`: a wrong type is said in words with the key
+/// (`status = "200"` used to give "did not match any variant of untagged enum RawStatus").
+impl<'de> Deserialize<'de> for RawStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        fn bad<E: Error>(got: impl std::fmt::Display) -> E {
+            E::custom(format!(
+                "expect.status: {got} is not an HTTP status: write a number, `status = 200` (no quotes), or a list, `status = [200, 201]`"
+            ))
+        }
+        fn one<E: Error>(v: toml::Value) -> Result<u16, E> {
+            match &v {
+                toml::Value::Integer(n) => u16::try_from(*n)
+                    .ok()
+                    .filter(|n| (100..=599).contains(n))
+                    .ok_or_else(|| bad(n)),
+                toml::Value::String(s) => Err(bad(format!("the string \"{s}\""))),
+                other => Err(bad(format!("a {}", other.type_str()))),
+            }
+        }
+        match toml::Value::deserialize(d)? {
+            toml::Value::Array(all) => all.into_iter().map(one).collect::<Result<_, _>>().map(RawStatus::Many),
+            v => one(v).map(RawStatus::One),
+        }
+    }
 }
 
 /// Checks on an answer.

@@ -2,7 +2,7 @@
 //! (unknown names are refused then, with their line), filled per request
 //! without parsing. `{{` and `}}` are literal braces.
 
-use chrono::{DateTime, Local, TimeDelta};
+use chrono::{DateTime, FixedOffset, Local, TimeDelta};
 
 /// Where a template may be used decides which names it may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +96,36 @@ pub struct Values<'a> {
     pub at: Option<DateTime<Local>>,
     /// The student's cookie jar (`{cookie:NAME}`; sent and filled by requests).
     pub jar: Option<&'a crate::cookies::Jar>,
+    /// Another machine's clock for `{timestamp}` and `{time…}` (`loadgen
+    /// setup` reads the server's); `None`: this machine's local time.
+    pub zone: Option<Zone>,
+}
+
+/// A clock other than this machine's: its UTC offset, and how far it is off
+/// (the server's wall time minus this machine's, beyond the offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zone {
+    pub offset: FixedOffset,
+    pub skew_ms: i64,
+}
+
+impl Zone {
+    /// `at` (this machine's moment) on this clock.
+    pub fn at(&self, at: DateTime<Local>) -> DateTime<FixedOffset> {
+        let t = at.with_timezone(&self.offset);
+        TimeDelta::try_milliseconds(self.skew_ms)
+            .and_then(|d| t.checked_add_signed(d))
+            .unwrap_or(t)
+    }
+}
+
+/// The request's moment on the clock its templates count from.
+fn moment(v: &Values) -> DateTime<FixedOffset> {
+    let at = v.at.unwrap_or_else(Local::now);
+    match v.zone {
+        Some(z) => z.at(at),
+        None => at.fixed_offset(),
+    }
 }
 
 /// How filled values are escaped.
@@ -304,7 +334,7 @@ fn push_var(out: &mut String, var: &Var, v: &Values) {
         }
         Var::StudentList => out.push_str(v.student_list),
         Var::Timestamp => {
-            let _ = write!(out, "{}", v.at.unwrap_or_else(Local::now).format(ISO));
+            let _ = write!(out, "{}", moment(v).format(ISO));
         }
         Var::Capture(i) => out.push_str(v.captures.get(*i).map_or("", |c| c.text.as_str())),
         Var::Const(s) => out.push_str(s),
@@ -318,7 +348,7 @@ fn push_var(out: &mut String, var: &Var, v: &Values) {
             let _ = write!(out, "10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
         }
         Var::Time { offset_ms, format } => {
-            let now = v.at.unwrap_or_else(Local::now);
+            let now = moment(v);
             let at = TimeDelta::try_milliseconds(*offset_ms)
                 .and_then(|d| now.checked_add_signed(d))
                 .unwrap_or(now);
@@ -396,6 +426,32 @@ mod tests {
         assert_eq!(e.fill_json(&v), serde_json::json!(7));
         assert_eq!(t.fill_json(&v), serde_json::json!("test_00001_1_3_7_final_{x}"));
         assert!(Template::compile("{seq}", &sc).unwrap().is_only_seq());
+    }
+
+    /// Issue 26 item 6: with the server's clock, times count from its wall
+    /// time (its offset and its skew), not this machine's.
+    #[test]
+    fn times_count_from_another_clock() {
+        let (none, vars) = (Vec::new(), BTreeMap::new());
+        let sc = scope(Place::Setup, &none, &vars);
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 1, 2, 23, 0, 0)
+            .unwrap()
+            .with_timezone(&Local);
+        let zone = Zone {
+            offset: FixedOffset::east_opt(8 * 3600).unwrap(),
+            skew_ms: 90_000,
+        };
+        let v = Values {
+            at: Some(at),
+            zone: Some(zone),
+            ..Values::default()
+        };
+        let t = Template::compile("{time:%Y-%m-%d %H:%M:%S}|{time+3h:%H:%M}|{timestamp}", &sc).unwrap();
+        assert_eq!(
+            t.fill(&v, Escape::None),
+            "2026-01-03 07:01:30|10:01|2026-01-03T07:01:30.000+08:00"
+        );
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct EndpointStats {
     requests: u64,
     failures: u64,
     kinds: BTreeMap<FailKind, u64>,
+    /// The first answer of each failure kind (bounded: one per kind).
+    answers: BTreeMap<FailKind, std::sync::Arc<str>>,
     hist: Histogram<u64>,
     sum_us: u128,
     /// Exact extremes (the histogram reports bucket bounds).
@@ -50,6 +52,7 @@ impl EndpointStats {
             requests: 0,
             failures: 0,
             kinds: BTreeMap::new(),
+            answers: BTreeMap::new(),
             hist: histogram(),
             sum_us: 0,
             min_us: u64::MAX,
@@ -85,6 +88,9 @@ impl EndpointStats {
         self.failures += o.failures;
         for (k, n) in &o.kinds {
             *self.kinds.entry(k.clone()).or_default() += n;
+        }
+        for (k, a) in &o.answers {
+            self.answers.entry(k.clone()).or_insert_with(|| a.clone());
         }
         self.hist.add(&o.hist).expect("same bounds");
         self.sum_us += o.sum_us;
@@ -151,6 +157,11 @@ impl EndpointStats {
             requests: self.requests,
             failures: self.failures,
             failure_kinds: self.kinds.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            failure_answers: self
+                .answers
+                .iter()
+                .map(|(k, a)| (k.to_string(), a.to_string()))
+                .collect(),
             requests_per_s: self.requests as f64 / elapsed_s.max(1e-9),
             failures_per_s: self.failures as f64 / elapsed_s.max(1e-9),
             bytes_sent: self.sent,
@@ -241,6 +252,11 @@ impl Collector {
             Event::Sample(s) => {
                 if let Some(e) = self.endpoints.get_mut(s.endpoint) {
                     e.record(&s);
+                }
+            }
+            Event::FailedAnswer { endpoint, kind, head } => {
+                if let Some(e) = self.endpoints.get_mut(endpoint) {
+                    e.answers.entry(kind).or_insert(head);
                 }
             }
             Event::Lateness { task, us } => {
@@ -403,7 +419,7 @@ impl Collector {
         } else {
             total.failures as f64 / total.requests as f64
         };
-        RunReport {
+        let mut report = RunReport {
             schema: SCHEMA.to_string(),
             // A student that ended abnormally never passes, whatever the ratio says.
             verdict: if fail_ratio > meta.max_fail_ratio || !students.ended_abnormally.is_empty() {
@@ -437,7 +453,10 @@ impl Collector {
             }),
             ledger_error: None,
             stopped_by: None,
-        }
+            hints: Vec::new(),
+        };
+        report.hints = crate::hints::for_run(&report);
+        report
     }
 }
 

@@ -69,6 +69,13 @@ pub struct Sample {
 pub enum Event {
     /// A request finished.
     Sample(Sample),
+    /// A failed request's answer (its start, `answer::head`): the server's
+    /// own words, kept once per request kind and failure kind.
+    FailedAnswer {
+        endpoint: usize,
+        kind: FailKind,
+        head: Arc<str>,
+    },
     /// A task's run started `us` microseconds after its planned time.
     Lateness { task: usize, us: u64 },
     /// A new connection's TLS handshake took `us` microseconds.
