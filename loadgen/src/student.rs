@@ -368,6 +368,12 @@ async fn task_loop(
     done: Option<&watch::Sender<bool>>,
 ) {
     let Some(t) = ctx.scenario.tasks.get(i) else { return };
+    if !t.enabled {
+        return;
+    }
+    if let Some(q) = t.queue {
+        return queue::run(ctx, i, t, q, who, v, stops, t0, done).await;
+    }
     let endpoint = 1 + i;
     let mut rng =
         (who.seed ^ (i as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -488,5 +494,6 @@ async fn task_loop(
     }
 }
 
+mod queue;
 #[cfg(test)]
 mod tests;

@@ -83,6 +83,14 @@ pub enum Event {
     SeqGaveUp { student: String, seq: u64 },
     /// A seq deliberately not uploaded (`--skip-seq`, `--skip-every`).
     SeqSkipped { student: String, seq: u64 },
+    /// A queued task recorded a segment (it joins the student's queue).
+    Queued,
+    /// A segment left its queue (uploaded, given up or lost at exit).
+    Unqueued,
+    /// A student's queue at a flush: its depth and its oldest segment's age.
+    QueueSeen { depth: u64, oldest_ms: u64 },
+    /// A seq still queued after the exit passes: never uploaded.
+    LostAtExit { student: String, seq: u64 },
     /// A seq of the sequenced task was uploaded.
     Uploaded { student: String, seq: u64 },
     /// A student task ended without finishing its work (panicked, or
