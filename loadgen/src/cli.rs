@@ -156,9 +156,10 @@ pub struct StudentArgs {
     /// Seqs per student, then log out (default: until --run-time).
     #[arg(long, value_name = "N")]
     pub segments: Option<u64>,
-    /// Retries of a failed sequenced upload (same seq) before it is given up and reported.
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    pub retries: u32,
+    /// Retries of a failed sequenced upload (same seq) before it is given up and reported
+    /// (default: the task's `tries` - 1, else 3; a queued task retries by its queue's `retry`).
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
     /// Retries of a failed login.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub login_retries: u32,

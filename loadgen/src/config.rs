@@ -317,7 +317,11 @@ impl StudentArgs {
         Ok(StudentSetup {
             plan: Plan {
                 segments: self.segments,
-                retries: self.retries,
+                retries: self.retries.unwrap_or_else(|| {
+                    seq.and_then(|i| scenario.tasks.get(i))
+                        .filter(|t| t.tries > 1)
+                        .map_or(3, |t| t.tries - 1)
+                }),
                 login_retries: self.login_retries,
                 backoff: dur(&self.backoff, "--backoff")?,
                 skip: SkipRule {

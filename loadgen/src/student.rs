@@ -405,7 +405,38 @@ async fn task_loop(
                 at: t.request.uses_time().then(|| ctx.wall(at)),
                 ..v
             };
-            let _ = Box::pin(ctx.exchange(endpoint, &t.request, &v, file())).await;
+            for attempt in 0..t.tries.max(1) {
+                let sent = Box::pin(ctx.exchange(endpoint, &t.request, &v, file()));
+                let ok = match t.timeout {
+                    None => sent.await.is_ok(),
+                    Some(limit) => {
+                        let began = Instant::now();
+                        match tokio::time::timeout(limit, sent).await {
+                            Ok(r) => r.is_ok(),
+                            Err(_) => {
+                                // Cut short by the task's own limit: counted as a timeout.
+                                ctx.emit(Event::Sample(Sample {
+                                    endpoint,
+                                    at_ms: ctx.millis(Instant::now()),
+                                    latency_us: u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX),
+                                    failure: Some(FailKind::Timeout),
+                                    sent: 0,
+                                    received: 0,
+                                }));
+                                false
+                            }
+                        }
+                    }
+                };
+                if ok
+                    || attempt + 1 >= t.tries
+                    || !stops
+                        .sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt))
+                        .await
+                {
+                    break;
+                }
+            }
             continue;
         }
         if ctx.plan.skip.skips(seq) {

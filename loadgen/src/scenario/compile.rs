@@ -245,6 +245,17 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
             sequenced,
             queue: queue(&cx, t, &key, sequenced)?,
             enabled,
+            tries: tries(&cx, t, &key)?,
+            timeout: match &t.timeout {
+                Some(d) => {
+                    let v = cx.duration(d, &format!("{key}.timeout"))?;
+                    if v.is_zero() {
+                        return Err(cx.err(Some(&d.span()), &format!("{key}.timeout"), "`timeout` must be above 0"));
+                    }
+                    Some(v)
+                }
+                None => None,
+            },
         });
     }
     // After the one-sequenced-task check: a sequenced task must carry its seq
@@ -298,6 +309,20 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
         tasks,
         logout,
     })
+}
+
+/// A task's `tries` (attempts per run). A queued task retries by its
+/// queue's `retry`; a plain sequenced one's `tries` is the default of `--retries` (+1).
+fn tries(cx: &Ctx, t: &RawRequest, key: &str) -> Result<u32, ScenarioError> {
+    let key = format!("{key}.tries");
+    let Some(n) = &t.tries else { return Ok(1) };
+    if t.queue.is_some() {
+        return Err(cx.err(Some(&n.span()), &key, "a queued task retries by its queue's `retry`"));
+    }
+    u32::try_from(*n.get_ref())
+        .ok()
+        .filter(|n| (1..=100).contains(n))
+        .ok_or_else(|| cx.err(Some(&n.span()), &key, "tries must be 1 to 100"))
 }
 
 /// A sequenced task's `queue = { … }`.

@@ -131,6 +131,11 @@ pub struct Task {
     pub queue: Option<Queue>,
     /// Off unless `--every NAME=DURATION` turns it on (`enabled = false`).
     pub enabled: bool,
+    /// Attempts per run (`tries`, default 1), with `--backoff` between them;
+    /// for the sequenced task, `--retries` overrides it.
+    pub tries: u32,
+    /// Unsequenced: each attempt's own time limit (`timeout`, default `--timeout`).
+    pub timeout: Option<Duration>,
 }
 
 impl Task {

@@ -50,6 +50,9 @@ pub struct RawRequest {
     pub probability: Option<Sp<f64>>,
     pub sequenced: Option<Sp<bool>>,
     pub queue: Option<Sp<RawQueue>>,
+    /// An unsequenced task's attempts per run, and each attempt's time limit.
+    pub tries: Option<Sp<i64>>,
+    pub timeout: Option<Sp<String>>,
     /// `enabled = false`: the task runs only when `--every` names it.
     pub enabled: Option<Sp<bool>>,
 }

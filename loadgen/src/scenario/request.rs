@@ -33,6 +33,8 @@ pub(super) fn request(
             ("sequenced", raw.sequenced.as_ref().map(Spanned::span)),
             ("queue", raw.queue.as_ref().map(Spanned::span)),
             ("enabled", raw.enabled.as_ref().map(Spanned::span)),
+            ("tries", raw.tries.as_ref().map(Spanned::span)),
+            ("timeout", raw.timeout.as_ref().map(Spanned::span)),
         ] {
             if let Some(span) = present {
                 return Err(cx.err(Some(&span), &k(sub), format!("`{sub}` is a [[task]] key")));
