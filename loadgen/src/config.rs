@@ -10,6 +10,7 @@ use crate::cli::{IdArgs, RunArgs, ScenarioArgs, SetupArgs, StudentArgs, TlsArgs,
 use crate::http::Target;
 use crate::payload::Payload;
 use crate::scenario::{Overrides, Scenario};
+use crate::student::fault::Fault;
 use crate::student::{Plan, SkipRule};
 
 /// Everything `loadgen run` needs.
@@ -311,6 +312,21 @@ impl StudentArgs {
             };
             (q.flush_every, q.flush_jitter) = flush_range(text)?;
         }
+        let fault = |t: &Option<String>, flag: &str| {
+            t.as_deref()
+                .map(|t| Fault::parse(t, flag))
+                .transpose()
+                .map_err(UsageError)
+        };
+        let (restart, kill) = (
+            fault(&self.restart_students, "--restart-students")?,
+            fault(&self.kill_students, "--kill-students")?,
+        );
+        if restart.map_or(0.0, |f| f.share) + kill.map_or(0.0, |f| f.share) > 1.0 {
+            return Err(UsageError(
+                "--restart-students and --kill-students: their shares add up to more than all the students".into(),
+            ));
+        }
         if self.skip_every == Some(0) {
             return Err(UsageError("--skip-every must be at least 1".into()));
         }
@@ -329,6 +345,8 @@ impl StudentArgs {
                     every: self.skip_every,
                 },
                 no_seq: self.no_seq,
+                restart,
+                kill,
             },
             payloads: payloads(&scenario, self.payload.as_deref())?,
             ledger: self.ledger.clone().map(|path| crate::ledger::Target {

@@ -116,6 +116,13 @@ pub struct Students {
     /// recorded but never uploaded (the client lost them at exit).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lost_at_exit: Vec<StudentIssue>,
+    /// `--restart-students`: students whose client restarted, with the
+    /// queued seqs the restart lost (their seqs then start again at 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarted: Vec<StudentIssue>,
+    /// `--kill-students`: students whose client was killed (no logout), with the queued seqs lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub killed: Vec<StudentIssue>,
     /// Students whose finish call succeeded.
     pub finished: u64,
     /// Students whose finish call failed for good.

@@ -131,6 +131,8 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         ("given up after retries", &s.gave_up),
         ("skipped on purpose", &s.skipped),
         ("still queued at exit, lost", &s.lost_at_exit),
+        ("lost in a client restart (--restart-students)", &s.restarted),
+        ("lost when the client was killed (--kill-students)", &s.killed),
     ] {
         if !issues.is_empty() {
             let items: Vec<String> = issues

@@ -216,6 +216,8 @@ pub struct Collector {
     /// Local queues (a queued task only).
     queue: Option<QueueState>,
     lost_at_exit: BTreeMap<String, Vec<u64>>,
+    restarted: Vec<StudentIssue>,
+    killed: Vec<StudentIssue>,
 }
 
 /// Queue figures as they come.
@@ -246,6 +248,8 @@ impl Collector {
             handshake_max: 0,
             queue: None,
             lost_at_exit: BTreeMap::new(),
+            restarted: Vec::new(),
+            killed: Vec::new(),
         }
     }
 
@@ -300,6 +304,14 @@ impl Collector {
                 self.last_seq.insert(student.clone(), seq);
                 self.lost_at_exit.entry(student).or_default().push(seq);
             }
+            Event::Restarted { student, lost } => self.restarted.push(StudentIssue {
+                id: student,
+                seqs: lost,
+            }),
+            Event::Killed { student, lost } => self.killed.push(StudentIssue {
+                id: student,
+                seqs: lost,
+            }),
             Event::Uploaded { student, seq } => {
                 self.last_seq.insert(student, seq);
                 self.students.segments_uploaded += 1;
@@ -409,6 +421,10 @@ impl Collector {
         students.gave_up = self.gave_up.iter().map(issue).collect();
         students.skipped = self.skipped.iter().map(issue).collect();
         students.lost_at_exit = self.lost_at_exit.iter().map(issue).collect();
+        students.restarted = self.restarted.clone();
+        students.restarted.sort_by(|a, b| a.id.cmp(&b.id));
+        students.killed = self.killed.clone();
+        students.killed.sort_by(|a, b| a.id.cmp(&b.id));
         students.login_failed.sort();
         students.ended_abnormally.sort_by(|a, b| a.id.cmp(&b.id));
         (endpoints, total, lateness, students)

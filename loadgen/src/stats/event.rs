@@ -91,6 +91,10 @@ pub enum Event {
     QueueSeen { depth: u64, oldest_ms: u64 },
     /// A seq still queued after the exit passes: never uploaded.
     LostAtExit { student: String, seq: u64 },
+    /// `--restart-students`: the client restarted, losing these queued seqs.
+    Restarted { student: String, lost: Vec<u64> },
+    /// `--kill-students`: the client was killed, losing these queued seqs.
+    Killed { student: String, lost: Vec<u64> },
     /// A seq of the sequenced task was uploaded.
     Uploaded { student: String, seq: u64 },
     /// A student task ended without finishing its work (panicked, or

@@ -10,12 +10,14 @@
 //! slice of the one shared payload (no copy).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::fault::Summary;
 use super::{Ctx, Stops, Student, backoff, draw_jitter, later, xorshift};
 use crate::ledger::Record;
 use crate::scenario::{Queue, Retry, Task, Values};
@@ -124,7 +126,7 @@ impl Burst {
 }
 
 /// Runs queued task `i` (recorder and flusher side by side) until its end,
-/// exit passes included; then signals `done`.
+/// exit passes included; `done` is signalled when the recording ends.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     ctx: &Ctx,
@@ -136,7 +138,8 @@ pub(super) async fn run(
     stops: Stops,
     t0: Instant,
     done: Option<&watch::Sender<bool>>,
-) {
+) -> Summary {
+    let recorded = AtomicU64::new(0);
     let mut rng =
         (who.seed ^ (i as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut flush_rng = (rng ^ 0xD6E8_FEB8_6659_FD93).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -174,6 +177,7 @@ pub(super) async fn run(
                     .and_then(Option::as_ref)
                     .map_or_else(Bytes::new, |p| p.segment(size_roll));
                 ctx.emit(Event::Queued);
+                recorded.store(seq, Ordering::Relaxed);
                 let _ = tx.send(Seg {
                     seq,
                     recorded: at,
@@ -183,8 +187,12 @@ pub(super) async fn run(
             }
             seq += 1;
         }
-        // Dropping the sender tells the flusher the recording is over.
+        // Dropping the sender tells the flusher the recording is over; the
+        // student's other tasks end with the recording, not after the exit passes.
         drop(tx);
+        if let Some(d) = done {
+            let _ = d.send(true);
+        }
     };
 
     let flusher = async {
@@ -217,6 +225,16 @@ pub(super) async fn run(
                 }
             }
         }
+        // A restarted or killed client loses its queue: no exit passes.
+        if stops.aborted() {
+            return local
+                .drain()
+                .map(|s| {
+                    ctx.emit(Event::Unqueued);
+                    s.seq
+                })
+                .collect();
+        }
         // The end: exit passes (not cut short by the stop: this is the stop).
         for pass in 0..q.exit_passes {
             if local.is_empty() {
@@ -240,10 +258,12 @@ pub(super) async fn run(
                 attempts: s.attempts,
             });
         }
+        Vec::new()
     };
-    futures_util::future::join(recorder, flusher).await;
-    if let Some(d) = done {
-        let _ = d.send(true);
+    let ((), lost) = futures_util::future::join(recorder, flusher).await;
+    Summary {
+        last_seq: recorded.load(Ordering::Relaxed),
+        lost,
     }
 }
 
