@@ -6,12 +6,13 @@
 # beside the old built-in (before issue 26) compressed the same way.
 # Prints peak RSS, CPU, flush lateness p99, queue depth, upload bytes per
 # student-second (x1000 x/10 gives the real client's bytes per second).
-# Usage: scripts/bench-queue.sh [STUDENTS] [RUN_TIME]   (default: 10000 60s)
+# Usage: scripts/bench-queue.sh [STUDENTS] [RUN_TIME] [real|old|both]   (default: 10000 60s both)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 n=${1:-10000}
 run_time=${2:-60s}
+which=${3:-both}
 work=$(mktemp -d /tmp/bench-queue.XXXXXX)
 out=target/bench/queue
 mkdir -p "$out"
@@ -36,7 +37,8 @@ one() { # label scenario args...
   /usr/bin/time -f "%U %S %M %e" -o "$work/t" "$lg" run --host "$host" --students "$n" --spawn-rate 1000 \
     --scenario "$scenario" --run-time "$run_time" --stop-timeout 60s --threads 2 --progress-interval 600s \
     --json "$out/$label.json" "$@" > "$out/$label.txt" 2> "$out/$label.err" || true
-  read -r u s m e < "$work/t"
+  # The last line: /usr/bin/time writes "Command exited with non-zero status N" first when the run fails.
+  read -r u s m e < <(tail -1 "$work/t")
   python3 - "$out/$label.json" "$u" "$s" "$m" "$e" "$n" "$label" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); u, s, m, e, n = map(float, sys.argv[2:7])
@@ -55,6 +57,6 @@ PY
 }
 {
   echo "date: $(date -u +%FT%TZ); cpu: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  one real "$work/real.toml" --segment-interval 6s --flush-every 6s-12s --every heartbeat=3s
-  one old "$work/old.toml" --segment-interval 3s --every heartbeat=1s --every screenshot=6s --segment-size 15K-20K
+  [ "$which" = old ] || one real "$work/real.toml" --segment-interval 6s --flush-every 6s-12s --every heartbeat=3s
+  [ "$which" = real ] || one old "$work/old.toml" --segment-interval 3s --every heartbeat=1s --every screenshot=6s --segment-size 15K-20K
 } | tee "$out/results.txt"
