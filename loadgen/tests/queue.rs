@@ -340,3 +340,63 @@ fn killed_students_never_log_out() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("add up to more than all the students"));
 }
+
+/// Issue 26 item 3 against the reference target: the built-in client,
+/// restarted 2.5 s in, sends seq 1 again with a later timestamp, so the
+/// server keeps two files for the same seq (the duplicates `verify` sees on
+/// the real server after a client restart); the ledger's `restart` record
+/// says which seqs were sent before it.
+#[test]
+fn a_restarted_builtin_client_makes_duplicate_seqs_on_the_server() {
+    let t = support::Target::start();
+    let exam = t.setup(2);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("l.ndjson");
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["run", "--host", &t.url, "--students", "2", "--spawn-rate", "50"])
+        .args([
+            "--segments",
+            "3",
+            "--segment-interval",
+            "1s",
+            "--flush-every",
+            "500ms",
+            "--segment-size",
+            "2K",
+        ])
+        .args([
+            "--restart-students",
+            "100%@2500ms",
+            "--ledger",
+            ledger.to_str().unwrap(),
+        ])
+        .env_remove("WORKER_OFFSET")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let records: Vec<Value> = std::fs::read_to_string(&ledger)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rec = t.dir.path().join("server_data").join(&exam).join("recordings");
+    for id in ["test_00001", "test_00002"] {
+        let restart = kind(&records, "restart")
+            .find(|r| r["student"] == id)
+            .expect("a restart record");
+        let before = restart["last_seq"].as_u64().unwrap();
+        assert!(before >= 1, "{restart}");
+        let mut names: Vec<String> = std::fs::read_dir(rec.join(id))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let seq1 = names.iter().filter(|n| n.ends_with("_seq_0001.mp4")).count();
+        assert_eq!(seq1, 2, "seq 1 before and after the restart: {names:?}");
+        assert_eq!(
+            names.iter().filter(|n| n.ends_with("_seq_0003.mp4")).count(),
+            1 + usize::from(before >= 3),
+            "{names:?}"
+        );
+    }
+}
