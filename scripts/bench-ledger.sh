@@ -109,7 +109,7 @@ one() { # label [extra args]: one run, prints "label cpu_seconds uploads ledger_
   local label=$1; shift
   rm -f "$work/ledger.ndjson"
   /usr/bin/time -f "%U %S %M" -o "$work/t" "$lg" run --host "$host" --students "$students" --spawn-rate "$rate" \
-    --segments "$segments" --segment-interval "$interval" --segment-size 4K --threads 2 \
+    --segments "$segments" --segment-interval "$interval" --flush-every "$interval" --segment-size 4K --threads 2 \
     --progress-interval 600s --stop-timeout 60s --json "$work/r.json" "$@" > /dev/null 2>&1 || true
   read -r u s m < "$work/t"
   local n; n=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sum(e["requests"] for e in r["endpoints"] if e["name"]=="recording"))' "$work/r.json")

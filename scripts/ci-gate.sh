@@ -30,7 +30,7 @@ last=$(printf 'test_%05d' "$students")
 "$bin/loadgen" setup --host "$url" --students "$students" > "$out/setup.txt"
 
 "$bin/loadgen" run --host "$url" --students "$students" --spawn-rate 20 --segments "$segments" \
-  --segment-interval 2s --segment-size 16K-32K --every heartbeat=1s --every screenshot=3s --json "$out/loadgen.json" --ledger "$out/ledger.ndjson" "${extra[@]}" || true
+  --segment-interval 2s --flush-every 2s --segment-size 16K-32K --every heartbeat=1s --every screenshot=3s --json "$out/loadgen.json" --ledger "$out/ledger.ndjson" "${extra[@]}" || true
 "$repo/scripts/target-down.sh" "$work" 30   # merges finish before the audit reads their log
 trap - EXIT
 

@@ -30,7 +30,7 @@ trap 'scripts/target-down.sh "$work" 5; rm -rf "$work"' EXIT
 # The target acknowledges seq 2 and loses it (a fault switch): the ledger page shows it.
 url=$(TARGET_LOSE_SEQS=2 scripts/target-up.sh "$work")
 target/debug/loadgen setup --host "$url" --students 6 >/dev/null
-target/debug/loadgen run --host "$url" --students 6 --segments 3 --segment-interval 1s --segment-size 8K --every heartbeat=500ms --every screenshot=1s \
+target/debug/loadgen run --host "$url" --students 6 --segments 3 --segment-interval 1s --flush-every 1s --segment-size 8K --every heartbeat=500ms --every screenshot=1s \
   --spawn-rate 6 --html "$out/run.html" --json "$out/run.json" --ledger "$out/ledger.ndjson" >/dev/null 2>&1
 target/debug/verify gate --dir "$work/server_data" --ledger "$out/ledger.ndjson" --html "$out/ledger.html" >/dev/null || true
 target/debug/verify gate --dir "$work/server_data" --ledger "$out/ledger.ndjson" --format json > "$out/ledger.json" || true

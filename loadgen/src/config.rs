@@ -10,6 +10,7 @@ use crate::cli::{IdArgs, RunArgs, ScenarioArgs, SetupArgs, StudentArgs, TlsArgs,
 use crate::http::Target;
 use crate::payload::Payload;
 use crate::scenario::{Overrides, Scenario};
+use crate::student::fault::Fault;
 use crate::student::{Plan, SkipRule};
 
 /// Everything `loadgen run` needs.
@@ -155,6 +156,24 @@ fn size_range(text: &str) -> Result<(u64, u64), UsageError> {
     Ok((a, b))
 }
 
+/// `--flush-every 60s-120s` (every 60 s plus up to 60 s) or `--flush-every 2s`.
+fn flush_range(text: &str) -> Result<(Duration, Duration), UsageError> {
+    let bad = || {
+        UsageError(format!(
+            "--flush-every {text}: must be DURATION or MIN-MAX, 0 < MIN <= MAX <= 24h"
+        ))
+    };
+    let (a, b) = text.split_once('-').unwrap_or((text, text));
+    let (a, b) = (
+        dur(a, "--flush-every").map_err(|_| bad())?,
+        dur(b, "--flush-every").map_err(|_| bad())?,
+    );
+    if a.is_zero() || b < a || b > crate::scenario::MAX_DURATION {
+        return Err(bad());
+    }
+    Ok((a, b.saturating_sub(a)))
+}
+
 /// `NAME=VALUE` pairs.
 fn pairs(items: &[String], flag: &str) -> Result<Vec<(String, String)>, UsageError> {
     items
@@ -225,7 +244,10 @@ fn payloads(s: &Scenario, file: Option<&std::path::Path>) -> Result<Vec<Option<P
             let f = t.request.file.as_ref()?;
             match (&from_file, t.sequenced) {
                 (Some(p), true) => Some(p.clone()),
-                _ => Some(noise.over(f.size.0, f.size.1)),
+                _ => Some(match f.dist {
+                    Some(d) => noise.measured(d),
+                    None => noise.over(f.size.0, f.size.1),
+                }),
             }
         })
         .collect())
@@ -240,6 +262,7 @@ impl StudentArgs {
             ("--segments", self.segments.is_some()),
             ("--segment-interval", self.segment_interval.is_some()),
             ("--segment-size", self.segment_size.is_some()),
+            ("--flush-every", self.flush_every.is_some()),
             ("--payload", self.payload.is_some()),
             ("--skip-seq", !self.skip_seq.is_empty()),
             ("--skip-every", self.skip_every.is_some()),
@@ -265,7 +288,10 @@ impl StudentArgs {
             if let Some(text) = &self.segment_size {
                 let size = size_range(text)?;
                 match task.request.file.as_mut() {
-                    Some(f) => f.size = size,
+                    Some(f) => {
+                        f.size = size;
+                        f.dist = None;
+                    }
                     None => {
                         return Err(UsageError(format!(
                             "--segment-size: the sequenced task '{}' sends no file",
@@ -275,13 +301,43 @@ impl StudentArgs {
                 }
             }
         }
+        if let Some(text) = &self.flush_every
+            && let Some(task) = seq.and_then(|i| scenario.tasks.get_mut(i))
+        {
+            let Some(q) = task.queue.as_mut() else {
+                return Err(UsageError(format!(
+                    "--flush-every: the sequenced task '{}' of scenario {} is not a queue (it has no `queue = {{ … }}`)",
+                    task.request.name, scenario.source
+                )));
+            };
+            (q.flush_every, q.flush_jitter) = flush_range(text)?;
+        }
+        let fault = |t: &Option<String>, flag: &str| {
+            t.as_deref()
+                .map(|t| Fault::parse(t, flag))
+                .transpose()
+                .map_err(UsageError)
+        };
+        let (restart, kill) = (
+            fault(&self.restart_students, "--restart-students")?,
+            fault(&self.kill_students, "--kill-students")?,
+        );
+        if restart.map_or(0.0, |f| f.share) + kill.map_or(0.0, |f| f.share) > 1.0 {
+            return Err(UsageError(
+                "--restart-students and --kill-students: their shares add up to more than all the students".into(),
+            ));
+        }
         if self.skip_every == Some(0) {
             return Err(UsageError("--skip-every must be at least 1".into()));
         }
         Ok(StudentSetup {
             plan: Plan {
                 segments: self.segments,
-                retries: self.retries,
+                retries: self.retries.unwrap_or_else(|| {
+                    seq.and_then(|i| scenario.tasks.get(i))
+                        .filter(|t| t.tries > 1)
+                        .map_or(3, |t| t.tries - 1)
+                }),
                 login_retries: self.login_retries,
                 backoff: dur(&self.backoff, "--backoff")?,
                 skip: SkipRule {
@@ -289,6 +345,8 @@ impl StudentArgs {
                     every: self.skip_every,
                 },
                 no_seq: self.no_seq,
+                restart,
+                kill,
             },
             payloads: payloads(&scenario, self.payload.as_deref())?,
             ledger: self.ledger.clone().map(|path| crate::ledger::Target {

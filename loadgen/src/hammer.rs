@@ -140,7 +140,10 @@ pub async fn hammer(cfg: HammerConfig) -> anyhow::Result<RunReport> {
     let payload = task
         .and_then(|t| s.tasks.get(t))
         .and_then(|t| t.request.file.as_ref())
-        .map(|f| Arc::new(Payload::generated(f.size.0, f.size.1)));
+        .map(|f| {
+            let p = Payload::generated(f.size.0, f.size.1);
+            Arc::new(f.dist.map_or_else(|| p.clone(), |d| p.measured(d)))
+        });
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..cfg.concurrency.max(1) {

@@ -60,6 +60,24 @@ pub struct RunReport {
     /// setup` first; nothing listening at the host; …), in words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<String>,
+    /// A queued sequenced task (the real client): how deep the local queues got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueReport>,
+}
+
+/// The local queues of a queued sequenced task.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueReport {
+    /// Segments queued over every student at once, at most (the series is
+    /// `history[].queued`, one value a second).
+    pub max_queued: u64,
+    /// One student's queue at a flush, at most (segments waiting for upload).
+    pub max_student_depth: u64,
+    /// The oldest queued segment's age at a flush, at most, seconds.
+    pub max_oldest_age_s: f64,
+    /// Segments still queued after the exit passes (listed per student in `students.lost_at_exit`).
+    pub lost_at_exit: u64,
 }
 
 /// TLS handshakes of new connections (`https://` hosts).
@@ -98,6 +116,17 @@ pub struct Students {
     pub gave_up: Vec<StudentIssue>,
     /// Seqs skipped on purpose (`--skip-seq`, `--skip-every`), per student.
     pub skipped: Vec<StudentIssue>,
+    /// Seqs still queued after a queued task's exit passes, per student:
+    /// recorded but never uploaded (the client lost them at exit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost_at_exit: Vec<StudentIssue>,
+    /// `--restart-students`: students whose client restarted, with the
+    /// queued seqs the restart lost (their seqs then start again at 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarted: Vec<StudentIssue>,
+    /// `--kill-students`: students whose client was killed (no logout), with the queued seqs lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub killed: Vec<StudentIssue>,
     /// Students whose finish call succeeded.
     pub finished: u64,
     /// Students whose finish call failed for good.
@@ -241,4 +270,7 @@ pub struct HistoryRow {
     pub avg_response_bytes: f64,
     /// Lateness p99 so far over every task, milliseconds.
     pub lateness_p99_ms: Option<f64>,
+    /// A queued task: segments queued over every student now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<u64>,
 }

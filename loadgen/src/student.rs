@@ -55,6 +55,10 @@ pub struct Plan {
     pub skip: SkipRule,
     /// Send the sequenced task without its seq field.
     pub no_seq: bool,
+    /// `--restart-students SHARE@TIME`.
+    pub restart: Option<fault::Fault>,
+    /// `--kill-students SHARE@TIME`.
+    pub kill: Option<fault::Fault>,
 }
 
 /// Shared by every student task.
@@ -190,11 +194,17 @@ impl Ctx {
 struct Stops {
     run: watch::Receiver<bool>,
     done: Option<watch::Receiver<bool>>,
+    /// `--restart-students`, `--kill-students`: the client dies now.
+    abort: Option<watch::Receiver<bool>>,
 }
 
 impl Stops {
     fn stopped(&self) -> bool {
-        *self.run.borrow() || self.done.as_ref().is_some_and(|d| *d.borrow())
+        *self.run.borrow() || self.done.as_ref().is_some_and(|d| *d.borrow()) || self.aborted()
+    }
+
+    fn aborted(&self) -> bool {
+        self.abort.as_ref().is_some_and(|d| *d.borrow())
     }
 
     /// Sleeps until `at`; false at once when a stop comes.
@@ -202,20 +212,23 @@ impl Stops {
         if self.stopped() {
             return false;
         }
-        let (mut run, mut done) = (self.run.clone(), self.done.clone());
-        let done_wait = async {
-            match done.as_mut() {
-                Some(d) => {
-                    let _ = d.wait_for(|s| *s).await;
-                }
-                None => std::future::pending().await,
-            }
-        };
+        let (mut run, mut done, mut abort) = (self.run.clone(), self.done.clone(), self.abort.clone());
         tokio::select! {
             _ = tokio::time::sleep_until(at) => !self.stopped(),
             _ = run.wait_for(|s| *s) => false,
-            _ = done_wait => false,
+            _ = wait_true(done.as_mut()) => false,
+            _ = wait_true(abort.as_mut()) => false,
         }
+    }
+}
+
+/// Until `w` holds true (never without one).
+async fn wait_true(w: Option<&mut watch::Receiver<bool>>) {
+    match w {
+        Some(d) => {
+            let _ = d.wait_for(|s| *s).await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -246,9 +259,27 @@ fn later(at: Instant, d: Duration) -> Instant {
 }
 
 /// Runs one student to its end; `stop` ends it early (requests in flight
-/// finish, then it logs out).
+/// finish, then it logs out). A student chosen by `--restart-students`
+/// logs in again after its restart; one chosen by `--kill-students` ends
+/// there, without a logout.
 pub async fn run(ctx: Arc<Ctx>, mut who: Student, stop: watch::Receiver<bool>) {
     ctx.emit(Event::Spawned);
+    let mut fault = fault::chosen(&ctx.plan, who.seed, ctx.start);
+    let mut first = true;
+    while session(&ctx, &mut who, &stop, fault.take(), first).await == fault::End::Restarted {
+        first = false;
+    }
+    ctx.emit(Event::Ended);
+}
+
+/// One login to its end: logout, a failed login, or a fault.
+async fn session(
+    ctx: &Ctx,
+    who: &mut Student,
+    stop: &watch::Receiver<bool>,
+    fault: Option<(fault::Kind, Instant)>,
+    first: bool,
+) -> fault::End {
     let s = &ctx.scenario;
     let jar = ctx.cookies.then(|| crate::cookies::Jar::new(ctx.client.origin()));
     let base = Values {
@@ -258,8 +289,12 @@ pub async fn run(ctx: Arc<Ctx>, mut who: Student, stop: watch::Receiver<bool>) {
         ..Values::default()
     };
     let name = s.student_name.fill(&base, crate::scenario::Escape::None);
-    let run_stop = Stops { run: stop, done: None };
-
+    let (abort_tx, abort_rx) = watch::channel(false);
+    let run_stop = Stops {
+        run: stop.clone(),
+        done: None,
+        abort: Some(abort_rx.clone()),
+    };
     // Log in.
     let mut captures: Option<Vec<Captured>> = None;
     for attempt in 0..=ctx.plan.login_retries {
@@ -305,10 +340,11 @@ pub async fn run(ctx: Arc<Ctx>, mut who: Student, stop: watch::Receiver<bool>) {
         ctx.emit(Event::LoginGaveUp {
             student: who.id.clone(),
         });
-        ctx.emit(Event::Ended);
-        return;
+        return fault::End::Over;
     };
-    ctx.emit(Event::LoggedIn);
+    if first {
+        ctx.emit(Event::LoggedIn);
+    }
     // The exam this student's records belong to (numbers as their decimal text).
     who.exam = s.ledger_exam.and_then(|i| captures.get(i)).map(|c| c.text.clone());
     let v = Values {
@@ -323,6 +359,7 @@ pub async fn run(ctx: Arc<Ctx>, mut who: Student, stop: watch::Receiver<bool>) {
     let others = Stops {
         run: run_stop.run.clone(),
         done: Some(done_rx),
+        abort: Some(abort_rx),
     };
     let loops = s.tasks.iter().enumerate().map(|(i, t)| {
         let (stops, done) = if t.sequenced {
@@ -330,9 +367,12 @@ pub async fn run(ctx: Arc<Ctx>, mut who: Student, stop: watch::Receiver<bool>) {
         } else {
             (others.clone(), None)
         };
-        task_loop(&ctx, i, &who, v, stops, t0, done)
+        task_loop(ctx, i, who, v, stops, t0, done)
     });
-    futures_util::future::join_all(loops).await;
+    let (ends, fired) = fault::race(futures_util::future::join_all(loops), fault, &abort_tx, stop).await;
+    if let Some(kind) = fired {
+        return fault::report(ctx, who, kind, ends.into_iter().flatten().next().unwrap_or_default());
+    }
 
     // Log out, also when the run is stopping: the server must merge what it has.
     if let Some(logout) = &s.logout {
@@ -363,7 +403,7 @@ pub async fn run(ctx: Arc<Ctx>, mut who: Student, stop: watch::Receiver<bool>) {
         }
         ctx.emit(Event::Finished { ok });
     }
-    ctx.emit(Event::Ended);
+    fault::End::Over
 }
 
 /// Runs task `i` from login time `t0` until a stop (or, sequenced, its last seq).
@@ -375,8 +415,14 @@ async fn task_loop(
     stops: Stops,
     t0: Instant,
     done: Option<&watch::Sender<bool>>,
-) {
-    let Some(t) = ctx.scenario.tasks.get(i) else { return };
+) -> Option<fault::Summary> {
+    let t = ctx.scenario.tasks.get(i)?;
+    if !t.enabled {
+        return None;
+    }
+    if let Some(q) = t.queue {
+        return Some(queue::run(ctx, i, t, q, who, v, stops, t0, done).await);
+    }
     let endpoint = 1 + i;
     let mut rng =
         (who.seed ^ (i as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -408,7 +454,38 @@ async fn task_loop(
                 at: t.request.uses_time().then(|| ctx.wall(at)),
                 ..v
             };
-            let _ = Box::pin(ctx.exchange(endpoint, &t.request, &v, file())).await;
+            for attempt in 0..t.tries.max(1) {
+                let sent = Box::pin(ctx.exchange(endpoint, &t.request, &v, file()));
+                let ok = match t.timeout {
+                    None => sent.await.is_ok(),
+                    Some(limit) => {
+                        let began = Instant::now();
+                        match tokio::time::timeout(limit, sent).await {
+                            Ok(r) => r.is_ok(),
+                            Err(_) => {
+                                // Cut short by the task's own limit: counted as a timeout.
+                                ctx.emit(Event::Sample(Sample {
+                                    endpoint,
+                                    at_ms: ctx.millis(Instant::now()),
+                                    latency_us: u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX),
+                                    failure: Some(FailKind::Timeout),
+                                    sent: 0,
+                                    received: 0,
+                                }));
+                                false
+                            }
+                        }
+                    }
+                };
+                if ok
+                    || attempt + 1 >= t.tries
+                    || !stops
+                        .sleep_until(Instant::now() + backoff(ctx.plan.backoff, attempt))
+                        .await
+                {
+                    break;
+                }
+            }
             continue;
         }
         if ctx.plan.skip.skips(seq) {
@@ -495,7 +572,13 @@ async fn task_loop(
     if let Some(d) = done {
         let _ = d.send(true);
     }
+    t.sequenced.then(|| fault::Summary {
+        last_seq: seq.saturating_sub(1),
+        lost: Vec::new(),
+    })
 }
 
+pub mod fault;
+mod queue;
 #[cfg(test)]
 mod tests;

@@ -26,6 +26,10 @@ fn loadgen(target: &Target, args: &[&str], env: &[(&str, &str)]) -> Command {
     if !args.contains(&"--segment-interval") {
         c.args(["--segment-interval", "1s"]);
     }
+    // The built-in client queues its segments: flush them every second, not every 60-120 s.
+    if !args.contains(&"--scenario") && !args.contains(&"--flush-every") {
+        c.args(["--flush-every", "1s"]);
+    }
     c.args(args)
         .env_remove("WORKER_OFFSET")
         .stdout(Stdio::piped())
@@ -211,9 +215,10 @@ fn gate(t: &Target, expect: &str, segments: &str) -> (i32, verify::report::gate:
 }
 
 /// Issue 12: the real client's flow. Recordings every 2 s (3 each, ending
-/// at 6 s), heartbeats every 0.8 s (0.8 … 5.6: 7 each), screenshots every
-/// 2.5 s (2.5 and 5.0: 2 each); every planned time is at least 0.4 s from
-/// the end, so the counts are exact.
+/// at 6 s, queued and flushed every second, the rest at the exit pass),
+/// heartbeats every 0.8 s (0.8 … 5.6: 7 each), screenshots (off in the
+/// real client, on with `--every`) every 2.5 s (2.5 and 5.0: 2 each); every
+/// planned time is at least 0.4 s from the end, so the counts are exact.
 #[test]
 fn supervise_client_twenty_students_every_call_counted_by_the_server() {
     let t = Target::start();
@@ -230,6 +235,8 @@ fn supervise_client_twenty_students_every_call_counted_by_the_server() {
         "heartbeat=800ms",
         "--every",
         "screenshot=2500ms",
+        "--flush-every",
+        "1s",
         "--json",
         json.to_str().unwrap(),
     ];
@@ -251,7 +258,10 @@ fn supervise_client_twenty_students_every_call_counted_by_the_server() {
         ]
     );
     let late: Vec<(&str, u64)> = run.task_lateness.iter().map(|l| (l.name.as_str(), l.runs)).collect();
-    assert_eq!(late, [("heartbeat", 140), ("screenshot", 40), ("recording", 60)]);
+    // The recording is queued: its lateness is one figure per flush (their number depends on the burst times).
+    assert_eq!(late[..2], [("heartbeat", 140), ("screenshot", 40)]);
+    assert!(late[2].0 == "recording" && late[2].1 >= 20, "{late:?}");
+    assert!(run.students.lost_at_exit.is_empty());
     // The server's side: per student exactly one login and one logout, and the planned calls.
     let counts = t.counts();
     let students = counts.get(&exam).expect("calls in the setup's exam");
@@ -392,9 +402,12 @@ fn task_offset_probability_and_jitter_shape_the_calls() {
     let exam = t.setup(4);
     let builtin = loadgen::scenario::DEFAULT_TOML;
     let text = builtin
-        .replace("every = \"10s\"", "every = \"300ms\"\nprobability = 0.0")
         .replace(
-            "every = \"60s\"",
+            "every = \"30s\"\ntries = 3",
+            "every = \"300ms\"\nprobability = 0.0\ntries = 3",
+        )
+        .replace(
+            "every = \"30s\"\nenabled = false",
             "every = \"60s\"\noffset = \"200ms\"\njitter = \"100ms\"",
         );
     let path = t.dir.path().join("shape.toml");
@@ -405,6 +418,8 @@ fn task_offset_probability_and_jitter_shape_the_calls() {
         "4",
         "--segments",
         "3",
+        "--flush-every",
+        "1s",
         "--scenario",
         path.to_str().unwrap(),
         "--json",

@@ -17,6 +17,8 @@ fn run(t: &Target, ledger: &std::path::Path, extra: &[&str]) -> std::process::Ch
         .args([
             "--segment-interval",
             "500ms",
+            "--flush-every",
+            "500ms",
             "--every",
             "heartbeat=1s",
             "--every",

@@ -105,6 +105,8 @@ fn worker(port: u16, name: &str, extra: &[&str]) -> Proc {
             .args([
                 "--segment-interval",
                 "1s",
+                "--flush-every",
+                "1s",
                 "--segment-size",
                 "8K",
                 "--every",

@@ -88,7 +88,16 @@ fn sigterm_stops_a_run_with_logouts_ledger_end_and_report() {
     let mut p = loadgen_run(
         &t.url,
         d.path(),
-        &["--students", "4", "--segment-interval", "500ms", "--segment-size", "2K"],
+        &[
+            "--students",
+            "4",
+            "--segment-interval",
+            "500ms",
+            "--flush-every",
+            "500ms",
+            "--segment-size",
+            "2K",
+        ],
     );
     std::thread::sleep(Duration::from_secs(4));
     signal(&p, "TERM");
@@ -218,6 +227,8 @@ fn sigterm_stops_a_worker_under_a_real_master_with_its_report() {
                 "--node-id",
                 "loadgen-term",
                 "--segment-interval",
+                "1s",
+                "--flush-every",
                 "1s",
                 "--segment-size",
                 "8K",
@@ -351,6 +362,8 @@ fn a_worker_writes_one_ledger_section_per_locust_run() {
                 "--node-id",
                 "loadgen-runs",
                 "--segment-interval",
+                "1s",
+                "--flush-every",
                 "1s",
                 "--segment-size",
                 "8K",

@@ -21,7 +21,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 master=$!
 for i in $(seq 1 "$workers"); do
   # shellcheck disable=SC2086
-  "$loadgen" worker --master-host 127.0.0.1 --master-port "$port" --segment-interval 1s --segment-size 8K \
+  "$loadgen" worker --master-host 127.0.0.1 --master-port "$port" --segment-interval 1s --flush-every 1s --segment-size 8K \
     --stop-timeout 5s --node-id "loadgen-$i-$$" ${WORKER_ARGS:-} > "${csv:-/tmp/locust}-worker-$i.txt" 2>&1 &
   pids+=($!)
 done

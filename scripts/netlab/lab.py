@@ -146,7 +146,7 @@ def server_down(d):
 def worker(name, ns):
     return start(name, [
         LOADGEN, "worker", "--master-host", MASTER, "--node-id", f"lab-{name}",
-        "--segment-interval", "1s", "--segment-size", "8K", "--every", "heartbeat=2s", "--every", "screenshot=5s",
+        "--segment-interval", "1s", "--flush-every", "1s", "--segment-size", "8K", "--every", "heartbeat=2s", "--every", "screenshot=5s",
         "--stop-timeout", "5s", "--master-timeout", f"{MASTER_TIMEOUT}s",
         "--ledger", os.path.join(OUT, f"{name}.ledger"), "--run-reports", os.path.join(OUT, f"{name}-runs"),
         "--json", os.path.join(OUT, f"{name}.json"),

@@ -105,23 +105,6 @@ fn dashed_range(text: &str) -> Option<String> {
     IdRange::parse(&format!("{a}..{b}")).ok().map(|_| format!("{a}..{b}"))
 }
 
-/// Parses a share: a ratio (`0.05`) or a percentage (`5%`), from 0 to 1.
-pub fn parse_ratio(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let (num, scale) = match t.strip_suffix('%') {
-        Some(n) => (n.trim(), 100.0),
-        None => (t, 1.0),
-    };
-    let v = num
-        .parse::<f64>()
-        .map_err(|_| format!("'{text}' is no ratio: give 0.05 or 5%"))?
-        / scale;
-    if !(0.0..=1.0).contains(&v) {
-        return Err(format!("'{text}' is not between 0 and 1 (0% and 100%)"));
-    }
-    Ok(v)
-}
-
 /// The largest population `--expect` takes.
 pub const MAX_POPULATION: u64 = 10_000_000;
 

@@ -57,6 +57,7 @@ mod tests {
             ledger_error: None,
             stopped_by: None,
             hints: vec![],
+            queue: None,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

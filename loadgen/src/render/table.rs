@@ -139,6 +139,9 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
     for (what, issues) in [
         ("given up after retries", &s.gave_up),
         ("skipped on purpose", &s.skipped),
+        ("still queued at exit, lost", &s.lost_at_exit),
+        ("lost in a client restart (--restart-students)", &s.restarted),
+        ("lost when the client was killed (--kill-students)", &s.killed),
     ] {
         if !issues.is_empty() {
             let items: Vec<String> = issues
@@ -147,6 +150,14 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
                 .collect();
             writeln!(out, "seqs {what} ({} students): {}", issues.len(), list(&items))?;
         }
+    }
+    if let Some(q) = &r.queue {
+        writeln!(
+            out,
+            "local queues: at most {} segment(s) queued at once over all students, {} in one student's queue; \
+             oldest queued segment {:.1} s at most; {} lost at exit",
+            q.max_queued, q.max_student_depth, q.max_oldest_age_s, q.lost_at_exit
+        )?;
     }
     if let Some(t) = &r.tls {
         writeln!(
@@ -262,6 +273,7 @@ mod tests {
             stopped_by: None,
             ids_outside_population: vec![],
             hints: vec![format!("hint {hostile}")],
+            queue: None,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

@@ -8,10 +8,10 @@ use std::time::Duration;
 use toml::Spanned;
 use verify::text::escape_str;
 
-use super::raw::RawScenario;
+use super::raw::{RawRequest, RawScenario};
 use super::request::request;
 use super::template::{Place, Scope, is_builtin};
-use super::{MAX_DURATION, Overrides, Scenario, ScenarioError, Task, Template};
+use super::{MAX_DURATION, Overrides, Queue, Retry, Scenario, ScenarioError, Task, Template};
 
 pub(super) struct Ctx<'a> {
     text: &'a str,
@@ -188,7 +188,16 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
             None => return Err(cx.err(Some(&r.span()), &format!("{key}.every"), "every [[task]] needs `every`")),
         };
         // The last `--every` for a task wins (as for `--var`).
-        let every = match o.every.iter().rev().find(|(k, _)| k == n) {
+        let every_flag = o.every.iter().rev().find(|(k, _)| k == n);
+        if sequenced && let Some(e) = t.enabled.as_ref().filter(|e| !*e.get_ref()) {
+            return Err(cx.err(
+                Some(&e.span()),
+                &format!("{key}.enabled"),
+                "the sequenced task cannot be off (it paces the student's end)",
+            ));
+        }
+        let enabled = every_flag.is_some() || t.enabled.as_ref().is_none_or(|e| *e.get_ref());
+        let every = match every_flag {
             Some((k, text)) => {
                 let flag = || format!("--every {k}={text}");
                 let d = bounded(text).map_err(|m| ScenarioError::flag(flag(), m))?;
@@ -234,6 +243,19 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
                 .transpose()?,
             probability,
             sequenced,
+            queue: queue(&cx, t, &key, sequenced)?,
+            enabled,
+            tries: tries(&cx, t, &key)?,
+            timeout: match &t.timeout {
+                Some(d) => {
+                    let v = cx.duration(d, &format!("{key}.timeout"))?;
+                    if v.is_zero() {
+                        return Err(cx.err(Some(&d.span()), &format!("{key}.timeout"), "`timeout` must be above 0"));
+                    }
+                    Some(v)
+                }
+                None => None,
+            },
         });
     }
     // After the one-sequenced-task check: a sequenced task must carry its seq
@@ -287,6 +309,80 @@ pub fn compile(text: &str, file: &str, o: &Overrides) -> Result<Scenario, Scenar
         tasks,
         logout,
     })
+}
+
+/// A task's `tries` (attempts per run). A queued task retries by its
+/// queue's `retry`; a plain sequenced one's `tries` is the default of `--retries` (+1).
+fn tries(cx: &Ctx, t: &RawRequest, key: &str) -> Result<u32, ScenarioError> {
+    let key = format!("{key}.tries");
+    let Some(n) = &t.tries else { return Ok(1) };
+    if t.queue.is_some() {
+        return Err(cx.err(Some(&n.span()), &key, "a queued task retries by its queue's `retry`"));
+    }
+    u32::try_from(*n.get_ref())
+        .ok()
+        .filter(|n| (1..=100).contains(n))
+        .ok_or_else(|| cx.err(Some(&n.span()), &key, "tries must be 1 to 100"))
+}
+
+/// A sequenced task's `queue = { … }`.
+fn queue(cx: &Ctx, t: &RawRequest, key: &str, sequenced: bool) -> Result<Option<Queue>, ScenarioError> {
+    let Some(q) = &t.queue else { return Ok(None) };
+    let key = format!("{key}.queue");
+    if !sequenced {
+        return Err(cx.err(Some(&q.span()), &key, "only the sequenced task can be a queue"));
+    }
+    let q = q.get_ref();
+    let dur = |v: &Option<Spanned<String>>, sub: &str| {
+        v.as_ref()
+            .map(|d| cx.duration(d, &format!("{key}.{sub}")))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    let flush_every = cx.duration(&q.flush_every, &format!("{key}.flush_every"))?;
+    if flush_every.is_zero() {
+        return Err(cx.err(
+            Some(&q.flush_every.span()),
+            &format!("{key}.flush_every"),
+            "`flush_every` must be above 0",
+        ));
+    }
+    let retry = match &q.retry {
+        None => Retry::NextFlush,
+        Some(r) => parse_retry(r.get_ref()).map_err(|m| cx.err(Some(&r.span()), &format!("{key}.retry"), m))?,
+    };
+    let exit_passes = match &q.exit_passes {
+        None => 1,
+        Some(p) => u32::try_from(*p.get_ref()).ok().filter(|n| *n <= 100).ok_or_else(|| {
+            cx.err(
+                Some(&p.span()),
+                &format!("{key}.exit_passes"),
+                "exit_passes must be 0 to 100",
+            )
+        })?,
+    };
+    Ok(Some(Queue {
+        flush_every,
+        flush_jitter: dur(&q.flush_jitter, "flush_jitter")?,
+        flush_gap: dur(&q.flush_gap, "flush_gap")?,
+        retry,
+        exit_passes,
+        exit_pass_gap: dur(&q.exit_pass_gap, "exit_pass_gap")?,
+    }))
+}
+
+/// `next-flush` or `immediate:N` (N attempts in all, 1 to 100).
+pub(super) fn parse_retry(text: &str) -> Result<Retry, String> {
+    if text == "next-flush" {
+        return Ok(Retry::NextFlush);
+    }
+    text.strip_prefix("immediate:")
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| (1..=100).contains(n))
+        .map(Retry::Immediate)
+        .ok_or_else(|| {
+            format!("retry '{text}' must be \"next-flush\" or \"immediate:N\" (N attempts in all, 1 to 100)")
+        })
 }
 
 /// Applies `--var`s (the last for a name wins): only to names `[vars]`

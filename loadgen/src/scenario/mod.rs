@@ -45,6 +45,44 @@ pub struct FilePart {
     pub content_type: String,
     /// Bytes sent, drawn per request from this range.
     pub size: (u64, u64),
+    /// Or drawn from a log-normal fitted to a measured median and p90,
+    /// clipped at `size.1` (`size = { median = …, p90 = …, max = … }`).
+    pub dist: Option<SizeDist>,
+}
+
+/// A measured size distribution: log-normal with `ln X ~ N(ln median, σ)`,
+/// `σ = (ln p90 − ln median) / 1.2816` (the normal's 90th percentile), each
+/// draw clipped to `1..=max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeDist {
+    pub median: u64,
+    pub p90: u64,
+    pub max: u64,
+}
+
+/// How a queued task retries a failed upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// It stays queued (same seq, same `{timestamp}`) for the next flush, without a cap while the run lasts.
+    NextFlush,
+    /// Up to N attempts in all, one after the other (with `--backoff`), then the seq is given up.
+    Immediate(u32),
+}
+
+/// A sequenced task that records into a local queue and uploads it in bursts
+/// (the real client): a segment every `every`, a flush every `flush_every`
+/// + uniform(0, `flush_jitter`) after the previous burst ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Queue {
+    pub flush_every: Duration,
+    pub flush_jitter: Duration,
+    /// Pause between two uploads of one burst.
+    pub flush_gap: Duration,
+    pub retry: Retry,
+    /// Upload passes at the end (stop or `--segments`), `exit_pass_gap` apart;
+    /// what is still queued after them is lost.
+    pub exit_passes: u32,
+    pub exit_pass_gap: Duration,
 }
 
 /// What an answer must be to count as a success.
@@ -89,6 +127,15 @@ pub struct Task {
     pub probability: f64,
     /// Carries seq 1, 2, 3 …: paced, retried with the same seq, given-up seqs listed.
     pub sequenced: bool,
+    /// Sequenced only: record into a local queue, flushed in bursts.
+    pub queue: Option<Queue>,
+    /// Off unless `--every NAME=DURATION` turns it on (`enabled = false`).
+    pub enabled: bool,
+    /// Attempts per run (`tries`, default 1), with `--backoff` between them;
+    /// for the sequenced task, `--retries` overrides it.
+    pub tries: u32,
+    /// Unsequenced: each attempt's own time limit (`timeout`, default `--timeout`).
+    pub timeout: Option<Duration>,
 }
 
 impl Task {

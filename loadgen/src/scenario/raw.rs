@@ -49,6 +49,32 @@ pub struct RawRequest {
     pub offset: Option<Sp<String>>,
     pub probability: Option<Sp<f64>>,
     pub sequenced: Option<Sp<bool>>,
+    pub queue: Option<Sp<RawQueue>>,
+    /// An unsequenced task's attempts per run, and each attempt's time limit.
+    pub tries: Option<Sp<i64>>,
+    pub timeout: Option<Sp<String>>,
+    /// `enabled = false`: the task runs only when `--every` names it.
+    pub enabled: Option<Sp<bool>>,
+}
+
+/// `queue = { flush_every = "60s", … }` on a sequenced task.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    pub flush_every: Sp<String>,
+    pub flush_jitter: Option<Sp<String>>,
+    pub flush_gap: Option<Sp<String>>,
+    pub retry: Option<Sp<String>>,
+    pub exit_passes: Option<Sp<i64>>,
+    pub exit_pass_gap: Option<Sp<String>>,
+}
+
+/// `size = "6MB-10MB"` or `size = { median = "6MB", p90 = "8.5MB", max = "10.6MB" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawSize {
+    Range(String),
+    Measured { median: String, p90: String, max: String },
 }
 
 /// A multipart file part.
@@ -58,7 +84,7 @@ pub struct RawFile {
     pub field: Sp<String>,
     pub name: Sp<String>,
     pub content_type: Option<Sp<String>>,
-    pub size: Sp<String>,
+    pub size: Sp<RawSize>,
 }
 
 /// `status = 200` or `status = [200, 201]`.

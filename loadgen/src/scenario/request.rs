@@ -8,9 +8,9 @@ use hyper::header::HeaderName;
 use toml::Spanned;
 
 use super::compile::Ctx;
-use super::raw::{RawExpect, RawFile, RawRequest, RawStatus};
+use super::raw::{RawExpect, RawFile, RawRequest, RawSize, RawStatus};
 use super::template::{Place, Scope, is_builtin};
-use super::{Encoding, Expect, FilePart, Request, ScenarioError};
+use super::{Encoding, Expect, FilePart, Request, ScenarioError, SizeDist};
 
 /// One request; its captures are appended to `captures` (visible afterwards).
 pub(super) fn request(
@@ -31,6 +31,10 @@ pub(super) fn request(
             ("offset", raw.offset.as_ref().map(Spanned::span)),
             ("probability", raw.probability.as_ref().map(Spanned::span)),
             ("sequenced", raw.sequenced.as_ref().map(Spanned::span)),
+            ("queue", raw.queue.as_ref().map(Spanned::span)),
+            ("enabled", raw.enabled.as_ref().map(Spanned::span)),
+            ("tries", raw.tries.as_ref().map(Spanned::span)),
+            ("timeout", raw.timeout.as_ref().map(Spanned::span)),
         ] {
             if let Some(span) = present {
                 return Err(cx.err(Some(&span), &k(sub), format!("`{sub}` is a [[task]] key")));
@@ -190,19 +194,39 @@ pub(super) fn request(
 
 fn file_part(cx: &Ctx, f: &Spanned<RawFile>, key: &str, scope: &Scope) -> Result<FilePart, ScenarioError> {
     let raw = f.get_ref();
-    let size_text = raw.size.get_ref();
-    let (a, b) = size_text.split_once('-').unwrap_or((size_text, size_text));
-    let parse = |t: &str| {
-        verify::config::parse_size(t).map_err(|e| cx.err(Some(&raw.size.span()), &format!("{key}.size"), e.0))
+    let span = raw.size.span();
+    let bad = |m: String| cx.err(Some(&span), &format!("{key}.size"), m);
+    let (size, dist) = match raw.size.get_ref() {
+        RawSize::Range(size_text) => {
+            let (a, b) = size_text.split_once('-').unwrap_or((size_text, size_text));
+            let parse = |t: &str| verify::config::parse_size(t).map_err(|e| bad(e.0));
+            let (min, max) = (parse(a)?, parse(b)?);
+            if min > max || max > 4 << 30 {
+                return Err(bad(format!(
+                    "size '{size_text}' must be SIZE or MIN-MAX, MIN <= MAX <= 4GiB"
+                )));
+            }
+            ((min, max), None)
+        }
+        RawSize::Measured { median, p90, max } => {
+            let (m, p, x) = (
+                decimal_size(median).map_err(&bad)?,
+                decimal_size(p90).map_err(&bad)?,
+                decimal_size(max).map_err(&bad)?,
+            );
+            if !(0 < m && m < p && p <= x && x <= 4 << 30) {
+                return Err(bad("a measured size needs 0 < median < p90 <= max <= 4GiB".to_string()));
+            }
+            (
+                (1, x),
+                Some(SizeDist {
+                    median: m,
+                    p90: p,
+                    max: x,
+                }),
+            )
+        }
     };
-    let (min, max) = (parse(a)?, parse(b)?);
-    if min > max || max > 4 << 30 {
-        return Err(cx.err(
-            Some(&raw.size.span()),
-            &format!("{key}.size"),
-            format!("size '{size_text}' must be SIZE or MIN-MAX, MIN <= MAX <= 4GiB"),
-        ));
-    }
     if raw.field.get_ref().is_empty() {
         return Err(cx.err(Some(&raw.field.span()), &format!("{key}.field"), "empty field name"));
     }
@@ -213,8 +237,25 @@ fn file_part(cx: &Ctx, f: &Spanned<RawFile>, key: &str, scope: &Scope) -> Result
             .content_type
             .as_ref()
             .map_or_else(|| "application/octet-stream".to_string(), |c| c.get_ref().clone()),
-        size: (min, max),
+        size,
+        dist,
     })
+}
+
+/// `8.5MB`: a size with an optional decimal fraction (units as everywhere:
+/// K, M, G are powers of 1024), whole bytes.
+fn decimal_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || format!("bad size '{text}' (try 6MB, 8.5MB)");
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let unit_bytes = verify::config::parse_size(&format!("1{}", unit.trim())).map_err(|_| bad())?;
+    let v = (n * unit_bytes as f64).round();
+    if !v.is_finite() || !(0.0..=(4u64 << 30) as f64).contains(&v) {
+        return Err(format!("size '{text}' is out of range (at most 4GiB)"));
+    }
+    Ok(v as u64)
 }
 
 fn expect(cx: &Ctx, e: &Spanned<RawExpect>, key: &str) -> Result<Expect, ScenarioError> {

@@ -25,6 +25,10 @@ every = "1s"
 path = "/b/{exam_id}"
 "#;
 
+/// Issue 26 item 2: the built-in is the real client (heartbeat 30 s with 3
+/// tries of 20 s, screenshots off, 60 s segments of the measured sizes,
+/// queued and flushed every 60-120 s with next-flush retries and 3 exit
+/// passes 5 s apart, a logout without `username`).
 #[test]
 fn the_builtin_is_the_supervise_client() {
     let s = Scenario::builtin().unwrap();
@@ -34,18 +38,151 @@ fn the_builtin_is_the_supervise_client() {
     let rec = &s.tasks[2];
     assert_eq!(
         (rec.every, rec.request.encoding),
-        (Duration::from_secs(30), Encoding::Multipart)
+        (Duration::from_secs(60), Encoding::Multipart)
+    );
+    assert_eq!(
+        rec.queue,
+        Some(Queue {
+            flush_every: Duration::from_secs(60),
+            flush_jitter: Duration::from_secs(60),
+            flush_gap: Duration::from_secs(1),
+            retry: Retry::NextFlush,
+            exit_passes: 3,
+            exit_pass_gap: Duration::from_secs(5),
+        })
     );
     let file = rec.request.file.as_ref().unwrap();
-    assert_eq!((file.field.as_str(), file.size), ("video", (15 << 20, 20 << 20)));
-    assert_eq!(s.tasks[0].every, Duration::from_secs(10));
+    assert_eq!(file.field.as_str(), "video");
+    assert_eq!(
+        file.dist,
+        Some(SizeDist {
+            median: 6 << 20,
+            p90: 8_912_896,
+            max: 11_114_906,
+        })
+    );
+    let hb = &s.tasks[0];
+    assert_eq!(
+        (hb.every, hb.tries, hb.timeout, hb.enabled),
+        (Duration::from_secs(30), 3, Some(Duration::from_secs(20)), true)
+    );
+    let shot = &s.tasks[1];
+    assert_eq!((shot.every, shot.enabled), (Duration::from_secs(30), false));
     assert_eq!(s.login.encoding, Encoding::Json);
     assert_eq!(s.captures, ["exam_id"]);
     assert_eq!(s.setup.len(), 1);
     assert_eq!(s.setup_captures, ["exam_id"]);
-    assert_eq!(s.logout.as_ref().unwrap().path.source(), "/api/logout");
+    let logout = s.logout.as_ref().unwrap();
+    assert_eq!(logout.path.source(), "/api/logout");
+    let fields: Vec<&str> = logout.fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(fields, ["exam_id", "student_id"]);
     let eps: Vec<String> = s.endpoints().into_iter().map(|e| e.0).collect();
     assert_eq!(eps, ["login", "heartbeat", "screenshot", "recording", "logout"]);
+    // `--every screenshot=30s` turns the screenshots on.
+    let o = Overrides {
+        every: pairs(&[("screenshot", "30s")]),
+        ..Overrides::default()
+    };
+    assert!(Scenario::parse(DEFAULT_TOML, "b", &o).unwrap().tasks[1].enabled);
+}
+
+/// Issue 26 item 2: the users' own Locust test ships as a scenario.
+#[test]
+fn the_locust_realistic_scenario_parses() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios/locust-realistic.toml");
+    let s = Scenario::load(&path, &Overrides::default()).unwrap();
+    let rec = &s.tasks[s.sequenced().unwrap()];
+    assert_eq!(
+        (rec.every, rec.jitter, rec.tries, rec.queue),
+        (Duration::from_secs(60), Duration::from_secs(10), 3, None)
+    );
+    assert_eq!(rec.request.file.as_ref().unwrap().size, (6 << 20, 10 << 20));
+    assert_eq!(s.tasks[0].every, Duration::from_secs(30));
+    assert!(s.logout.is_none());
+}
+
+const QUEUED: &str = r#"version = 2
+[login]
+path = "/api/login"
+[[task]]
+name = "rec"
+every = "60s"
+sequenced = true
+path = "/r/{seq}"
+"#;
+
+/// Issue 26 item 1: the queue's keys, their defaults and their refusals.
+#[test]
+fn a_sequenced_task_can_be_a_queue() {
+    let s = parse(&format!("{QUEUED}queue = {{ flush_every = \"2s\" }}\n")).unwrap();
+    assert_eq!(
+        s.tasks[0].queue,
+        Some(Queue {
+            flush_every: Duration::from_secs(2),
+            flush_jitter: Duration::ZERO,
+            flush_gap: Duration::ZERO,
+            retry: Retry::NextFlush,
+            exit_passes: 1,
+            exit_pass_gap: Duration::ZERO,
+        })
+    );
+    let s = parse(&format!(
+        "{QUEUED}queue = {{ flush_every = \"2s\", retry = \"immediate:3\" }}\n"
+    ))
+    .unwrap();
+    assert_eq!(s.tasks[0].queue.unwrap().retry, Retry::Immediate(3));
+    for (queue, why) in [
+        ("{ flush_every = \"0s\" }", "`flush_every` must be above 0"),
+        ("{ flush_every = \"1s\", retry = \"later\" }", "retry 'later' must be"),
+        (
+            "{ flush_every = \"1s\", retry = \"immediate:0\" }",
+            "retry 'immediate:0' must be",
+        ),
+        (
+            "{ flush_every = \"1s\", exit_passes = -1 }",
+            "exit_passes must be 0 to 100",
+        ),
+        ("{ flush_every = \"1s\", every = \"1s\" }", "unknown field `every`"),
+    ] {
+        let e = refused(&format!("{QUEUED}queue = {queue}\n"));
+        assert!(e.contains(why) && e.contains("line 9"), "{queue}: {e}");
+    }
+    let e = refused(&format!("{MINI}queue = {{ flush_every = \"1s\" }}\n"));
+    assert!(e.contains("only the sequenced task can be a queue"), "{e}");
+    let e = refused(&format!("{QUEUED}queue = {{ flush_every = \"1s\" }}\ntries = 2\n"));
+    assert!(e.contains("a queued task retries by its queue's `retry`"), "{e}");
+    let e = refused(&format!("{QUEUED}enabled = false\n"));
+    assert!(e.contains("the sequenced task cannot be off"), "{e}");
+    let e = refused("version = 2\n[login]\npath = \"/l\"\nqueue = { flush_every = \"1s\" }\n");
+    assert!(e.contains("`queue` is a [[task]] key"), "{e}");
+}
+
+/// Issue 26 item 1: `size = { median, p90, max }` (decimals allowed), checked.
+#[test]
+fn a_measured_size_distribution_parses_and_is_checked() {
+    let file = |size: &str| format!("{QUEUED}file = {{ field = \"v\", name = \"x\", size = {size} }}\n");
+    let s = parse(&file("{ median = \"1.5K\", p90 = \"2K\", max = \"3K\" }")).unwrap();
+    let f = s.tasks[0].request.file.as_ref().unwrap();
+    assert_eq!(
+        (f.size, f.dist),
+        (
+            (1, 3072),
+            Some(SizeDist {
+                median: 1536,
+                p90: 2048,
+                max: 3072
+            })
+        )
+    );
+    for bad in [
+        "{ median = \"2K\", p90 = \"1K\", max = \"3K\" }",
+        "{ median = \"0\", p90 = \"1K\", max = \"3K\" }",
+        "{ median = \"1K\", p90 = \"2K\", max = \"5G\" }",
+        "{ median = \"x\", p90 = \"2K\", max = \"3K\" }",
+    ] {
+        let e = refused(&file(bad));
+        assert!(e.contains("line 9") && e.contains("size"), "{bad}: {e}");
+    }
 }
 
 #[test]

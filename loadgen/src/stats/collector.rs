@@ -224,6 +224,20 @@ pub struct Collector {
     /// TLS handshake times, and the exact maximum.
     handshakes: Histogram<u64>,
     handshake_max: u64,
+    /// Local queues (a queued task only).
+    queue: Option<QueueState>,
+    lost_at_exit: BTreeMap<String, Vec<u64>>,
+    restarted: Vec<StudentIssue>,
+    killed: Vec<StudentIssue>,
+}
+
+/// Queue figures as they come.
+#[derive(Debug, Clone, Default)]
+struct QueueState {
+    now: u64,
+    max: u64,
+    max_depth: u64,
+    max_oldest_ms: u64,
 }
 
 impl Collector {
@@ -243,6 +257,10 @@ impl Collector {
             last_seq: HashMap::new(),
             handshakes: histogram(),
             handshake_max: 0,
+            queue: None,
+            lost_at_exit: BTreeMap::new(),
+            restarted: Vec::new(),
+            killed: Vec::new(),
         }
     }
 
@@ -284,6 +302,32 @@ impl Collector {
                 self.last_seq.insert(student.clone(), seq);
                 self.skipped.entry(student).or_default().push(seq);
             }
+            Event::Queued => {
+                let q = self.queue.get_or_insert_with(QueueState::default);
+                q.now += 1;
+                q.max = q.max.max(q.now);
+            }
+            Event::Unqueued => {
+                let q = self.queue.get_or_insert_with(QueueState::default);
+                q.now = q.now.saturating_sub(1);
+            }
+            Event::QueueSeen { depth, oldest_ms } => {
+                let q = self.queue.get_or_insert_with(QueueState::default);
+                q.max_depth = q.max_depth.max(depth);
+                q.max_oldest_ms = q.max_oldest_ms.max(oldest_ms);
+            }
+            Event::LostAtExit { student, seq } => {
+                self.last_seq.insert(student.clone(), seq);
+                self.lost_at_exit.entry(student).or_default().push(seq);
+            }
+            Event::Restarted { student, lost } => self.restarted.push(StudentIssue {
+                id: student,
+                seqs: lost,
+            }),
+            Event::Killed { student, lost } => self.killed.push(StudentIssue {
+                id: student,
+                seqs: lost,
+            }),
             Event::Uploaded { student, seq } => {
                 self.last_seq.insert(student, seq);
                 self.students.segments_uploaded += 1;
@@ -353,6 +397,7 @@ impl Collector {
                 t.received as f64 / t.requests as f64
             },
             lateness_p99_ms: (!self.lateness.is_empty()).then(|| self.lateness.value_at_quantile(0.99) as f64 / 1000.0),
+            queued: self.queue.as_ref().map(|q| q.now),
         });
     }
 
@@ -391,6 +436,11 @@ impl Collector {
         };
         students.gave_up = self.gave_up.iter().map(issue).collect();
         students.skipped = self.skipped.iter().map(issue).collect();
+        students.lost_at_exit = self.lost_at_exit.iter().map(issue).collect();
+        students.restarted = self.restarted.clone();
+        students.restarted.sort_by(|a, b| a.id.cmp(&b.id));
+        students.killed = self.killed.clone();
+        students.killed.sort_by(|a, b| a.id.cmp(&b.id));
         students.login_failed.sort();
         students.ended_abnormally.sort_by(|a, b| a.id.cmp(&b.id));
         (endpoints, total, lateness, students)
@@ -454,6 +504,12 @@ impl Collector {
             ledger_error: None,
             stopped_by: None,
             hints: Vec::new(),
+            queue: self.queue.as_ref().map(|q| crate::report::QueueReport {
+                max_queued: q.max,
+                max_student_depth: q.max_depth,
+                max_oldest_age_s: q.max_oldest_ms as f64 / 1000.0,
+                lost_at_exit: self.lost_at_exit.values().map(|v| v.len() as u64).sum(),
+            }),
         };
         report.hints = crate::hints::for_run(&report);
         report

@@ -90,6 +90,18 @@ pub enum Event {
     SeqGaveUp { student: String, seq: u64 },
     /// A seq deliberately not uploaded (`--skip-seq`, `--skip-every`).
     SeqSkipped { student: String, seq: u64 },
+    /// A queued task recorded a segment (it joins the student's queue).
+    Queued,
+    /// A segment left its queue (uploaded, given up or lost at exit).
+    Unqueued,
+    /// A student's queue at a flush: its depth and its oldest segment's age.
+    QueueSeen { depth: u64, oldest_ms: u64 },
+    /// A seq still queued after the exit passes: never uploaded.
+    LostAtExit { student: String, seq: u64 },
+    /// `--restart-students`: the client restarted, losing these queued seqs.
+    Restarted { student: String, lost: Vec<u64> },
+    /// `--kill-students`: the client was killed, losing these queued seqs.
+    Killed { student: String, lost: Vec<u64> },
     /// A seq of the sequenced task was uploaded.
     Uploaded { student: String, seq: u64 },
     /// A student task ended without finishing its work (panicked, or
