@@ -334,7 +334,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                         w.report_stats().await;
                         w.send("client_stopped", &()).await;
                         w.end_run();
-                        w.end_section();
+                        w.end_run_section();
                         w.send("client_ready", &-1i64).await;
                         w.state = "ready";
                     }

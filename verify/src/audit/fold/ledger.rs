@@ -252,7 +252,8 @@ impl LedgerPart {
                 f.open = true;
                 return;
             }
-            "end" => {
+            // `run_end`: a Locust worker's section closed at the master's stop.
+            "end" | "run_end" => {
                 if f.open {
                     f.ended_sections = f.ended_sections.saturating_add(1);
                 }
@@ -386,6 +387,19 @@ mod tests {
         p.observe_line(f, br#"{"kind":"end","records":11}"#);
         assert!(p.complete());
         assert_eq!(p.at((0, 3)), "l.ndjson:3");
+    }
+
+    #[test]
+    fn a_run_end_closes_a_workers_section_like_end() {
+        let mut p = LedgerPart::default();
+        let f = p.add_file("w.ndjson".into());
+        p.observe_line(f, RUN.as_bytes());
+        p.observe_line(f, br#"{"kind":"run_end","records":2}"#);
+        assert!(p.complete(), "{:?}", p.files[0]);
+        p.observe_line(f, RUN.as_bytes());
+        assert!(!p.complete(), "the next run's section is open");
+        p.observe_line(f, br#"{"kind":"run_end","records":2}"#);
+        assert!(p.complete() && p.files[0].sections == 2 && p.files[0].malformed == 0);
     }
 
     #[test]
