@@ -313,7 +313,8 @@ fn text(path: &Path) -> String {
 }
 
 /// A worker's ledger has one section per Locust run (the web UI's swarm …
-/// stop, twice), each closed by its `end`; SIGTERM then ends the worker.
+/// stop, twice), each closed at the stop by its `run_end`; SIGTERM then ends
+/// the worker, adding nothing.
 #[test]
 fn a_worker_writes_one_ledger_section_per_locust_run() {
     let t = Target::start();
@@ -386,7 +387,7 @@ fn a_worker_writes_one_ledger_section_per_locust_run() {
         std::thread::sleep(Duration::from_secs(2));
         curl(&["-X", "POST", &format!("{ui}/stop")]);
         until("the run's section is closed", Duration::from_secs(60), || {
-            text(&ledger).matches(r#""kind":"end""#).count() >= logins / 2
+            text(&ledger).matches(r#""kind":"run_end""#).count() >= logins / 2
         });
     }
     signal(&w, "TERM");
@@ -394,7 +395,7 @@ fn a_worker_writes_one_ledger_section_per_locust_run() {
     let err = stderr(&mut w);
     assert_eq!(status.code(), Some(0), "{err}");
     let lines = records(&ledger);
-    let sections: Vec<&[serde_json::Value]> = lines.split_inclusive(|l| l["kind"] == "end").collect();
+    let sections: Vec<&[serde_json::Value]> = lines.split_inclusive(|l| l["kind"] == "run_end").collect();
     assert_eq!(sections.len(), 2, "{lines:#?}");
     for (i, s) in sections.iter().enumerate() {
         assert_eq!(s.first().unwrap()["kind"], "run", "section {i}");
