@@ -31,10 +31,12 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::report::RunReport;
 
-/// Exit codes: 0 pass, 1 failure ratio over the limit, 2 usage or I/O error.
+/// Exit codes: 0 pass, 1 failure ratio over the limit, 2 usage or I/O error,
+/// 3 a run that ended before its plan (without `--ok-if-interrupted`).
 pub const EXIT_PASS: u8 = 0;
 pub const EXIT_FAIL: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
+pub const EXIT_INTERRUPTED: u8 = 3;
 
 /// Runs the command line `args` (program name first); returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
@@ -120,14 +122,14 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
             );
             let report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
             emit(&report, cfg.json.as_deref(), cfg.csv.as_deref(), a.html.as_deref())?;
-            Ok(exit_code(&report))
+            Ok(exit_code(&report, &a.report))
         }
         Command::Worker(a) => {
             let cfg = a.to_config()?;
             let json = cfg.json.clone();
             let report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
             emit(&report, json.as_deref(), None, a.html.as_deref())?;
-            Ok(exit_code(&report))
+            Ok(exit_code(&report, &a.report))
         }
         Command::Hammer(a) => {
             let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
@@ -170,8 +172,9 @@ fn printable(s: &str) -> String {
 }
 
 /// The exit code of a run whose reports are written: a ledger that could
-/// not be written is an I/O error (2), whatever the load's verdict.
-fn exit_code(report: &RunReport) -> u8 {
+/// not be written is an I/O error (2), whatever the load's verdict; a
+/// failure (1) outranks an interruption (3).
+fn exit_code(report: &RunReport, a: &cli::ReportArgs) -> u8 {
     if let Some(e) = &report.ledger_error {
         eprintln!(
             "loadgen: {}: the ledger is incomplete (the reports are written); exit 2",
@@ -179,7 +182,14 @@ fn exit_code(report: &RunReport) -> u8 {
         );
         return EXIT_ERROR;
     }
-    if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL }
+    if report.verdict == "fail" {
+        return EXIT_FAIL;
+    }
+    if report.interrupted && !a.ok_if_interrupted {
+        eprintln!("loadgen: the run ended before its plan: exit 3 (--ok-if-interrupted: exit 0)");
+        return EXIT_INTERRUPTED;
+    }
+    EXIT_PASS
 }
 
 fn emit(

@@ -14,7 +14,9 @@ pub const SCHEMA: &str = "loadgen.run/1";
 pub struct RunReport {
     /// Always `loadgen.run/1`.
     pub schema: String,
-    /// `pass` or `fail` (failure ratio above `--max-fail-ratio`).
+    /// `pass`, `fail` (failure ratio above `--max-fail-ratio`, or a student
+    /// that ended abnormally), or `interrupted`: the run ended before its
+    /// plan (see `interrupted`) with no failure over the limit until then.
     pub verdict: String,
     /// The target.
     pub host: String,
@@ -56,6 +58,22 @@ pub struct RunReport {
     /// `SIGHUP`), when one did; the figures cover the run until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_by: Option<String>,
+    /// The run ended before its plan (a signal, the Locust master lost): its
+    /// figures cover only part of it. loadgen then exits 3, unless
+    /// `--ok-if-interrupted`. A run that also failed keeps `verdict: fail`.
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    /// Marks the run as ended before its plan; a passing verdict becomes
+    /// `interrupted` (a part of a run is no pass), a failing one stays.
+    pub fn interrupt(&mut self) {
+        self.interrupted = true;
+        if self.verdict == "pass" {
+            self.verdict = "interrupted".into();
+        }
+    }
 }
 
 /// TLS handshakes of new connections (`https://` hosts).

@@ -293,6 +293,8 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     let mut reconnected = false;
     let mut master_gone = false;
     let mut stopped_by = None;
+    // A signal or the master's loss while a run was in progress cut it short.
+    let mut interrupted = false;
     let mut cpu_prev = (usage().0, Instant::now());
     loop {
         tokio::select! {
@@ -363,6 +365,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                 if reconnected {
                     eprintln!("loadgen worker: the master is gone (no heartbeat for {:.1?}); stopping", last_master.elapsed());
                     master_gone = true;
+                    interrupted |= w.runs.in_progress();
                     break;
                 }
                 eprintln!("loadgen worker: no master heartbeat for {:.1?}; reconnecting with the same identity", last_master.elapsed());
@@ -379,6 +382,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
             c = crate::signals::first(&mut caught) => {
                 eprintln!("loadgen worker: {}: stopping users (they log out) and leaving the master; another signal ends at once", c.name);
                 stopped_by = Some(c.name);
+                interrupted |= w.runs.in_progress();
                 break;
             }
         }
@@ -398,5 +402,8 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     let mut report = w.collector.report(w.meta(), w.start.elapsed().as_secs_f64());
     report.ledger_error = w.ledger_error.take();
     report.stopped_by = stopped_by.map(str::to_string);
+    if interrupted {
+        report.interrupt();
+    }
     Ok(report)
 }

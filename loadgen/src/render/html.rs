@@ -55,6 +55,7 @@ mod tests {
             tls: None,
             ledger_error: None,
             stopped_by: None,
+            interrupted: false,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

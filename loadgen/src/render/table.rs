@@ -157,11 +157,26 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
             )?;
         }
     }
-    let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
+    let verdict = match (r.verdict.as_str(), r.interrupted) {
+        ("pass", _) => "PASS",
+        ("fail", false) => "FAIL",
+        ("fail", true) => "FAIL, INTERRUPTED",
+        _ => "INTERRUPTED",
+    };
     writeln!(
         out,
-        "{verdict}: failure ratio {:.4} (limit {})",
-        r.fail_ratio, r.max_fail_ratio
+        "{verdict}: failure ratio {:.4} (limit {}){}",
+        r.fail_ratio,
+        r.max_fail_ratio,
+        if r.interrupted {
+            let by = r.stopped_by.as_deref().map_or("the master's loss".into(), escape_str);
+            format!(
+                "; ended before its plan ({by} after {:.1} s): the figures cover only that part",
+                r.duration_s
+            )
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -235,6 +250,7 @@ mod tests {
             tls: None,
             ledger_error: Some("write l\u{1b}.ndjson: disk full".into()),
             stopped_by: None,
+            interrupted: false,
             ids_outside_population: vec![],
         };
         let mut out = Vec::new();

@@ -437,6 +437,7 @@ impl Collector {
             }),
             ledger_error: None,
             stopped_by: None,
+            interrupted: false,
         }
     }
 }
