@@ -68,6 +68,8 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
             .map(|(k, n)| format!("{}: {n}", escape_str(k)))
             .collect();
         let l = &e.latency_ms;
+        // No request, no latency: `-`, not a 0.0 that reads as a measure.
+        let ms = |v: f64| if e.requests == 0 { "-".to_string() } else { ms(v) };
         let name = if e.path.is_empty() {
             escape_str(&e.name)
         } else {
@@ -95,6 +97,10 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         s.planned, s.spawned, s.logged_in, s.finished, s.segments_uploaded
     )?;
     for l in &r.task_lateness {
+        if l.runs == 0 {
+            writeln!(out, "{} lateness (start vs plan): - (no runs)", escape_str(&l.name))?;
+            continue;
+        }
         writeln!(
             out,
             "{} lateness (start vs plan): p50 {} ms, p90 {} ms, p99 {} ms, max {} ms over {} runs",
@@ -263,5 +269,88 @@ mod tests {
             text.contains("t\\u{1b}1 (panicked)") && text.contains("t\\r2"),
             "{text}"
         );
+    }
+
+    /// A run of the built-in scenario's shape: `login` answered, `heartbeat`
+    /// never sent, a long failure list on `recording`.
+    pub(super) fn sample() -> RunReport {
+        let ep = |name: &str, path: &str, requests: u64, kinds: &[(&str, u64)]| EndpointReport {
+            name: name.into(),
+            method: "POST".into(),
+            path: path.into(),
+            requests,
+            failures: kinds.iter().map(|k| k.1).sum(),
+            failure_kinds: kinds.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            requests_per_s: requests as f64,
+            failures_per_s: 0.0,
+            bytes_sent: requests * 9000,
+            bytes_received: requests * 10,
+            avg_response_bytes: 10.0,
+            latency_ms: Latency {
+                min: 1.5,
+                p50: 2.0,
+                p90: 3.0,
+                p99: 26.2,
+                max: 26.2,
+                avg: 2.5,
+            },
+            percentiles_ms: vec![],
+        };
+        let mut idle = ep("heartbeat", "/api/supervise/heartbeat", 0, &[]);
+        idle.latency_ms = Latency::default();
+        let rec = ep(
+            "recording",
+            "/api/supervise/upload_recording_segment",
+            1200,
+            &[("http 500", 12), ("timeout", 3), ("connect", 1), ("reset", 2)],
+        );
+        let total = ep(
+            "Aggregated",
+            "",
+            1212,
+            &[("http 500", 12), ("timeout", 3), ("connect", 1), ("reset", 2)],
+        );
+        RunReport {
+            schema: crate::report::SCHEMA.into(),
+            verdict: "pass".into(),
+            host: "http://127.0.0.1:8000".into(),
+            id_range: "test_00001..test_00012".into(),
+            id_source: "all".into(),
+            duration_s: 60.0,
+            students: Students::default(),
+            endpoints: vec![ep("login", "/api/supervise/login", 12, &[]), idle, rec],
+            total,
+            fail_ratio: 0.015,
+            max_fail_ratio: 0.02,
+            lateness: Lateness::default(),
+            task_lateness: vec![TaskLateness {
+                name: "heartbeat".into(),
+                ..TaskLateness::default()
+            }],
+            history: vec![],
+            tls: None,
+            ledger_error: None,
+            stopped_by: None,
+            interrupted: false,
+            ids_outside_population: vec![],
+        }
+    }
+
+    fn text(r: &RunReport) -> String {
+        let mut out = Vec::new();
+        write(&mut out, r).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Issue 27: a request kind never sent shows `-` where latencies go, and
+    /// a task that never ran gives no lateness figure.
+    #[test]
+    fn what_was_never_measured_shows_a_dash() {
+        let t = text(&sample());
+        let row = t.lines().find(|l| l.contains("heartbeat POST")).unwrap();
+        let cells: Vec<&str> = row.split('│').map(str::trim).collect();
+        assert_eq!(&cells[6..11], ["-", "-", "-", "-", "-"], "{row}");
+        assert!(t.contains("heartbeat lateness (start vs plan): - (no runs)"), "{t}");
+        assert!(!t.contains("over 0 runs"), "{t}");
     }
 }
