@@ -121,14 +121,22 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 printable(&cfg.host)
             );
             let report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
-            emit(&report, cfg.json.as_deref(), cfg.csv.as_deref(), a.html.as_deref())?;
+            let width = render::width::terminal(a.report.wide);
+            emit(
+                &report,
+                cfg.json.as_deref(),
+                cfg.csv.as_deref(),
+                a.html.as_deref(),
+                width,
+            )?;
             Ok(exit_code(&report, &a.report))
         }
         Command::Worker(a) => {
             let cfg = a.to_config()?;
             let json = cfg.json.clone();
             let report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
-            emit(&report, json.as_deref(), None, a.html.as_deref())?;
+            let width = render::width::terminal(a.report.wide);
+            emit(&report, json.as_deref(), None, a.html.as_deref(), width)?;
             Ok(exit_code(&report, &a.report))
         }
         Command::Hammer(a) => {
@@ -156,7 +164,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 max_answer: config::max_answer(&a.max_answer_size)?,
             };
             let report = on_runtime(a.threads, hammer::hammer(cfg))?;
-            emit(&report, a.json.as_deref(), None, None)?;
+            emit(&report, a.json.as_deref(), None, None, render::width::terminal(false))?;
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }
     }
@@ -197,9 +205,10 @@ fn emit(
     json: Option<&std::path::Path>,
     csv: Option<&str>,
     html: Option<&std::path::Path>,
+    width: Option<usize>,
 ) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
-    render::table::write(&mut out, report)?;
+    render::table::write_fitted(&mut out, report, width)?;
     out.flush()?;
     let create = |path: &std::path::Path| {
         File::create(path)

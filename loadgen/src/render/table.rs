@@ -5,10 +5,9 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use tabled::builder::Builder;
-use tabled::settings::Style;
 use verify::text::escape_str;
 
+use super::endpoints::ms;
 use crate::report::RunReport;
 use crate::stats::Collector;
 
@@ -32,16 +31,20 @@ pub fn progress_line(c: &Collector, elapsed: Duration, planned: u64) -> String {
     )
 }
 
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
+/// Writes the final report, the whole table whatever the width.
+pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
+    write_fitted(out, r, None)
 }
 
-/// Writes the final report.
-pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
+/// Writes the final report with no line wider than `width` (the terminal's:
+/// see `width::terminal`); `None`: everything whole.
+pub fn write_fitted<W: Write>(out: &mut W, r: &RunReport, width: Option<usize>) -> io::Result<()> {
+    let mut buf = Vec::new();
+    body(&mut buf, r, width)?;
+    out.write_all(super::width::wrap(&String::from_utf8_lossy(&buf), width).as_bytes())
+}
+
+fn body<W: Write>(out: &mut W, r: &RunReport, width: Option<usize>) -> io::Result<()> {
     writeln!(
         out,
         "loadgen run: {} for {:.1} s, students {} ({})",
@@ -57,39 +60,14 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
             r.ids_outside_population.join(", ")
         )?;
     }
-    let mut t = Builder::default();
-    t.push_record([
-        "request", "requests", "failed", "req/s", "sent", "min ms", "p50", "p90", "p99", "max ms", "failures",
-    ]);
-    for e in r.endpoints.iter().chain(std::iter::once(&r.total)) {
-        let kinds: Vec<String> = e
-            .failure_kinds
-            .iter()
-            .map(|(k, n)| format!("{}: {n}", escape_str(k)))
-            .collect();
-        let l = &e.latency_ms;
-        // No request, no latency: `-`, not a 0.0 that reads as a measure.
-        let ms = |v: f64| if e.requests == 0 { "-".to_string() } else { ms(v) };
-        let name = if e.path.is_empty() {
-            escape_str(&e.name)
-        } else {
-            escape_str(&format!("{} {} {}", e.name, e.method, e.path))
-        };
-        t.push_record([
-            name,
-            e.requests.to_string(),
-            e.failures.to_string(),
-            format!("{:.1}", e.requests_per_s),
-            bytes(e.bytes_sent),
-            ms(l.min),
-            ms(l.p50),
-            ms(l.p90),
-            ms(l.p99),
-            ms(l.max),
-            kinds.join(", "),
-        ]);
+    let (table, paths) = super::endpoints::fitted(r, width);
+    writeln!(out, "{table}")?;
+    if !paths.is_empty() {
+        writeln!(out, "requests:")?;
+        for p in paths {
+            writeln!(out, "{p}")?;
+        }
     }
-    writeln!(out, "{}", t.build().with(Style::rounded()))?;
     let s = &r.students;
     writeln!(
         out,
@@ -192,15 +170,6 @@ fn list(items: &[String]) -> String {
         s.push_str(&format!(" …+{} more (see --json)", items.len() - 10));
     }
     s
-}
-
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
 }
 
 #[cfg(test)]
@@ -352,5 +321,40 @@ mod tests {
         assert_eq!(&cells[6..11], ["-", "-", "-", "-", "-"], "{row}");
         assert!(t.contains("heartbeat lateness (start vs plan): - (no runs)"), "{t}");
         assert!(!t.contains("over 0 runs"), "{t}");
+    }
+
+    /// Issue 27: the table is 129 columns whole; at 100 and 80 columns no
+    /// line is wider (the paths move under the table, then columns go, then
+    /// cells wrap), and every row is still there. No width: all of it.
+    #[test]
+    fn the_report_fits_100_and_80_columns() {
+        let mut r = sample();
+        r.interrupt();
+        r.stopped_by = Some("SIGINT".into());
+        let whole = {
+            let mut out = Vec::new();
+            write_fitted(&mut out, &r, None).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert!(whole.lines().any(|l| super::super::width::of(l) > 120), "{whole}");
+        for w in [100, 80] {
+            let mut out = Vec::new();
+            write_fitted(&mut out, &r, Some(w)).unwrap();
+            let t = String::from_utf8(out).unwrap();
+            println!("{t}");
+            assert!(t.lines().all(|l| super::super::width::of(l) <= w), "{w}:\n{t}");
+            for name in ["login", "heartbeat", "recording", "Aggregated"] {
+                assert!(
+                    t.lines().any(|l| l.starts_with(&format!("│ {name} "))),
+                    "{name} row at {w}:\n{t}"
+                );
+            }
+            assert!(
+                t.contains("  recording: POST /api/supervise/upload_recording_segment"),
+                "{t}"
+            );
+            assert!(t.contains("p99"), "{t}");
+            assert!(t.lines().any(|l| l.starts_with("INTERRUPTED: ")), "{t}");
+        }
     }
 }
