@@ -74,7 +74,11 @@ elif page == "hostile":
 else:
     want = {"requests": report["total"]["requests"], "failures": report["total"]["failures"],
             "students logged in": report["students"]["logged_in"], "segments uploaded": report["students"]["segments_uploaded"]}
-    ok_map = dom.count("<canvas") == 4
+    # The page opens with when, which build, which command and the verdict; each chart has axes with units.
+    ctx = report["context"]
+    head = dom.split('id="nums"')[0]
+    ok_map = (dom.count("<canvas") == 4 and dom.count("data-unit=") == 4 and ctx["started_at"] in head and ctx["tool"] in head
+              and 'data-setting="command"' in head and "loadgen run --host" in head and report["verdict"].upper() in head)
 bad = {k: (shown.get(k), str(v)) for k, v in want.items() if shown.get(k) != str(v)}
 print(f"{page}: shown {shown}")
 if errors or bad or not ok_map or "data-render-ms" not in dom:

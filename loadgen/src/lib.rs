@@ -40,14 +40,15 @@ pub const EXIT_INTERRUPTED: u8 = 3;
 
 /// Runs the command line `args` (program name first); returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_PASS };
         }
     };
-    match execute(cli.command) {
+    match execute(cli.command, &args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("loadgen: {}", printable(&format!("{e:#}")));
@@ -77,7 +78,8 @@ fn on_runtime<T: Send + 'static>(
     rt.block_on(async { tokio::spawn(fut).await? })
 }
 
-fn execute(cmd: Command) -> anyhow::Result<u8> {
+fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
+    let started = chrono::Local::now();
     match cmd {
         Command::Scenario => {
             print!("{}", scenario::DEFAULT_TOML);
@@ -120,7 +122,8 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 cfg.spawn_rate,
                 printable(&cfg.host)
             );
-            let report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
+            let mut report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
+            report.context = Some(report::RunContext::new(args, started));
             let width = render::width::terminal(a.report.wide);
             emit(
                 &report,
@@ -134,7 +137,8 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
         Command::Worker(a) => {
             let cfg = a.to_config()?;
             let json = cfg.json.clone();
-            let report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
+            let mut report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
+            report.context = Some(report::RunContext::new(args, started));
             let width = render::width::terminal(a.report.wide);
             emit(&report, json.as_deref(), None, a.html.as_deref(), width)?;
             Ok(exit_code(&report, &a.report))

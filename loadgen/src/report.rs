@@ -63,6 +63,23 @@ pub struct RunReport {
     /// `--ok-if-interrupted`. A run that also failed keeps `verdict: fail`.
     #[serde(default)]
     pub interrupted: bool,
+    /// When, by which build and with which command line the run was made
+    /// (the page's heading); absent in the reports of older builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<RunContext>,
+}
+
+/// Where a report came from, for a person reading it later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunContext {
+    /// When the command started, local time with its offset (RFC 3339).
+    pub started_at: String,
+    /// `loadgen 0.1.0`.
+    pub tool: String,
+    /// The command line after the program name, as given; `--var` values
+    /// are replaced by `…` (they may hold passwords).
+    pub command: Vec<String>,
 }
 
 impl RunReport {
@@ -72,6 +89,31 @@ impl RunReport {
         self.interrupted = true;
         if self.verdict == "pass" {
             self.verdict = "interrupted".into();
+        }
+    }
+}
+
+impl RunContext {
+    /// The context of a command started at `started` with `args` (program
+    /// name first, as the process got them).
+    pub fn new(args: &[std::ffi::OsString], started: chrono::DateTime<chrono::Local>) -> RunContext {
+        let mut command = Vec::new();
+        let mut secret_next = false;
+        for a in args.iter().skip(1).map(|a| a.to_string_lossy()) {
+            let hidden = |v: &str| v.split_once('=').map_or("…".to_string(), |(k, _)| format!("{k}=…"));
+            command.push(if secret_next {
+                hidden(&a)
+            } else if let Some(v) = a.strip_prefix("--var=") {
+                format!("--var={}", hidden(v))
+            } else {
+                a.to_string()
+            });
+            secret_next = a == "--var";
+        }
+        RunContext {
+            started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            tool: format!("loadgen {}", env!("CARGO_PKG_VERSION")),
+            command,
         }
     }
 }
@@ -251,4 +293,30 @@ pub struct HistoryRow {
     pub avg_response_bytes: f64,
     /// Lateness p99 so far over every task, milliseconds.
     pub lateness_p99_ms: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_context_keeps_the_command_but_not_the_vars_values() {
+        let args: Vec<std::ffi::OsString> = [
+            "loadgen",
+            "run",
+            "--var",
+            "password=hunter2",
+            "--var=token=abc",
+            "--students",
+            "3",
+        ]
+        .map(Into::into)
+        .to_vec();
+        let c = RunContext::new(&args, chrono::Local::now());
+        assert_eq!(
+            c.command,
+            ["run", "--var", "password=…", "--var=token=…", "--students", "3"]
+        );
+        assert!(c.tool.starts_with("loadgen ") && c.started_at.len() >= 20, "{c:?}");
+    }
 }

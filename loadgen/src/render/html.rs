@@ -56,6 +56,7 @@ mod tests {
             ledger_error: None,
             stopped_by: None,
             interrupted: false,
+            context: None,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

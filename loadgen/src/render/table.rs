@@ -226,6 +226,7 @@ mod tests {
             ledger_error: Some("write l\u{1b}.ndjson: disk full".into()),
             stopped_by: None,
             interrupted: false,
+            context: None,
             ids_outside_population: vec![],
         };
         let mut out = Vec::new();
@@ -301,6 +302,7 @@ mod tests {
             ledger_error: None,
             stopped_by: None,
             interrupted: false,
+            context: None,
             ids_outside_population: vec![],
         }
     }

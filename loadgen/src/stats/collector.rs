@@ -444,6 +444,7 @@ impl Collector {
             ledger_error: None,
             stopped_by: None,
             interrupted: false,
+            context: None,
         }
     }
 }
