@@ -248,10 +248,20 @@ fn when_the_master_dies_the_worker_exits_with_a_report() {
     // Bounded, not timed: `wait` gives up after 30 s and the test fails there.
     let status = wait(&mut w, Duration::from_secs(30)).expect("the worker gives up on its own within 30 s");
     let out = output(&mut w);
-    assert!(status.success(), "{out}");
+    // Issue 27: the master's loss cut the run short: INTERRUPTED, exit 3.
+    assert_eq!(status.code(), Some(3), "{out}");
     assert!(out.contains("master is gone") && out.contains("students:"), "{out}");
+    assert!(
+        out.contains("INTERRUPTED: ") && out.contains("(the master's loss after"),
+        "{out}"
+    );
     let report: loadgen::report::RunReport =
         serde_json::from_slice(&std::fs::read(t.dir.path().join("w.json")).unwrap()).unwrap();
+    assert!(
+        report.interrupted && report.verdict == "interrupted",
+        "{}",
+        report.verdict
+    );
     assert!(
         report.students.logged_in >= 1 && report.total.requests > 0,
         "{out}\n{}",
