@@ -22,7 +22,7 @@ browser() { # what file...: headless flags for this closed network, a fresh prof
 # A gate report from the captured real run, and a loadgen run against the reference target.
 T=fixtures/logs/target
 args=(gate --log "$T/gunicorn_access.log*" --celery-log "$T/celery_worker_merge.log*" --dir "$T/server_data"
-      --expect test_00001..test_00009 --expect-segments 3)
+      --expect test_00001..test_00011 --expect-segments 3)
 target/debug/verify "${args[@]}" --html "$out/gate.html" >/dev/null || true
 target/debug/verify "${args[@]}" --format json > "$out/gate.json" || true
 work=$(mktemp -d /tmp/html-test.XXXXXX)
@@ -58,7 +58,15 @@ if page == "gate":
     want = {"students": s["students"], "segments": s["segments"], "missing seqs": s["findings"]["gap"] + s["findings"]["leading_gap"],
             "duplicate seqs": s["findings"]["duplicate"], "logins": i["login_events"], "distinct IDs": i["distinct_ids"],
             "collisions": i["collisions"], "server gaps": len(report["merge"]["server_gaps"])}
-    ok_map = 'id="map"' in dom and 'id="timeline"' in dom
+    # The page opens with the build, the time and the command; the segment map has readable rows,
+    # a seq axis, and one red row per missing student (two: the fixture holds 1..9 of 1..11).
+    gone = [m for m in report["seq"]["missing_students"] if m["reason"] in ("no_folder", "no_segments")]
+    canvas = re.search(r'<canvas id="map"[^>]*>', dom).group(0)
+    attr = lambda k: (re.search(k + r'="([^"]*)"', canvas) or [None, ""])[1]
+    head = dom.split('id="nums"')[0]
+    ok_map = ('id="map"' in dom and 'id="timeline"' in dom and len(gone) == 2 and attr("data-missing") == str(len(gone))
+              and attr("data-axis") == "seq" and int(attr("data-ch") or 0) >= 10 and "verify gate --log" in head
+              and re.search(r"generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC · verify \d", head) is not None)
 elif page == "ledger":
     # Every acknowledged-and-lost seq is listed and painted on the map.
     rows = report["cross"]["ledger"]["rows"]
@@ -74,7 +82,11 @@ elif page == "hostile":
 else:
     want = {"requests": report["total"]["requests"], "failures": report["total"]["failures"],
             "students logged in": report["students"]["logged_in"], "segments uploaded": report["students"]["segments_uploaded"]}
-    ok_map = dom.count("<canvas") == 4
+    # The page opens with when, which build, which command and the verdict; each chart has axes with units.
+    ctx = report["context"]
+    head = dom.split('id="nums"')[0]
+    ok_map = (dom.count("<canvas") == 4 and dom.count("data-unit=") == 4 and ctx["started_at"] in head and ctx["tool"] in head
+              and 'data-setting="command"' in head and "loadgen run --host" in head and report["verdict"].upper() in head)
 bad = {k: (shown.get(k), str(v)) for k, v in want.items() if shown.get(k) != str(v)}
 print(f"{page}: shown {shown}")
 if errors or bad or not ok_map or "data-render-ms" not in dom:

@@ -16,11 +16,13 @@ pub struct Cli {
 pub enum Command {
     /// Simulate students: log in, run the scenario's tasks (heartbeats, screenshots, recordings with seq 1, 2, 3 …), log out.
     ///
-    /// Exit status: 0 when the failure ratio is within --max-fail-ratio, 1 above it, 2 on usage errors.
+    /// Exit status: 0 when the failure ratio is within --max-fail-ratio, 1 above it, 2 on usage errors,
+    /// 3 when the run ended before its plan (Ctrl-C, SIGTERM, SIGHUP) unless --ok-if-interrupted.
     Run(Box<RunArgs>),
     /// Join a real Locust master as a worker: its UI drives users, our students run them.
     ///
-    /// Exit status: 0 when the failure ratio is within --max-fail-ratio, 1 above it, 2 on errors.
+    /// Exit status: 0 when the failure ratio is within --max-fail-ratio, 1 above it, 2 on errors,
+    /// 3 when a signal or the master's loss cut a run short unless --ok-if-interrupted.
     Worker(Box<WorkerArgs>),
     /// Print the ID range and the exact command for each of N machines.
     Plan(PlanArgs),
@@ -109,6 +111,19 @@ pub struct RunArgs {
     pub ids: IdArgs,
     #[command(flatten)]
     pub student: StudentArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How the final report is judged and printed (`run` and `worker`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReportArgs {
+    /// Exit 0, not 3, when the run ended before its plan (it still says INTERRUPTED).
+    #[arg(long)]
+    pub ok_if_interrupted: bool,
+    /// Print the whole table, whatever the terminal's width (COLUMNS, or the tty's).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 /// How an `https://` server's certificate is checked: the same for every command.
@@ -249,6 +264,8 @@ pub struct WorkerArgs {
     pub threads: usize,
     #[command(flatten)]
     pub student: StudentArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]

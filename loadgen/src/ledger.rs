@@ -3,7 +3,8 @@
 //! student that ended abnormally, for `verify gate --ledger` to hold against
 //! the server's disk. One thread writes it while the run goes and flushes at
 //! least every `FLUSH_EVERY`, so a killed run leaves a usable prefix; a run
-//! that ends normally closes its section with an `end` record.
+//! that ends normally closes its section with an `end` record (a Locust
+//! worker's, at the master's stop, with `run_end`: the worker stays).
 //!
 //! A ledger is evidence: an existing file is never truncated. It is refused,
 //! or with `--ledger-append` a new run section follows its content.
@@ -42,10 +43,14 @@ pub struct Answered {
     pub answer: BTreeMap<String, serde_json::Value>,
 }
 
+/// What the writer thread is sent: a record, or the section's close (the
+/// record that closes it, made from the section's line count).
+type Msg = Result<Record, fn(u64) -> Record>;
+
 /// Where students send records; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Sink {
-    tx: mpsc::Sender<Option<Record>>,
+    tx: mpsc::Sender<Msg>,
     /// When the section started (`started_unix_ms`): its records' times count from here.
     start: tokio::time::Instant,
 }
@@ -53,7 +58,7 @@ pub struct Sink {
 impl Sink {
     pub fn record(&self, r: Record) {
         // After a write error the writer is gone: records are dropped, not queued.
-        let _ = self.tx.send(Some(r));
+        let _ = self.tx.send(Ok(r));
     }
 
     /// `at` in the section's milliseconds.
@@ -90,8 +95,8 @@ impl Ledger {
     }
 
     fn start<W: Write + Send + 'static>(out: W, path: &Path, first: Record) -> io::Result<Ledger> {
-        let (tx, rx) = mpsc::channel::<Option<Record>>();
-        tx.send(Some(first)).map_err(io::Error::other)?;
+        let (tx, rx) = mpsc::channel::<Msg>();
+        tx.send(Ok(first)).map_err(io::Error::other)?;
         let failed = Arc::new(OnceLock::new());
         let shown = path.display().to_string();
         let slot = failed.clone();
@@ -128,13 +133,23 @@ impl Ledger {
     /// file (records sent later are dropped). Returns the records written, or
     /// the first write error of the whole run.
     pub fn finish(self) -> Result<u64, String> {
+        self.close(|records| Record::End { records })
+    }
+
+    /// As [`Ledger::finish`], closing the section with `run_end`: a Locust
+    /// run stopped by the master, the worker staying for the next one.
+    pub fn finish_run(self) -> Result<u64, String> {
+        self.close(|records| Record::RunEnd { records })
+    }
+
+    fn close(self, last: fn(u64) -> Record) -> Result<u64, String> {
         let Ledger {
             sink,
             path,
             thread,
             failed,
         } = self;
-        let _ = sink.tx.send(None);
+        let _ = sink.tx.send(Err(last));
         drop(sink);
         let n = thread
             .join()
@@ -195,21 +210,27 @@ fn open_file(target: &Target) -> anyhow::Result<File> {
 }
 
 /// Writes records until told to close (or every sender is gone), then the
-/// `end` record. It wakes on a clock, not per record: a sender then only
+/// closing record (`end` when no close said otherwise). It wakes on a clock, not per record: a sender then only
 /// queues (no thread wake-up per upload), and the file is written in batches.
 /// Returns at the first error (the receiver then goes, so senders stop queueing).
-fn write_all<W: Write>(mut out: W, rx: &mpsc::Receiver<Option<Record>>) -> io::Result<u64> {
+fn write_all<W: Write>(mut out: W, rx: &mpsc::Receiver<Msg>) -> io::Result<u64> {
     let mut n = 0u64;
+    let mut last: fn(u64) -> Record = |records| Record::End { records };
     loop {
         std::thread::sleep(FLUSH_EVERY);
         let mut closed = false;
         loop {
             match rx.try_recv() {
-                Ok(Some(r)) => {
+                Ok(Ok(r)) => {
                     r.write_line(&mut out)?;
                     n += 1;
                 }
-                Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
+                Ok(Err(close)) => {
+                    last = close;
+                    closed = true;
+                    break;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => {
                     closed = true;
                     break;
                 }
@@ -222,7 +243,7 @@ fn write_all<W: Write>(mut out: W, rx: &mpsc::Receiver<Option<Record>>) -> io::R
         }
     }
     n += 1;
-    Record::End { records: n }.write_line(&mut out)?;
+    last(n).write_line(&mut out)?;
     out.flush()?;
     Ok(n)
 }

@@ -33,21 +33,24 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::report::RunReport;
 
-/// Exit codes: 0 pass, 1 failure ratio over the limit, 2 usage or I/O error.
+/// Exit codes: 0 pass, 1 failure ratio over the limit, 2 usage or I/O error,
+/// 3 a run that ended before its plan (without `--ok-if-interrupted`).
 pub const EXIT_PASS: u8 = 0;
 pub const EXIT_FAIL: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
+pub const EXIT_INTERRUPTED: u8 = 3;
 
 /// Runs the command line `args` (program name first); returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_PASS };
         }
     };
-    match execute(cli.command) {
+    match execute(cli.command, &args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("loadgen: {}", printable(&format!("{e:#}")));
@@ -77,7 +80,8 @@ fn on_runtime<T: Send + 'static>(
     rt.block_on(async { tokio::spawn(fut).await? })
 }
 
-fn execute(cmd: Command) -> anyhow::Result<u8> {
+fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
+    let started = chrono::Local::now();
     match cmd {
         Command::Scenario => {
             print!("{}", scenario::DEFAULT_TOML);
@@ -124,16 +128,26 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 cfg.spawn_rate,
                 printable(&cfg.host)
             );
-            let report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
-            emit(&report, cfg.json.as_deref(), cfg.csv.as_deref(), a.html.as_deref())?;
-            Ok(exit_code(&report))
+            let mut report = on_runtime(cfg.threads, run::run(cfg.clone()))?;
+            report.context = Some(report::RunContext::new(args, started));
+            let width = render::width::terminal(a.report.wide);
+            emit(
+                &report,
+                cfg.json.as_deref(),
+                cfg.csv.as_deref(),
+                a.html.as_deref(),
+                width,
+            )?;
+            Ok(exit_code(&report, &a.report))
         }
         Command::Worker(a) => {
             let cfg = a.to_config()?;
             let json = cfg.json.clone();
-            let report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
-            emit(&report, json.as_deref(), None, a.html.as_deref())?;
-            Ok(exit_code(&report))
+            let mut report = on_runtime(cfg.threads, locust::worker::run_worker(cfg))?;
+            report.context = Some(report::RunContext::new(args, started));
+            let width = render::width::terminal(a.report.wide);
+            emit(&report, json.as_deref(), None, a.html.as_deref(), width)?;
+            Ok(exit_code(&report, &a.report))
         }
         Command::Hammer(a) => {
             let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
@@ -160,7 +174,7 @@ fn execute(cmd: Command) -> anyhow::Result<u8> {
                 max_answer: config::max_answer(&a.max_answer_size)?,
             };
             let report = on_runtime(a.threads, hammer::hammer(cfg))?;
-            emit(&report, a.json.as_deref(), None, None)?;
+            emit(&report, a.json.as_deref(), None, None, render::width::terminal(false))?;
             Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
         }
     }
@@ -176,8 +190,9 @@ fn printable(s: &str) -> String {
 }
 
 /// The exit code of a run whose reports are written: a ledger that could
-/// not be written is an I/O error (2), whatever the load's verdict.
-fn exit_code(report: &RunReport) -> u8 {
+/// not be written is an I/O error (2), whatever the load's verdict; a
+/// failure (1) outranks an interruption (3).
+fn exit_code(report: &RunReport, a: &cli::ReportArgs) -> u8 {
     if let Some(e) = &report.ledger_error {
         eprintln!(
             "loadgen: {}: the ledger is incomplete (the reports are written); exit 2",
@@ -185,7 +200,14 @@ fn exit_code(report: &RunReport) -> u8 {
         );
         return EXIT_ERROR;
     }
-    if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL }
+    if report.verdict == "fail" {
+        return EXIT_FAIL;
+    }
+    if report.interrupted && !a.ok_if_interrupted {
+        eprintln!("loadgen: the run ended before its plan: exit 3 (--ok-if-interrupted: exit 0)");
+        return EXIT_INTERRUPTED;
+    }
+    EXIT_PASS
 }
 
 fn emit(
@@ -193,9 +215,10 @@ fn emit(
     json: Option<&std::path::Path>,
     csv: Option<&str>,
     html: Option<&std::path::Path>,
+    width: Option<usize>,
 ) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
-    render::table::write(&mut out, report)?;
+    render::table::write_fitted(&mut out, report, width)?;
     out.flush()?;
     let create = |path: &std::path::Path| {
         File::create(path)

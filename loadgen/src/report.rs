@@ -14,7 +14,9 @@ pub const SCHEMA: &str = "loadgen.run/1";
 pub struct RunReport {
     /// Always `loadgen.run/1`.
     pub schema: String,
-    /// `pass` or `fail` (failure ratio above `--max-fail-ratio`).
+    /// `pass`, `fail` (failure ratio above `--max-fail-ratio`, or a student
+    /// that ended abnormally), or `interrupted`: the run ended before its
+    /// plan (see `interrupted`) with no failure over the limit until then.
     pub verdict: String,
     /// The target.
     pub host: String,
@@ -63,6 +65,15 @@ pub struct RunReport {
     /// A queued sequenced task (the real client): how deep the local queues got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueReport>,
+    /// The run ended before its plan (a signal, the Locust master lost): its
+    /// figures cover only part of it. loadgen then exits 3, unless
+    /// `--ok-if-interrupted`. A run that also failed keeps `verdict: fail`.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// When, by which build and with which command line the run was made
+    /// (the page's heading); absent in the reports of older builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<RunContext>,
 }
 
 /// The local queues of a queued sequenced task.
@@ -78,6 +89,55 @@ pub struct QueueReport {
     pub max_oldest_age_s: f64,
     /// Segments still queued after the exit passes (listed per student in `students.lost_at_exit`).
     pub lost_at_exit: u64,
+}
+
+/// Where a report came from, for a person reading it later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunContext {
+    /// When the command started, local time with its offset (RFC 3339).
+    pub started_at: String,
+    /// `loadgen 0.1.0`.
+    pub tool: String,
+    /// The command line after the program name, as given; `--var` values
+    /// are replaced by `…` (they may hold passwords).
+    pub command: Vec<String>,
+}
+
+impl RunReport {
+    /// Marks the run as ended before its plan; a passing verdict becomes
+    /// `interrupted` (a part of a run is no pass), a failing one stays.
+    pub fn interrupt(&mut self) {
+        self.interrupted = true;
+        if self.verdict == "pass" {
+            self.verdict = "interrupted".into();
+        }
+    }
+}
+
+impl RunContext {
+    /// The context of a command started at `started` with `args` (program
+    /// name first, as the process got them).
+    pub fn new(args: &[std::ffi::OsString], started: chrono::DateTime<chrono::Local>) -> RunContext {
+        let mut command = Vec::new();
+        let mut secret_next = false;
+        for a in args.iter().skip(1).map(|a| a.to_string_lossy()) {
+            let hidden = |v: &str| v.split_once('=').map_or("…".to_string(), |(k, _)| format!("{k}=…"));
+            command.push(if secret_next {
+                hidden(&a)
+            } else if let Some(v) = a.strip_prefix("--var=") {
+                format!("--var={}", hidden(v))
+            } else {
+                a.to_string()
+            });
+            secret_next = a == "--var";
+        }
+        RunContext {
+            started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            tool: format!("loadgen {}", env!("CARGO_PKG_VERSION")),
+            command,
+        }
+    }
 }
 
 /// TLS handshakes of new connections (`https://` hosts).
@@ -273,4 +333,30 @@ pub struct HistoryRow {
     /// A queued task: segments queued over every student now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queued: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_context_keeps_the_command_but_not_the_vars_values() {
+        let args: Vec<std::ffi::OsString> = [
+            "loadgen",
+            "run",
+            "--var",
+            "password=hunter2",
+            "--var=token=abc",
+            "--students",
+            "3",
+        ]
+        .map(Into::into)
+        .to_vec();
+        let c = RunContext::new(&args, chrono::Local::now());
+        assert_eq!(
+            c.command,
+            ["run", "--var", "password=…", "--var=token=…", "--students", "3"]
+        );
+        assert!(c.tool.starts_with("loadgen ") && c.started_at.len() >= 20, "{c:?}");
+    }
 }

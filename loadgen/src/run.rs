@@ -149,6 +149,10 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<RunReport> {
     let mut r = report(&cfg, &collector, duration);
     r.ledger_error = ledger_error;
     r.stopped_by = stopped_by.get().map(ToString::to_string);
+    // A signal before --run-time or before every student finished: the plan was cut short.
+    if r.stopped_by.is_some() {
+        r.interrupt();
+    }
     Ok(r)
 }
 

@@ -438,3 +438,47 @@ fn task_offset_probability_and_jitter_shape_the_calls() {
     let beat = run.task_lateness.iter().find(|l| l.name == "heartbeat").unwrap();
     assert_eq!(beat.runs, 0, "a run not drawn is not measured");
 }
+
+/// Issue 27: `loadgen run`'s table was 129 columns wide and broke in a
+/// 100-column terminal. With `COLUMNS=100` (and 80) no line of its output is
+/// wider; `--wide` prints the whole table; the JSON is the same either way.
+#[test]
+fn the_run_table_fits_the_terminal_width_and_wide_prints_it_whole() {
+    let t = Target::start();
+    t.setup(3);
+    let d = tempfile::tempdir().unwrap();
+    let run = |columns: &str, extra: &[&str], json: &str| {
+        let json = d.path().join(json);
+        let mut args = vec!["--students", "3", "--segments", "2", "--segment-interval", "500ms"];
+        args.extend(["--json", json.to_str().unwrap()]);
+        args.extend(extra);
+        let out = check(
+            loadgen(&t, &args, &[("COLUMNS", columns)]).output().unwrap(),
+            "loadgen run",
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        (text, report)
+    };
+    let widest = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    for columns in [100, 80] {
+        let (text, report) = run(&columns.to_string(), &[], &format!("r{columns}.json"));
+        assert!(widest(&text) <= columns, "COLUMNS={columns}:\n{text}");
+        assert!(
+            text.contains("│ recording ") && text.contains("│ Aggregated "),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  recording: POST /api/"),
+            "the paths under the table: {text}"
+        );
+        let path = report["endpoints"][0]["path"].as_str().unwrap();
+        assert!(
+            path.starts_with("/api/") && !text.contains(&format!("login POST {path}")),
+            "JSON unchanged: {path}"
+        );
+    }
+    let (text, _) = run("100", &["--wide"], "rw.json");
+    assert!(widest(&text) > 100, "--wide: the whole table\n{text}");
+    assert!(text.contains("recording POST /api/"), "{text}");
+}

@@ -268,10 +268,20 @@ fn when_the_master_dies_the_worker_exits_with_a_report() {
     // Bounded, not timed: `wait` gives up after 30 s and the test fails there.
     let status = wait(&mut w, Duration::from_secs(30)).expect("the worker gives up on its own within 30 s");
     let out = output(&mut w);
-    assert!(status.success(), "{out}");
+    // Issue 27: the master's loss cut the run short: INTERRUPTED, exit 3.
+    assert_eq!(status.code(), Some(3), "{out}");
     assert!(out.contains("master is gone") && out.contains("students:"), "{out}");
+    assert!(
+        out.contains("INTERRUPTED: ") && out.contains("(the master's loss after"),
+        "{out}"
+    );
     let report: loadgen::report::RunReport =
         serde_json::from_slice(&std::fs::read(t.dir.path().join("w.json")).unwrap()).unwrap();
+    assert!(
+        report.interrupted && report.verdict == "interrupted",
+        "{}",
+        report.verdict
+    );
     assert!(
         report.students.logged_in >= 1 && report.total.requests > 0,
         "{out}\n{}",
@@ -614,6 +624,117 @@ fn a_dead_workers_users_move_to_fresh_ids_just_above_the_population() {
         !outside.is_empty() && outside.iter().all(|r| r.contains("test_000")),
         "{outside:?}"
     );
+}
+
+/// The `kind` of every line of a ledger.
+fn ledger_kinds(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Polls a worker's ledger until it holds `sections` sections closed by `run_end`, at most 20 s.
+fn until_run_ends(path: &std::path::Path, sections: usize) -> Vec<String> {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let k = ledger_kinds(path);
+        if k.iter().filter(|k| *k == "run_end").count() >= sections || Instant::now() > end {
+            return k;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Issue 27: after a clean Stop in the web UI, with the workers still
+/// connected, every worker's ledger (the idle one's too) closes the run's
+/// section with `run_end`, and the gate reads both ledgers as complete.
+#[test]
+fn every_workers_ledger_is_complete_at_each_stop_from_the_master() {
+    let t = Target::start();
+    t.setup(2);
+    let m = WebMaster::start(t.dir.path(), &[]);
+    let ledger = |w: &str| t.dir.path().join(format!("{w}.ndjson"));
+    let (la, lb) = (ledger("a"), ledger("b"));
+    let mut wa = worker(m.port, "loadgen-a", &["--ledger", la.to_str().unwrap()]);
+    let mut wb = worker(m.port, "loadgen-b", &["--ledger", lb.to_str().unwrap()]);
+    m.until("2 workers ready", Duration::from_secs(60), |s| {
+        WebMaster::workers(s, "ready") == 2
+    });
+    // One user: one worker runs it, the other stays idle.
+    m.swarm(1, &t.url);
+    until_logins(&t, 1);
+    std::thread::sleep(Duration::from_secs(3));
+    m.stop();
+    let (ka, kb) = (until_run_ends(&la, 1), until_run_ends(&lb, 1));
+    for k in [&ka, &kb] {
+        assert_eq!(
+            (k.first().map(String::as_str), k.last().map(String::as_str)),
+            (Some("run"), Some("run_end")),
+            "{k:?}"
+        );
+        assert!(!k.contains(&"end".to_string()), "the worker stays: {k:?}");
+    }
+    let logins = |k: &[String]| k.iter().filter(|k| *k == "login").count();
+    assert_eq!(logins(&ka) + logins(&kb), 1, "{ka:?} {kb:?}");
+    // The audit, with the workers still waiting for the next run.
+    let out = Command::new(verify_bin())
+        .args([
+            "gate",
+            "--log",
+            &t.log(),
+            "--dir",
+            &t.data(),
+            "--expect",
+            "test_00001..test_00001",
+        ])
+        .args([
+            "--ledger",
+            la.to_str().unwrap(),
+            "--ledger",
+            lb.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let r: verify::report::gate::GateReport =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let l = r.cross.as_ref().unwrap().ledger.as_ref().unwrap();
+    assert!(l.files.len() == 2 && l.files.iter().all(|f| f.complete), "{l:?}");
+    assert!(!l.notes.iter().any(|n| n.contains("no end record")), "{:?}", l.notes);
+    // A second run: a section of its own in each ledger, closed at its stop.
+    m.swarm(1, &t.url);
+    std::thread::sleep(Duration::from_secs(3));
+    m.stop();
+    for p in [&la, &lb] {
+        let k = until_run_ends(p, 2);
+        let marks: Vec<&str> = k
+            .iter()
+            .map(String::as_str)
+            .filter(|k| ["run", "run_end", "end"].contains(k))
+            .collect();
+        assert_eq!(marks, ["run", "run_end", "run", "run_end"], "{k:?}");
+    }
+    m.quit();
+    for (w, p) in [(&mut wa, &la), (&mut wb, &lb)] {
+        assert!(
+            wait(w, Duration::from_secs(30)).is_some_and(|s| s.success()),
+            "{}",
+            output(w)
+        );
+        assert_eq!(
+            ledger_kinds(p).last().map(String::as_str),
+            Some("run_end"),
+            "no empty section at the quit"
+        );
+    }
 }
 
 /// Issue 25: the old guide's WORKER_OFFSET is refused aloud, never ignored.

@@ -103,7 +103,7 @@ fn sigterm_stops_a_run_with_logouts_ledger_end_and_report() {
     signal(&p, "TERM");
     let status = wait(&mut p, Duration::from_secs(60)).expect("the run stops on SIGTERM");
     let err = stderr(&mut p);
-    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(status.code(), Some(3), "ended before --run-time: {err}");
     assert!(err.contains("SIGTERM: stopping"), "{err}");
     let lines = records(&d.path().join("l.ndjson"));
     assert_eq!(lines.last().unwrap()["kind"], "end", "{lines:?}");
@@ -143,7 +143,7 @@ fn sighup_stops_a_run_as_sigterm_does() {
     signal(&p, "HUP");
     let status = wait(&mut p, Duration::from_secs(60)).expect("the run stops on SIGHUP");
     let err = stderr(&mut p);
-    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(status.code(), Some(3), "{err}");
     let lines = records(&d.path().join("l.ndjson"));
     assert_eq!((count(&lines, "logout"), count(&lines, "end")), (3, 1), "{lines:?}");
     assert_eq!(report(d.path()).stopped_by.as_deref(), Some("SIGHUP"));
@@ -259,14 +259,63 @@ fn sigterm_stops_a_worker_under_a_real_master_with_its_report() {
     signal(&w, "TERM");
     let status = wait(&mut w, Duration::from_secs(60)).expect("the worker stops on SIGTERM");
     let err = stderr(&mut w);
-    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(status.code(), Some(3), "a run in progress was cut short: {err}");
     assert!(err.contains("SIGTERM: stopping users"), "{err}");
     let lines = records(&d.path().join("l.ndjson"));
     assert_eq!(lines.last().unwrap()["kind"], "end", "{lines:?}");
     assert_eq!(count(&lines, "logout"), 4, "{lines:?}");
     let r = report(d.path());
     assert_eq!(r.stopped_by.as_deref(), Some("SIGTERM"));
+    assert!(r.interrupted && r.verdict == "interrupted", "{}", r.verdict);
     assert_eq!((r.students.logged_in, r.students.finished), (4, 4), "{:?}", r.students);
+}
+
+/// Issue 27: Ctrl-C before the plan's end (here `--run-time 10m`) is no
+/// pass: INTERRUPTED in the table, the JSON and the page, exit 3; with
+/// `--ok-if-interrupted` exit 0, still saying so.
+#[test]
+fn a_run_cut_short_by_ctrl_c_says_interrupted_and_exits_3() {
+    let (port, _) = hung::serve(answer_all);
+    for (ok, code) in [(false, 3), (true, 0)] {
+        let d = tempfile::tempdir().unwrap();
+        let scenario = d.path().join("s.toml");
+        std::fs::write(&scenario, hung::SCENARIO).unwrap();
+        let html = d.path().join("r.html");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadgen"));
+        cmd.args([
+            "run",
+            "--host",
+            &format!("http://127.0.0.1:{port}"),
+            "--run-time",
+            "10m",
+        ])
+        .args(["--students", "2", "--scenario", scenario.to_str().unwrap()])
+        .args(["--json", d.path().join("r.json").to_str().unwrap()])
+        .args(["--html", html.to_str().unwrap()])
+        .env_remove("WORKER_OFFSET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        if ok {
+            cmd.arg("--ok-if-interrupted");
+        }
+        let mut p = Proc(cmd.spawn().unwrap());
+        std::thread::sleep(Duration::from_secs(2));
+        signal(&p, "INT");
+        let status = wait(&mut p, Duration::from_secs(60)).expect("the run stops on SIGINT");
+        let err = stderr(&mut p);
+        let mut table = String::new();
+        std::io::Read::read_to_string(&mut p.0.stdout.take().unwrap(), &mut table).unwrap();
+        assert_eq!(status.code(), Some(code), "--ok-if-interrupted {ok}: {err}");
+        let last = table.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("INTERRUPTED: ") && last.contains("ended before its plan (SIGINT after"),
+            "{table}"
+        );
+        let r = report(d.path());
+        assert_eq!((r.verdict.as_str(), r.interrupted), ("interrupted", true));
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(page.contains(r#""verdict":"interrupted""#), "the page's report");
+    }
 }
 
 /// A worker whose master is not there yet: SIGTERM ends its wait (it does
@@ -324,7 +373,8 @@ fn text(path: &Path) -> String {
 }
 
 /// A worker's ledger has one section per Locust run (the web UI's swarm …
-/// stop, twice), each closed by its `end`; SIGTERM then ends the worker.
+/// stop, twice), each closed at the stop by its `run_end`; SIGTERM then ends
+/// the worker, adding nothing.
 #[test]
 fn a_worker_writes_one_ledger_section_per_locust_run() {
     let t = Target::start();
@@ -399,7 +449,7 @@ fn a_worker_writes_one_ledger_section_per_locust_run() {
         std::thread::sleep(Duration::from_secs(2));
         curl(&["-X", "POST", &format!("{ui}/stop")]);
         until("the run's section is closed", Duration::from_secs(60), || {
-            text(&ledger).matches(r#""kind":"end""#).count() >= logins / 2
+            text(&ledger).matches(r#""kind":"run_end""#).count() >= logins / 2
         });
     }
     signal(&w, "TERM");
@@ -407,7 +457,7 @@ fn a_worker_writes_one_ledger_section_per_locust_run() {
     let err = stderr(&mut w);
     assert_eq!(status.code(), Some(0), "{err}");
     let lines = records(&ledger);
-    let sections: Vec<&[serde_json::Value]> = lines.split_inclusive(|l| l["kind"] == "end").collect();
+    let sections: Vec<&[serde_json::Value]> = lines.split_inclusive(|l| l["kind"] == "run_end").collect();
     assert_eq!(sections.len(), 2, "{lines:#?}");
     for (i, s) in sections.iter().enumerate() {
         assert_eq!(s.first().unwrap()["kind"], "run", "section {i}");

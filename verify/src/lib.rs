@@ -32,7 +32,9 @@ use crate::render::seq::SeqView;
 
 /// Runs the command line `args` (program name first) and returns the outcome.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    render::html::remember_command(&args);
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -67,6 +67,23 @@ fn records_are_one_json_line_each_and_the_file_ends_with_end() {
     assert_eq!(lines[2], serde_json::json!({"kind": "end", "records": 3}));
 }
 
+/// Issue 27: a Locust run stopped by the master closes its section with
+/// `run_end` (the worker stays), counted like `end`; the next section opens
+/// after it.
+#[test]
+fn a_run_stopped_by_the_master_closes_with_run_end() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("l.ndjson");
+    let l = Ledger::open(&target(&p, false), run_record()).unwrap();
+    l.sink().record(upload(1));
+    assert_eq!(l.finish_run().unwrap(), 3);
+    let l = Ledger::open(&target(&p, true), run_record()).unwrap();
+    assert_eq!(l.finish_run().unwrap(), 2);
+    assert_eq!(kinds(&p), ["run", "upload", "run_end", "run", "run_end"]);
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.ends_with("{\"kind\":\"run_end\",\"records\":2}\n"), "{text}");
+}
+
 /// Issue 24 item 4: a restarted worker must not erase the earlier run's evidence.
 #[test]
 fn an_existing_ledger_is_refused_and_left_as_it_was() {

@@ -315,6 +315,8 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     let mut reconnected = false;
     let mut master_gone = false;
     let mut stopped_by = None;
+    // A signal or the master's loss while a run was in progress cut it short.
+    let mut interrupted = false;
     let mut cpu_prev = (usage().0, Instant::now());
     loop {
         tokio::select! {
@@ -356,7 +358,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                         w.report_stats().await;
                         w.send("client_stopped", &()).await;
                         w.end_run();
-                        w.end_section();
+                        w.end_run_section();
                         w.send("client_ready", &-1i64).await;
                         w.state = "ready";
                     }
@@ -385,6 +387,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                 if reconnected {
                     eprintln!("loadgen worker: the master is gone (no heartbeat for {:.1?}); stopping", last_master.elapsed());
                     master_gone = true;
+                    interrupted |= w.runs.in_progress();
                     break;
                 }
                 eprintln!("loadgen worker: no master heartbeat for {:.1?}; reconnecting with the same identity", last_master.elapsed());
@@ -401,6 +404,7 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
             c = crate::signals::first(&mut caught) => {
                 eprintln!("loadgen worker: {}: stopping users (they log out) and leaving the master; another signal ends at once", c.name);
                 stopped_by = Some(c.name);
+                interrupted |= w.runs.in_progress();
                 break;
             }
         }
@@ -420,5 +424,8 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
     let mut report = w.collector.report(w.meta(), w.start.elapsed().as_secs_f64());
     report.ledger_error = w.ledger_error.take();
     report.stopped_by = stopped_by.map(str::to_string);
+    if interrupted {
+        report.interrupt();
+    }
     Ok(report)
 }

@@ -58,6 +58,8 @@ mod tests {
             stopped_by: None,
             hints: vec![],
             queue: None,
+            interrupted: false,
+            context: None,
         };
         let mut out = Vec::new();
         write(&mut out, &r).unwrap();

@@ -5,10 +5,9 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use tabled::builder::Builder;
-use tabled::settings::Style;
 use verify::text::escape_str;
 
+use super::endpoints::ms;
 use crate::report::RunReport;
 use crate::stats::Collector;
 
@@ -32,16 +31,20 @@ pub fn progress_line(c: &Collector, elapsed: Duration, planned: u64) -> String {
     )
 }
 
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
+/// Writes the final report, the whole table whatever the width.
+pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
+    write_fitted(out, r, None)
 }
 
-/// Writes the final report.
-pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
+/// Writes the final report with no line wider than `width` (the terminal's:
+/// see `width::terminal`); `None`: everything whole.
+pub fn write_fitted<W: Write>(out: &mut W, r: &RunReport, width: Option<usize>) -> io::Result<()> {
+    let mut buf = Vec::new();
+    body(&mut buf, r, width)?;
+    out.write_all(super::width::wrap(&String::from_utf8_lossy(&buf), width).as_bytes())
+}
+
+fn body<W: Write>(out: &mut W, r: &RunReport, width: Option<usize>) -> io::Result<()> {
     writeln!(
         out,
         "loadgen run: {} for {:.1} s, students {} ({})",
@@ -57,46 +60,14 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
             r.ids_outside_population.join(", ")
         )?;
     }
-    let mut t = Builder::default();
-    t.push_record([
-        "request", "requests", "failed", "req/s", "sent", "min ms", "p50", "p90", "p99", "max ms", "failures",
-    ]);
-    // The path as requested: `--host`'s own path comes first.
-    let base = crate::http::Target::parse(&r.host).map(|t| t.base).unwrap_or_default();
-    for e in r.endpoints.iter().chain(std::iter::once(&r.total)) {
-        let kinds: Vec<String> = e
-            .failure_kinds
-            .iter()
-            .map(|(k, n)| match e.failure_answers.get(k) {
-                Some(a) => format!(
-                    "{}: {n} \"{}\"",
-                    escape_str(k),
-                    escape_str(&cut(&crate::answer::words(a), 48))
-                ),
-                None => format!("{}: {n}", escape_str(k)),
-            })
-            .collect();
-        let l = &e.latency_ms;
-        let name = if e.path.is_empty() {
-            escape_str(&e.name)
-        } else {
-            escape_str(&format!("{} {} {base}{}", e.name, e.method, e.path))
-        };
-        t.push_record([
-            name,
-            e.requests.to_string(),
-            e.failures.to_string(),
-            format!("{:.1}", e.requests_per_s),
-            bytes(e.bytes_sent),
-            ms(l.min),
-            ms(l.p50),
-            ms(l.p90),
-            ms(l.p99),
-            ms(l.max),
-            kinds.join(", "),
-        ]);
+    let (table, paths) = super::endpoints::fitted(r, width);
+    writeln!(out, "{table}")?;
+    if !paths.is_empty() {
+        writeln!(out, "requests:")?;
+        for p in paths {
+            writeln!(out, "{p}")?;
+        }
     }
-    writeln!(out, "{}", t.build().with(Style::rounded()))?;
     let s = &r.students;
     writeln!(
         out,
@@ -104,6 +75,10 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
         s.planned, s.spawned, s.logged_in, s.finished, s.segments_uploaded
     )?;
     for l in &r.task_lateness {
+        if l.runs == 0 {
+            writeln!(out, "{} lateness (start vs plan): - (no runs)", escape_str(&l.name))?;
+            continue;
+        }
         writeln!(
             out,
             "{} lateness (start vs plan): p50 {} ms, p90 {} ms, p99 {} ms, max {} ms over {} runs",
@@ -180,16 +155,31 @@ pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
     for h in &r.hints {
         writeln!(out, "hint: {}", escape_str(h))?;
     }
-    let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
+    let verdict = match (r.verdict.as_str(), r.interrupted) {
+        ("pass", _) => "PASS",
+        ("fail", false) => "FAIL",
+        ("fail", true) => "FAIL, INTERRUPTED",
+        _ => "INTERRUPTED",
+    };
     writeln!(
         out,
-        "{verdict}: failure ratio {:.4} (limit {})",
-        r.fail_ratio, r.max_fail_ratio
+        "{verdict}: failure ratio {:.4} (limit {}){}",
+        r.fail_ratio,
+        r.max_fail_ratio,
+        if r.interrupted {
+            let by = r.stopped_by.as_deref().map_or("the master's loss".into(), escape_str);
+            format!(
+                "; ended before its plan ({by} after {:.1} s): the figures cover only that part",
+                r.duration_s
+            )
+        } else {
+            String::new()
+        }
     )
 }
 
 /// At most `n` characters, an ellipsis when cut.
-fn cut(s: &str, n: usize) -> String {
+pub(super) fn cut(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
@@ -202,15 +192,6 @@ fn list(items: &[String]) -> String {
         s.push_str(&format!(" …+{} more (see --json)", items.len() - 10));
     }
     s
-}
-
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
 }
 
 #[cfg(test)]
@@ -271,6 +252,8 @@ mod tests {
             tls: None,
             ledger_error: Some("write l\u{1b}.ndjson: disk full".into()),
             stopped_by: None,
+            interrupted: false,
+            context: None,
             ids_outside_population: vec![],
             hints: vec![format!("hint {hostile}")],
             queue: None,
@@ -289,5 +272,127 @@ mod tests {
             text.contains("t\\u{1b}1 (panicked)") && text.contains("t\\r2"),
             "{text}"
         );
+    }
+
+    /// A run of the built-in scenario's shape: `login` answered, `heartbeat`
+    /// never sent, a long failure list on `recording`.
+    pub(super) fn sample() -> RunReport {
+        let ep = |name: &str, path: &str, requests: u64, kinds: &[(&str, u64)]| EndpointReport {
+            name: name.into(),
+            method: "POST".into(),
+            path: path.into(),
+            requests,
+            failures: kinds.iter().map(|k| k.1).sum(),
+            failure_kinds: kinds.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            requests_per_s: requests as f64,
+            failures_per_s: 0.0,
+            bytes_sent: requests * 9000,
+            bytes_received: requests * 10,
+            avg_response_bytes: 10.0,
+            latency_ms: Latency {
+                min: 1.5,
+                p50: 2.0,
+                p90: 3.0,
+                p99: 26.2,
+                max: 26.2,
+                avg: 2.5,
+            },
+            percentiles_ms: vec![],
+            failure_answers: Default::default(),
+        };
+        let mut idle = ep("heartbeat", "/api/supervise/heartbeat", 0, &[]);
+        idle.latency_ms = Latency::default();
+        let rec = ep(
+            "recording",
+            "/api/supervise/upload_recording_segment",
+            1200,
+            &[("http 500", 12), ("timeout", 3), ("connect", 1), ("reset", 2)],
+        );
+        let total = ep(
+            "Aggregated",
+            "",
+            1212,
+            &[("http 500", 12), ("timeout", 3), ("connect", 1), ("reset", 2)],
+        );
+        RunReport {
+            schema: crate::report::SCHEMA.into(),
+            verdict: "pass".into(),
+            host: "http://127.0.0.1:8000".into(),
+            id_range: "test_00001..test_00012".into(),
+            id_source: "all".into(),
+            duration_s: 60.0,
+            students: Students::default(),
+            endpoints: vec![ep("login", "/api/supervise/login", 12, &[]), idle, rec],
+            total,
+            fail_ratio: 0.015,
+            max_fail_ratio: 0.02,
+            lateness: Lateness::default(),
+            task_lateness: vec![TaskLateness {
+                name: "heartbeat".into(),
+                ..TaskLateness::default()
+            }],
+            history: vec![],
+            tls: None,
+            ledger_error: None,
+            stopped_by: None,
+            interrupted: false,
+            context: None,
+            ids_outside_population: vec![],
+            hints: vec![],
+            queue: None,
+        }
+    }
+
+    fn text(r: &RunReport) -> String {
+        let mut out = Vec::new();
+        write(&mut out, r).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Issue 27: a request kind never sent shows `-` where latencies go, and
+    /// a task that never ran gives no lateness figure.
+    #[test]
+    fn what_was_never_measured_shows_a_dash() {
+        let t = text(&sample());
+        let row = t.lines().find(|l| l.contains("heartbeat POST")).unwrap();
+        let cells: Vec<&str> = row.split('│').map(str::trim).collect();
+        assert_eq!(&cells[6..11], ["-", "-", "-", "-", "-"], "{row}");
+        assert!(t.contains("heartbeat lateness (start vs plan): - (no runs)"), "{t}");
+        assert!(!t.contains("over 0 runs"), "{t}");
+    }
+
+    /// Issue 27: the table is 129 columns whole; at 100 and 80 columns no
+    /// line is wider (the paths move under the table, then columns go, then
+    /// cells wrap), and every row is still there. No width: all of it.
+    #[test]
+    fn the_report_fits_100_and_80_columns() {
+        let mut r = sample();
+        r.interrupt();
+        r.stopped_by = Some("SIGINT".into());
+        let whole = {
+            let mut out = Vec::new();
+            write_fitted(&mut out, &r, None).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert!(whole.lines().any(|l| super::super::width::of(l) > 120), "{whole}");
+        for w in [100, 80] {
+            let mut out = Vec::new();
+            write_fitted(&mut out, &r, Some(w)).unwrap();
+            let t = String::from_utf8(out).unwrap();
+            println!("{t}");
+            assert!(t.lines().all(|l| super::super::width::of(l) <= w), "{w}:\n{t}");
+            for name in ["login", "heartbeat", "recording", "Aggregated"] {
+                assert!(
+                    t.lines().any(|l| l.starts_with(&format!("│ {name} "))),
+                    "{name} row at {w}:\n{t}"
+                );
+            }
+            assert!(
+                t.contains("  recording: POST /api/supervise/upload_recording_segment"),
+                "{t}"
+            );
+            assert!(t.contains("p99"), "{t}");
+            assert!(t.lines().any(|l| l.starts_with("INTERRUPTED: ")), "{t}");
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use hdrhistogram::Histogram;
 
 use super::event::{Event, FailKind, Sample};
+use super::exact::{Exact, within};
 use crate::report::{
     EndpointReport, HistoryRow, Latency, Lateness, PERCENTILES, RunReport, SCHEMA, StudentIssue, Students, TaskLateness,
 };
@@ -129,9 +130,9 @@ impl EndpointStats {
         }
         Latency {
             min: ms(self.min_us),
-            p50: ms(self.hist.value_at_quantile(0.50)),
-            p90: ms(self.hist.value_at_quantile(0.90)),
-            p99: ms(self.hist.value_at_quantile(0.99)),
+            p50: ms(self.quantile(0.50)),
+            p90: ms(self.quantile(0.90)),
+            p99: ms(self.quantile(0.99)),
             max: ms(self.max_us),
             avg: ms((self.sum_us / u128::from(self.requests)) as u64),
         }
@@ -145,8 +146,13 @@ impl EndpointStats {
         // Rounded to the nearest millisecond, as the min/avg/max columns are.
         PERCENTILES
             .iter()
-            .map(|(q, _)| (self.hist.value_at_quantile(*q) + 500) / 1000)
+            .map(|(q, _)| (self.quantile(*q) + 500) / 1000)
             .collect()
+    }
+
+    /// The histogram's value at `q`, within the exact min and max.
+    fn quantile(&self, q: f64) -> u64 {
+        within(&self.hist, q, self.min_us, self.max_us)
     }
 
     fn report(&self, elapsed_s: f64) -> EndpointReport {
@@ -209,11 +215,11 @@ pub struct RunMeta {
 pub struct Collector {
     endpoints: Vec<EndpointStats>,
     /// Per task: name, histogram, exact maximum.
-    tasks: Vec<(String, Histogram<u64>, u64)>,
+    tasks: Vec<(String, Exact, u64)>,
     /// The sequenced task's index (its lateness is the report's `lateness`).
     sequenced: Option<usize>,
     /// Every task together, for the live p99.
-    lateness: Histogram<u64>,
+    lateness: Exact,
     students: Students,
     active: u64,
     history: Vec<HistoryRow>,
@@ -246,9 +252,9 @@ impl Collector {
     pub fn new(endpoints: &[(String, String, String)], tasks: &[String], sequenced: Option<usize>) -> Collector {
         Collector {
             endpoints: endpoints.iter().map(|(n, m, p)| EndpointStats::new(n, m, p)).collect(),
-            tasks: tasks.iter().map(|n| (n.clone(), histogram(), 0)).collect(),
+            tasks: tasks.iter().map(|n| (n.clone(), Exact::new(histogram()), 0)).collect(),
             sequenced,
-            lateness: histogram(),
+            lateness: Exact::new(histogram()),
             students: Students::default(),
             active: 0,
             history: Vec::new(),
@@ -447,7 +453,7 @@ impl Collector {
     }
 }
 
-fn task_lateness((name, h, max): &(String, Histogram<u64>, u64)) -> TaskLateness {
+fn task_lateness((name, h, max): &(String, Exact, u64)) -> TaskLateness {
     let ms = |us: u64| us as f64 / 1000.0;
     TaskLateness {
         name: name.clone(),
@@ -492,7 +498,7 @@ impl Collector {
             task_lateness: self.task_lateness(),
             history: self.history.clone(),
             tls: meta.tls.then(|| {
-                let ms = |q: f64| self.handshakes.value_at_quantile(q) as f64 / 1000.0;
+                let ms = |q: f64| within(&self.handshakes, q, 0, self.handshake_max) as f64 / 1000.0;
                 crate::report::TlsReport {
                     handshakes: self.handshakes.len(),
                     p50_ms: ms(0.5),
@@ -510,6 +516,8 @@ impl Collector {
                 max_oldest_age_s: q.max_oldest_ms as f64 / 1000.0,
                 lost_at_exit: self.lost_at_exit.values().map(|v| v.len() as u64).sum(),
             }),
+            interrupted: false,
+            context: None,
         };
         report.hints = crate::hints::for_run(&report);
         report
@@ -562,6 +570,29 @@ mod tests {
             BTreeMap::from([("http 500".to_string(), 2), ("timeout".to_string(), 1)])
         );
         assert_eq!((total.requests, total.failures, total.bytes_sent), (103, 3, 10_300));
+    }
+
+    /// Issue 27: a p99 of 26.3 ms over a max of 26.2 ms (the histogram's
+    /// bucket top). Every quantile the report shows stays within the exact
+    /// min and max: latency, Locust's percentiles, lateness, live p99.
+    #[test]
+    fn no_quantile_lies_outside_the_exact_min_and_max() {
+        let mut c = Collector::new(&eps(), &["rec".into()], Some(0));
+        c.record(sample(0, 5, 26_250, None));
+        c.record(Event::Lateness { task: 0, us: 26_250 });
+        c.tick(1_700_000_001, 1_000);
+        let (eps, total, late, _) = c.summarize(1.0);
+        for e in [&eps[0], &total] {
+            let l = &e.latency_ms;
+            assert_eq!(
+                (l.min, l.p50, l.p90, l.p99, l.max),
+                (26.25, 26.25, 26.25, 26.25, 26.25),
+                "{l:?}"
+            );
+            assert!(e.percentiles_ms.iter().all(|&p| p == 26), "{:?}", e.percentiles_ms);
+        }
+        assert_eq!((late.p50_ms, late.p99_ms, late.max_ms), (26.25, 26.25, 26.25));
+        assert_eq!(c.history()[0].lateness_p99_ms, Some(26.25));
     }
 
     #[test]

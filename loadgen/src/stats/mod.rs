@@ -4,6 +4,7 @@
 
 pub mod collector;
 pub mod event;
+pub mod exact;
 
 pub use collector::{Collector, RunMeta};
 pub use event::{Event, FailKind, Sample};

@@ -2,7 +2,10 @@
 //! own JSON is embedded and drawn by a small script (segment map on a canvas,
 //! duplicate-login time line, findings). The numbers are the JSON's numbers.
 
+use std::ffi::OsString;
 use std::io::{self, Write};
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -20,22 +23,80 @@ fn embeddable_json<R: Serialize>(report: &R) -> io::Result<String> {
         .replace('\u{2029}', "\\u2029"))
 }
 
+/// The command line after the program name, for the pages' heading.
+static COMMAND: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Remembers the command line (program name first) the pages name.
+pub fn remember_command(args: &[OsString]) {
+    let _ = COMMAND.set(args.iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect());
+}
+
+/// What the page's heading says besides the report: which build wrote it,
+/// when, and the command line.
+#[derive(Serialize)]
+struct Context<'a> {
+    tool: String,
+    generated_unix_ms: u64,
+    command: &'a [String],
+}
+
 /// Writes the page for `report` (a seq, ids or gate report).
 pub fn write<W: Write, R: Serialize>(out: &mut W, title: &str, report: &R) -> io::Result<()> {
     page(out, TEMPLATE, title, report)
 }
 
-/// Writes `template` with `__TITLE__` and `__REPORT__` filled (loadgen's run
-/// page uses it too). The template is split at its placeholders, so text
-/// inside the report or the title (a `--dir` holding `__REPORT__`) is never
-/// taken for one.
+/// Writes `template` with `__TITLE__`, `__CONTEXT__` (when the template
+/// has it: the build, the time and the command line) and `__REPORT__`
+/// filled (loadgen's run page uses it too). The template is split at its
+/// placeholders, so text inside the report or the title (a `--dir` holding
+/// `__REPORT__`) is never taken for one.
 pub fn page<W: Write, R: Serialize>(out: &mut W, template: &str, title: &str, report: &R) -> io::Result<()> {
     let json = embeddable_json(report)?;
     let (head, tail) = template.split_once("__REPORT__").unwrap_or((template, ""));
     let (before, after) = head.split_once("__TITLE__").unwrap_or((head, ""));
     out.write_all(before.as_bytes())?;
     out.write_all(crate::text::html(title).as_bytes())?;
-    out.write_all(after.as_bytes())?;
+    if let Some((a, b)) = after.split_once("__CONTEXT__") {
+        let context = Context {
+            tool: format!("verify {}", env!("CARGO_PKG_VERSION")),
+            generated_unix_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            command: COMMAND.get().map_or(&[], Vec::as_slice),
+        };
+        out.write_all(a.as_bytes())?;
+        out.write_all(embeddable_json(&context)?.as_bytes())?;
+        out.write_all(b.as_bytes())?;
+    } else {
+        out.write_all(after.as_bytes())?;
+    }
     out.write_all(json.as_bytes())?;
     out.write_all(tail.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 27: verify's pages say which build wrote them, when, and the
+    /// command line; a template without the placeholder (loadgen's) is as it was.
+    #[test]
+    fn the_context_fills_its_placeholder_only() {
+        remember_command(&["verify".into(), "gate".into(), "--dir".into(), "</script>".into()]);
+        let mut out = Vec::new();
+        page(&mut out, "<t>__TITLE__</t><c>__CONTEXT__</c><r>__REPORT__</r>", "T", &1).unwrap();
+        let html = String::from_utf8(out).unwrap();
+        assert!(html.contains(r#"<c>{"tool":"verify "#), "{html}");
+        assert!(
+            html.contains(r#""command":["gate","--dir","\u003c/script\u003e"]}</c>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains("\"generated_unix_ms\":1") || html.contains("\"generated_unix_ms\":2"),
+            "{html}"
+        );
+        let mut out = Vec::new();
+        page(&mut out, "<t>__TITLE__</t><r>__REPORT__</r>", "T", &1).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "<t>T</t><r>1</r>");
+    }
 }
