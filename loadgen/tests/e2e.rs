@@ -119,7 +119,11 @@ fn sixty_students_six_segments_are_clean() {
 fn two_generators_with_the_same_offset_share_ids_and_verify_names_them() {
     let t = Target::start();
     t.setup(8);
-    let args = ["--students", "8", "--segments", "3"];
+    // Both upload the same student's same seq at about the same instant: the
+    // target writes in place like the real server, so one of them may find
+    // the file truncated by the other (`文件保存失败`). The upload failures are
+    // this mistake's symptom, not the test's subject: the IDs are.
+    let args = ["--students", "8", "--segments", "3", "--max-fail-ratio", "100%"];
     let a = loadgen(&t, &args, &[("WORKER_OFFSET", "0")]).spawn().unwrap();
     let b = loadgen(&t, &args, &[("WORKER_OFFSET", "0")]).spawn().unwrap();
     check(a.wait_with_output().unwrap(), "loadgen a");
