@@ -391,7 +391,7 @@ mod tests {
             assert_eq!(f.max_missing_ratio, Some(want), "{text}");
         }
         let e = toml::from_str::<GateFile>("max_missing_ratio = \"lots\"").unwrap_err();
-        assert!(e.to_string().contains("give 0.05 or 5%"), "{e}");
+        assert!(e.to_string().contains("(e.g. 0.05) or a percentage (e.g. 5%)"), "{e}");
     }
 
     #[test]
