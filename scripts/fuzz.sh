@@ -55,7 +55,7 @@ for t in $(cargo +nightly fuzz list); do
     echo "fuzz: $t: $execs executions in ${secs} s, no crash" | tee -a "$results"
   else
     printf '%s\n' "$out" | tail -40
-    echo "fuzz: $t: CRASH (input in fuzz/artifacts/$t/)" | tee -a "$results"
+    echo "fuzz: $t: CRASH or build failure (see above) (input in fuzz/artifacts/$t/)" | tee -a "$results"
     failed=1
   fi
 done

@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let ranges = verify::audit::merge::missing_seqs(&text);
+    let ranges = verify::classify::mergeline::missing_seqs(&text);
     for r in &ranges {
         assert!(r[0] <= r[1]);
     }
