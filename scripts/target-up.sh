@@ -16,7 +16,8 @@
 #                        the server from April 2026) or report it and merge
 #                        (December 2025). Same as TARGET_MERGE_GAPS.
 # Env: TARGET_VENV (default target/target-venv, created or reused); the
-# switches of fixtures/target/README.md (TARGET_TIME_SCALE, TARGET_LOSE_SEQS …).
+# switches of fixtures/target/README.md (TARGET_TIME_SCALE, TARGET_LOSE_SEQS …);
+# while DIR/run/fail-uploads exists every recording upload fails (500).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 usage() { echo "usage: $0 DIR [PORT] [--capture-output] [--login-lines] [--merge-gaps skip|merge]" >&2; exit 2; }
@@ -48,6 +49,7 @@ if [ -f "$dir/run/gunicorn.pid" ] && kill -0 "$(cat "$dir/run/gunicorn.pid")" 2>
 fi
 mkdir -p "$dir/logs" "$dir/server_data" "$dir/run" "$dir/broker" "$dir/merged"
 [ -n "$port" ] || port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export TARGET_FAIL_UPLOADS_WHILE=${TARGET_FAIL_UPLOADS_WHILE:-$dir/run/fail-uploads}
 export TARGET_DATA=$dir/server_data TARGET_BROKER=$dir/broker TARGET_STATE=$dir/run/state.db TARGET_MERGED=$dir/merged
 export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in fixtures/target
 url=http://127.0.0.1:$port
