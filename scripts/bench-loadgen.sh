@@ -5,8 +5,10 @@
 #   1. CPU-seconds per 10,000 login POSTs, no pacing (loadgen hammer, wrk, Locust)
 #   1b. CPU-seconds per 10,000 heartbeats (loadgen hammer --request heartbeat, wrk)
 #   2. RSS per 1,000 idle students (logged in, waiting for their next request)
-#   3. Paced students on the supervise scenario (heartbeat 10 s, screenshot 60 s
-#      at ~200 KB, recording 30 s at 4-5 MiB): peak RSS, CPU, lateness per task
+#   3. Paced students on the built-in scenario (the real client) at the cadence
+#      of the pre-issue-26 built-in, so the figures stay comparable: heartbeat
+#      10 s, screenshot 60 s, a 4-5 MiB segment every 30 s flushed every 30 s:
+#      peak RSS, CPU, lateness per task
 # Usage: scripts/bench-loadgen.sh [PACED_STUDENTS...]   (default: 2000 10000)
 # Results: target/bench/loadgen/ (machine.txt, results.txt, raw outputs).
 set -euo pipefail
@@ -93,10 +95,11 @@ for rate in 2000 100000; do
 done
 say "(at 100000/s all 10,000 log in at once over 10,000 connections; the allocator keeps their buffers)"
 
-say "== 3. Paced students, supervise scenario (heartbeat 10 s, screenshot 60 s ~200 KB, recording 30 s 4-5 MiB), spawned over 30 s, 95 s run"
+say "== 3. Paced students, built-in scenario at the old cadence (heartbeat 10 s, screenshot 60 s, recording 30 s 4-5 MiB flushed every 30 s), spawned over 30 s, 95 s run"
 for n in "${paced[@]}"; do
   rate=$(python3 -c "print(max($n / 30, 1))")
   /usr/bin/time -f "%U %S %M %e" -o "$work/t" "$lg" run --host "$host" --students "$n" --spawn-rate "$rate" \
+    --every heartbeat=10s --every screenshot=60s --segment-interval 30s --flush-every 30s \
     --segment-size 4MiB-5MiB --run-time 95s --stop-timeout 30s --threads 2 --progress-interval 30s \
     --json "$out/paced-$n.json" > "$out/paced-$n.txt" 2> "$out/paced-$n.err" || true
   read -r u s m e < "$work/t"
