@@ -2,8 +2,11 @@
 # A CI job in one script: start the reference target, create the exam with
 # `loadgen setup`, run a load test with loadgen (the supervise client), stop the target (celery drains its queue first), then run the gate
 # over its logs and recordings. Exits with the gate's code (0 pass, 1
-# findings, 2 error). Extra arguments go to `loadgen run` (e.g. --skip-seq 3
-# to watch the gate fail). Outputs land in DIR (default target/ci-gate):
+# findings, 2 error). Extra arguments go to `loadgen run` (--skip-seq 3: a gap
+# the client made; the ledger explains it as the client's, but the server saw
+# the gap and skipped the student's merge, `merge:merge_skipped`: the gate fails). To watch the server lose
+# data: TARGET_LOSE_SEQS=3 scripts/ci-gate.sh (acked_missing). The target runs
+# as the real server does (gaps skip the merge). Outputs land in DIR (default target/ci-gate):
 # gate.json, gate-junit.xml, gate.md, loadgen.json, ledger.ndjson (the client
 # ledger: the gate holds every acknowledged upload against the disk).
 # Usage: scripts/ci-gate.sh [--students N] [--segments N] [loadgen run options…]
@@ -25,7 +28,7 @@ work=$out/target
 trap '"$repo/scripts/target-down.sh" "$work" 30' EXIT
 # The stand-in's login lines and the gap wording verify reads as a server gap
 # (the real server logs no login: see fixtures/target/README.md).
-url=$("$repo/scripts/target-up.sh" "$work" --capture-output --login-lines --merge-gaps merge)
+url=$("$repo/scripts/target-up.sh" "$work" --capture-output --login-lines)
 last=$(printf 'test_%05d' "$students")
 "$bin/loadgen" setup --host "$url" --students "$students" > "$out/setup.txt"
 
