@@ -142,3 +142,55 @@ fn live_alerts_and_a_final_report_equal_to_the_gate() {
         live.failed_on.contains(&"cross:gap_both".to_string()) && live.failed_on.contains(&"ids:collision".to_string())
     );
 }
+
+/// SIGTERM (timeout(1), docker stop, systemd) and SIGHUP (a closed terminal)
+/// end a watch as Ctrl-C does: the final report on stdout and every report
+/// file written, the verdict's exit code (not 143 or 129 with nothing).
+#[test]
+fn sigterm_and_sighup_end_a_watch_with_its_reports() {
+    for signal in ["TERM", "HUP", "INT"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let rec = tmp.path().join("rec");
+        fs::create_dir_all(&rec).unwrap();
+        segment(&rec, "test_00001", 1);
+        segment(&rec, "test_00001", 2);
+        let junit = tmp.path().join("w.xml");
+        let md = tmp.path().join("w.md");
+        let child = Command::new(env!("CARGO_BIN_EXE_verify"))
+            .args([
+                "watch",
+                "--dir",
+                rec.to_str().unwrap(),
+                "--expect",
+                "test_00001..test_00001",
+            ])
+            .args(["--junit", junit.to_str().unwrap(), "--markdown", md.to_str().unwrap()])
+            .args(["--format", "json", "--summary-interval", "1s"])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "SIG{signal}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: GateReport = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("SIG{signal}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        assert_eq!(report.seq.as_ref().map(|s| s.summary.segments), Some(2), "SIG{signal}");
+        assert!(
+            fs::read_to_string(&junit).unwrap().contains("<testsuites"),
+            "SIG{signal}"
+        );
+        assert!(fs::metadata(&md).unwrap().len() > 0, "SIG{signal}");
+    }
+}

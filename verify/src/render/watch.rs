@@ -59,7 +59,10 @@ impl Screen {
                 "[{}] {count} more alert(s) held back (over --max-alerts-per-second; all are in the final report)",
                 stamp(*at)
             )),
-            WatchEvent::Stopping { at } => self.line(&format!("[{}] stopping (Ctrl-C)", stamp(*at))),
+            WatchEvent::Stopping { at } => self.line(&format!(
+                "[{}] stopping (signal: SIGINT, SIGTERM or SIGHUP)",
+                stamp(*at)
+            )),
             WatchEvent::Done { at, stats } => self.line(&format!(
                 "[{}] watched {:.0} s: {} lines ({} rotations, {} truncations), {} folder reads",
                 stamp(*at),

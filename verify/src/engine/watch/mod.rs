@@ -57,7 +57,7 @@ pub struct WatchConfig {
 }
 
 /// Reads the inputs as they are, then follows them until the configured end
-/// or Ctrl-C. Returns the fold: its report is the final report.
+/// or a signal (SIGINT, SIGTERM, SIGHUP: ctrlc's `termination` feature). Returns the fold: its report is the final report.
 pub fn run_watch(
     cfg: &WatchConfig,
     sink: &mut dyn FnMut(WatchEvent) -> std::io::Result<()>,
