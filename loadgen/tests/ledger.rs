@@ -124,8 +124,8 @@ fn skipped_seqs_are_explained_gaps_and_nothing_is_unexplained() {
     assert!(l.files.iter().all(|f| f.complete) && l.notes.is_empty(), "{l:?}");
 }
 
-/// SIGKILL mid-run: the ledger's prefix reconciles, and the gate says what
-/// it cannot know (the file has no end record).
+/// SIGKILL mid-run: the ledger's prefix reconciles, and the gate fails on
+/// what it cannot know (`ledger_incomplete`: the file has no end record).
 #[test]
 fn a_killed_run_leaves_a_ledger_that_still_reconciles() {
     let t = Target::start();
@@ -144,7 +144,18 @@ fn a_killed_run_leaves_a_ledger_that_still_reconciles() {
     assert_eq!(l.files.len(), 1);
     assert!(!l.files[0].complete);
     assert!(l.uploads >= 4, "{l:?}");
-    assert!(l.notes.iter().any(|n| n.contains("has no end record")), "{:?}", l.notes);
+    assert!(
+        l.rows
+            .iter()
+            .any(|x| x.kind == CrossKind::LedgerIncomplete && x.detail.contains("did not finish")),
+        "{:?}",
+        l.rows
+    );
+    assert!(
+        r.failed_on.iter().any(|k| k == "cross:ledger_incomplete"),
+        "{:?}",
+        r.failed_on
+    );
     // What the ledger acknowledged is on disk: no data was lost.
     assert!(
         !l.rows

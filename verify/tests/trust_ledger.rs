@@ -331,3 +331,87 @@ fn finish(mut child: Child, limit: Duration) -> std::process::Output {
     }
     child.wait_with_output().unwrap()
 }
+
+/// A ledger cut short (no `end`: the client killed, or `head` of a ledger)
+/// and the tree missing the seqs it no longer mentions: nothing vouches for
+/// them, so the gate fails on `ledger_incomplete` (it passed with a note).
+#[test]
+fn a_ledger_cut_short_fails() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    for q in 1..=2 {
+        segment(&sd, "31", "test_00001", Some(q), 10);
+    }
+    let path = d.path().join("l.ndjson");
+    let records = [
+        run_record(3),
+        upload("test_00001", Some("31"), Some(1), 10),
+        upload("test_00001", Some("31"), Some(2), 10),
+    ];
+    fs::write(&path, lines(&records)).unwrap();
+    let r = verify(&[
+        "gate",
+        "--dir",
+        &p(&sd.join("31")),
+        "--ledger",
+        &p(&path),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v = json(&r);
+    assert_eq!(kinds(&v), ["ledger_incomplete"], "{}", v["cross"]["ledger"]);
+    let accepted = verify(&[
+        "gate",
+        "--dir",
+        &p(&sd.join("31")),
+        "--ledger",
+        &p(&path),
+        "--fail-on=-cross:ledger_incomplete",
+    ]);
+    assert_eq!(accepted.code, 0, "{}", accepted.stdout);
+    // Closed, the same ledger passes.
+    let whole = ledger(&path, 3, &records[1..]);
+    assert_eq!(
+        verify(&["gate", "--dir", &p(&sd.join("31")), "--ledger", &whole]).code,
+        0
+    );
+}
+
+/// `verify ids --ledger` on a ledger cut short or miscounted: its logins
+/// cannot be vouched for, an error (exit 2) saying why, never a pass.
+#[test]
+fn ids_refuses_to_pass_a_ledger_cut_short_or_miscounted() {
+    let d = tempfile::tempdir().unwrap();
+    let login = Record::Login {
+        student: "test_00001".into(),
+        exam: Some("31".into()),
+        attempt: 1,
+        start_ms: 0,
+        end_ms: 1,
+        status: Some(200),
+        failure: None,
+        answer: Default::default(),
+    };
+    let cut = d.path().join("cut.ndjson");
+    fs::write(&cut, lines(&[run_record(3), login.clone()])).unwrap();
+    let miscounted = d.path().join("miscounted.ndjson");
+    fs::write(
+        &miscounted,
+        lines(&[run_record(3), login.clone(), Record::End { records: 9 }]),
+    )
+    .unwrap();
+    for (path, why) in [(&cut, "no end record"), (&miscounted, "do not hold the lines")] {
+        let r = verify(&["ids", "--ledger", &p(path), "--expect", "test_00001..test_00001"]);
+        assert_eq!(r.code, 2, "{}: {}{}", path.display(), r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains(why) || r.stderr.contains(why),
+            "{}{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+    let whole = ledger(&d.path().join("whole.ndjson"), 3, &[login]);
+    let r = verify(&["ids", "--ledger", &whole, "--expect", "test_00001..test_00001"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}

@@ -77,6 +77,31 @@ pub(super) fn malformed_rows(ledger: &LedgerPart) -> Vec<LedgerRow> {
     rows
 }
 
+/// One row per file with a run section that no `end` or `run_end` closes
+/// (and no miscount, which `malformed_rows` names): a killed client or a cut
+/// file, whose last seqs and logins nothing vouches for.
+pub(super) fn incomplete_rows(ledger: &LedgerPart) -> Vec<LedgerRow> {
+    ledger
+        .files
+        .iter()
+        .filter(|f| f.refused.is_none() && f.sections > 0 && !f.complete() && f.miscounted == 0)
+        .map(|f| {
+            row(
+                CrossKind::LedgerIncomplete,
+                "-",
+                Vec::new(),
+                Some(format!("{}:{}", f.name, f.lines)),
+                format!(
+                    "{} run section(s), {} closed: the run did not finish (killed?) or the file was cut; seqs after each \
+                     student's last record cannot be explained. Audit the whole ledger, or accept a killed run with \
+                     --fail-on=-cross:ledger_incomplete",
+                    f.sections, f.ended_sections
+                ),
+            )
+        })
+        .collect()
+}
+
 /// One row per file that names none of the students the server shows.
 pub(super) fn unrelated_rows(ledger: &LedgerPart, server: &BTreeSet<&str>) -> Vec<LedgerRow> {
     if server.is_empty() {

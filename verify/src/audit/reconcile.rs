@@ -94,18 +94,9 @@ pub fn reconcile(ledger: &LedgerPart, disk: Option<&Disk<'_>>, logins: Option<&B
     for f in ledger.files.iter().filter(|f| f.refused.is_none() && f.sections == 0) {
         notes.push(format!("{} holds no run section (empty, or only blank lines)", f.name));
     }
-    for f in ledger
-        .files
-        .iter()
-        .filter(|f| f.refused.is_none() && f.sections > 0 && !f.complete() && f.miscounted == 0)
-    {
-        notes.push(format!(
-            "{} has no end record for a run section: the run did not finish (killed?); seqs after each student's last record cannot be explained",
-            f.name
-        ));
-    }
     notes.extend(ledger.scope.clone());
     rows.extend(malformed_rows(ledger));
+    rows.extend(super::ledger_checks::incomplete_rows(ledger));
     rows.extend(super::ledger_logins::rows(ledger));
     if let Some(disk) = disk {
         if let Some(why) = exam_ambiguity(ledger, &disk.exams) {

@@ -78,6 +78,34 @@ fn from_ledgers(args: &[String]) -> IdsPart {
     let count = |by: &std::collections::HashMap<String, Vec<crate::audit::ids::LoginEvent>>, i: usize| {
         by.values().flatten().filter(|e| e.file == i).count() as u64
     };
+    // A ledger that lies about its length, or holds lines that are no
+    // record, cannot vouch for the logins it lacks: an error, never a pass.
+    for f in ledger.files.iter().filter(|f| f.refused.is_none()) {
+        let mut why = Vec::new();
+        if f.malformed > 0 || f.unknown_kinds > 0 {
+            why.push(format!(
+                "{} line(s) are no ledger record or of an unknown kind",
+                f.malformed.saturating_add(f.unknown_kinds)
+            ));
+        }
+        if f.miscounted > 0 {
+            why.push(format!(
+                "{} run section(s) do not hold the lines their closing record counts",
+                f.miscounted
+            ));
+        } else if f.sections > 0 && !f.complete() {
+            why.push("a run section has no end record (the client was killed, or the file was cut)".to_string());
+        }
+        if !why.is_empty() {
+            part.errors.push(PathError {
+                path: f.name.clone(),
+                error: format!(
+                    "{}: its logins may be incomplete; audit the whole ledger (or `verify gate --ledger`, which says what it can still reconcile)",
+                    why.join("; ")
+                ),
+            });
+        }
+    }
     for (i, f) in ledger.files.iter().enumerate() {
         let mut log = LogState::empty(f.name.clone());
         log.summary.lines = f.lines;

@@ -60,6 +60,9 @@ pub enum CrossKind {
     LedgerMalformed,
     /// `--ledger`: a ledger with no record of any student the tree or the log shows.
     LedgerUnrelated,
+    /// `--ledger`: a run section with no closing record (`end`, `run_end`):
+    /// the client was killed or the file was cut, so what it did last is unknown.
+    LedgerIncomplete,
     /// `--ledger`: one ID logged in by two workers (two ledgers), or twice by
     /// one with no logout between: two clients used one student.
     LedgerCollision,
@@ -85,6 +88,7 @@ impl CrossKind {
         CrossKind::LedgerNotInLog,
         CrossKind::LedgerMalformed,
         CrossKind::LedgerUnrelated,
+        CrossKind::LedgerIncomplete,
         CrossKind::LedgerCollision,
         CrossKind::LedgerRelogin,
     ];
@@ -127,6 +131,7 @@ impl Kind for CrossKind {
         CrossKind::LedgerNotInLog,
         CrossKind::LedgerMalformed,
         CrossKind::LedgerUnrelated,
+        CrossKind::LedgerIncomplete,
         CrossKind::LedgerCollision,
         CrossKind::LedgerRelogin,
     ];
@@ -155,6 +160,7 @@ impl Kind for CrossKind {
             CrossKind::LedgerNotInLog => "ledger_not_in_log",
             CrossKind::LedgerMalformed => "ledger_malformed",
             CrossKind::LedgerUnrelated => "ledger_unrelated",
+            CrossKind::LedgerIncomplete => "ledger_incomplete",
             CrossKind::LedgerCollision => "ledger_collision",
             CrossKind::LedgerRelogin => "ledger_relogin",
         }
@@ -172,6 +178,7 @@ impl Kind for CrossKind {
                 | CrossKind::GapUnexplained
                 | CrossKind::LedgerMalformed
                 | CrossKind::LedgerUnrelated
+                | CrossKind::LedgerIncomplete
                 | CrossKind::LedgerCollision
         )
     }
