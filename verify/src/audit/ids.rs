@@ -27,6 +27,9 @@ pub struct LoginEvent {
     /// For a session's end that is no logout: what ended it (`went offline`,
     /// `restarted`, `was killed`).
     pub how: Option<&'static str>,
+    /// Unix milliseconds, for a client ledger's record: whole seconds
+    /// cannot order two machines' records of one ID.
+    pub ms: Option<i64>,
 }
 
 /// What a login line turned out to be.

@@ -44,6 +44,7 @@ impl LedgerLogins {
             source: Some(name.to_string()),
             naive: false,
             how,
+            ms: started.and_then(|s| i64::try_from(s.saturating_add(ms)).ok()),
         };
         let obs = match &r {
             Record::Run { started_unix_ms, .. } => {

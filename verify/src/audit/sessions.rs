@@ -123,6 +123,9 @@ pub fn classify(
             }
             next_end += 1;
         }
+        if window == NO_WINDOW {
+            end = own_end(&o, a, b);
+        }
         pairs.push(Pair { a: *a, b: *b, end });
     }
     let at = |e: &LoginEvent| format!("{}:{}", file_name(e.file), e.line);
@@ -165,6 +168,32 @@ pub fn classify(
         events: l.iter().map(|(t, e)| aligned_ref(e, *t, file_name)).collect(),
         logouts: o.iter().map(|(t, e)| aligned_ref(e, *t, file_name)).collect(),
     }
+}
+
+/// Client ledgers (no window): each file is one client, and only its own
+/// end (logout, restart, kill) closes its session, strictly before the next
+/// login by the milliseconds both records carry. A login of the ID by another
+/// worker while this one's session was open is two clients at once; after
+/// its logout, a relogin (IDs handed to another worker for the next run).
+fn own_end<'a>(o: &[Timed<'a>], a: &Timed<'a>, b: &Timed<'a>) -> Option<Timed<'a>> {
+    let (sa, sb) = (a.0?, b.0?);
+    let from = o.partition_point(|e| e.0.is_some_and(|t| t < sa));
+    let before_b = |e: &LoginEvent| match (e.ms, b.1.ms) {
+        (Some(x), Some(y)) => x < y,
+        // Without milliseconds, the same file's order decides, else the second.
+        _ if e.file == b.1.file => e.line < b.1.line,
+        _ => e.time.as_ref().is_some_and(|t| t.1 < sb),
+    };
+    let after_a = |e: &LoginEvent| match (e.ms, a.1.ms) {
+        (Some(x), Some(y)) => x >= y,
+        _ => e.line > a.1.line,
+    };
+    o.iter()
+        .skip(from)
+        .take_while(|e| e.0.is_some_and(|t| t <= sb))
+        .filter(|e| e.1.file == a.1.file && after_a(e.1) && before_b(e.1))
+        .last()
+        .copied()
 }
 
 /// Why no pair collides, in words: the shortest time from a session's end
@@ -247,6 +276,40 @@ mod tests {
         assert_eq!(far.kind, IdsKind::Relogin, "{}", far.evidence);
         let ledger = classify("s", &[ev(1, 0, "a"), ev(2, 59, "b")], &[], NO_WINDOW, &name);
         assert_eq!(ledger.kind, IdsKind::Collision, "{}", ledger.evidence);
+    }
+
+    #[test]
+    fn two_ledgers_holding_one_id_collide_unless_its_own_logout_came_first() {
+        let on = |file: usize, line: u64, ms: i64| LoginEvent {
+            file,
+            ms: Some(ms),
+            ..ev(line, ms / 1000, if file == 0 { "w1.ndjson" } else { "w2.ndjson" })
+        };
+        // Worker 2 logs in at .020, worker 1 logs out at .500: overlapping.
+        let d = classify("s", &[on(0, 1, 10), on(1, 1, 20)], &[on(0, 2, 500)], NO_WINDOW, &name);
+        assert_eq!(d.kind, IdsKind::Collision, "{}", d.evidence);
+        assert!(d.evidence.contains("w1.ndjson and w2.ndjson"), "{}", d.evidence);
+        // Worker 1 out at 1.000, worker 2 in at 5.000: the ID moved on (a relogin).
+        let d = classify(
+            "s",
+            &[on(0, 1, 10), on(1, 1, 5000)],
+            &[on(0, 2, 1000)],
+            NO_WINDOW,
+            &name,
+        );
+        assert_eq!(d.kind, IdsKind::Relogin, "{}", d.evidence);
+        // Another worker's logout never closes this one's session.
+        let d = classify(
+            "s",
+            &[on(0, 1, 10), on(1, 1, 20), on(1, 3, 9000)],
+            &[on(1, 2, 100)],
+            NO_WINDOW,
+            &name,
+        );
+        assert_eq!(d.kind, IdsKind::Collision, "{}", d.evidence);
+        // One worker logging in twice without its own end between: a collision.
+        let d = classify("s", &[on(0, 1, 0), on(0, 3, 5000)], &[on(1, 2, 1000)], NO_WINDOW, &name);
+        assert_eq!(d.kind, IdsKind::Collision, "{}", d.evidence);
     }
 
     #[test]

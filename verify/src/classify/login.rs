@@ -138,6 +138,7 @@ impl LoginMatcher {
             time,
             source,
             how: None,
+            ms: None,
         }))
     }
 
@@ -168,6 +169,7 @@ impl LoginMatcher {
             time,
             source: h.source,
             how: None,
+            ms: None,
         }))
     }
 }

@@ -172,6 +172,7 @@ fn fold_row(part: &mut IdsPart, mut row: Row) {
         source: ip.clone(),
         naive: true,
         how,
+        ms: None,
     };
     let obs = match action.as_str() {
         "login" => Observation::Login(event(None)),
