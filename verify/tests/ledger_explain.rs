@@ -92,6 +92,18 @@ fn scenario(d: &Path) -> (String, String) {
         last_seq: 5,
         lost: vec![4, 5],
     });
+    // A restarted client logs in again before it uploads (verify holds
+    // ledgers to that order).
+    recs.push(Record::Login {
+        student: "test_00001".into(),
+        exam: Some("31".into()),
+        attempt: 1,
+        start_ms: 300_001,
+        end_ms: 300_002,
+        status: Some(200),
+        failure: None,
+        answer: Default::default(),
+    });
     recs.extend((1..=3).map(|q| upload("test_00001", q, 12)));
     for q in 1..=2 {
         segment(&sd, "test_00002", q, 0, 10);

@@ -415,3 +415,63 @@ fn ids_refuses_to_pass_a_ledger_cut_short_or_miscounted() {
     let r = verify(&["ids", "--ledger", &whole, "--expect", "test_00001..test_00001"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
+
+/// A ledger edited to hide a server's loss behind a client fault: a
+/// `restart` the student never logs in after, uploads after its `killed`,
+/// a `lost_at_exit` before later uploads. No client writes those orders:
+/// the gate fails on `ledger_malformed` instead of taking the explanation.
+#[test]
+fn fault_records_out_of_a_clients_order_fail() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    for q in [1, 3] {
+        segment(&sd, "31", "test_00001", Some(q), 10);
+    }
+    let fault = |killed: bool| {
+        let (student, exam, at_ms, last_seq, lost) = ("test_00001".into(), Some("31".into()), 5, 2, vec![2]);
+        if killed {
+            Record::Killed {
+                student,
+                exam,
+                at_ms,
+                last_seq,
+                lost,
+            }
+        } else {
+            Record::Restart {
+                student,
+                exam,
+                at_ms,
+                last_seq,
+                lost,
+            }
+        }
+    };
+    let lost = Record::LostAtExit {
+        student: "test_00001".into(),
+        exam: Some("31".into()),
+        seq: 2,
+        attempts: 0,
+    };
+    let up = |q| upload("test_00001", Some("31"), Some(q), 10);
+    for (name, hiding) in [
+        ("restart", fault(false)),
+        ("killed", fault(true)),
+        ("lost_at_exit", lost),
+    ] {
+        let l = ledger(&d.path().join(format!("{name}.ndjson")), 3, &[up(1), hiding, up(3)]);
+        let r = verify(&["gate", "--dir", &p(&sd.join("31")), "--ledger", &l, "--format", "json"]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stdout);
+        let v = json(&r);
+        assert!(
+            kinds(&v).contains(&"ledger_malformed".to_string()),
+            "{name}: {}",
+            v["cross"]["ledger"]
+        );
+        assert!(
+            v["cross"]["ledger"].to_string().contains("break a client's order"),
+            "{name}: {}",
+            v["cross"]["ledger"]
+        );
+    }
+}

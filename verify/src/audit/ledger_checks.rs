@@ -53,7 +53,7 @@ pub(super) fn ledger_names(ledger: &LedgerPart) -> String {
 pub(super) fn malformed_rows(ledger: &LedgerPart) -> Vec<LedgerRow> {
     let mut rows = Vec::new();
     for f in ledger.files.iter().filter(|f| f.refused.is_none()) {
-        if f.malformed == 0 && f.unknown_kinds == 0 && f.miscounted == 0 {
+        if f.malformed == 0 && f.unknown_kinds == 0 && f.miscounted == 0 && f.out_of_order == 0 {
             continue;
         }
         let first: Vec<String> = f.problems.iter().map(|(l, w)| format!("line {l}: {w}")).collect();
@@ -69,6 +69,9 @@ pub(super) fn malformed_rows(ledger: &LedgerPart) -> Vec<LedgerRow> {
                 match f.miscounted {
                     0 => String::new(),
                     n => format!(", and {n} run section(s) do not hold the lines their closing record counts"),
+                } + &match f.out_of_order {
+                    0 => String::new(),
+                    n => format!(", and {n} record(s) break a client's order (it cannot be trusted to explain a gap)"),
                 },
                 first.join("; ")
             ),

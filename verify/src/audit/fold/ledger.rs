@@ -135,6 +135,9 @@ pub struct LedgerFileState {
     section_lines: u64,
     /// Student records without an exam (version 1, or no `exam_id` captured).
     pub without_exam: u64,
+    /// Records out of a client's order (`ledger_order.rs`): an upload after
+    /// the student's `killed`, no login after its `restart`, …
+    pub out_of_order: u64,
 }
 
 impl LedgerFileState {
@@ -203,6 +206,8 @@ pub struct LedgerPart {
     pub logins: crate::audit::ledger_logins::LedgerLogins,
     /// Set when the ledger chose the exams audited (no `--exam`).
     pub scope: Option<String>,
+    /// The order of each student's records, checked as they come.
+    pub order: super::ledger_order::RecordOrder,
 }
 
 impl LedgerPart {
@@ -337,6 +342,12 @@ impl LedgerPart {
         }
         if v.exam.is_none() && matches!(v.kind, "upload" | "gave_up" | "skipped" | "lost_at_exit") {
             f.without_exam = f.without_exam.saturating_add(1);
+        }
+        if let Some(student) = v.student.as_deref()
+            && let Some(why) = self.order.observe(file, f.sections, line, v.kind, student)
+        {
+            f.out_of_order = f.out_of_order.saturating_add(1);
+            f.problem(line, why);
         }
         self.logins.observe(file, &f.name, line, v.kind, bytes);
         self.fold(file, line, v);

@@ -5,6 +5,7 @@
 
 pub mod ids;
 pub mod ledger;
+pub mod ledger_order;
 pub mod live;
 pub mod merge;
 pub mod seq;
