@@ -76,7 +76,16 @@ fn body<W: Write>(out: &mut W, r: &RunReport, width: Option<usize>) -> io::Resul
     )?;
     for l in &r.task_lateness {
         if l.runs == 0 {
-            writeln!(out, "{} lateness (start vs plan): - (no runs)", escape_str(&l.name))?;
+            // A queued task's lateness is its flush timer's: uploads that all
+            // came in the exit passes (`--segments` ended the students before
+            // a timed flush) were sent, but never on a plan.
+            let sent = r.endpoints.iter().find(|e| e.name == l.name).map_or(0, |e| e.requests);
+            let why = if sent > 0 && r.queue.is_some() {
+                format!("no timed flush; its {sent} request(s) came in the exit passes")
+            } else {
+                "no runs".to_string()
+            };
+            writeln!(out, "{} lateness (start vs plan): - ({why})", escape_str(&l.name))?;
             continue;
         }
         writeln!(
@@ -359,6 +368,17 @@ mod tests {
         assert_eq!(&cells[6..11], ["-", "-", "-", "-", "-"], "{row}");
         assert!(t.contains("heartbeat lateness (start vs plan): - (no runs)"), "{t}");
         assert!(!t.contains("over 0 runs"), "{t}");
+        // A queued task whose uploads all came in the exit passes.
+        let mut q = sample();
+        q.queue = Some(crate::report::QueueReport::default());
+        q.task_lateness[0].name = "recording".into();
+        let t = text(&q);
+        assert!(
+            t.contains(
+                "recording lateness (start vs plan): - (no timed flush; its 1200 request(s) came in the exit passes)"
+            ),
+            "{t}"
+        );
     }
 
     /// Issue 27: the table is 129 columns whole; at 100 and 80 columns no
