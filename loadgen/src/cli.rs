@@ -193,7 +193,7 @@ pub struct StudentArgs {
     /// Fault injection: send the sequenced task without its seq field (files come out without _seq_NNNN).
     #[arg(long)]
     pub no_seq: bool,
-    /// Fault injection: this share of the students (0.1 or 10%, chosen by their number) restart their client
+    /// Fault injection: this share of the students (0.1 or 10%: exactly that many of IDs 1..N, rounded down, spread evenly by ID number) restart their client
     /// TIME after the start: queue lost, no logout, a new login, seqs again from 1.
     #[arg(long, value_name = "SHARE@TIME")]
     pub restart_students: Option<String>,

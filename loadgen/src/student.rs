@@ -264,7 +264,7 @@ fn later(at: Instant, d: Duration) -> Instant {
 /// there, without a logout.
 pub async fn run(ctx: Arc<Ctx>, mut who: Student, stop: watch::Receiver<bool>) {
     ctx.emit(Event::Spawned);
-    let mut fault = fault::chosen(&ctx.plan, who.seed, ctx.start);
+    let mut fault = fault::chosen(&ctx.plan, who.n, ctx.start);
     let mut first = true;
     while session(&ctx, &mut who, &stop, fault.take(), first).await == fault::End::Restarted {
         first = false;

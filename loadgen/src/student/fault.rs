@@ -67,19 +67,32 @@ pub struct Summary {
     pub lost: Vec<u64>,
 }
 
-/// The student's fault, if its seed chose it: one uniform draw per student,
-/// below the restart share → restart, within the next kill share → kill.
-pub fn chosen(plan: &Plan, seed: u64, start: Instant) -> Option<(Kind, Instant)> {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    let u = (z >> 11) as f64 / (1u64 << 53) as f64;
-    let restart = plan.restart.map_or(0.0, |f| f.share);
+/// The student's fault, chosen by its number `n` (1-based ID number) so
+/// that students 1..N hold exactly the shares (rounded down): student `n` is
+/// faulted when `floor(n·(r+k))` steps up at it, and the `m`-th faulted one
+/// restarts when `floor(m·r/(r+k))` steps up at `m`, else is killed. Spread
+/// evenly over the IDs, the same students every run, and under `--shard` or
+/// Locust the union of every machine's students holds the shares.
+pub fn chosen(plan: &Plan, n: u64, start: Instant) -> Option<(Kind, Instant)> {
+    let r = plan.restart.map_or(0.0, |f| f.share);
+    let k = plan.kill.map_or(0.0, |f| f.share);
+    let both = r + k;
+    if n == 0 || both <= 0.0 {
+        return None;
+    }
+    // A hair above the product: 0.3 × 20 is 6.000000000000001 or 5.999….
+    let steps = |x: f64, share: f64| (x * share + 1e-9).floor();
+    let nf = n as f64;
+    if steps(nf, both) <= steps(nf - 1.0, both) {
+        return None;
+    }
+    let m = steps(nf, both);
+    let restarts = r / both;
     let (kind, f) = match (plan.restart, plan.kill) {
-        (Some(f), _) if u < f.share => (Kind::Restart, f),
-        (_, Some(f)) if u >= restart && u < restart + f.share => (Kind::Kill, f),
-        _ => return None,
+        (Some(f), _) if steps(m, restarts) > steps(m - 1.0, restarts) => (Kind::Restart, f),
+        (_, Some(f)) => (Kind::Kill, f),
+        (Some(f), None) => (Kind::Restart, f),
+        (None, None) => return None,
     };
     Some((kind, start.checked_add(f.at)?))
 }
@@ -170,8 +183,14 @@ mod tests {
         let kinds: Vec<Option<Kind>> = (1..=10_000).map(|n| chosen(&plan, n, start).map(|c| c.0)).collect();
         let restarts = kinds.iter().filter(|k| **k == Some(Kind::Restart)).count();
         let kills = kinds.iter().filter(|k| **k == Some(Kind::Kill)).count();
-        assert!((1_800..2_200).contains(&restarts), "{restarts}");
-        assert!((850..1_150).contains(&kills), "{kills}");
+        assert_eq!((restarts, kills), (2_000, 1_000), "exactly the shares");
+        for n in [20u64, 7, 33] {
+            let kinds: Vec<Option<Kind>> = (1..=n).map(|i| chosen(&plan, i, start).map(|c| c.0)).collect();
+            let count = |k| kinds.iter().filter(|x| **x == Some(k)).count() as u64;
+            let (r, k) = (count(Kind::Restart), count(Kind::Kill));
+            assert_eq!(r + k, (n as f64 * 0.3 + 1e-9).floor() as u64, "{n}: {kinds:?}");
+            assert!(r.abs_diff(n / 5) <= 1 && k.abs_diff(n / 10) <= 1, "{n}: {r} {k}");
+        }
         let again: Vec<Option<Kind>> = (1..=10_000).map(|n| chosen(&plan, n, start).map(|c| c.0)).collect();
         assert_eq!(kinds, again, "the same students every run");
     }
