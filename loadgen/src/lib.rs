@@ -88,11 +88,11 @@ fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
             Ok(EXIT_PASS)
         }
         Command::Completions { shell } => {
-            verify::clidocs::completions(<cli::Cli as clap::CommandFactory>::command(), shell, &mut io::stdout())?;
+            common::clidocs::completions(<cli::Cli as clap::CommandFactory>::command(), shell, &mut io::stdout())?;
             Ok(EXIT_PASS)
         }
         Command::Man { dir } => {
-            verify::clidocs::man_pages(<cli::Cli as clap::CommandFactory>::command(), &dir)
+            common::clidocs::man_pages(<cli::Cli as clap::CommandFactory>::command(), &dir)
                 .map_err(|e| anyhow::anyhow!("write man pages to {}: {e}", dir.display()))?;
             Ok(EXIT_PASS)
         }
@@ -150,11 +150,11 @@ fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
             Ok(exit_code(&report, &a.report))
         }
         Command::Hammer(a) => {
-            let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
+            let target = http::Target::parse(&a.host).map_err(|e| common::usage::UsageError(e.to_string()))?;
             let (ids, _) = config::id_range(&a.ids, a.students)?;
             let scenario = a.scenario.load()?;
             if a.request != "login" && !scenario.tasks.iter().any(|t| t.request.name == a.request) {
-                anyhow::bail!(verify::config::UsageError(format!(
+                anyhow::bail!(common::usage::UsageError(format!(
                     "--request: scenario {} has no task named '{}'",
                     scenario.source, a.request
                 )));
@@ -184,7 +184,7 @@ fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
 /// (controls escaped line by line: a message's own newlines stay).
 fn printable(s: &str) -> String {
     s.split('\n')
-        .map(verify::text::escape_str)
+        .map(common::text::escape_str)
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -249,7 +249,7 @@ fn emit(
 /// `loadgen plan`: each machine's range and exact command.
 pub fn plan<W: Write>(out: &mut W, a: &cli::PlanArgs) -> anyhow::Result<()> {
     if a.workers == 0 {
-        anyhow::bail!(verify::config::UsageError("--workers must be at least 1".into()));
+        anyhow::bail!(common::usage::UsageError("--workers must be at least 1".into()));
     }
     writeln!(
         out,

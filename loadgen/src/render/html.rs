@@ -11,7 +11,7 @@ const TEMPLATE: &str = include_str!("assets/run.html");
 /// Writes the page for a run report (the same embedding as verify's pages:
 /// escaped JSON, placeholders split by position).
 pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
-    verify::render::html::page(out, TEMPLATE, &format!("loadgen run: {}", r.host), r)
+    common::html::page(out, TEMPLATE, &format!("loadgen run: {}", r.host), &(), r)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use verify::text::escape_str;
+use common::text::escape_str;
 
 use super::endpoints::ms;
 use crate::report::RunReport;
