@@ -29,15 +29,17 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
 use clap::Parser;
+use common::exit::{Outcome, Verdict};
 
 use crate::cli::{Cli, Command};
 use crate::report::RunReport;
 
-/// Exit codes: 0 pass, 1 failure ratio over the limit, 2 usage or I/O error,
-/// 3 a run that ended before its plan (without `--ok-if-interrupted`).
-pub const EXIT_PASS: u8 = 0;
-pub const EXIT_FAIL: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+/// Exit codes: 0 pass, 1 failure ratio over the limit, 2 usage or I/O error
+/// (verify's codes: `common::exit`), 3 a run that ended before its plan
+/// (without `--ok-if-interrupted`).
+pub const EXIT_PASS: u8 = Outcome::Clean.code();
+pub const EXIT_FAIL: u8 = Outcome::Findings.code();
+pub const EXIT_ERROR: u8 = Outcome::Error.code();
 pub const EXIT_INTERRUPTED: u8 = 3;
 
 /// Runs the command line `args` (program name first); returns the exit code.
@@ -175,7 +177,11 @@ fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
             };
             let report = on_runtime(a.threads, hammer::hammer(cfg))?;
             emit(&report, a.json.as_deref(), None, None, render::width::terminal(false))?;
-            Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
+            Ok(if report.verdict == Verdict::Pass {
+                EXIT_PASS
+            } else {
+                EXIT_FAIL
+            })
         }
     }
 }
@@ -200,7 +206,7 @@ fn exit_code(report: &RunReport, a: &cli::ReportArgs) -> u8 {
         );
         return EXIT_ERROR;
     }
-    if report.verdict == "fail" {
+    if report.verdict == Verdict::Fail {
         return EXIT_FAIL;
     }
     if report.interrupted && !a.ok_if_interrupted {

@@ -39,7 +39,7 @@ mod tests {
         };
         let r = RunReport {
             schema: crate::report::SCHEMA.into(),
-            verdict: "pass".into(),
+            verdict: common::exit::Verdict::Pass,
             host: "http://127.0.0.1:1".into(),
             id_range: "test_00001..test_00003".into(),
             id_source: "all".into(),
