@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
     if let Some(seg) = verify::segment::parse(&name, &exts) {
         assert!(name.starts_with(seg.student));
     }
-    let _ = verify::text::escape_bytes(data);
+    let _ = common::text::escape_bytes(data);
 });

@@ -90,7 +90,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub stop_timeout: String,
     /// Exit 1 when failed requests over all requests exceed this (0.01 or 1%).
-    #[arg(long, default_value = "0.01", value_name = "RATIO", value_parser = verify::config::parse_ratio)]
+    #[arg(long, default_value = "0.01", value_name = "RATIO", value_parser = common::usage::parse_ratio)]
     pub max_fail_ratio: f64,
     /// Write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
@@ -248,7 +248,7 @@ pub struct WorkerArgs {
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub stop_timeout: String,
     /// Exit 1 when failed requests over all requests exceed this (0.01 or 1%).
-    #[arg(long, default_value = "0.01", value_name = "RATIO", value_parser = verify::config::parse_ratio)]
+    #[arg(long, default_value = "0.01", value_name = "RATIO", value_parser = common::usage::parse_ratio)]
     pub max_fail_ratio: f64,
     /// Write the final JSON report to FILE.
     #[arg(long, value_name = "FILE")]

@@ -5,9 +5,9 @@
 //! machine's local time (said, with what to do).
 
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, Utc};
+use common::usage::UsageError;
 use hyper::Method;
 use serde::Serialize;
-use verify::config::UsageError;
 
 use crate::http::Client;
 use crate::scenario::template::Zone;

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use verify::config::{UsageError, parse_millis, parse_size};
-use verify::idspace::{IdRange, shard};
+use common::idspace::{IdRange, shard};
+use common::usage::{UsageError, parse_millis, parse_size};
 
 use crate::cli::{IdArgs, RunArgs, ScenarioArgs, SetupArgs, StudentArgs, TlsArgs, WorkerArgs};
 use crate::http::Target;
@@ -497,7 +497,7 @@ impl WorkerArgs {
                 "WORKER_OFFSET is set ({}), but `loadgen worker` takes no offset: the master's locustfile \
                  (scripts/locust/locustfile.py) gives every worker the exact IDs of its users. Unset it for the \
                  worker (env -u WORKER_OFFSET loadgen worker ...); it keeps its meaning for `loadgen run`",
-                verify::text::escape_str(&v.to_string_lossy())
+                common::text::escape_str(&v.to_string_lossy())
             )));
         }
         let setup = self.student.to_setup()?;

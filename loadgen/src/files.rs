@@ -62,7 +62,7 @@ pub fn human(n: u64) -> String {
 
 /// The whole content of the file `flag` names, at most `cap` bytes.
 pub fn read(path: &Path, flag: &str, cap: u64) -> Result<Vec<u8>, FileError> {
-    let p = || verify::text::escape_str(&path.display().to_string());
+    let p = || common::text::escape_str(&path.display().to_string());
     let io = |why| FileError::Io {
         flag: flag.to_string(),
         path: p(),
@@ -78,7 +78,7 @@ pub fn read(path: &Path, flag: &str, cap: u64) -> Result<Vec<u8>, FileError> {
             kind: kind(m.file_type()),
         });
     }
-    let (f, m) = verify::sources::tail::open_regular(path).map_err(io)?;
+    let (f, m) = common::regular_file::open_regular(path).map_err(io)?;
     let too_large = || FileError::TooLarge {
         flag: flag.to_string(),
         path: p(),
@@ -100,7 +100,7 @@ pub fn read(path: &Path, flag: &str, cap: u64) -> Result<Vec<u8>, FileError> {
 pub fn read_text(path: &Path, flag: &str, cap: u64) -> Result<String, FileError> {
     String::from_utf8(read(path, flag, cap)?).map_err(|_| FileError::NotText {
         flag: flag.to_string(),
-        path: verify::text::escape_str(&path.display().to_string()),
+        path: common::text::escape_str(&path.display().to_string()),
     })
 }
 

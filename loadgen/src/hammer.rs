@@ -13,7 +13,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use verify::idspace::IdRange;
+use common::idspace::IdRange;
 
 use crate::answer;
 use crate::http::{Client, Target};

@@ -20,7 +20,7 @@ use std::sync::{Arc, OnceLock, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use verify::config::UsageError;
+use common::usage::UsageError;
 
 /// Longest a record waits before it is written and flushed.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);

@@ -29,15 +29,17 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
 use clap::Parser;
+use common::exit::{Outcome, Verdict};
 
 use crate::cli::{Cli, Command};
 use crate::report::RunReport;
 
-/// Exit codes: 0 pass, 1 failure ratio over the limit, 2 usage or I/O error,
-/// 3 a run that ended before its plan (without `--ok-if-interrupted`).
-pub const EXIT_PASS: u8 = 0;
-pub const EXIT_FAIL: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+/// Exit codes: 0 pass, 1 failure ratio over the limit, 2 usage or I/O error
+/// (verify's codes: `common::exit`), 3 a run that ended before its plan
+/// (without `--ok-if-interrupted`).
+pub const EXIT_PASS: u8 = Outcome::Clean.code();
+pub const EXIT_FAIL: u8 = Outcome::Findings.code();
+pub const EXIT_ERROR: u8 = Outcome::Error.code();
 pub const EXIT_INTERRUPTED: u8 = 3;
 
 /// Runs the command line `args` (program name first); returns the exit code.
@@ -88,11 +90,11 @@ fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
             Ok(EXIT_PASS)
         }
         Command::Completions { shell } => {
-            verify::clidocs::completions(<cli::Cli as clap::CommandFactory>::command(), shell, &mut io::stdout())?;
+            common::clidocs::completions(<cli::Cli as clap::CommandFactory>::command(), shell, &mut io::stdout())?;
             Ok(EXIT_PASS)
         }
         Command::Man { dir } => {
-            verify::clidocs::man_pages(<cli::Cli as clap::CommandFactory>::command(), &dir)
+            common::clidocs::man_pages(<cli::Cli as clap::CommandFactory>::command(), &dir)
                 .map_err(|e| anyhow::anyhow!("write man pages to {}: {e}", dir.display()))?;
             Ok(EXIT_PASS)
         }
@@ -150,11 +152,11 @@ fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
             Ok(exit_code(&report, &a.report))
         }
         Command::Hammer(a) => {
-            let target = http::Target::parse(&a.host).map_err(|e| verify::config::UsageError(e.to_string()))?;
+            let target = http::Target::parse(&a.host).map_err(|e| common::usage::UsageError(e.to_string()))?;
             let (ids, _) = config::id_range(&a.ids, a.students)?;
             let scenario = a.scenario.load()?;
             if a.request != "login" && !scenario.tasks.iter().any(|t| t.request.name == a.request) {
-                anyhow::bail!(verify::config::UsageError(format!(
+                anyhow::bail!(common::usage::UsageError(format!(
                     "--request: scenario {} has no task named '{}'",
                     scenario.source, a.request
                 )));
@@ -175,7 +177,11 @@ fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
             };
             let report = on_runtime(a.threads, hammer::hammer(cfg))?;
             emit(&report, a.json.as_deref(), None, None, render::width::terminal(false))?;
-            Ok(if report.verdict == "pass" { EXIT_PASS } else { EXIT_FAIL })
+            Ok(if report.verdict == Verdict::Pass {
+                EXIT_PASS
+            } else {
+                EXIT_FAIL
+            })
         }
     }
 }
@@ -184,7 +190,7 @@ fn execute(cmd: Command, args: &[OsString]) -> anyhow::Result<u8> {
 /// (controls escaped line by line: a message's own newlines stay).
 fn printable(s: &str) -> String {
     s.split('\n')
-        .map(verify::text::escape_str)
+        .map(common::text::escape_str)
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -200,7 +206,7 @@ fn exit_code(report: &RunReport, a: &cli::ReportArgs) -> u8 {
         );
         return EXIT_ERROR;
     }
-    if report.verdict == "fail" {
+    if report.verdict == Verdict::Fail {
         return EXIT_FAIL;
     }
     if report.interrupted && !a.ok_if_interrupted {
@@ -249,7 +255,7 @@ fn emit(
 /// `loadgen plan`: each machine's range and exact command.
 pub fn plan<W: Write>(out: &mut W, a: &cli::PlanArgs) -> anyhow::Result<()> {
     if a.workers == 0 {
-        anyhow::bail!(verify::config::UsageError("--workers must be at least 1".into()));
+        anyhow::bail!(common::usage::UsageError("--workers must be at least 1".into()));
     }
     writeln!(
         out,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use common::exit::Verdict;
 use serde::{Deserialize, Serialize};
 
 /// Schema tag of this report.
@@ -17,7 +18,7 @@ pub struct RunReport {
     /// `pass`, `fail` (failure ratio above `--max-fail-ratio`, or a student
     /// that ended abnormally), or `interrupted`: the run ended before its
     /// plan (see `interrupted`) with no failure over the limit until then.
-    pub verdict: String,
+    pub verdict: Verdict,
     /// The target.
     pub host: String,
     /// Student IDs this process used, e.g. `test_00001..test_00167`.
@@ -109,8 +110,8 @@ impl RunReport {
     /// `interrupted` (a part of a run is no pass), a failing one stays.
     pub fn interrupt(&mut self) {
         self.interrupted = true;
-        if self.verdict == "pass" {
-            self.verdict = "interrupted".into();
+        if self.verdict == Verdict::Pass {
+            self.verdict = Verdict::Interrupted;
         }
     }
 }

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::idspace::IdRange;
 use serde::Serialize;
-use verify::idspace::IdRange;
 
 use crate::answer;
 use crate::clock::{self, Clock, ClockReport};

@@ -60,7 +60,7 @@ fn roots(cacert: Option<&Path>) -> Result<RootCertStore, TlsError> {
     let mut store = RootCertStore::empty();
     match cacert {
         Some(p) => {
-            let name = verify::text::escape_str(&p.display().to_string());
+            let name = common::text::escape_str(&p.display().to_string());
             let pem = crate::files::read(p, "--cacert", crate::files::CACERT_CAP)?;
             let certs = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<Vec<_>, _>>()

@@ -312,7 +312,7 @@ fn a_run_cut_short_by_ctrl_c_says_interrupted_and_exits_3() {
             "{table}"
         );
         let r = report(d.path());
-        assert_eq!((r.verdict.as_str(), r.interrupted), ("interrupted", true));
+        assert_eq!((r.verdict.word(), r.interrupted), ("interrupted", true));
         let page = std::fs::read_to_string(&html).unwrap();
         assert!(page.contains(r#""verdict":"interrupted""#), "the page's report");
     }

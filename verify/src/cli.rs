@@ -143,7 +143,7 @@ pub struct GateArgs {
     #[arg(long)]
     pub allow_empty: bool,
     /// Gaps fail only when missing seqs exceed this share of the seqs expected (e.g. 0.01 or 1%).
-    #[arg(long, value_name = "RATIO", value_parser = crate::config::parse_ratio)]
+    #[arg(long, value_name = "RATIO", value_parser = common::usage::parse_ratio)]
     pub max_missing_ratio: Option<f64>,
     /// Combine these JSON gate reports (one per server) instead of reading logs and trees.
     #[arg(long = "merge", value_name = "REPORT.json", num_args = 1..)]

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::idspace::IdRange;
+use common::idspace::IdRange;
 
 /// Which student IDs a run should have produced. Empty means "no expectation".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -92,13 +92,13 @@ pub fn judge<K: Kind>(
     counts: impl IntoIterator<Item = (K, u64)>,
     fail_on: &FailOn<K>,
     errors: bool,
-) -> (Vec<K>, crate::exit::Verdict) {
+) -> (Vec<K>, common::exit::Verdict) {
     let failed: Vec<K> = counts
         .into_iter()
         .filter(|&(k, n)| n > 0 && fail_on.fails(k))
         .map(|(k, _)| k)
         .collect();
-    let verdict = crate::exit::Outcome::judge(errors, !failed.is_empty()).into();
+    let verdict = common::exit::Outcome::judge(errors, !failed.is_empty()).into();
     (failed, verdict)
 }
 

@@ -4,19 +4,15 @@
 pub mod audit;
 pub mod classify;
 pub mod cli;
-pub mod clidocs;
 pub mod config;
 pub mod engine;
-pub mod exit;
 pub mod expect;
 pub mod findings;
-pub mod idspace;
 pub mod render;
 pub mod report;
 pub mod segment;
 pub mod settings;
 pub mod sources;
-pub mod text;
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -26,9 +22,9 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, Format};
 use crate::config::OutputConfig;
-use crate::exit::Outcome;
 use crate::render::AuditView;
 use crate::render::seq::SeqView;
+use common::exit::Outcome;
 
 /// Runs the command line `args` (program name first) and returns the outcome.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
@@ -48,11 +44,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
         Command::Gate(args) => run_gate(&args),
         Command::Watch(args) => run_watch(&args),
         Command::Completions { shell } => {
-            clidocs::completions(<cli::Cli as clap::CommandFactory>::command(), shell, &mut io::stdout())
+            common::clidocs::completions(<cli::Cli as clap::CommandFactory>::command(), shell, &mut io::stdout())
                 .map(|()| Outcome::Clean)
                 .map_err(anyhow::Error::from)
         }
-        Command::Man { dir } => clidocs::man_pages(<cli::Cli as clap::CommandFactory>::command(), &dir)
+        Command::Man { dir } => common::clidocs::man_pages(<cli::Cli as clap::CommandFactory>::command(), &dir)
             .map(|_| Outcome::Clean)
             .map_err(|e| anyhow::anyhow!("write man pages to {}: {e}", dir.display())),
     };

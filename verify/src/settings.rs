@@ -68,8 +68,8 @@ impl SeqConfig {
     /// A path of the scan (escaped, as in reports) written under `--dir` as
     /// the user gave it: `server_data/30/recordings`, not `/home/…/server_data/…`.
     pub fn shown(&self, path: &str) -> String {
-        let abs = crate::text::escape_os(self.dir.as_os_str());
-        let typed = crate::text::escape_os(self.dir_shown.as_os_str());
+        let abs = common::text::escape_os(self.dir.as_os_str());
+        let typed = common::text::escape_os(self.dir_shown.as_os_str());
         if abs == typed {
             return path.to_string();
         }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use verify::idspace::format_id;
+use common::idspace::format_id;
 
 use super::ids::IdAllocator;
 use super::protocol::Assignment;

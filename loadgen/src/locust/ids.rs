@@ -11,7 +11,7 @@
 //! worker index (Locust gives a restarted worker a new, higher one). Small
 //! indexes and counts give small numbers: `pair(i, k) < (max(i, k) + 1)²`.
 
-use verify::idspace::{format_id, shard};
+use common::idspace::{format_id, shard};
 
 /// Szudzik's pairing: a bijection from pairs of numbers onto numbers.
 fn pair(x: u64, y: u64) -> u128 {

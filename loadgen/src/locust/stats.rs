@@ -112,7 +112,7 @@ impl Delta {
             } else {
                 cut
             };
-            verify::text::escape_str(&words).to_string()
+            common::text::escape_str(&words).to_string()
         });
     }
 

@@ -140,8 +140,8 @@ impl Worker {
             }
             eprintln!(
                 "loadgen worker: the master's host is now {} (was {})",
-                verify::text::escape_str(&url),
-                verify::text::escape_str(for_url)
+                common::text::escape_str(&url),
+                common::text::escape_str(for_url)
             );
         }
         let url = url.as_str();
@@ -368,8 +368,8 @@ pub async fn run_worker(cfg: WorkerConfig) -> anyhow::Result<RunReport> {
                         w.link = transport::connect(&w.cfg.master_host, w.cfg.master_port, &w.cfg.node_id, Duration::from_secs(30)).await.map_err(anyhow::Error::msg)?;
                     }
                     FromMaster::Ids(Ok(a)) => w.ids.assigned(a),
-                    FromMaster::Ids(Err(e)) => eprintln!("loadgen worker: the master's student IDs are unreadable, ignored: {}", verify::text::escape_str(&e)),
-                    FromMaster::Other { kind } => eprintln!("loadgen worker: ignoring message type '{}' from the master", verify::text::escape_str(&kind)),
+                    FromMaster::Ids(Err(e)) => eprintln!("loadgen worker: the master's student IDs are unreadable, ignored: {}", common::text::escape_str(&e)),
+                    FromMaster::Other { kind } => eprintln!("loadgen worker: ignoring message type '{}' from the master", common::text::escape_str(&kind)),
                 }
             }
             _ = heartbeat.tick() => {

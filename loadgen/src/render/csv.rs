@@ -23,7 +23,7 @@ fn row<W: Write>(out: &mut W, cells: &[String]) -> io::Result<()> {
     let quoted: Vec<String> = cells
         .iter()
         .map(|c| {
-            let c = verify::text::escape_str(c);
+            let c = common::text::escape_str(c);
             if c.contains([',', '"', '\n']) {
                 format!("\"{}\"", c.replace('"', "\"\""))
             } else {

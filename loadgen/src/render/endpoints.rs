@@ -5,10 +5,10 @@
 //! the widest cells wrap inside their column. `--wide` or a pipe: the whole
 //! table.
 
+use common::text::escape_str;
 use tabled::builder::Builder;
 use tabled::settings::peaker::Priority;
 use tabled::settings::{Style, Width};
-use verify::text::escape_str;
 
 use super::width;
 use crate::report::{EndpointReport, RunReport};

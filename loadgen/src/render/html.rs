@@ -11,7 +11,7 @@ const TEMPLATE: &str = include_str!("assets/run.html");
 /// Writes the page for a run report (the same embedding as verify's pages:
 /// escaped JSON, placeholders split by position).
 pub fn write<W: Write>(out: &mut W, r: &RunReport) -> io::Result<()> {
-    verify::render::html::page(out, TEMPLATE, &format!("loadgen run: {}", r.host), r)
+    common::html::page(out, TEMPLATE, &format!("loadgen run: {}", r.host), &(), r)
 }
 
 #[cfg(test)]
@@ -39,7 +39,7 @@ mod tests {
         };
         let r = RunReport {
             schema: crate::report::SCHEMA.into(),
-            verdict: "pass".into(),
+            verdict: common::exit::Verdict::Pass,
             host: "http://127.0.0.1:1".into(),
             id_range: "test_00001..test_00003".into(),
             id_source: "all".into(),

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use verify::text::escape_str;
+use common::text::escape_str;
 
 use crate::setup::SetupReport;
 

@@ -5,7 +5,8 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use verify::text::escape_str;
+use common::exit::Verdict;
+use common::text::escape_str;
 
 use super::endpoints::ms;
 use crate::report::RunReport;
@@ -164,10 +165,10 @@ fn body<W: Write>(out: &mut W, r: &RunReport, width: Option<usize>) -> io::Resul
     for h in &r.hints {
         writeln!(out, "hint: {}", escape_str(h))?;
     }
-    let verdict = match (r.verdict.as_str(), r.interrupted) {
-        ("pass", _) => "PASS",
-        ("fail", false) => "FAIL",
-        ("fail", true) => "FAIL, INTERRUPTED",
+    let verdict = match (r.verdict, r.interrupted) {
+        (Verdict::Pass, _) => "PASS",
+        (Verdict::Fail, false) => "FAIL",
+        (Verdict::Fail, true) => "FAIL, INTERRUPTED",
         _ => "INTERRUPTED",
     };
     writeln!(
@@ -235,7 +236,7 @@ mod tests {
         };
         let r = RunReport {
             schema: crate::report::SCHEMA.into(),
-            verdict: "fail".into(),
+            verdict: common::exit::Verdict::Fail,
             host: "http://127.0.0.1:1".into(),
             id_range: "t\u{1b}1..t\u{1b}3".into(),
             id_source: "all".into(),
@@ -325,7 +326,7 @@ mod tests {
         );
         RunReport {
             schema: crate::report::SCHEMA.into(),
-            verdict: "pass".into(),
+            verdict: common::exit::Verdict::Pass,
             host: "http://127.0.0.1:8000".into(),
             id_range: "test_00001..test_00012".into(),
             id_source: "all".into(),

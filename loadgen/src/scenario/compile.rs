@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 
+use common::text::escape_str;
 use toml::Spanned;
-use verify::text::escape_str;
 
 use super::raw::{RawRequest, RawScenario};
 use super::request::request;
@@ -48,7 +48,7 @@ impl Ctx<'_> {
 /// A task duration, at most `MAX_DURATION` (nothing in an exam waits longer,
 /// and the schedule's arithmetic stays far from any overflow).
 pub(super) fn bounded(text: &str) -> Result<Duration, String> {
-    let d = verify::config::parse_millis(text)
+    let d = common::usage::parse_millis(text)
         .map(Duration::from_millis)
         .map_err(|e| e.0)?;
     if d > MAX_DURATION {

@@ -188,8 +188,8 @@ impl ScenarioError {
     /// A refused flag value (sanitized: it came from the command line).
     pub fn flag(flag: String, message: impl Into<String>) -> ScenarioError {
         ScenarioError::Flag {
-            flag: verify::text::escape_str(&flag),
-            message: verify::text::escape_str(&message.into()),
+            flag: common::text::escape_str(&flag),
+            message: common::text::escape_str(&message.into()),
         }
     }
 }

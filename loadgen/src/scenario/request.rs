@@ -199,7 +199,7 @@ fn file_part(cx: &Ctx, f: &Spanned<RawFile>, key: &str, scope: &Scope) -> Result
     let (size, dist) = match raw.size.get_ref() {
         RawSize::Range(size_text) => {
             let (a, b) = size_text.split_once('-').unwrap_or((size_text, size_text));
-            let parse = |t: &str| verify::config::parse_size(t).map_err(|e| bad(e.0));
+            let parse = |t: &str| common::usage::parse_size(t).map_err(|e| bad(e.0));
             let (min, max) = (parse(a)?, parse(b)?);
             if min > max || max > 4 << 30 {
                 return Err(bad(format!(
@@ -250,7 +250,7 @@ fn decimal_size(text: &str) -> Result<u64, String> {
     let (num, unit) = t.split_at(split);
     let bad = || format!("bad size '{text}' (try 6MB, 8.5MB)");
     let n: f64 = num.parse().map_err(|_| bad())?;
-    let unit_bytes = verify::config::parse_size(&format!("1{}", unit.trim())).map_err(|_| bad())?;
+    let unit_bytes = common::usage::parse_size(&format!("1{}", unit.trim())).map_err(|_| bad())?;
     let v = (n * unit_bytes as f64).round();
     if !v.is_finite() || !(0.0..=(4u64 << 30) as f64).contains(&v) {
         return Err(format!("size '{text}' is out of range (at most 4GiB)"));

@@ -150,7 +150,7 @@ fn time_var(spec: &str) -> Result<Var, String> {
     let offset_ms = match offset.as_bytes().first() {
         None => 0,
         Some(b'+' | b'-') => {
-            let ms = verify::config::parse_millis(&offset[1..]).map_err(|e| e.0)?;
+            let ms = common::usage::parse_millis(&offset[1..]).map_err(|e| e.0)?;
             // Ten years: a moment any calendar can write (it used to fall back to now).
             let ms = i64::try_from(ms)
                 .ok()

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use common::exit::Verdict;
 use hdrhistogram::Histogram;
 
 use super::event::{Event, FailKind, Sample};
@@ -479,11 +480,10 @@ impl Collector {
             schema: SCHEMA.to_string(),
             // A student that ended abnormally never passes, whatever the ratio says.
             verdict: if fail_ratio > meta.max_fail_ratio || !students.ended_abnormally.is_empty() {
-                "fail"
+                Verdict::Fail
             } else {
-                "pass"
-            }
-            .to_string(),
+                Verdict::Pass
+            },
             host: meta.host,
             id_range: meta.id_range,
             id_source: meta.id_source,

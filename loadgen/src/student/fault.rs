@@ -33,7 +33,7 @@ impl Fault {
         .ok()
         .filter(|s| (0.0..=1.0).contains(s))
         .ok_or_else(bad)?;
-        let at = verify::config::parse_millis(at.trim())
+        let at = common::usage::parse_millis(at.trim())
             .map(Duration::from_millis)
             .map_err(|_| bad())?;
         Ok(Fault { share, at })

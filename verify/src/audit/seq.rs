@@ -3,7 +3,7 @@
 pub use super::obs::{FolderObs, SegmentObs};
 use crate::report::files::sort_by_name;
 use crate::report::seq::{Duplicate, EmptyFiles, Foreign, OutOfOrder, Short, Stall, StudentFindings};
-use crate::text::{escape_str, push_escaped};
+use common::text::{escape_str, push_escaped};
 
 /// The per-student checks' settings.
 #[derive(Debug, Clone, PartialEq)]

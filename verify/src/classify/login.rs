@@ -5,7 +5,7 @@ use regex::Regex;
 use super::logline::{access_stamp, header, iso_stamp};
 use crate::audit::ids::{LoginEvent, Observation};
 use crate::audit::sessions::zone_of;
-use crate::text::escape_str;
+use common::text::escape_str;
 
 /// Longest line text kept as evidence.
 const SAMPLE_CHARS: usize = 300;

@@ -14,7 +14,7 @@ use crate::report::seq::{Layout, SeqReport};
 pub use crate::settings::SeqConfig;
 use crate::sources::level;
 use crate::sources::tree::{self, ExamDir};
-use crate::text::escape_os;
+use common::text::escape_os;
 
 /// Why a scan could not start.
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +93,7 @@ fn select_exams(cfg: &SeqConfig, shown: &str, dirs: Vec<ExamDir>) -> Result<Vec<
         let names: Vec<&str> = dirs.iter().filter_map(|d| d.exam.as_deref()).collect();
         return Err(ScanError::Level(format!(
             "--exam {}: no exam folder of that name under --dir {shown} (it holds: {})",
-            crate::text::escape_str(absent),
+            common::text::escape_str(absent),
             if names.is_empty() {
                 "no exam folder".to_string()
             } else {

@@ -5,11 +5,11 @@ use super::merge::MergeView;
 use super::seq::SeqView;
 use super::{AuditView, Case, FindingRow};
 use crate::audit::ranges;
-use crate::exit::Outcome;
 use crate::findings::FailOnSets;
 use crate::findings::Kind;
 use crate::report::PathError;
 use crate::report::gate::{CrossKind, CrossReport, GateReport};
+use common::exit::Outcome;
 
 /// The cross-checks as an audit of their own (one JUnit suite).
 #[derive(Debug)]

@@ -14,7 +14,7 @@ pub const SUMMARY_MAX_BYTES: usize = 1 << 20;
 /// Escapes an annotation message: sanitized (a bare CR would start a forged
 /// command line), `::` and `##[` broken, then `%`, CR, LF as the toolkit does.
 fn data(s: &str) -> String {
-    crate::text::runner(s)
+    crate::render::escape::runner(s)
         .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")

@@ -1,6 +1,7 @@
 //! A self-contained HTML page (no network fetches) for a report: the report's
 //! own JSON is embedded and drawn by a small script (segment map on a canvas,
 //! duplicate-login time line, findings). The numbers are the JSON's numbers.
+//! The fill (placeholders, script-safe JSON) is `common::html`, loadgen's too.
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -10,18 +11,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("assets/report.html");
-
-/// The report as JSON that cannot end or comment out its script element:
-/// `<`, `>`, `&` and U+2028/2029 only occur inside JSON strings, where
-/// `\uXXXX` means the same characters.
-fn embeddable_json<R: Serialize>(report: &R) -> io::Result<String> {
-    Ok(serde_json::to_string(report)?
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029"))
-}
 
 /// The command line after the program name, for the pages' heading.
 static COMMAND: OnceLock<Vec<String>> = OnceLock::new();
@@ -45,33 +34,17 @@ pub fn write<W: Write, R: Serialize>(out: &mut W, title: &str, report: &R) -> io
     page(out, TEMPLATE, title, report)
 }
 
-/// Writes `template` with `__TITLE__`, `__CONTEXT__` (when the template
-/// has it: the build, the time and the command line) and `__REPORT__`
-/// filled (loadgen's run page uses it too). The template is split at its
-/// placeholders, so text inside the report or the title (a `--dir` holding
-/// `__REPORT__`) is never taken for one.
-pub fn page<W: Write, R: Serialize>(out: &mut W, template: &str, title: &str, report: &R) -> io::Result<()> {
-    let json = embeddable_json(report)?;
-    let (head, tail) = template.split_once("__REPORT__").unwrap_or((template, ""));
-    let (before, after) = head.split_once("__TITLE__").unwrap_or((head, ""));
-    out.write_all(before.as_bytes())?;
-    out.write_all(crate::text::html(title).as_bytes())?;
-    if let Some((a, b)) = after.split_once("__CONTEXT__") {
-        let context = Context {
-            tool: format!("verify {}", env!("CARGO_PKG_VERSION")),
-            generated_unix_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            command: COMMAND.get().map_or(&[], Vec::as_slice),
-        };
-        out.write_all(a.as_bytes())?;
-        out.write_all(embeddable_json(&context)?.as_bytes())?;
-        out.write_all(b.as_bytes())?;
-    } else {
-        out.write_all(after.as_bytes())?;
-    }
-    out.write_all(json.as_bytes())?;
-    out.write_all(tail.as_bytes())
+/// Writes `template` filled (`common::html::page`) with verify's context:
+/// the build, the time and the command line.
+fn page<W: Write, R: Serialize>(out: &mut W, template: &str, title: &str, report: &R) -> io::Result<()> {
+    let context = Context {
+        tool: format!("verify {}", env!("CARGO_PKG_VERSION")),
+        generated_unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        command: COMMAND.get().map_or(&[], Vec::as_slice),
+    };
+    common::html::page(out, template, title, &context, report)
 }
 
 #[cfg(test)]

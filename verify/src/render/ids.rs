@@ -1,10 +1,10 @@
 //! How a `verify ids` report reads for people and JUnit.
 
 use super::{AuditView, Case, FindingRow, kind_note, short_list};
-use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
 use crate::report::PathError;
 use crate::report::ids::{DuplicateId, IdsKind, IdsReport};
+use common::exit::Outcome;
 
 /// An ids report together with the `--fail-on` set that judged it.
 #[derive(Debug)]

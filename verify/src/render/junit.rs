@@ -18,7 +18,7 @@ pub fn write<W: Write>(out: &mut W, name: &str, audits: &[&dyn AuditView]) -> io
 fn suite(audit: &dyn AuditView) -> TestSuite {
     // Every string through the XML-safe sanitizer: U+FFFE in a file name
     // would make the whole document unparseable.
-    let x = |s: &str| crate::text::xml(s);
+    let x = |s: &str| crate::render::escape::xml(s);
     let mut suite = TestSuite::new(x(audit.name()));
     for case in audit.junit_cases() {
         let status = if let Some(err) = &case.error {

@@ -4,12 +4,12 @@
 use std::fmt::Write;
 
 use super::AuditView;
-use crate::exit::Outcome;
+use common::exit::Outcome;
 
 /// A table cell: sanitized (no CR or newline can start a heading), HTML
 /// escaped (a file named `<img …>` stays text), `|` escaped.
 fn cell(s: &str) -> String {
-    crate::text::html(s).replace('|', "\\|")
+    common::text::html(s).replace('|', "\\|")
 }
 
 /// The report as Markdown, at most `max_bytes` long (rows are dropped, and

@@ -2,10 +2,10 @@
 
 use super::{AuditView, Case, FindingRow, kind_note, short_list};
 use crate::audit::ranges;
-use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
 use crate::report::PathError;
 use crate::report::merge::{MergeKind, MergeReport};
+use common::exit::Outcome;
 
 /// A merge report together with the `--fail-on` set that judged it.
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 //! `impl Write`. Audits expose their report through [`AuditView`] so the
 //! table and JUnit writers are shared by every subcommand.
 
+pub mod escape;
 pub mod gate;
 pub mod github;
 pub mod html;
@@ -15,9 +16,9 @@ pub mod seq;
 pub mod table;
 pub mod watch;
 
-use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
 use crate::report::PathError;
+use common::exit::Outcome;
 
 /// One finding, as a row for people.
 #[derive(Debug, Clone, PartialEq, Eq)]

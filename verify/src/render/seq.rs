@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use super::{AuditView, Case, FindingRow, kind_note, short_list, short_list_of};
 use crate::audit::ranges;
-use crate::exit::Outcome;
 use crate::findings::{FailOn, Kind};
 use crate::report::PathError;
 use crate::report::seq::{SeqKind, SeqReport, StudentFindings, StudentRef};
+use common::exit::Outcome;
 
 /// A seq report together with the `--fail-on` set that judged it.
 #[derive(Debug)]

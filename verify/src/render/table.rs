@@ -12,8 +12,8 @@ use tabled::settings::{Style as TableStyle, Width};
 use tabled::grid::util::string::get_text_width;
 
 use super::AuditView;
-use crate::exit::Outcome;
-use crate::text::escape_str;
+use common::exit::Outcome;
+use common::text::escape_str;
 
 /// Presentation settings for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,7 @@ pub fn write<W: Write>(out: &mut W, audit: &dyn AuditView, style: Style) -> io::
     // and log lines never reaches the terminal raw (ESC, bidi, zero-width).
     let clean = |s: &str| {
         if style.runner {
-            crate::text::runner(s)
+            crate::render::escape::runner(s)
         } else {
             escape_str(s)
         }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::audit::fold::live::WatchEvent;
 use crate::audit::fold::{Alert, Tally};
 use crate::audit::ranges;
-use crate::text::escape_str;
+use common::text::escape_str;
 
 /// How output lines are laid out: plain lines, or (on a terminal) alerts above
 /// a summary line that is rewritten in place.

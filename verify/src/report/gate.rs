@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::ids::IdsReport;
 use super::merge::MergeReport;
 use super::seq::SeqReport;
-use crate::exit::Outcome;
 use crate::findings::Kind;
+use common::exit::Outcome;
 
 /// Schema tag of this report.
 pub const SCHEMA: &str = "verify.gate/1";
@@ -191,7 +191,7 @@ pub struct GateReport {
     /// Always `verify.gate/1`.
     pub schema: String,
     /// `pass`, `fail` or `error`: the worst of the checks.
-    pub verdict: crate::exit::Verdict,
+    pub verdict: common::exit::Verdict,
     /// Failing kinds as `check:kind` (`seq:gap`, `cross:collision_confirmed`).
     pub failed_on: Vec<String>,
     /// One line per check that ran.
@@ -215,7 +215,7 @@ pub struct CheckVerdict {
     /// `ids`, `seq`, `merge` or `cross`.
     pub check: String,
     /// `pass`, `fail` or `error`.
-    pub verdict: crate::exit::Verdict,
+    pub verdict: common::exit::Verdict,
     /// Its failing kinds.
     pub failed_on: Vec<String>,
 }

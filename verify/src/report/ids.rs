@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::PathError;
-use crate::exit::Outcome;
 use crate::findings::Kind;
+use common::exit::Outcome;
 
 /// Schema tag of this report.
 pub const SCHEMA: &str = "verify.ids/1";
@@ -70,7 +70,7 @@ pub struct IdsReport {
     /// Always `verify.ids/1`.
     pub schema: String,
     /// `pass`, `fail` or `error`.
-    pub verdict: crate::exit::Verdict,
+    pub verdict: common::exit::Verdict,
     /// The finding kinds that made the run fail.
     pub failed_on: Vec<IdsKind>,
     /// Totals.

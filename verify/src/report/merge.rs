@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::PathError;
-use crate::exit::Outcome;
 use crate::findings::Kind;
+use common::exit::Outcome;
 
 /// Schema tag of this report.
 pub const SCHEMA: &str = "verify.merge/1";
@@ -73,7 +73,7 @@ pub struct MergeReport {
     /// Always `verify.merge/1`.
     pub schema: String,
     /// `pass`, `fail` or `error`.
-    pub verdict: crate::exit::Verdict,
+    pub verdict: common::exit::Verdict,
     /// The finding kinds that made the run fail.
     pub failed_on: Vec<MergeKind>,
     /// Totals.

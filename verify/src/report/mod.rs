@@ -27,7 +27,7 @@ impl PathError {
             _ => err.to_string(),
         };
         PathError {
-            path: crate::text::escape_os(path.as_os_str()),
+            path: common::text::escape_os(path.as_os_str()),
             error,
         }
     }
@@ -37,7 +37,7 @@ impl PathError {
     pub fn named(path: &std::path::Path, err: &std::io::Error) -> PathError {
         match err.kind() {
             std::io::ErrorKind::NotFound => PathError {
-                path: crate::text::escape_os(path.as_os_str()),
+                path: common::text::escape_os(path.as_os_str()),
                 error: "not found (no such file: check the path)".into(),
             },
             _ => PathError::io(path, err),

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::PathError;
 pub use super::files::{EmptyFiles, EmptyRef};
-use crate::exit::Outcome;
 use crate::findings::Kind;
+use common::exit::Outcome;
 
 /// Schema tag of this report.
 pub const SCHEMA: &str = "verify.seq/1";
@@ -88,7 +88,7 @@ pub struct SeqReport {
     /// Always `verify.seq/1`.
     pub schema: String,
     /// `pass`, `fail` or `error`, from the findings and `--fail-on`.
-    pub verdict: crate::exit::Verdict,
+    pub verdict: common::exit::Verdict,
     /// The finding kinds that made the run fail (empty when it passed).
     pub failed_on: Vec<SeqKind>,
     /// What was scanned.

@@ -15,7 +15,7 @@ use mysql_async::{Opts, OptsBuilder, Row, TxOpts, Value};
 use crate::audit::fold::ids::{IdsPart, LogState};
 use crate::audit::ids::{LoginEvent, Observation};
 use crate::segment::days_from_civil;
-use crate::text::escape_str;
+use common::text::escape_str;
 
 /// The table read, and the name its rows carry as evidence (`table:id`).
 pub const TABLE: &str = "student_login_history";

@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::Path;
 
-use crate::text::escape_os;
+use common::text::escape_os;
 
 /// Entries read per folder while looking.
 const LOOK: usize = 2000;

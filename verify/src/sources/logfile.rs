@@ -29,7 +29,7 @@ impl Input {
     pub fn name(&self) -> String {
         match self {
             Input::Stdin => "-".to_string(),
-            Input::File(p) => crate::text::escape_os(p.as_os_str()),
+            Input::File(p) => common::text::escape_os(p.as_os_str()),
         }
     }
 }
@@ -115,7 +115,7 @@ pub fn open(input: &Input) -> io::Result<Opened> {
         Input::File(p) => {
             // A FIFO would block the open and a device never ends: only
             // regular files are read by name (`-` reads standard input).
-            let (f, _) = crate::sources::tail::open_regular(p).map_err(|e| {
+            let (f, _) = common::regular_file::open_regular(p).map_err(|e| {
                 if e.kind() != io::ErrorKind::InvalidInput {
                     e
                 } else if p.is_dir() {
@@ -123,7 +123,7 @@ pub fn open(input: &Input) -> io::Result<Opened> {
                         io::ErrorKind::IsADirectory,
                         format!(
                             "is a directory: give the files in it (e.g. '{}/*.log')",
-                            crate::text::escape_os(p.as_os_str()).trim_end_matches('/')
+                            common::text::escape_os(p.as_os_str()).trim_end_matches('/')
                         ),
                     )
                 } else {
@@ -150,7 +150,7 @@ pub fn input_error(input: &Input, e: &io::Error) -> crate::report::PathError {
         Input::File(p) => match e.kind() {
             // Our own words (`is a directory: …`), not the kind's.
             io::ErrorKind::IsADirectory | io::ErrorKind::InvalidInput => crate::report::PathError {
-                path: crate::text::escape_os(p.as_os_str()),
+                path: common::text::escape_os(p.as_os_str()),
                 error: e.to_string(),
             },
             _ => crate::report::PathError::named(p, e),

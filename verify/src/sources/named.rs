@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::UsageError;
+use common::usage::UsageError;
 
 /// A path the user named, made absolute against the current directory, once,
 /// here: notify reports absolute paths, and a relative `--dir` matched none of

@@ -16,7 +16,7 @@ use crate::audit::seq::FolderObs;
 use crate::report::PathError;
 use crate::segment::{NameKind, classify};
 use crate::sources::tree::ScanOptions;
-use crate::text::escape_os;
+use common::text::escape_os;
 
 /// The getdents buffer: a folder of ~400 segment names in one call.
 const BUF: usize = 32 << 10;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::audit::seq::FolderObs;
 use crate::report::PathError;
 use crate::report::seq::Layout;
-use crate::text::escape_os;
+use common::text::escape_os;
 
 use super::rawdir::Kind;
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use common::ledger::{READS, View, Viewed, check_opening, decode, decode_view};
 
-use crate::text::escape_str;
+use common::text::escape_str;
 
 /// Where a record is: (file index, line from 1).
 pub type Loc = (usize, u64);

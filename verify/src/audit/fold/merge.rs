@@ -86,7 +86,7 @@ impl MergePart {
             .collect();
         let mut report = MergeReport {
             schema: SCHEMA.to_string(),
-            verdict: crate::exit::Verdict::Pass,
+            verdict: common::exit::Verdict::Pass,
             failed_on: Vec::new(),
             summary,
             files,

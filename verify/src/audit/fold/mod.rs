@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use crate::audit::cross::cross_check;
 use crate::audit::seq::FolderObs;
-use crate::exit::{Outcome, Verdict};
 use crate::findings::{FailOn, Kind};
 use crate::report::gate::{CheckVerdict, CrossKind, GateReport, LedgerReport, SCHEMA};
 use crate::report::ids::IdsReport;
 use crate::report::merge::MergeReport;
 use crate::report::seq::{SeqKind, SeqReport};
 use crate::settings::GateConfig;
+use common::exit::{Outcome, Verdict};
 
 /// Something a new observation revealed, for `verify watch` to show at once.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use crate::report::seq::{
     ExamScanned, Layout, Presence, SCHEMA, Scanned, SeqKind, SeqReport, SeqSummary, StudentFindings, StudentRef,
 };
 use crate::settings::SeqConfig;
-use crate::text::{escape_os, escape_str};
+use common::text::{escape_os, escape_str};
 
 use super::Alert;
 

@@ -8,7 +8,8 @@ use crate::audit::fold::ids::LogState;
 use crate::audit::fold::merge::CeleryLog;
 use crate::audit::fold::{GateFold, Role};
 use crate::report::PathError;
-use crate::sources::tail::{Follower, line_end, open_regular};
+use crate::sources::tail::{Follower, line_end};
+use common::regular_file::open_regular;
 
 use super::WatchConfig;
 
@@ -105,7 +106,7 @@ fn read_prefix(fold: &mut GateFold, role: Role, path: &Path, limit: u64) {
 }
 
 fn add_empty(fold: &mut GateFold, role: Role, path: &Path) {
-    let name = crate::text::escape_os(path.as_os_str());
+    let name = common::text::escape_os(path.as_os_str());
     match role {
         Role::Gunicorn => {
             if let Some(p) = fold.ids.as_mut() {

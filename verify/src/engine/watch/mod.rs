@@ -85,10 +85,10 @@ pub fn run_watch(
                 // notify says "No path was found": say which, in words.
                 Err(io) => anyhow::anyhow!(
                     "--dir {}: {}",
-                    crate::text::escape_os(s.dir_shown.as_os_str()),
+                    common::text::escape_os(s.dir_shown.as_os_str()),
                     crate::report::io_words(&io)
                 ),
-                Ok(_) => anyhow::anyhow!("watch --dir {}: {e}", crate::text::escape_os(s.dir_shown.as_os_str())),
+                Ok(_) => anyhow::anyhow!("watch --dir {}: {e}", common::text::escape_os(s.dir_shown.as_os_str())),
             })?;
         watcher = Some(w);
     }

@@ -3,7 +3,8 @@
 //! escaped, so a hostile file name cannot rewrite the screen or pass for
 //! another (`test_00001\u{200b}` is not `test_00001`). One sanitizer, used
 //! where names are read and again by every renderer; escaping is idempotent.
-//! Format-specific helpers (HTML, XML, CI runner commands) sit beside it.
+//! HTML text sits beside it (both tools' pages); verify's XML and CI runner
+//! escapes are verify's own (`verify::render::escape`).
 
 use std::ffi::OsStr;
 use std::fmt::Write;
@@ -87,29 +88,6 @@ pub fn html(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Text for XML 1.0: sanitized, and code points XML cannot hold (U+FFFE,
-/// U+FFFF, lone surrogates cannot occur in `str`) written as `\u{…}`.
-pub fn xml(s: &str) -> String {
-    let clean = escape_str(s);
-    if !clean.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}')) {
-        return clean;
-    }
-    clean
-        .chars()
-        .map(|c| match c {
-            '\u{FFFE}' | '\u{FFFF}' => c.escape_unicode().to_string(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
-/// Text printed where a CI runner reads commands (GitHub Actions): sanitized
-/// (so no CR can start a line), and `::` and `##[` broken so that nothing in
-/// a file name or log line parses as a workflow command.
-pub fn runner(s: &str) -> String {
-    escape_str(s).replace("::", ":\\u{3a}").replace("##[", "#\\u{23}[")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,7 +116,5 @@ mod tests {
             "idempotent"
         );
         assert_eq!(html("<img src=x>&\"\r"), "&lt;img src=x&gt;&amp;&quot;\\r");
-        assert_eq!(xml("a\u{fffe}b"), "a\\u{fffe}b");
-        assert_eq!(runner("x::error ##[error]y\rz"), "x:\\u{3a}error #\\u{23}[error]y\\rz");
     }
 }

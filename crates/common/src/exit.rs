@@ -1,4 +1,7 @@
-//! Exit codes, in one place: 0 clean, 1 findings, 2 usage or I/O error.
+//! Exit codes and verdicts, in one place for both tools: 0 clean (pass),
+//! 1 findings (fail), 2 usage or I/O error. A report's `verdict` word is a
+//! [`Verdict`]: `pass`, `fail`, `error` (verify), `interrupted` (loadgen: a
+//! run that ended before its plan, which exits 3 unless told otherwise).
 
 /// How a run ended; the numeric value is the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -19,7 +22,7 @@ impl Outcome {
     }
 
     /// The process exit code.
-    pub fn code(self) -> u8 {
+    pub const fn code(self) -> u8 {
         self as u8
     }
 
@@ -53,30 +56,43 @@ impl Outcome {
     }
 }
 
-/// A report's verdict, as JSON spells it: `pass`, `fail` or `error` (any
-/// other word read back from a report is an error).
+/// A report's verdict, as JSON spells it: `pass`, `fail`, `interrupted`
+/// (loadgen) or `error` (any other word read back from a report is an error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
     Fail,
+    /// loadgen: the run ended before its plan with no failure over the limit
+    /// until then (a part of a run is no pass).
+    Interrupted,
     #[serde(other)]
     Error,
 }
 
 impl Verdict {
-    /// How the run ends with this verdict.
+    /// How the run ends with this verdict. verify judges no `interrupted`
+    /// run: to it that is a word it cannot judge, an error (as any other).
     pub fn outcome(self) -> Outcome {
         match self {
             Verdict::Pass => Outcome::Clean,
             Verdict::Fail => Outcome::Findings,
-            Verdict::Error => Outcome::Error,
+            Verdict::Interrupted | Verdict::Error => Outcome::Error,
         }
     }
 
-    /// The word (`pass`, `fail`, `error`).
+    /// The word (`pass`, `fail`, `interrupted`, `error`).
     pub fn word(self) -> &'static str {
-        self.outcome().verdict()
+        match self {
+            Verdict::Interrupted => "interrupted",
+            v => v.outcome().verdict(),
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
     }
 }
 
@@ -112,8 +128,33 @@ mod tests {
     #[test]
     fn verdicts_read_back_and_unknown_words_are_errors() {
         use super::Verdict;
-        let v: Vec<Verdict> = serde_json::from_str(r#"["pass","fail","error","maybe"]"#).unwrap();
-        assert_eq!(v, [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Error]);
+        let v: Vec<Verdict> = serde_json::from_str(r#"["pass","fail","error","maybe","interrupted"]"#).unwrap();
+        assert_eq!(
+            v,
+            [
+                Verdict::Pass,
+                Verdict::Fail,
+                Verdict::Error,
+                Verdict::Error,
+                Verdict::Interrupted
+            ]
+        );
         assert_eq!(serde_json::to_string(&Verdict::Fail).unwrap(), r#""fail""#);
+        // The words both tools' JSON has always had.
+        for (v, word) in [
+            (Verdict::Pass, "pass"),
+            (Verdict::Fail, "fail"),
+            (Verdict::Interrupted, "interrupted"),
+            (Verdict::Error, "error"),
+        ] {
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{word}\""));
+            assert_eq!((v.word(), v.to_string()), (word, word.to_string()));
+            assert!(v == word);
+        }
+        assert_eq!(
+            Verdict::Interrupted.outcome(),
+            super::Outcome::Error,
+            "verify: not a verdict it judges"
+        );
     }
 }
