@@ -223,14 +223,26 @@ fn a_gb18030_log_is_detected_and_a_log_without_logins_fails() {
     );
     assert!(want["warnings"].as_array().unwrap().is_empty(), "{}", want["warnings"]);
 
-    // Forced to the wrong encoding: not one login, and the run fails.
+    // Forced to the other encoding: each line is still read in the one it
+    // is written in, and the file is said to mix encodings.
     let (code, v, _) = json(&["ids", "--log", gb, "--encoding", "utf-8"]);
+    assert_eq!(v["summary"]["login_events"], want["summary"]["login_events"]);
+    assert_eq!(code, code_utf8);
+    let warned = v["warnings"].as_array().unwrap();
+    assert!(
+        warned.iter().any(|w| w.as_str().unwrap().contains("mixes encodings")),
+        "{warned:?}"
+    );
+    // A GB18030 log without one login: the run fails.
+    let none = gb18030_copy(d.path(), "celery_worker_status.log");
+    let none = none.to_str().unwrap();
+    let (code, v, _) = json(&["ids", "--log", none]);
     assert_eq!(v["summary"]["login_events"], 0);
     assert_eq!(v["failed_on"], serde_json::json!(["no_logins"]));
     assert_eq!(code, 1);
-    let table = verify(&["ids", "--log", gb, "--encoding", "utf-8"]);
+    let table = verify(&["ids", "--log", none]);
     assert!(table.stdout.contains("not one login event"), "{}", table.stdout);
-    let (code, v, _) = json(&["ids", "--log", gb, "--encoding", "utf-8", "--allow-empty"]);
+    let (code, v, _) = json(&["ids", "--log", none, "--allow-empty"]);
     assert_eq!((code, &v["failed_on"]), (0, &serde_json::json!([])));
     // An empty log is not a log without logins.
     let empty = d.path().join("empty.log");
@@ -272,7 +284,8 @@ fn the_gate_fails_on_logs_without_logins_or_tasks() {
     let gb = gb.to_str().unwrap();
     let celery = support::fixtures().join("logs/target/celery_worker_status.log");
     let celery = celery.to_str().unwrap();
-    let args = ["gate", "--log", gb, "--encoding", "utf-8", "--celery-log", gb];
+    let none = gb18030_copy(d.path(), "celery_worker_status.log");
+    let args = ["gate", "--log", none.to_str().unwrap(), "--celery-log", gb];
     let (code, v, _) = json(&args);
     let failed: Vec<&str> = v["failed_on"]
         .as_array()

@@ -280,6 +280,7 @@ fn merge_ids(reports: Vec<(String, IdsReport)>, fail_on: &FailOn<IdsKind>) -> Id
     s.malformed = malformed;
     s.continuation_lines = reports.iter().map(|(_, r)| r.summary.continuation_lines).sum();
     s.undecodable_lines = reports.iter().map(|(_, r)| r.summary.undecodable_lines).sum();
+    s.mixed_encoding_lines = reports.iter().map(|(_, r)| r.summary.mixed_encoding_lines).sum();
     s.window_seconds = window;
     base.verdict = verdict;
     base.failed_on = failed_on;
@@ -433,6 +434,7 @@ fn merge_merge(reports: Vec<(String, MergeReport)>, fail_on: &FailOn<MergeKind>)
         s.never_finished = s.never_finished.saturating_add(o.never_finished);
         s.missing_seqs = s.missing_seqs.saturating_add(o.missing_seqs);
         s.warnings = s.warnings.saturating_add(o.warnings);
+        s.mixed_encoding_lines = s.mixed_encoding_lines.saturating_add(o.mixed_encoding_lines);
     }
     base.tasks = tasks.into_values().collect();
     base.files = reports

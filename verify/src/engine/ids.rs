@@ -6,7 +6,6 @@ use std::fs::File;
 use std::io::{self, Cursor, Read};
 
 use encoding_rs::{Encoding, UTF_8};
-use memchr::memmem::Finder;
 use rayon::prelude::*;
 
 use crate::audit::fold::ids::{IdsPart, LogState};
@@ -16,7 +15,7 @@ use crate::report::PathError;
 use crate::report::ids::IdsReport;
 pub use crate::settings::IdsConfig;
 use crate::sources::lines::{self, Filter, RangeReader, ScanStats};
-use crate::sources::logfile::{self, EncodingChoice, Input, Opened, SAMPLE_BYTES};
+use crate::sources::logfile::{self, EncodingChoice, Input, LineEnc, Opened, SAMPLE_BYTES};
 
 /// Default for `IdsConfig::split_min_bytes`: below it one thread is faster.
 pub const SPLIT_MIN_BYTES: u64 = 32 << 20;
@@ -173,17 +172,15 @@ fn sample(cfg: &IdsConfig, head: &[u8], res: &mut FileResult) -> &'static Encodi
         body
     };
     // Candidate lines are decoded (and counted) by the scan itself.
-    let words: Vec<Vec<u8>> = cfg
-        .matcher
-        .words()
-        .into_iter()
-        .map(|w| logfile::encode(enc, w))
-        .collect();
+    let words = logfile::encode_both(enc, &cfg.matcher.words());
     for line in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         log.sampled_lines += 1;
-        let (text, clean) = logfile::decode(enc, line);
         let candidate = words.is_empty() || words.iter().any(|w| memchr::memmem::find(line, w).is_some());
-        log.summary.undecodable_lines += u64::from(!clean && !candidate);
+        let (text, how) = logfile::decode_line(enc, line);
+        if !candidate {
+            log.summary.undecodable_lines += u64::from(how == LineEnc::Bad);
+            log.summary.mixed_encoding_lines += u64::from(how == LineEnc::Other);
+        }
         let access = header(&text).access;
         log.access_lines_sampled += u64::from(access);
         log.login_requests_sampled += u64::from(access && is_login_request(&text));
@@ -202,18 +199,10 @@ fn is_login_request(text: &str) -> bool {
     after.trim_start().starts_with('2')
 }
 
+/// The byte search for candidate lines: the words in the file's encoding
+/// and in the other one (`logfile::decode_line`), in one pass.
 fn finder(cfg: &IdsConfig, enc: &'static Encoding) -> Filter<'static> {
-    let words: Vec<Vec<u8>> = cfg
-        .matcher
-        .words()
-        .into_iter()
-        .map(|w| logfile::encode(enc, w))
-        .collect();
-    match &words[..] {
-        [] => Filter::All,
-        [one] => Filter::Contains(Box::new(Finder::new(one).into_owned())),
-        many => Filter::AnyOf(many.iter().map(|w| Finder::new(w).into_owned()).collect()),
-    }
+    Filter::packed(&logfile::encode_both(enc, &cfg.matcher.words()))
 }
 
 /// Classifies one candidate line into `fold`; counts undecodable ones.
@@ -224,10 +213,10 @@ fn on_line(
     line_no: u64,
     bytes: &[u8],
     fold: &mut LoginFold,
-    bad: &mut u64,
+    bad: &mut Odd,
 ) {
-    let (text, clean) = logfile::decode(enc, bytes);
-    *bad += u64::from(!clean);
+    let (text, how) = logfile::decode_line(enc, bytes);
+    bad.count(how);
     if let Some(obs) = cfg.matcher.observe(&text, idx, line_no) {
         fold.observe(obs);
     }
@@ -237,7 +226,7 @@ fn scan_stream<R: Read>(cfg: &IdsConfig, idx: usize, mut reader: R, res: &mut Fi
     let (head, head_err) = logfile::read_head(&mut reader, SAMPLE_BYTES);
     let enc = sample(cfg, &head, res);
     let filter = finder(cfg, enc);
-    let (mut fold, mut bad) = (LoginFold::default(), 0);
+    let (mut fold, mut bad) = (LoginFold::default(), Odd::default());
     let mut on = |i: u64, l: &[u8]| on_line(cfg, enc, idx, i + 1, l, &mut fold, &mut bad);
     // After a damaged head, scan what was read and stop there.
     let (st, err) = match head_err {
@@ -281,10 +270,10 @@ fn scan_plain(cfg: &IdsConfig, idx: usize, file: &File, limit: Option<u64>, res:
         1
     };
     let ranges = lines::split(file, len, parts)?;
-    let results: Vec<(ScanStats, LoginFold, u64, Option<io::Error>)> = ranges
+    let results: Vec<(ScanStats, LoginFold, Odd, Option<io::Error>)> = ranges
         .par_iter()
         .map(|&(start, limit)| {
-            let (mut fold, mut bad) = (LoginFold::default(), 0);
+            let (mut fold, mut bad) = (LoginFold::default(), Odd::default());
             let (st, err) = lines::scan(RangeReader::new(file, start), Some(limit), &filter, |i, l| {
                 on_line(cfg, enc, idx, i + 1, l, &mut fold, &mut bad)
             });
@@ -310,9 +299,24 @@ fn shift_lines(fold: &mut LoginFold, by: u64) {
     fold.malformed_samples.iter_mut().for_each(|s| s.1 += by);
 }
 
-fn add_stats(res: &mut FileResult, st: ScanStats, fold: LoginFold, bad: u64) {
+/// Candidate lines that decoded in neither encoding, and in the other one.
+#[derive(Debug, Default, Clone, Copy)]
+struct Odd {
+    bad: u64,
+    mixed: u64,
+}
+
+impl Odd {
+    fn count(&mut self, how: LineEnc) {
+        self.bad += u64::from(how == LineEnc::Bad);
+        self.mixed += u64::from(how == LineEnc::Other);
+    }
+}
+
+fn add_stats(res: &mut FileResult, st: ScanStats, fold: LoginFold, bad: Odd) {
     res.log.summary.lines += st.lines;
     res.log.summary.overlong_lines += st.overlong;
-    res.log.summary.undecodable_lines += bad;
+    res.log.summary.undecodable_lines += bad.bad;
+    res.log.summary.mixed_encoding_lines += bad.mixed;
     res.fold.merge(fold);
 }

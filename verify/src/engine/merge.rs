@@ -38,6 +38,7 @@ fn read_input(cfg: &MergeConfig, part: &mut MergePart, input: &Input, limit: Opt
         name: input.name(),
         lines: 0,
         encoding: None,
+        mixed_encoding_lines: 0,
     });
     let reader = match logfile::open_reader(input, limit) {
         Ok(r) => r,
@@ -60,14 +61,19 @@ fn read_one(
     let (head, head_err) = logfile::read_head(&mut reader, SAMPLE_BYTES);
     let enc = logfile::resolve(cfg.encoding, &head);
     let undecided = logfile::undecided(cfg.encoding, &head);
-    let fold = &mut part.fold;
-    let mut on = |i: u64, l: &[u8]| fold.observe(&cfg.rules, idx, i + 1, &logfile::decode(enc, l).0);
+    let (fold, mut mixed) = (&mut part.fold, 0u64);
+    let mut on = |i: u64, l: &[u8]| {
+        let (text, how) = logfile::decode_line(enc, l);
+        mixed += u64::from(how == logfile::LineEnc::Other);
+        fold.observe(&cfg.rules, idx, i + 1, &text);
+    };
     let (st, err) = match head_err {
         Some(e) => (lines::scan(Cursor::new(head), None, &Filter::All, &mut on).0, Some(e)),
         None => lines::scan(Cursor::new(head).chain(reader), None, &Filter::All, &mut on),
     };
     if let Some(log) = part.logs.get_mut(idx) {
         log.lines = st.lines;
+        log.mixed_encoding_lines = mixed;
         log.encoding = (!undecided).then_some(enc);
     }
     err.map_or(Ok(()), Err)

@@ -127,6 +127,13 @@ impl AuditView for IdsView<'_> {
                 "see warnings".into(),
             ]);
         }
+        if s.mixed_encoding_lines > 0 {
+            rows.push([
+                "mixed-encoding lines".into(),
+                s.mixed_encoding_lines.to_string(),
+                "the logs mix UTF-8 and GB18030; see warnings".into(),
+            ]);
+        }
         for f in &self.report.files {
             rows.push([
                 format!("file {}", f.path),

@@ -95,6 +95,15 @@ impl AuditView for MergeView<'_> {
         if s.no_tasks() > 0 {
             rows.push(["tasks".into(), "0".into(), note(MergeKind::NoTasks, s.no_tasks())]);
         }
+        if s.mixed_encoding_lines > 0 {
+            rows.push([
+                "mixed-encoding lines".into(),
+                s.mixed_encoding_lines.to_string(),
+                "warning: the logs mix UTF-8 and GB18030 (a server restarted under another locale?); \
+                 each line was read in the one it is valid in"
+                    .into(),
+            ]);
+        }
         if s.other_exam_tasks > 0 {
             rows.push([
                 "other exams".into(),
@@ -106,7 +115,16 @@ impl AuditView for MergeView<'_> {
             rows.push([
                 format!("file {}", f.path),
                 format!("{} lines", f.lines),
-                f.encoding.clone(),
+                if f.mixed_encoding_lines > 0 {
+                    format!(
+                        "{}; mixes encodings: {} line(s) in {}",
+                        f.encoding,
+                        f.mixed_encoding_lines,
+                        if f.encoding == "utf-8" { "gb18030" } else { "utf-8" }
+                    )
+                } else {
+                    f.encoding.clone()
+                },
             ]);
         }
         for t in &self.report.tasks {

@@ -127,6 +127,11 @@ pub struct IdsSummary {
     pub continuation_lines: u64,
     /// Candidate or sampled lines that did not decode in the file's encoding.
     pub undecodable_lines: u64,
+    /// Candidate or sampled lines written in the other encoding than the
+    /// file's (UTF-8 in a GB18030 file, GB18030 in a UTF-8 one), read in it:
+    /// the file mixes encodings.
+    #[serde(default)]
+    pub mixed_encoding_lines: u64,
     /// The `--window` used to tell collisions from relogins, in seconds.
     pub window_seconds: u64,
     /// `POST /api/login` requests among the access lines sampled at the head
@@ -167,6 +172,9 @@ pub struct FileSummary {
     pub logout_events: u64,
     /// Undecodable lines among the sampled head of the file and the login lines.
     pub undecodable_lines: u64,
+    /// Lines among those in the other encoding (UTF-8 vs GB18030), read in it.
+    #[serde(default)]
+    pub mixed_encoding_lines: u64,
     /// NUL bytes at the start of the file (left by copytruncate), skipped.
     pub leading_nul_bytes: u64,
     /// Lines over 64 MiB, counted but not searched.

@@ -145,6 +145,10 @@ pub struct MergeSummary {
     pub missing_seqs: u64,
     /// Per-student warnings.
     pub warnings: u64,
+    /// Lines written in the other encoding than their file's (UTF-8 in a
+    /// GB18030 file, GB18030 in a UTF-8 one), read in it: a file mixes encodings.
+    #[serde(default)]
+    pub mixed_encoding_lines: u64,
 }
 
 impl MergeSummary {
@@ -164,6 +168,9 @@ pub struct MergeFile {
     pub encoding: String,
     /// Lines read.
     pub lines: u64,
+    /// Lines among those in the other encoding (UTF-8 vs GB18030), read in it.
+    #[serde(default)]
+    pub mixed_encoding_lines: u64,
 }
 
 /// Outcomes of one task name.

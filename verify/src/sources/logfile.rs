@@ -233,7 +233,8 @@ fn trim_partial_char(head: &[u8]) -> &[u8] {
     }
 }
 
-/// Decodes one line; `None` in the second place when it was clean.
+/// Decodes one line in the file's encoding alone; `true` in the second place
+/// when it was clean.
 pub fn decode(enc: &'static Encoding, bytes: &[u8]) -> (String, bool) {
     if enc == UTF_8 {
         return match std::str::from_utf8(bytes) {
@@ -247,9 +248,87 @@ pub fn decode(enc: &'static Encoding, bytes: &[u8]) -> (String, bool) {
     }
 }
 
+/// How one line decoded (`decode_line`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnc {
+    /// In the file's encoding.
+    Clean,
+    /// In the other one (UTF-8 in a GB18030 or GBK file, GB18030 in a UTF-8
+    /// file): the file mixes encodings.
+    Other,
+    /// In neither (decoded in the file's with replacement characters).
+    Bad,
+}
+
+/// Decodes one line of a file whose encoding is `enc`, in whichever of
+/// UTF-8 and GB18030 it is written: a server restarted under another locale
+/// keeps appending to the same log.
+///
+/// The rule. UTF-8 checks itself, GB18030 accepts nearly any bytes (UTF-8
+/// Chinese pairs up into valid GB18030 characters), so:
+/// - in a UTF-8 file, a line that is not valid UTF-8 is read as GB18030 when
+///   it is valid GB18030;
+/// - in a GB18030 (or GBK) file, a line is read as UTF-8 when it is valid
+///   UTF-8, holds non-ASCII, and every non-ASCII character of it is CJK
+///   (`plausible_utf8_char`: ideographs, CJK punctuation, full-width forms;
+///   every word the audits look for, 登录成功 登出 序号缺失 序号不连续，跳过合并,
+///   is). A short GB18030 line can be valid UTF-8 by accident (录 is C2 BC,
+///   UTF-8 for ¼), but then it decodes to Latin or other non-CJK letters and
+///   stays GB18030. A UTF-8 line with a non-CJK letter (é) in a GB18030 file
+///   is read as GB18030: the known limit of the rule;
+/// - a line valid in neither is `Bad`, decoded in the file's encoding.
+pub fn decode_line(enc: &'static Encoding, bytes: &[u8]) -> (String, LineEnc) {
+    if enc == UTF_8 {
+        return match std::str::from_utf8(bytes) {
+            Ok(s) => (s.to_string(), LineEnc::Clean),
+            Err(_) => match GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+                Some(s) => (s.into_owned(), LineEnc::Other),
+                None => (String::from_utf8_lossy(bytes).into_owned(), LineEnc::Bad),
+            },
+        };
+    }
+    if !bytes.is_ascii()
+        && let Ok(s) = std::str::from_utf8(bytes)
+        && s.chars().all(|c| c.is_ascii() || plausible_utf8_char(c))
+    {
+        return (s.to_string(), LineEnc::Other);
+    }
+    match enc.decode_without_bom_handling_and_without_replacement(bytes) {
+        Some(s) => (s.into_owned(), LineEnc::Clean),
+        None => (enc.decode_without_bom_handling(bytes).0.into_owned(), LineEnc::Bad),
+    }
+}
+
+/// A non-ASCII character a UTF-8 line of these logs is made of: CJK
+/// ideographs (with extension A and the compatibility block), CJK symbols and
+/// punctuation (、。「」), full-width forms (，：（）).
+pub fn plausible_utf8_char(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303F}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{FF00}'..='\u{FFEF}')
+}
+
+/// The encoding a line of a file in `enc` may also be in (`decode_line`).
+pub fn other(enc: &'static Encoding) -> &'static Encoding {
+    if enc == UTF_8 { GB18030 } else { UTF_8 }
+}
+
 /// The event word in the file's encoding, for the byte search.
 pub fn encode(enc: &'static Encoding, text: &str) -> Vec<u8> {
     enc.encode(text).0.into_owned()
+}
+
+/// The words in both encodings (the file's first), each once: the byte
+/// search must find a login line in whichever encoding it was written.
+pub fn encode_both(enc: &'static Encoding, words: &[&str]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for e in [enc, other(enc)] {
+        for w in words {
+            let b = encode(e, w);
+            if !out.contains(&b) {
+                out.push(b);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -267,6 +346,109 @@ mod tests {
             "[2025-11-23 18:00:00 +0800] [1] [INFO] 登录成功 test_00001"
         );
         assert!(!decode(UTF_8, b"\xff ok").1);
+    }
+
+    const LOGIN: &str = "[2026-12-04 10:00:00 +0800] [1] [INFO] 登录成功 student_id=test_00001 exam_id=1 ip=127.0.0.1";
+
+    #[test]
+    fn a_line_in_the_other_encoding_is_read_in_it() {
+        let gb = encode(GB18030, LOGIN);
+        // UTF-8 Chinese pairs up into valid GB18030: only the rule saves it.
+        assert!(decode(GB18030, LOGIN.as_bytes()).1);
+        assert_ne!(decode(GB18030, LOGIN.as_bytes()).0, LOGIN);
+        assert_eq!(
+            decode_line(GB18030, LOGIN.as_bytes()),
+            (LOGIN.to_string(), LineEnc::Other)
+        );
+        assert_eq!(decode_line(GBK, LOGIN.as_bytes()), (LOGIN.to_string(), LineEnc::Other));
+        assert_eq!(decode_line(GB18030, &gb), (LOGIN.to_string(), LineEnc::Clean));
+        assert_eq!(decode_line(UTF_8, &gb), (LOGIN.to_string(), LineEnc::Other));
+        assert_eq!(
+            decode_line(UTF_8, LOGIN.as_bytes()),
+            (LOGIN.to_string(), LineEnc::Clean)
+        );
+        // ASCII is the same in both: the file's.
+        assert_eq!(decode_line(GB18030, b"Booting worker").1, LineEnc::Clean);
+        let gap = "[2026-12-04 09:52:37,673: WARNING/ForkPoolWorker-1] [视频合并] 序号不连续，跳过合并: \
+                   考试=1, 学生=test_00006, 缺失序号=[3], 实际序号范围=1-4";
+        assert_eq!(
+            decode_line(UTF_8, &encode(GB18030, gap)),
+            (gap.to_string(), LineEnc::Other)
+        );
+        assert_eq!(decode_line(GB18030, gap.as_bytes()), (gap.to_string(), LineEnc::Other));
+    }
+
+    #[test]
+    fn a_gb18030_line_valid_as_utf8_by_accident_stays_gb18030() {
+        // 录 is C2 BC in GB18030, which is UTF-8 for ¼: valid, not CJK.
+        let line = encode(GB18030, "录");
+        assert_eq!(line, [0xC2, 0xBC]);
+        assert_eq!(std::str::from_utf8(&line), Ok("¼"));
+        assert_eq!(decode_line(GB18030, &line), ("录".to_string(), LineEnc::Clean));
+        let line = encode(GB18030, "x 录 ok");
+        assert_eq!(decode_line(GB18030, &line), ("x 录 ok".to_string(), LineEnc::Clean));
+        // One non-CJK character is enough to keep a line GB18030, even
+        // beside CJK: é in UTF-8 (C3 A9) is 脙 in GB18030.
+        assert_eq!(decode_line(GB18030, "登录 é".as_bytes()).1, LineEnc::Clean);
+        // Full-width punctuation and CJK symbols are CJK.
+        assert_eq!(decode_line(GB18030, "登录，「成功」。".as_bytes()).1, LineEnc::Other);
+    }
+
+    #[test]
+    fn a_line_in_neither_encoding_is_bad() {
+        // 0xFF is neither UTF-8 nor GB18030; 0x81 0x20 is a cut GB18030 pair.
+        assert_eq!(decode_line(UTF_8, b"\xff ok").1, LineEnc::Bad);
+        assert_eq!(decode_line(GB18030, b"\xff ok").1, LineEnc::Bad);
+        assert_eq!(decode_line(UTF_8, b"ok \x81 ").1, LineEnc::Bad);
+    }
+
+    #[test]
+    fn the_words_the_audits_look_for_are_plausible_utf8() {
+        let words = [
+            "登录成功",
+            "登出",
+            "学生登出",
+            "序号缺失",
+            "序号不连续",
+            "序号不连续，跳过合并",
+            "[视频合并]",
+        ];
+        for w in words.into_iter().chain(crate::audit::merge::GAP_WORDS) {
+            assert!(w.chars().all(|c| c.is_ascii() || plausible_utf8_char(c)), "{w}");
+        }
+        assert_eq!(
+            encode_both(UTF_8, &["登录成功", "ok"]),
+            [
+                "登录成功".as_bytes().to_vec(),
+                b"ok".to_vec(),
+                vec![0xB5, 0xC7, 0xC2, 0xBC, 0xB3, 0xC9, 0xB9, 0xA6]
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        /// Lines of CJK text and ASCII, each written in UTF-8 or GB18030,
+        /// read back as written in a file of either encoding, but for the
+        /// rule's edge: GB18030 bytes that are valid UTF-8 by accident (in a
+        /// UTF-8 file), valid UTF-8 of CJK alone (in a GB18030 file).
+        #[test]
+        fn lines_in_either_encoding_read_back(
+            lines in proptest::collection::vec(("[a-z0-9 =_]{0,6}[\u{4E00}-\u{9FA5}，]{1,6}[a-z0-9 =_]{0,6}", proptest::bool::ANY), 1..20),
+            file_gb in proptest::bool::ANY,
+        ) {
+            let enc = if file_gb { GB18030 } else { UTF_8 };
+            for (text, gb) in lines {
+                let bytes = if gb { encode(GB18030, &text) } else { text.as_bytes().to_vec() };
+                let accident = gb
+                    && std::str::from_utf8(&bytes)
+                        .is_ok_and(|u| !file_gb || u.chars().all(|c| c.is_ascii() || plausible_utf8_char(c)));
+                if accident {
+                    continue;
+                }
+                let (read, _) = decode_line(enc, &bytes);
+                proptest::prop_assert_eq!(read, text);
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::findings::judge;
 use crate::report::PathError;
 use crate::report::ids::{FileSummary, IdsKind, IdsReport, IdsSummary, Malformed, SCHEMA};
 use crate::settings::IdsConfig;
-use crate::sources::logfile::{self, EncodingChoice};
+use crate::sources::logfile::{self, EncodingChoice, LineEnc};
 
 use super::Alert;
 
@@ -48,6 +48,7 @@ impl LogState {
                 login_events: 0,
                 logout_events: 0,
                 undecodable_lines: 0,
+                mixed_encoding_lines: 0,
                 leading_nul_bytes: 0,
                 overlong_lines: 0,
             },
@@ -126,21 +127,19 @@ impl IdsPart {
                 enc
             }
         };
-        // As the batch scan: only lines holding the event word are decoded.
+        // As the batch scan: only lines holding the event word, in either
+        // encoding, are decoded.
         if cfg.matcher.event.is_some() && log.encoding.is_some() {
-            let words = log.words.get_or_insert_with(|| {
-                cfg.matcher
-                    .words()
-                    .into_iter()
-                    .map(|w| logfile::encode(enc, w))
-                    .collect()
-            });
+            let words = log
+                .words
+                .get_or_insert_with(|| logfile::encode_both(enc, &cfg.matcher.words()));
             if !words.iter().any(|w| memchr::memmem::find(bytes, w).is_some()) {
                 return None;
             }
         }
-        let (text, clean) = logfile::decode(enc, bytes);
-        log.summary.undecodable_lines += u64::from(!clean);
+        let (text, how) = logfile::decode_line(enc, bytes);
+        log.summary.undecodable_lines += u64::from(how == LineEnc::Bad);
+        log.summary.mixed_encoding_lines += u64::from(how == LineEnc::Other);
         let obs = cfg.matcher.observe(&text, file, line)?;
         let id = match &obs {
             Observation::Login(e) => Some(e.id.clone()),
@@ -207,6 +206,7 @@ impl IdsPart {
             malformed: fold.malformed,
             continuation_lines: fold.continuations,
             undecodable_lines: files.iter().fold(0u64, |a, f| a.saturating_add(f.undecodable_lines)),
+            mixed_encoding_lines: files.iter().fold(0u64, |a, f| a.saturating_add(f.mixed_encoding_lines)),
             window_seconds: cfg.window_secs,
             login_requests_sampled: 0,
         };
@@ -265,6 +265,16 @@ fn file_warnings(cfg: &IdsConfig, r: &LogState) -> Vec<String> {
             s.path, s.encoding
         ));
     }
+    if s.mixed_encoding_lines > 0 {
+        w.push(format!(
+            "{}: the file mixes encodings: {} line(s) are not {} but {}, and were read as such \
+             (a server restarted under another locale?)",
+            s.path,
+            s.mixed_encoding_lines,
+            s.encoding,
+            if s.encoding == "utf-8" { "gb18030" } else { "utf-8" }
+        ));
+    }
     if s.leading_nul_bytes > 0 {
         w.push(format!(
             "{}: starts with {} NUL bytes (a copytruncate of a file written without O_APPEND); skipped",
@@ -285,4 +295,51 @@ fn file_warnings(cfg: &IdsConfig, r: &LogState) -> Vec<String> {
         ));
     }
     w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::login::LoginMatcher;
+
+    /// `verify watch` and `verify gate` fold live lines here: a login in the
+    /// other encoding than the file's is read, counted and collides.
+    #[test]
+    fn live_lines_in_either_encoding_are_read() {
+        let cfg = IdsConfig {
+            ledgers: Vec::new(),
+            db: None,
+            logs: Vec::new(),
+            matcher: LoginMatcher::new("登录成功", "test_"),
+            encoding: EncodingChoice::Auto,
+            window_secs: 120,
+            expect: crate::expect::Expectation::default(),
+            fail_on: crate::findings::FailOn::default(),
+            threads: 1,
+            split_min_bytes: 1,
+        };
+        let line = |s: u32, ip: &str| {
+            format!("[2026-12-04 10:00:{s:02} +0800] [1] [INFO] 登录成功 student_id=test_00001 exam_id=1 ip={ip}")
+        };
+        for gb_first in [true, false] {
+            let mut part = IdsPart::default();
+            part.logs.push(LogState::empty("mix.log".into()));
+            let (a, b) = (line(0, "127.0.0.1"), line(8, "127.0.0.2"));
+            let (first, second) = if gb_first {
+                (logfile::encode(encoding_rs::GB18030, &a), b.into_bytes())
+            } else {
+                (a.into_bytes(), logfile::encode(encoding_rs::GB18030, &b))
+            };
+            assert_eq!(part.observe_line(&cfg, 0, &first), None);
+            assert!(part.observe_line(&cfg, 0, &second).is_some(), "gb first: {gb_first}");
+            let r = part.report(&cfg);
+            assert_eq!((r.summary.login_events, r.summary.collisions), (2, 1));
+            assert_eq!((r.summary.mixed_encoding_lines, r.summary.undecodable_lines), (1, 0));
+            assert!(
+                r.warnings.iter().any(|w| w.contains("mixes encodings")),
+                "{:?}",
+                r.warnings
+            );
+        }
+    }
 }

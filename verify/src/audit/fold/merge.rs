@@ -22,6 +22,8 @@ pub struct CeleryLog {
     pub lines: u64,
     /// The decoding in use; `None` until a live file's first bytes arrive.
     pub encoding: Option<&'static Encoding>,
+    /// Lines in the other encoding than `encoding` (`logfile::decode_line`).
+    pub mixed_encoding_lines: u64,
 }
 
 /// The merge audit's state.
@@ -49,7 +51,8 @@ impl MergePart {
             None => *log.encoding.insert(logfile::resolve(cfg.encoding, bytes)),
         };
         log.lines = log.lines.saturating_add(1);
-        let text = logfile::decode(enc, bytes).0;
+        let (text, how) = logfile::decode_line(enc, bytes);
+        log.mixed_encoding_lines += u64::from(how == logfile::LineEnc::Other);
         self.fold.observe(&cfg.rules, file, log.lines, &text);
         let new = self.fold.gaps_since(self.gaps_alerted);
         self.gaps_alerted += new.len();
@@ -75,6 +78,7 @@ impl MergePart {
         });
         let mut summary = pieces.summary;
         summary.files = self.logs.len() as u64;
+        summary.mixed_encoding_lines = self.logs.iter().map(|l| l.mixed_encoding_lines).sum();
         let files = self
             .logs
             .iter()
@@ -82,6 +86,7 @@ impl MergePart {
                 path: l.name.clone(),
                 encoding: l.encoding.unwrap_or(encoding_rs::UTF_8).name().to_ascii_lowercase(),
                 lines: l.lines,
+                mixed_encoding_lines: l.mixed_encoding_lines,
             })
             .collect();
         let mut report = MergeReport {
@@ -129,6 +134,7 @@ mod tests {
             name: "merge.log".into(),
             lines: 0,
             encoding: None,
+            mixed_encoding_lines: 0,
         });
         let skip = "[2026-04-15 10:30:00,114: WARNING/ForkPoolWorker-2] [视频合并] 序号不连续，跳过合并: \
                     考试=12, 学生=2023010103, 缺失序号=[3, 4], 实际序号范围=1-6";

@@ -104,6 +104,7 @@ pub(super) fn pieces(fold: &MergeFold, rules: &MergeRules, file_name: &dyn Fn(us
             .map(|g| ranges::count(&g.missing))
             .fold(0, u64::saturating_add),
         warnings: warnings.len() as u64,
+        mixed_encoding_lines: 0,
     };
     MergePieces {
         summary,

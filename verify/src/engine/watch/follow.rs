@@ -119,6 +119,7 @@ fn add_empty(fold: &mut GateFold, role: Role, path: &Path) {
                     name,
                     lines: 0,
                     encoding: None,
+                    mixed_encoding_lines: 0,
                 });
             }
         }
