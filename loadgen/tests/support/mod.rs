@@ -5,6 +5,7 @@
 
 pub mod fake;
 pub mod hung;
+pub mod signals;
 pub mod tls;
 
 use std::collections::BTreeMap;
