@@ -187,3 +187,19 @@ fn a_worker_without_a_master_honours_master_timeout() {
         "{se}"
     );
 }
+
+/// Issue 25: the old guide's WORKER_OFFSET is refused aloud, never ignored.
+#[test]
+fn worker_offset_in_a_workers_environment_is_refused_with_a_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["worker", "--master-host", "127.0.0.1", "--master-port", "1"])
+        .env("WORKER_OFFSET", "20")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("WORKER_OFFSET is set (20)") && err.contains("locustfile.py"),
+        "{err}"
+    );
+}

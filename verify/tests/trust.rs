@@ -5,6 +5,7 @@ mod support;
 
 use std::fs;
 
+use support::hostile::{hidden_free, hostile_tree};
 use support::verify;
 
 fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
@@ -266,30 +267,6 @@ fn non_finite_task_durations_never_reach_the_report() {
     assert!(back.code == 0 || back.code == 1, "{}{}", back.stdout, back.stderr);
 }
 
-/// A name that tries everything: ESC/CSI colour, a bidi override, a bare CR
-/// starting a forged workflow command, the runner's legacy matcher, raw
-/// HTML, an HTML comment opener, and a code point XML cannot hold.
-const HOSTILE: &str =
-    "x\x1b[31m\u{202e}<img src=x onerror=alert(1)>\r::error title=forged::pwned ##[error]bad\u{fffe}<!--<script>.txt";
-
-/// A tree whose student folder holds the hostile name, and a second student
-/// folder that only differs from a real ID by a zero-width space.
-fn hostile_tree(root: &std::path::Path) -> std::path::PathBuf {
-    let rec = root.join("30/recordings");
-    for id in ["test_00001", "test_00001\u{200b}"] {
-        fs::create_dir_all(rec.join(id)).unwrap();
-        fs::write(rec.join(id).join("test_00001_20251123_180000_seq_0001.mp4"), b"x").unwrap();
-    }
-    fs::write(rec.join("test_00001").join(HOSTILE), b"x").unwrap();
-    root.join("30")
-}
-
-fn hidden_free(text: &str, what: &str) {
-    for c in ['\x1b', '\u{202e}', '\u{200b}', '\r', '\u{fffe}'] {
-        assert!(!text.contains(c), "{what} holds {c:?}:\n{text}");
-    }
-}
-
 /// Item 13: no raw ESC, bidi or zero-width character reaches the terminal.
 #[test]
 fn hostile_names_are_escaped_in_the_terminal_table() {
@@ -382,29 +359,4 @@ fn hostile_names_cannot_break_the_html_page() {
         v.to_string().contains("<img"),
         "the JSON still says what the name was (escaped as \\u003c)"
     );
-}
-
-/// Item 17: JUnit holds no code point XML cannot carry.
-#[test]
-fn hostile_names_keep_junit_well_formed() {
-    let d = tempfile::tempdir().unwrap();
-    let dir = hostile_tree(d.path());
-    let xml = d.path().join("j.xml");
-    verify(&["seq", "--dir", dir.to_str().unwrap(), "--junit", xml.to_str().unwrap()]);
-    let text = fs::read_to_string(&xml).unwrap();
-    hidden_free(&text, "junit");
-    assert!(text.contains("\\u{fffe}"), "{text}");
-    // A real XML parser accepts the document.
-    let parsed = std::process::Command::new("python3")
-        .args(["-c", "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])"])
-        .arg(&xml)
-        .output()
-        .unwrap();
-    assert!(parsed.status.success(), "{}", String::from_utf8_lossy(&parsed.stderr));
-    // The golden file: the whole document, hostile name included.
-    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/seq/expected-hostile.junit.xml");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        fs::write(&golden, &text).unwrap();
-    }
-    assert_eq!(text, fs::read_to_string(golden).unwrap(), "JUnit with hostile names");
 }

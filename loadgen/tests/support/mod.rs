@@ -5,6 +5,7 @@
 
 pub mod fake;
 pub mod hung;
+pub mod signals;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -96,15 +97,47 @@ impl Drop for Target {
 }
 
 /// `verify` as a library user would run it: the real binary, JSON back.
+///
+/// Built for this test run, once per test process: `cargo build --workspace
+/// --bins` (scripts/test.sh's own step, so there it is already fresh) into
+/// the target directory this test executable lives in
+/// (`<target>/<profile>/deps/<test>`), and the path cargo reports for it.
+/// Never a `target/debug/verify` left by an earlier build: loadgen depends on
+/// verify's library only, so `cargo test -p loadgen` builds no verify binary.
+/// Cargo holds no build-directory lock while tests run, so this does not wait
+/// on the `cargo test` that started us.
 pub fn verify_bin() -> PathBuf {
-    let p = repo().join("target/debug/verify");
-    if !p.exists() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-p", "verify", "--bin", "verify"])
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .unwrap_or_else(|| panic!("no target directory above {}", exe.display()));
+        let out = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--workspace",
+                "--bins",
+                "--message-format",
+                "json-render-diagnostics",
+            ])
+            .arg("--target-dir")
+            .arg(target)
             .current_dir(repo())
-            .status()
+            .stderr(std::process::Stdio::inherit())
+            .output()
             .unwrap();
-        assert!(st.success());
-    }
-    p
+        assert!(out.status.success(), "cargo build --workspace --bins failed");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| {
+                m["reason"] == "compiler-artifact" && m["target"]["name"] == "verify" && m["target"]["kind"][0] == "bin"
+            })
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported no verify executable")
+    })
+    .clone()
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gentree;
+pub mod hostile;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
