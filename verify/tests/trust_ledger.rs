@@ -475,3 +475,68 @@ fn fault_records_out_of_a_clients_order_fail() {
         );
     }
 }
+
+/// A ledger whose run starts at no plausible time (unix ms 0, 2^63) cannot
+/// place its logins after another worker's logout: they collide, never a
+/// relogin by an absurd clock (hostile review).
+#[test]
+fn a_ledger_with_an_absurd_start_cannot_turn_a_collision_into_a_relogin() {
+    let d = tempfile::tempdir().unwrap();
+    let login = |start_ms| Record::Login {
+        student: "test_00001".into(),
+        exam: Some("31".into()),
+        attempt: 1,
+        start_ms,
+        end_ms: start_ms + 1,
+        status: Some(200),
+        failure: None,
+        answer: Default::default(),
+    };
+    let logout = Record::Logout {
+        student: "test_00001".into(),
+        exam: Some("31".into()),
+        attempt: 1,
+        start_ms: 60_000,
+        end_ms: 60_001,
+        status: Some(200),
+        failure: None,
+        answer: Default::default(),
+    };
+    let write = |name: &str, started: u64, records: Vec<Record>| {
+        let path = d.path().join(name);
+        let mut all = vec![Record::Run {
+            v: 3,
+            tool: "loadgen".into(),
+            host: "h".into(),
+            scenario: "s".into(),
+            task: Some("recording".into()),
+            started_unix_ms: started,
+        }];
+        let n = records.len() as u64 + 2;
+        all.extend(records);
+        all.push(Record::End { records: n });
+        fs::write(&path, lines(&all)).unwrap();
+        p(&path)
+    };
+    let a = write("a.ndjson", 1_764_000_000_000, vec![login(10), logout.clone()]);
+    for started in [0, 1 << 63, u64::MAX] {
+        let b = write("b.ndjson", started, vec![login(20)]);
+        let r = verify(&[
+            "ids",
+            "--ledger",
+            &a,
+            &b,
+            "--expect",
+            "test_00001..test_00001",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(r.code, 1, "start {started}: {}", r.stdout);
+        assert_eq!(
+            json(&r)["duplicates"][0]["kind"],
+            "collision",
+            "start {started}: {}",
+            r.stdout
+        );
+    }
+}

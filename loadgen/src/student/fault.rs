@@ -80,8 +80,9 @@ pub fn chosen(plan: &Plan, n: u64, start: Instant) -> Option<(Kind, Instant)> {
     if n == 0 || both <= 0.0 {
         return None;
     }
-    // A hair above the product: 0.3 × 20 is 6.000000000000001 or 5.999….
-    let steps = |x: f64, share: f64| (x * share + 1e-9).floor();
+    // A hair above the product (0.29 × 100 is 28.999999999999996), far below
+    // any share a person writes (33.3333333% of 3 stays 0).
+    let steps = |x: f64, share: f64| (x * share + 1e-12).floor();
     let nf = n as f64;
     if steps(nf, both) <= steps(nf - 1.0, both) {
         return None;
@@ -190,6 +191,20 @@ mod tests {
             let (r, k) = (count(Kind::Restart), count(Kind::Kill));
             assert_eq!(r + k, (n as f64 * 0.3 + 1e-9).floor() as u64, "{n}: {kinds:?}");
             assert!(r.abs_diff(n / 5) <= 1 && k.abs_diff(n / 10) <= 1, "{n}: {r} {k}");
+        }
+        // 33.3333333% of 3 students is 0.999999999: none (the hair above the
+        // product only absorbs float error), and 29% of 100 is 29.
+        for (share, n, want) in [(0.333_333_333, 3u64, 0usize), (0.29, 100, 29)] {
+            let plan = Plan {
+                restart: Some(Fault {
+                    share,
+                    at: Duration::from_secs(1),
+                }),
+                kill: None,
+                ..plan.clone()
+            };
+            let got = (1..=n).filter(|&i| chosen(&plan, i, start).is_some()).count();
+            assert_eq!(got, want, "{share} of {n}");
         }
         let again: Vec<Option<Kind>> = (1..=10_000).map(|n| chosen(&plan, n, start).map(|c| c.0)).collect();
         assert_eq!(kinds, again, "the same students every run");

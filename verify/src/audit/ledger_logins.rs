@@ -48,8 +48,12 @@ impl LedgerLogins {
         };
         let obs = match &r {
             Record::Run { started_unix_ms, .. } => {
+                // A start outside 2000-2100 is no clock: its logins are
+                // untimed, and an untimed login of an ID held elsewhere
+                // collides (it cannot be placed after the other's end).
+                let plausible = (946_684_800_000..4_102_444_800_000).contains(started_unix_ms);
                 if let Some(s) = self.started.get_mut(file) {
-                    *s = Some(*started_unix_ms);
+                    *s = plausible.then_some(*started_unix_ms);
                 }
                 return;
             }

@@ -87,6 +87,12 @@ fn from_ledgers(args: &[String]) -> IdsPart {
                 f.malformed.saturating_add(f.unknown_kinds)
             ));
         }
+        if f.sections == 0 {
+            why.push(
+                "it holds no run section (empty, or only blank lines: a worker killed before its first flush?)"
+                    .to_string(),
+            );
+        }
         if f.miscounted > 0 {
             why.push(format!(
                 "{} run section(s) do not hold the lines their closing record counts",

@@ -278,6 +278,18 @@ pub enum LineEnc {
 ///   is read as GB18030: the known limit of the rule;
 /// - a line valid in neither is `Bad`, decoded in the file's encoding.
 pub fn decode_line(enc: &'static Encoding, bytes: &[u8]) -> (String, LineEnc) {
+    // A UTF-8 byte order mark inside a file (logs concatenated, an editor's
+    // save) says the line is UTF-8, whatever the file is: dropped, then read.
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF")
+        && let Ok(s) = std::str::from_utf8(rest)
+    {
+        let how = if enc == UTF_8 || s.is_ascii() {
+            LineEnc::Clean
+        } else {
+            LineEnc::Other
+        };
+        return (s.to_string(), how);
+    }
     if enc == UTF_8 {
         return match std::str::from_utf8(bytes) {
             Ok(s) => (s.to_string(), LineEnc::Clean),
@@ -376,6 +388,16 @@ mod tests {
             (gap.to_string(), LineEnc::Other)
         );
         assert_eq!(decode_line(GB18030, gap.as_bytes()), (gap.to_string(), LineEnc::Other));
+    }
+
+    #[test]
+    fn a_byte_order_mark_mid_file_makes_its_line_utf8() {
+        let line = [b"\xEF\xBB\xBF".as_slice(), LOGIN.as_bytes()].concat();
+        assert_eq!(decode_line(GB18030, &line), (LOGIN.to_string(), LineEnc::Other));
+        assert_eq!(decode_line(UTF_8, &line), (LOGIN.to_string(), LineEnc::Clean));
+        // A BOM before bytes that are no UTF-8 leaves the line to the rules.
+        let gb = [b"\xEF\xBB\xBF".as_slice(), &encode(GB18030, "登录成功")].concat();
+        assert_ne!(decode_line(GB18030, &gb).1, LineEnc::Clean);
     }
 
     #[test]
