@@ -334,6 +334,17 @@ fn an_absent_student_the_ledger_explains_is_not_missing() {
         segment(&sd, "test_00001", q, 0, 10);
         recs.push(upload("test_00001", q, 10));
     }
+    // Its client logged in, then was killed before its first segment.
+    recs.push(Record::Login {
+        student: "test_00002".into(),
+        exam: Some("31".into()),
+        attempt: 1,
+        start_ms: 0,
+        end_ms: 1,
+        status: Some(200),
+        failure: None,
+        answer: Default::default(),
+    });
     recs.push(Record::Killed {
         student: "test_00002".into(),
         exam: Some("31".into()),

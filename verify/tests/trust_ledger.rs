@@ -414,6 +414,25 @@ fn ids_refuses_to_pass_a_ledger_cut_short_or_miscounted() {
     let whole = ledger(&d.path().join("whole.ndjson"), 3, &[login]);
     let r = verify(&["ids", "--ledger", &whole, "--expect", "test_00001..test_00001"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Beside it, an empty or blank ledger (a worker killed before its first
+    // flush) hides that worker's logins: refused too.
+    for (name, bytes) in [("empty.ndjson", &b""[..]), ("blank.ndjson", &b"\n\n"[..])] {
+        let other = d.path().join(name);
+        fs::write(&other, bytes).unwrap();
+        let r = verify(&[
+            "ids",
+            "--ledger",
+            &whole,
+            &p(&other),
+            "--expect",
+            "test_00001..test_00001",
+        ]);
+        assert_eq!(r.code, 2, "{name}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("no run section") || r.stderr.contains("no run section"),
+            "{name}"
+        );
+    }
 }
 
 /// A ledger edited to hide a server's loss behind a client fault: a
@@ -537,6 +556,72 @@ fn a_ledger_with_an_absurd_start_cannot_turn_a_collision_into_a_relogin() {
             "collision",
             "start {started}: {}",
             r.stdout
+        );
+    }
+}
+
+/// A `killed` record explains a student's missing tail only where its client
+/// was: not from another ledger file that holds nothing else of it, and not
+/// from an earlier run section of the same file whose next run uploaded on
+/// (hostile re-review: both passed with seqs 6-8 "killed").
+#[test]
+fn a_kill_explains_nothing_outside_its_own_run() {
+    let d = tempfile::tempdir().unwrap();
+    let sd = d.path().join("server_data");
+    for q in 1..=5 {
+        segment(&sd, "31", "test_00001", Some(q), 10);
+    }
+    let killed = Record::Killed {
+        student: "test_00001".into(),
+        exam: Some("31".into()),
+        at_ms: 5,
+        last_seq: 0,
+        lost: vec![],
+    };
+    let login = Record::Login {
+        student: "test_00001".into(),
+        exam: Some("31".into()),
+        attempt: 1,
+        start_ms: 0,
+        end_ms: 1,
+        status: Some(200),
+        failure: None,
+        answer: Default::default(),
+    };
+    let uploads: Vec<Record> = (1..=5).map(|q| upload("test_00001", Some("31"), Some(q), 10)).collect();
+    // The same file: section 1 killed at once, section 2 uploads 1-5.
+    let section = |records: &[Record]| {
+        let mut all = vec![run_record(3)];
+        all.extend_from_slice(records);
+        all.push(Record::End {
+            records: records.len() as u64 + 2,
+        });
+        lines(&all)
+    };
+    let two = d.path().join("two.ndjson");
+    let mut bytes = section(&[login.clone(), killed.clone()]);
+    bytes.extend(section(&[[login.clone()].as_slice(), &uploads].concat()));
+    fs::write(&two, bytes).unwrap();
+    // Another file: nothing but the kill.
+    let main = ledger(
+        &d.path().join("main.ndjson"),
+        3,
+        &[[login].as_slice(), &uploads].concat(),
+    );
+    let bare = ledger(&d.path().join("bare.ndjson"), 3, &[killed]);
+    let dir = p(&sd.join("31"));
+    for ledgers in [vec![p(&two)], vec![main, bare]] {
+        let mut args = vec!["gate", "--dir", &dir, "--expect-segments", "8", "--format", "json"];
+        for l in &ledgers {
+            args.extend(["--ledger", l.as_str()]);
+        }
+        let r = verify(&args);
+        assert_eq!(r.code, 1, "{ledgers:?}: {}", r.stdout);
+        let v = json(&r);
+        assert!(
+            !kinds(&v).contains(&"gap_client_killed".to_string()),
+            "{ledgers:?}: {}",
+            v["cross"]["ledger"]
         );
     }
 }

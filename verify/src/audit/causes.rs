@@ -62,10 +62,26 @@ pub fn gap_causes(gaps: &[[u64; 2]], s: Option<&StudentLedger>) -> Vec<(CrossKin
 /// client never sent after it: counting started again at 1), and seqs a
 /// kill dropped (its queue and every seq after its last one). One pass
 /// over the faults: only the lowest `last_seq` of each kind bounds a tail.
+///
+/// A fault explains only in a file where the student's client was active
+/// (logged in, or uploaded): a bare `killed` in another ledger file is no
+/// client's. A kill bounds no tail when the same file holds uploads of the
+/// student after it (a later run's section): that run was not killed.
 fn fault_seqs(s: &StudentLedger) -> (Vec<[u64; 2]>, Vec<[u64; 2]>) {
+    let attempts = || {
+        s.seqs
+            .values()
+            .flat_map(|q| q.acked.iter().map(|a| a.0).chain(q.failed.iter().map(|f| f.0)))
+    };
+    let active: std::collections::BTreeSet<usize> = attempts().map(|l| l.0).chain(s.login_ok.map(|l| l.0)).collect();
+    let uploads_after = |at: Loc| attempts().any(|l| l.0 == at.0 && l.1 > at.1);
     let (mut restarted, mut killed) = (Vec::new(), Vec::new());
     let (mut restart_from, mut kill_from) = (None::<u64>, None::<u64>);
-    for f in &s.faults {
+    for f in s.faults.iter().filter(|f| active.contains(&f.at.0)) {
+        if f.killed && uploads_after(f.at) {
+            killed.extend(f.lost.iter().map(|&q| [q, q]));
+            continue;
+        }
         let (lost, from) = if f.killed {
             (&mut killed, &mut kill_from)
         } else {

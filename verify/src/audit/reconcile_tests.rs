@@ -300,8 +300,11 @@ proptest! {
         for &q in &lost {
             s.lost_at_exit.insert(q, (0, q));
         }
+        // The client logged in, and its fault is its last record (a kill
+        // or restart comes after the uploads it ends).
+        s.login_ok = Some((0, 0));
         if let Some((killed, last_seq, fl)) = &fault {
-            s.faults.push(crate::audit::fold::ledger::Fault { killed: *killed, at: (0, 1), last_seq: *last_seq, lost: fl.clone() });
+            s.faults.push(crate::audit::fold::ledger::Fault { killed: *killed, at: (0, 1000), last_seq: *last_seq, lost: fl.clone() });
         }
         let sent: BTreeSet<u64> = s.seqs.keys().copied().collect();
         let causes = gap_causes(&gaps, known.then_some(&s));
