@@ -21,7 +21,10 @@ for tool in loadgen verify; do
   "$stage/bin/$tool" man "$stage/man/man1"
 done
 cp scripts/locust/locustfile.py "$stage/locust/"
-cp README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$stage/"
+cp README.md CHANGELOG.md CONTRIBUTING.md LICENSE-MIT LICENSE-APACHE "$stage/"
+# The manual the README links to (docs/bench.md is the project's, not the users').
+mkdir -p "$stage/docs"
+find docs -maxdepth 1 -name '*.md' ! -name bench.md -exec cp {} "$stage/docs/" \;
 cargo metadata --format-version 1 --locked --filter-platform x86_64-unknown-linux-gnu | python3 scripts/lib/third_party.py > "$stage/THIRD-PARTY.txt"
 tar -C target/dist -czf "dist/$name.tar.gz" "$name"
 echo "dist/$name.tar.gz"

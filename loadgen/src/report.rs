@@ -98,7 +98,7 @@ pub struct QueueReport {
 pub struct RunContext {
     /// When the command started, local time with its offset (RFC 3339).
     pub started_at: String,
-    /// `loadgen 0.1.0`.
+    /// `loadgen 0.2.0`.
     pub tool: String,
     /// The command line after the program name, as given; `--var` values
     /// are replaced by `…` (they may hold passwords).
