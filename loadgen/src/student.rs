@@ -101,6 +101,19 @@ pub struct Student {
     pub exam: Option<String>,
 }
 
+/// A seq skipped on purpose (`--skip-seq`): counted and recorded, never sent.
+fn skip_seq(ctx: &Ctx, who: &Student, seq: u64) {
+    ctx.emit(Event::SeqSkipped {
+        student: who.id.clone(),
+        seq,
+    });
+    ctx.record(|| Record::Skipped {
+        student: who.id.clone(),
+        exam: who.exam.clone(),
+        seq,
+    });
+}
+
 fn xorshift(x: &mut u64) -> u64 {
     *x ^= *x << 13;
     *x ^= *x >> 7;
@@ -489,15 +502,7 @@ async fn task_loop(
             continue;
         }
         if ctx.plan.skip.skips(seq) {
-            ctx.emit(Event::SeqSkipped {
-                student: who.id.clone(),
-                seq,
-            });
-            ctx.record(|| Record::Skipped {
-                student: who.id.clone(),
-                exam: who.exam.clone(),
-                seq,
-            });
+            skip_seq(ctx, who, seq);
         } else {
             ctx.emit(Event::Lateness { task: i, us });
             let sent_seq = (!ctx.plan.no_seq).then_some(seq);

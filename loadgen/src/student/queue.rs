@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::fault::Summary;
-use super::{Ctx, Stops, Student, backoff, draw_jitter, later, xorshift};
+use super::{Ctx, Stops, Student, backoff, draw_jitter, later, skip_seq, xorshift};
 use crate::ledger::Record;
 use crate::scenario::{Queue, Retry, Task, Values};
 use crate::stats::Event;
@@ -161,15 +161,7 @@ pub(super) async fn run(
                 continue;
             }
             if ctx.plan.skip.skips(seq) {
-                ctx.emit(Event::SeqSkipped {
-                    student: who.id.clone(),
-                    seq,
-                });
-                ctx.record(|| Record::Skipped {
-                    student: who.id.clone(),
-                    exam: who.exam.clone(),
-                    seq,
-                });
+                skip_seq(ctx, who, seq);
             } else {
                 let body = ctx
                     .payloads
