@@ -101,6 +101,49 @@ pub struct Student {
     pub exam: Option<String>,
 }
 
+/// One attempt of a sequenced upload, as the ledger records it.
+struct Attempt {
+    seq: Option<u64>,
+    attempt: u32,
+    planned: Instant,
+    /// A queued task's segment: when it was recorded (its `timestamp`).
+    recorded: Option<Instant>,
+    file_size: u64,
+}
+
+/// Records an upload attempt's exchange in the ledger; true when it succeeded.
+fn record_upload(
+    ctx: &Ctx,
+    who: &Student,
+    t: &crate::scenario::Task,
+    v: &Values<'_>,
+    x: Exchanged,
+    a: Attempt,
+) -> bool {
+    let ok = x.result.is_ok();
+    ctx.record(|| Record::Upload {
+        student: who.id.clone(),
+        seq: a.seq,
+        attempt: a.attempt,
+        planned_ms: ctx.ledger_millis(a.planned),
+        start_ms: x.start_ms,
+        end_ms: x.end_ms,
+        bytes_sent: x.sent,
+        recorded_ms: a.recorded.map(|r| ctx.ledger_millis(r)),
+        file: t
+            .request
+            .file
+            .as_ref()
+            .map(|f| f.name.fill(v, crate::scenario::Escape::None)),
+        file_size: a.file_size,
+        exam: who.exam.clone(),
+        status: x.answered.status,
+        failure: x.answered.failure,
+        answer: x.answered.answer,
+    });
+    ok
+}
+
 /// A seq skipped on purpose (`--skip-seq`): counted and recorded, never sent.
 fn skip_seq(ctx: &Ctx, who: &Student, seq: u64) {
     ctx.emit(Event::SeqSkipped {
@@ -520,27 +563,14 @@ async fn task_loop(
                 // Scoped: the exchange's state is not held across the backoff sleep.
                 let done = {
                     let x = Box::pin(ctx.exchange_full(endpoint, &t.request, &v, body)).await;
-                    ctx.record(|| Record::Upload {
-                        student: who.id.clone(),
+                    let at = Attempt {
                         seq: sent_seq,
                         attempt: tries,
-                        planned_ms: ctx.ledger_millis(at),
-                        start_ms: x.start_ms,
-                        end_ms: x.end_ms,
-                        bytes_sent: x.sent,
-                        recorded_ms: None,
-                        file: t
-                            .request
-                            .file
-                            .as_ref()
-                            .map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
+                        planned: at,
+                        recorded: None,
                         file_size,
-                        exam: who.exam.clone(),
-                        status: x.answered.status,
-                        failure: x.answered.failure,
-                        answer: x.answered.answer,
-                    });
-                    x.result.is_ok()
+                    };
+                    record_upload(ctx, who, t, &v, x, at)
                 };
                 if done {
                     ok = true;

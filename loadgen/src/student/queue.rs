@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::fault::Summary;
-use super::{Ctx, Stops, Student, backoff, draw_jitter, later, skip_seq, xorshift};
+use super::{Attempt, Ctx, Stops, Student, backoff, draw_jitter, later, record_upload, skip_seq, xorshift};
 use crate::ledger::Record;
 use crate::scenario::{Queue, Retry, Task, Values};
 use crate::stats::Event;
@@ -357,27 +357,14 @@ async fn upload(
         let file_size = s.body.len() as u64;
         let ok = {
             let x = Box::pin(ctx.exchange_full(1 + i, &t.request, &v, s.body.clone())).await;
-            ctx.record(|| Record::Upload {
-                student: who.id.clone(),
+            let rec = Attempt {
                 seq: sent_seq,
                 attempt: s.attempts,
-                planned_ms: ctx.ledger_millis(planned),
-                start_ms: x.start_ms,
-                end_ms: x.end_ms,
-                bytes_sent: x.sent,
-                recorded_ms: Some(ctx.ledger_millis(s.recorded)),
-                file: t
-                    .request
-                    .file
-                    .as_ref()
-                    .map(|f| f.name.fill(&v, crate::scenario::Escape::None)),
+                planned,
+                recorded: Some(s.recorded),
                 file_size,
-                exam: who.exam.clone(),
-                status: x.answered.status,
-                failure: x.answered.failure,
-                answer: x.answered.answer,
-            });
-            x.result.is_ok()
+            };
+            record_upload(ctx, who, t, &v, x, rec)
         };
         if ok {
             return true;
