@@ -239,3 +239,16 @@ fn every_format_shows_skips_requeues_and_ffmpeg_failures_sanitized() {
         assert!(!out.contains('\u{1b}'), "{what} holds a raw escape");
     }
 }
+
+/// A log of one line over the 64 MiB line cap (garbage, or a file of NULs)
+/// holds no task: `no_tasks`, exit 1, not a pass over "0 lines" (hostile
+/// review: the skipped line was not counted).
+#[test]
+fn a_log_of_one_overlong_line_names_no_task() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("huge.log");
+    fs::write(&p, vec![b'a'; (64 << 20) + 10]).unwrap();
+    let (code, r) = json(&["--log", p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!((r.summary.lines, r.summary.tasks, r.summary.no_tasks()), (1, 0, 1));
+}

@@ -140,6 +140,12 @@ fn after<'a>(message: &'a str, part: &str) -> &'a str {
 
 impl MergeFold {
     /// Folds one line (`line` numbered from 1) of file `file`.
+    /// Counts lines read but over the line cap (skipped unread): a file of
+    /// nothing else still held lines, so `no_tasks` can say it named no task.
+    pub fn skipped_overlong(&mut self, n: u64) {
+        self.lines = self.lines.saturating_add(n);
+    }
+
     pub fn observe(&mut self, rules: &MergeRules, file: usize, line: u64, text: &str) {
         self.lines += 1;
         let Some(l) = parse(text) else {

@@ -71,6 +71,7 @@ fn read_one(
         Some(e) => (lines::scan(Cursor::new(head), None, &Filter::All, &mut on).0, Some(e)),
         None => lines::scan(Cursor::new(head).chain(reader), None, &Filter::All, &mut on),
     };
+    part.fold.skipped_overlong(st.overlong);
     if let Some(log) = part.logs.get_mut(idx) {
         log.lines = st.lines;
         log.mixed_encoding_lines = mixed;
