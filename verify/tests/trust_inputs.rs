@@ -436,3 +436,26 @@ fn fifos_and_devices_named_as_logs_or_ledgers_are_refused() {
         assert!(all.contains("not a regular file"), "{args:?}: {all}");
     }
 }
+
+/// A named file whose name holds control characters: refused in words, the
+/// name escaped (its ESC reached the terminal raw; hostile review).
+#[test]
+fn a_password_file_named_with_control_characters_is_escaped_when_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("e\u{1b}[31mX");
+    fs::create_dir(&dir).unwrap();
+    let r = verify(&[
+        "ids",
+        "--db",
+        "mysql://u@127.0.0.1:1/db",
+        "--db-password-file",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains('\u{1b}') && r.stderr.contains("\\u{1b}"),
+        "{:?}",
+        r.stderr
+    );
+}

@@ -23,18 +23,16 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// at most `cap` bytes.
 pub fn read_user_file(path: &Path, flag: &str, cap: u64) -> Result<String, UsageError> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let err = |e: String| UsageError(format!("{flag} {}: {e}", path.display()));
-    let m = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-    if !m.is_file() {
-        return Err(err("not a regular file".into()));
-    }
-    // Non-blocking: a file swapped for a FIFO after the check cannot hang the open.
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| err(e.to_string()))?;
+    // The path as typed may hold control characters: escaped for the terminal.
+    let err = |e: String| UsageError(format!("{flag} {}: {e}", common::text::escape_os(path.as_os_str())));
+    // The one regular-file opener (non-blocking: a FIFO or a file swapped for
+    // one cannot hang the open).
+    let (f, _) = common::regular_file::open_regular(path).map_err(|e| {
+        err(match e.kind() {
+            std::io::ErrorKind::InvalidInput => "not a regular file".into(),
+            _ => e.to_string(),
+        })
+    })?;
     let mut bytes = Vec::new();
     f.take(cap.saturating_add(1))
         .read_to_end(&mut bytes)
